@@ -1,0 +1,163 @@
+"""Time for the emulator: real wall-clock time, or accelerated virtual time.
+
+The sans-IO cores never read a clock: they take ``now`` (seconds since 1970, UTC)
+as an argument and report their next deadline. Only the asyncio adapters ask a
+:class:`Clock` for ``now()`` and sleep with ``asyncio.sleep``.
+
+Virtual time is an event loop whose clock jumps to the next timer when nothing is
+runnable. Real I/O still works: before jumping, the loop polls its sockets for a
+short real *grace* period, so a reply from a broker on loopback arrives before a
+time-out that is due later in virtual time. That keeps the whole stack (MQTT,
+SQLite, subprocesses) on one loop, with no patched ``sleep`` anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: 2026-01-01T00:00:00Z: where virtual runs start unless told otherwise (reproducible dates).
+DEFAULT_VIRTUAL_START = 1767225600.0
+
+
+class Clock(ABC):
+    """What an adapter needs of time."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """Seconds since 1970-01-01 UTC on this clock."""
+
+    async def sleep(self, delay: float) -> None:
+        await asyncio.sleep(max(0.0, delay))
+
+    async def sleep_until(self, when: float) -> None:
+        await self.sleep(when - self.now())
+
+    @property
+    def virtual(self) -> bool:
+        return False
+
+
+class RealClock(Clock):
+    """Wall-clock time (``--realtime``)."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+class _JumpingSelector(selectors.BaseSelector):
+    """Wraps the loop's real selector; turns idle waits into virtual-time jumps."""
+
+    def __init__(self, real: selectors.BaseSelector, loop: VirtualTimeLoop, grace: float) -> None:
+        self._real = real
+        self._loop = loop
+        self._grace = grace
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is not None and timeout <= 0:
+            return self._real.select(0)
+        ready = self._real.select(self._grace)
+        if ready:
+            return ready
+        if timeout is None:
+            # Nothing scheduled at all: wait for real I/O (a subprocess, a socket).
+            return self._real.select(None)
+        self._loop.advance(timeout)
+        return []
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._real.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.modify(fileobj, events, data)
+
+    def close(self) -> None:
+        self._real.close()
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._real.get_key(fileobj)
+
+    def get_map(self) -> Any:
+        return self._real.get_map()
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose ``time()`` is virtual and jumps over idle waits."""
+
+    def __init__(self, grace: float = 0.002) -> None:
+        super().__init__()
+        self._virtual_now = 0.0
+        real = self._selector  # type: ignore[has-type]
+        self._selector = _JumpingSelector(real, self, grace)
+
+    def time(self) -> float:
+        return self._virtual_now
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward (never back)."""
+        if seconds > 0:
+            self._virtual_now += seconds
+
+
+class VirtualClock(Clock):
+    """Virtual time on a :class:`VirtualTimeLoop`: ``now()`` = ``start`` + loop time."""
+
+    def __init__(self, start: float = DEFAULT_VIRTUAL_START) -> None:
+        self.start = start
+
+    def now(self) -> float:
+        loop = asyncio.get_running_loop()
+        if not isinstance(loop, VirtualTimeLoop):
+            raise RuntimeError("VirtualClock needs a VirtualTimeLoop (use emulator.clock.run)")
+        return self.start + loop.time()
+
+    @property
+    def virtual(self) -> bool:
+        return True
+
+
+class ManualClock(Clock):
+    """A clock the caller moves by hand: for pumping sans-IO cores in tests without asyncio."""
+
+    def __init__(self, start: float = DEFAULT_VIRTUAL_START) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> float:
+        self.t += seconds
+        return self.t
+
+    @property
+    def virtual(self) -> bool:
+        return True
+
+
+def run(coro: Coroutine[Any, Any, T], *, virtual: bool = True) -> T:
+    """Run ``coro`` on a virtual-time loop (default) or a normal loop (real time)."""
+    if not virtual:
+        return asyncio.run(coro)
+    loop = VirtualTimeLoop()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def make_clock(virtual: bool, start: float = DEFAULT_VIRTUAL_START) -> Clock:
+    return VirtualClock(start) if virtual else RealClock()

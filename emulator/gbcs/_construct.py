@@ -1,0 +1,71 @@
+"""Small construct building blocks the GBCS frame definitions share.
+
+construct has no BER length and no "optional trailer at end of stream", so they
+live here. Everything else in the frame definitions is stock construct.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from construct import Construct, StreamError, stream_read, stream_tell, stream_write
+
+_MAX_BER_BYTES = 2  # GBCS never needs lengths above 65535 (GBCS 4.3: at most 82 xx xx)
+
+
+class BerLength(Construct):  # type: ignore[misc]
+    """ASN.1 BER definite length: one byte below 0x80, else ``81 xx`` / ``82 xx xx``."""
+
+    def _parse(self, stream: Any, context: Any, path: str) -> int:
+        first = stream_read(stream, 1, path)[0]
+        if first < 0x80:
+            return int(first)
+        count = first & 0x7F
+        if count == 0 or count > _MAX_BER_BYTES:
+            raise StreamError(f"BER length form 0x{first:02X} is not supported", path=path)
+        return int.from_bytes(stream_read(stream, count, path), "big")
+
+    def _build(self, obj: int, stream: Any, context: Any, path: str) -> int:
+        data = ber_length(obj)
+        stream_write(stream, data, len(data), path)
+        return obj
+
+    def _sizeof(self, context: Any, path: str) -> int:
+        raise StreamError("BER length has no fixed size", path=path)
+
+
+def ber_length(value: int) -> bytes:
+    """Encode ``value`` as a BER definite length."""
+    if value < 0:
+        raise ValueError("negative length")
+    if value < 0x80:
+        return bytes((value,))
+    if value <= 0xFF:
+        return bytes((0x81, value))
+    if value <= 0xFFFF:
+        return bytes((0x82, value >> 8, value & 0xFF))
+    raise ValueError(f"length {value} is above 65535")
+
+
+class OptionalAtEnd(Construct):  # type: ignore[misc]
+    """``subcon`` if any bytes remain, else ``None`` (the Pre-Command has no signature byte)."""
+
+    def __init__(self, subcon: Any) -> None:
+        super().__init__()
+        self.subcon = subcon
+        self.flagbuildnone = True
+
+    def _parse(self, stream: Any, context: Any, path: str) -> Any:
+        here = stream_tell(stream, path)
+        if stream.read(1) == b"":
+            return None
+        stream.seek(here)
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj: Any, stream: Any, context: Any, path: str) -> Any:
+        if obj is None:
+            return None
+        return self.subcon._build(obj, stream, context, path)
+
+    def _sizeof(self, context: Any, path: str) -> int:
+        raise StreamError("optional trailer has no fixed size", path=path)
