@@ -9,25 +9,11 @@ only moves bytes.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
-from construct import (
-    Bytes,
-    Const,
-    ConstructError,
-    GreedyBytes,
-    Int8ub,
-    Int64ub,
-    Prefixed,
-    RawCopy,
-    Struct,
-    Terminated,
-)
-
-from emulator.gbcs._construct import BerLength, OptionalAtEnd
+from emulator.gbcs._construct import ber_length
 from emulator.gbcs.dlms_datetime import SIZE as DATE_TIME_SIZE
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import DecodeError, EncodeError, TrailingDataError, TruncatedError
@@ -45,37 +31,6 @@ class Cra(IntEnum):
     COMMAND = 0x01
     RESPONSE = 0x02
     ALERT = 0x03
-
-
-# GBCS 4.3.2: the General Signing block. The signature trailer is a length-prefixed
-# octet string (00 = none, 40 + r||s); a Pre-Command ends after the payload.
-GENERAL_SIGNING = Struct(
-    "tag" / Const(b"\xdf"),
-    "transaction_id_length" / Const(b"\x09"),
-    "cra" / Int8ub,
-    "counter" / Int64ub,
-    "originator_length" / Const(b"\x08"),
-    "originator" / Bytes(8),
-    "target_length" / Const(b"\x08"),
-    "target" / Bytes(8),
-    "date_time" / Prefixed(Int8ub, GreedyBytes),
-    "other_info" / Prefixed(BerLength(), GreedyBytes),
-    "payload" / Prefixed(BerLength(), GreedyBytes),
-    "signature" / OptionalAtEnd(Prefixed(Int8ub, GreedyBytes)),
-)
-
-# GBCS 4.3.3: General Ciphering with an empty ciphered part: the MAC covers the
-# security header and the whole General Signing block.
-GENERAL_CIPHERING = Struct(
-    "tag" / Const(b"\xdd"),
-    "empty_fields" / Const(b"\x00" * 6),
-    "body" / Prefixed(BerLength(), Struct(
-        "security_header" / Const(SECURITY_HEADER),
-        "general_signing" / RawCopy(GENERAL_SIGNING),
-        "mac" / Bytes(MAC_SIZE),
-        Terminated,
-    )),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,32 +130,49 @@ def _check_eui(value: bytes, name: str) -> None:
         raise EncodeError(f"{name} must be an 8-byte EUI-64, got {len(value)} bytes", field=name)
 
 
+_BER_CACHE = [ber_length(i) for i in range(256)]
+
+
+def _ber(n: int) -> bytes:
+    return _BER_CACHE[n] if n < 256 else ber_length(n)
+
+
 def encode_general_signing(msg: Message) -> bytes:
     """The General Signing block of ``msg`` (the whole message for the ``DF`` form)."""
-    _check_eui(msg.originator, "originator")
-    _check_eui(msg.target, "target")
+    if len(msg.originator) != 8:
+        _check_eui(msg.originator, "originator")
+    if len(msg.target) != 8:
+        _check_eui(msg.target, "target")
     if not 0 <= msg.counter < 1 << 64:
         raise EncodeError("counter must fit in 64 bits", field="counter")
-    if msg.precommand and msg.signature is not None:
-        raise EncodeError("a Pre-Command carries no signature", field="signature")
-    if msg.signature is not None and len(msg.signature) != SIGNATURE_SIZE:
+    if msg.other_info is None:
+        other = msg.message_code.to_bytes(2, "big")
+    else:
+        if msg.other_info.message_code != msg.message_code:
+            raise EncodeError("other_info.message_code differs from message_code", field="message_code")
+        other = msg.other_info.encode()
+    if msg.precommand:
+        if msg.signature is not None:
+            raise EncodeError("a Pre-Command carries no signature", field="signature")
+        trailer = b""
+    elif msg.signature is None:
+        trailer = b"\x00"
+    elif len(msg.signature) == SIGNATURE_SIZE:
+        trailer = b"\x40" + msg.signature
+    else:
         raise EncodeError(f"signature must be {SIGNATURE_SIZE} bytes", field="signature")
-    other = msg.other_info if msg.other_info is not None else OtherInfo(msg.message_code)
-    if other.message_code != msg.message_code:
-        raise EncodeError("other_info.message_code differs from message_code", field="message_code")
-    try:
-        return bytes(GENERAL_SIGNING.build({
-            "cra": int(msg.cra),
-            "counter": msg.counter,
-            "originator": msg.originator,
-            "target": msg.target,
-            "date_time": msg.date_time.encode() if msg.date_time is not None else b"",
-            "other_info": other.encode(),
-            "payload": msg.payload,
-            "signature": None if msg.precommand else (msg.signature or b""),
-        }))
-    except (ConstructError, ValueError) as e:
-        raise EncodeError(f"cannot encode: {e}") from e
+    dt = b"\x00" if msg.date_time is None else b"\x0c" + msg.date_time.encode()
+    if len(msg.payload) > 0xFFFF:
+        raise EncodeError("payload longer than 65535 bytes", field="payload")
+    return b"".join((
+        b"\xdf\x09", _CRA_BYTES[msg.cra], msg.counter.to_bytes(8, "big"),
+        b"\x08", msg.originator, b"\x08", msg.target, dt,
+        _ber(len(other)), other, _ber(len(msg.payload)), msg.payload, trailer,
+    ))
+
+
+_CRA_BYTES = {Cra.COMMAND: b"\x01", Cra.RESPONSE: b"\x02", Cra.ALERT: b"\x03"}
+_CRAS = (Cra.COMMAND, Cra.COMMAND, Cra.RESPONSE, Cra.ALERT)  # index by wire value (0 unused)
 
 
 def encode(msg: Message) -> bytes:
@@ -215,143 +187,123 @@ def encode(msg: Message) -> bytes:
 
 def wrap_general_ciphering(block: bytes, mac: bytes) -> bytes:
     """``DD`` envelope around a General Signing ``block`` and its ``mac``."""
-    from emulator.gbcs._construct import ber_length
-
     inner_len = len(SECURITY_HEADER) + len(block) + len(mac)
-    return b"\xdd" + b"\x00" * 6 + ber_length(inner_len) + SECURITY_HEADER + block + mac
+    return b"".join((b"\xdd\x00\x00\x00\x00\x00\x00", _ber(inner_len), SECURITY_HEADER, block, mac))
+
+
+def _read_ber(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    """BER length at ``pos``; returns (value, position after it)."""
+    if pos >= len(data):
+        raise TruncatedError("message ends before the length", field=name, offset=pos)
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if count == 0 or count > 2:
+        raise DecodeError(f"BER length form 0x{first:02X} is not supported", field=name, offset=pos)
+    if pos + 1 + count > len(data):
+        raise TruncatedError("message ends inside the length", field=name, offset=pos)
+    return int.from_bytes(data[pos + 1:pos + 1 + count], "big"), pos + 1 + count
 
 
 def decode(data: bytes) -> Message:
     """Parse one GBCS message. Raises a :class:`FrameError` subclass naming field and offset."""
-    if not data:
+    if type(data) is not bytes:
+        data = bytes(data)
+    n = len(data)
+    if not n:
         raise TruncatedError("empty message", field="tag", offset=0)
     tag = data[0]
-    if tag == GENERAL_CIPHERING_TAG:
-        fmt = GENERAL_CIPHERING
-    elif tag == GENERAL_SIGNING_TAG:
-        fmt = GENERAL_SIGNING
-    else:
+    if tag == GENERAL_SIGNING_TAG:
+        return _decode_general_signing(data, 0, n, None)
+    if tag != GENERAL_CIPHERING_TAG:
         raise DecodeError(f"unknown envelope tag 0x{tag:02X} (expected DD or DF)", field="tag", offset=0)
-    try:
-        parsed = fmt.parse(data)
-    except ConstructError as e:
-        raise _locate(fmt, data, e) from e
-    if tag == GENERAL_CIPHERING_TAG:
-        body = parsed.body
-        gs = body.general_signing.value
-        block = bytes(body.general_signing.data)
-        mac: bytes | None = bytes(body.mac)
-        block_offset = len(data) - MAC_SIZE - len(block)
-        consumed = len(data)
-    else:
-        gs, block, mac, block_offset = parsed, data, None, 0
-        consumed = _general_signing_size(gs)
-    if consumed != len(data):
-        raise TrailingDataError(f"{len(data) - consumed} bytes after the message", field="end",
-                                offset=consumed)
-    return _from_parsed(gs, block, mac, block_offset)
+    if n < 8:
+        raise TruncatedError("message ends inside the General Ciphering header", field="empty_fields",
+                             offset=1)
+    if data[1:7] != b"\x00" * 6:
+        raise DecodeError("General Ciphering fields 1-6 must be empty (00)", field="empty_fields", offset=1)
+    length, pos = _read_ber(data, 7, "length")
+    end = pos + length
+    if end > n:
+        raise TruncatedError(f"length says {length} bytes, {n - pos} follow", field="length", offset=7)
+    if end < n:
+        raise TrailingDataError(f"{n - end} bytes after the message", field="end", offset=end)
+    if data[pos:pos + 5] != SECURITY_HEADER:
+        raise DecodeError(f"security header must be 1100000000, found {data[pos:pos + 5].hex()}",
+                          field="security_header", offset=pos)
+    mac_start = end - MAC_SIZE
+    if mac_start < pos + 5 + 29:
+        raise TruncatedError("too short for a General Signing block and a MAC", field="general_signing",
+                             offset=pos + 5)
+    return _decode_general_signing(data, pos + 5, mac_start, data[mac_start:end])
 
 
-def _general_signing_size(gs: Any) -> int:
-    n = 2 + 1 + 8 + 9 + 9 + 1 + len(gs.date_time)
-    n += len(_ber(len(gs.other_info))) + len(gs.other_info)
-    n += len(_ber(len(gs.payload))) + len(gs.payload)
-    if gs.signature is not None:
-        n += 1 + len(gs.signature)
-    return int(n)
-
-
-def _ber(n: int) -> bytes:
-    from emulator.gbcs._construct import ber_length
-
-    return ber_length(n)
-
-
-def _from_parsed(gs: Any, block: bytes, mac: bytes | None, base: int) -> Message:
-    # Offsets inside the block are fixed up to the date-time; compute the rest as we go.
-    off = base + 29
-    if gs.cra not in (1, 2, 3):
-        raise DecodeError(f"CRA flag 0x{gs.cra:02X} is not 01, 02 or 03", field="cra", offset=base + 2)
-    dt_raw = bytes(gs.date_time)
+def _decode_general_signing(data: bytes, start: int, limit: int, mac: bytes | None) -> Message:
+    if data[start] != GENERAL_SIGNING_TAG:
+        raise DecodeError(f"expected General Signing tag DF, found {data[start]:02X}", field="tag",
+                          offset=start)
+    if limit - start < 30:
+        raise TruncatedError("message ends inside the General Signing header",
+                             field="general_signing", offset=start)
+    if data[start + 1] != 0x09:
+        raise DecodeError(f"transaction id length must be 09, found {data[start + 1]:02X}",
+                          field="transaction_id_length", offset=start + 1)
+    cra = data[start + 2]
+    if cra not in (1, 2, 3):
+        raise DecodeError(f"CRA flag 0x{cra:02X} is not 01, 02 or 03", field="cra", offset=start + 2)
+    counter = int.from_bytes(data[start + 3:start + 11], "big")
+    if data[start + 11] != 0x08:
+        raise DecodeError("originator length must be 08", field="originator_length", offset=start + 11)
+    originator = data[start + 12:start + 20]
+    if data[start + 20] != 0x08:
+        raise DecodeError("target length must be 08", field="target_length", offset=start + 20)
+    target = data[start + 21:start + 29]
+    pos = start + 29
+    dt_len = data[pos]
     date_time: DlmsDateTime | None = None
-    if dt_raw:
-        if len(dt_raw) != DATE_TIME_SIZE:
-            raise DecodeError(f"date-time length {len(dt_raw)} is not 0 or 12", field="date_time",
-                              offset=off)
-        date_time = DlmsDateTime.decode(dt_raw, offset=off + 1)
-    off += 1 + len(dt_raw)
-    oi_raw = bytes(gs.other_info)
-    other = OtherInfo.decode(oi_raw, offset=off)
-    off += len(_ber(len(oi_raw))) + len(oi_raw)
-    payload = bytes(gs.payload)
-    off += len(_ber(len(payload))) + len(payload)
-    sig_raw = gs.signature
+    if dt_len:
+        if dt_len != DATE_TIME_SIZE:
+            raise DecodeError(f"date-time length {dt_len} is not 0 or 12", field="date_time", offset=pos)
+        if pos + 13 > limit:
+            raise TruncatedError("message ends inside the date-time", field="date_time", offset=pos)
+        date_time = DlmsDateTime.decode(data[pos + 1:pos + 13], offset=pos + 1)
+    pos += 1 + dt_len
+    oi_len, oi_pos = _read_ber(data, pos, "other_info")
+    if oi_pos + oi_len > limit:
+        raise TruncatedError(f"other-info length {oi_len} runs past the end", field="other_info", offset=pos)
+    oi_raw = data[oi_pos:oi_pos + oi_len]
+    if oi_len == 2:
+        other: OtherInfo | None = None
+        message_code = int.from_bytes(oi_raw, "big")
+    else:
+        other = OtherInfo.decode(oi_raw, offset=oi_pos)
+        message_code = other.message_code
+    pos = oi_pos + oi_len
+    pl_len, pl_pos = _read_ber(data, pos, "payload")
+    if pl_pos + pl_len > limit:
+        raise TruncatedError(f"payload length {pl_len} runs past the end", field="payload", offset=pos)
+    payload = data[pl_pos:pl_pos + pl_len]
+    pos = pl_pos + pl_len
     signature: bytes | None = None
-    precommand = sig_raw is None
-    if sig_raw is not None and len(sig_raw) != 0:
-        if len(sig_raw) != SIGNATURE_SIZE:
-            raise DecodeError(f"signature length {len(sig_raw)} is not 0 or 64", field="signature",
-                              offset=off)
-        signature = bytes(sig_raw)
-    if precommand and mac is not None:
-        raise DecodeError("a MAC-protected message must carry a signature byte", field="signature",
-                          offset=off)
-    return Message(
-        cra=Cra(gs.cra),
-        counter=gs.counter,
-        originator=bytes(gs.originator),
-        target=bytes(gs.target),
-        message_code=other.message_code,
-        payload=payload,
-        date_time=date_time,
-        other_info=None if oi_raw == other.message_code.to_bytes(2, "big") else other,
-        signature=signature,
-        precommand=precommand,
-        mac=mac,
-        mac_protected=mac is not None,
-        signed_block=block,
-    )
-
-
-def _locate(fmt: Any, data: bytes, error: ConstructError) -> DecodeError:
-    """Re-parse field by field to name the field and offset where ``error`` happened."""
-    stream = io.BytesIO(data)
-    path: list[str] = []
-    field_name, offset = _walk(fmt, stream, path)
-    reason = str(error).split("\n")[-1].strip()
-    if "expected" in reason and "found" in reason:
-        reason = f"unexpected bytes: {reason}"
-    cls = TruncatedError if ("could not read enough bytes" in reason or "stream read less" in reason) \
-        else DecodeError
-    return cls(reason or type(error).__name__, field=field_name or ".".join(path), offset=offset)
-
-
-def _walk(fmt: Any, stream: io.BytesIO, path: list[str]) -> tuple[str, int]:
-    """Parse ``fmt`` subcon by subcon; return the dotted name and offset of the first failure."""
-    inner = getattr(fmt, "subcons", None)
-    if inner is None:
-        return ".".join(path), stream.tell()
-    ctx: dict[str, Any] = {}
-    for sub in inner:
-        here = stream.tell()
-        name = sub.name or type(sub).__name__
-        try:
-            ctx[name] = sub._parsereport(stream, ctx, "(diagnose)")
-        except ConstructError:
-            target = getattr(sub, "subcon", None)
-            if isinstance(target, Struct | RawCopy) or getattr(target, "subcons", None) is not None:
-                # Prefixed(Struct) or RawCopy(Struct): descend into the body after the prefix.
-                stream.seek(here)
-                length_con = getattr(sub, "lengthfield", None)
-                if length_con is not None:
-                    try:
-                        length_con._parsereport(stream, ctx, "(diagnose)")
-                    except ConstructError:
-                        return ".".join([*path, name, "length"]), here
-                body = target.subcon if isinstance(target, RawCopy) else target
-                return _walk(body, stream, [*path, name])
-            if isinstance(sub, RawCopy):
-                stream.seek(here)
-                return _walk(sub.subcon, stream, [*path, name])
-            return ".".join([*path, name]), here
-    return ".".join(path) or "end", stream.tell()
+    precommand = False
+    if pos == limit:
+        if mac is not None:
+            raise TruncatedError("a MAC-protected message must carry a signature byte", field="signature",
+                                 offset=pos)
+        precommand = True
+    else:
+        sig_len = data[pos]
+        if sig_len not in (0, SIGNATURE_SIZE):
+            raise DecodeError(f"signature length {sig_len} is not 0 or 64", field="signature", offset=pos)
+        if pos + 1 + sig_len > limit:
+            raise TruncatedError("message ends inside the signature", field="signature", offset=pos)
+        if sig_len:
+            signature = data[pos + 1:pos + 1 + sig_len]
+        pos += 1 + sig_len
+        if pos != limit:
+            field_name = "mac" if mac is not None else "end"
+            raise TrailingDataError(f"{limit - pos} unexpected bytes after the signature",
+                                    field=field_name, offset=pos)
+    return Message(_CRAS[cra], counter, originator, target, message_code, payload, date_time, other,
+                   signature, precommand, mac, mac is not None, data[start:limit])

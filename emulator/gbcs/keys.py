@@ -43,9 +43,9 @@ class KeyStore:
         if len(key.eui) != 8:
             raise ValueError(f"EUI-64 must be 8 bytes, got {len(key.eui)}")
         old = self._keys.get((key.eui, key.usage))
-        if old is not None and old.private is not None and key.private is None:
-            if old.public.public_numbers() == key.public.public_numbers():
-                return
+        if (old is not None and old.private is not None and key.private is None
+                and old.public.public_numbers() == key.public.public_numbers()):
+            return
         self._keys[(key.eui, key.usage)] = key
         self._shared = {k: v for k, v in self._shared.items() if key.eui not in (k[0], k[1])}
 
