@@ -51,8 +51,9 @@ def payload_tree(msg: Message, keys: KeyStore | None) -> dict[str, Any]:
         def decrypt(part: bytes) -> bytes:
             return security.decrypt_part(k, msg.originator, msg.target, msg.counter, part)
 
-    return decode_payload(msg.payload, message_code=msg.message_code, cra=int(msg.cra),
-                          decrypt=decrypt).to_tree()
+    tree: dict[str, Any] = decode_payload(msg.payload, message_code=msg.message_code, cra=int(msg.cra),
+                                          decrypt=decrypt).to_tree()
+    return tree
 
 
 def describe(data: bytes, keys: KeyStore | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -37,6 +37,8 @@ class KeyStore:
     def __init__(self) -> None:
         self._keys: dict[tuple[bytes, str], PartyKey] = {}
         self._shared: dict[tuple[bytes, bytes, str], bytes] = {}
+        #: Per-party-pair state the security layer derives from shared secrets (KDF prefixes).
+        self.derived_cache: dict[Any, Any] = {}
 
     def add(self, key: PartyKey) -> None:
         """Add or replace a key. A private key replaces a public-only entry, never the reverse."""
@@ -48,6 +50,7 @@ class KeyStore:
             return
         self._keys[(key.eui, key.usage)] = key
         self._shared = {k: v for k, v in self._shared.items() if key.eui not in (k[0], k[1])}
+        self.derived_cache.clear()
 
     def add_private(self, eui: bytes, usage: Usage, private: ec.EllipticCurvePrivateKey,
                     certificate_der: bytes | None = None) -> None:

@@ -16,6 +16,7 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -67,17 +68,31 @@ def mac_parties(msg: Message) -> tuple[bytes, bytes]:
     return msg.originator, msg.target
 
 
-def _mac_key(keys: KeyStore, msg: Message) -> bytes:
-    a, b = mac_parties(msg)
-    z = keys.shared_secret(a, b)
-    return kdf(z, msg.originator, _MAC_MODE[msg.cra], msg.counter, msg.target)
+def _kdf_prefix(keys: KeyStore, msg: Message) -> Any:
+    """SHA-256 state over the KDF input up to the counter, cached per (parties, mode).
+
+    Everything before the counter is fixed for a pair of parties and a CRA, so the
+    hash of that prefix is computed once and copied per frame (hot path).
+    """
+    cache_key = (msg.originator, msg.target, msg.cra)
+    cache = keys.derived_cache
+    state = cache.get(cache_key)
+    if state is None:
+        a, b = mac_parties(msg)
+        z = keys.shared_secret(a, b)
+        state = hashlib.sha256(b"".join((
+            _KDF_COUNTER, z, _ALGORITHM_ID, msg.originator, b"\x09", bytes((_MAC_MODE[msg.cra],)))))
+        cache[cache_key] = state
+    return state.copy()
 
 
 def compute_mac(keys: KeyStore, msg: Message, block: bytes) -> bytes:
     """AES-GCM tag over the General Signing ``block``, truncated to 12 bytes."""
-    key = _mac_key(keys, msg)
-    iv = msg.originator + b"\x00\x00\x00\x00"
-    return AESGCM(key).encrypt(iv, b"", _MAC_AAD_PREFIX + block)[:MAC_SIZE]
+    h = _kdf_prefix(keys, msg)
+    h.update(msg.counter.to_bytes(8, "big") + msg.target)
+    key = h.digest()[:16]
+    return AESGCM(key).encrypt(msg.originator + b"\x00\x00\x00\x00", b"",
+                               _MAC_AAD_PREFIX + block)[:MAC_SIZE]
 
 
 def seal(keys: KeyStore, msg: Message) -> bytes:

@@ -1,0 +1,63 @@
+"""``smets2-emu bench [codec|han|wan|all]``: measured figures, printed and written under bench/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+_SUITES = ("codec", "han", "wan")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="run benchmarks; figures are printed and written to bench/<name>.json")
+    p.add_argument("suite", nargs="?", default="all", choices=(*_SUITES, "all"))
+    p.add_argument("--seconds", type=float, default=1.0, help="measuring time per figure")
+    p.add_argument("--out", type=Path, default=Path("bench"), help="folder for the JSON figures")
+    p.set_defaults(func=_bench)
+
+
+def _pin_one_core() -> str:
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"cpu{cpu}"
+    except (AttributeError, OSError):
+        return "unpinned"
+
+
+def _run_suite(name: str, seconds: float) -> dict[str, Any]:
+    if name == "codec":
+        from emulator.bench import codec
+
+        return codec.run(seconds)
+    import importlib
+
+    try:
+        module = importlib.import_module(f"emulator.bench.{name}")
+    except ModuleNotFoundError:
+        return {"skipped": f"benchmark {name!r} is not built yet"}
+    result: dict[str, Any] = module.run(seconds)
+    return result
+
+
+def _bench(args: argparse.Namespace) -> int:
+    suites = _SUITES if args.suite == "all" else (args.suite,)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in suites:
+        core = _pin_one_core() if name == "codec" else "all"
+        figures = _run_suite(name, args.seconds)
+        record = {"suite": name, "python": platform.python_version(), "machine": platform.machine(),
+                  "cpus": os.cpu_count(), "core": core, "figures": figures}
+        path = args.out / f"{name}.json"
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"== {name} ({core}) -> {path}")
+        for key, value in figures.items():
+            shown = f"{value:>14,.1f}" if isinstance(value, float | int) else str(value)
+            print(f"  {key:45s} {shown}")
+    sys.stdout.flush()
+    return 0
