@@ -1,0 +1,39 @@
+"""The unit the HAN carries between devices: one APS data frame with its ZCL payload.
+
+Defined here, below both the device machines and the HAN adapters, so that the sans-IO
+devices and the transports speak the same type without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROFILE_SMART_ENERGY = 0x0109
+CLUSTER_OTA = 0x0019
+CLUSTER_TUNNELING = 0x0704
+CLUSTER_KEY_ESTABLISHMENT = 0x0800
+
+
+@dataclass(frozen=True, slots=True)
+class HanPacket:
+    """One APS data frame on the HAN (ZCL payload kept as bytes)."""
+
+    src: bytes
+    """EUI-64 of the sender."""
+    dst: bytes
+    """EUI-64 of the receiver."""
+    cluster: int
+    """ZCL cluster id (0x0704 Tunneling, 0x0019 OTA Upgrade, ...)."""
+    payload: bytes
+    """The ZCL frame: header and command fields."""
+    src_ep: int = 1
+    dst_ep: int = 1
+    profile: int = PROFILE_SMART_ENERGY
+    src_nwk: int = 0xFFFE
+    """NWK short address of the sender (0xFFFE: unknown)."""
+    dst_nwk: int = 0xFFFE
+    aps_secured: bool = True
+    """APS-layer encryption with the device's link key (SE requires it for these clusters)."""
+    lqi: int = 255
+
+
