@@ -1,0 +1,154 @@
+"""A device's GBCS security endpoint: the checks every SMETS2 device makes on a command,
+and the framing of its responses and alerts (GBCS 4.3, 5; DV-3, DV-6).
+
+Theory of operation. A command is accepted only if, in this order: it decodes; it is
+a command addressed to this device; its originator is a remote party the device
+trusts (a certificate in one of its trust-anchor slots); its MAC verifies (every
+command is MACed by the ACB on the way); a critical command also carries the
+originator's valid signature; its counter is above the last one accepted from that
+originator (replay refusal); and the originator's role may run that use case. A
+refusal says why and which alert GBCS prescribes (0x8F3D trusted source
+authentication failure, 0x8F30 no authority). Nothing here changes device state
+except the counter, and only once every other check passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emulator.gbcs import catalogue, frames, security
+from emulator.gbcs.dlms_datetime import DlmsDateTime
+from emulator.gbcs.errors import FrameError, SecurityError
+from emulator.gbcs.frames import Cra, Message
+from emulator.gbcs.identities import (
+    ACB,
+    NETWORK_OPERATOR,
+    RECOVERY,
+    SUPPLIER,
+    TRANSITIONAL_COS,
+    WAN_PROVIDER,
+)
+from emulator.gbcs.keys import KeyStore
+
+ALERT_AUTH_FAILURE = 0x8F3D
+ALERT_NO_AUTHORITY = 0x8F30
+GENERIC_CRITICAL_ALERT = 0x1000
+GENERIC_NON_CRITICAL_ALERT = 0x1001
+
+# Which DUIS roles a trust-anchor slot stands for (the SRV catalogue lists roles).
+_SLOT_ROLES: dict[str, tuple[str, ...]] = {
+    "supplier": ("IS", "ES", "GS", "RSA"),
+    "network_operator": ("ED", "GT"),
+    "acb": ("IS", "ES", "GS", "ED", "GT", "RSA", "OU"),
+    "recovery": (),
+    "transitional_cos": ("IS", "GS"),
+    "wan_provider": (),
+}
+
+
+@dataclass(slots=True)
+class TrustAnchors:
+    """The remote parties whose certificates the device holds, by slot (GBCS 4.2)."""
+
+    slots: dict[str, bytes] = field(default_factory=lambda: {
+        "supplier": SUPPLIER, "network_operator": NETWORK_OPERATOR, "acb": ACB,
+        "recovery": RECOVERY, "transitional_cos": TRANSITIONAL_COS, "wan_provider": WAN_PROVIDER,
+    })
+
+    def slot_of(self, eui: bytes) -> str | None:
+        for slot, holder in self.slots.items():
+            if holder == eui:
+                return slot
+        return None
+
+    def replace(self, slot: str, eui: bytes) -> None:
+        if slot not in _SLOT_ROLES:
+            raise ValueError(f"unknown trust-anchor slot {slot!r}")
+        self.slots[slot] = eui
+
+
+class Refused(Exception):
+    """A command the device will not act on."""
+
+    def __init__(self, reason: str, alert_code: int, msg: Message | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.alert_code = alert_code
+        self.msg = msg
+
+
+def is_critical(msg: Message) -> bool:
+    info = catalogue.message_codes().get(msg.message_code)
+    return msg.signature is not None or (info is not None and info.gbcs_type == "SME.C.C")
+
+
+def allowed_roles(message_code: int) -> tuple[str, ...] | None:
+    """Roles that may run the use case, from the SRV catalogue (None: no restriction known)."""
+    info = catalogue.message_codes().get(message_code)
+    if info is None or not info.service_reference:
+        return None
+    srv = catalogue.srvs().get(info.service_reference.split(",")[0].strip())
+    return srv.roles if srv else None
+
+
+class GbcsEndpoint:
+    """Security state of one device: its keys, trust anchors and counters."""
+
+    def __init__(self, eui: bytes, keys: KeyStore, trust: TrustAnchors | None = None) -> None:
+        self.eui = eui
+        self.keys = keys
+        self.trust = trust or TrustAnchors()
+        self.counters = security.CounterGuard()
+        self.alert_counter = security.CounterSource()
+
+    def accept(self, wire: bytes) -> Message:
+        """Run every check on an inbound command; raise :class:`Refused` naming the failure."""
+        try:
+            msg = frames.decode(wire)
+        except FrameError as e:
+            raise Refused(f"malformed command: {e}", ALERT_AUTH_FAILURE) from e
+        if msg.cra is not Cra.COMMAND:
+            raise Refused(f"expected a command, got a {msg.cra.name.lower()}", ALERT_AUTH_FAILURE, msg)
+        if msg.target != self.eui:
+            raise Refused(f"command is for {msg.target.hex().upper()}, not this device", ALERT_AUTH_FAILURE,
+                          msg)
+        slot = self.trust.slot_of(msg.originator)
+        if slot is None:
+            raise Refused(f"originator {msg.originator.hex().upper()} is not a trusted remote party",
+                          ALERT_AUTH_FAILURE, msg)
+        if msg.mac is None:
+            raise Refused("command carries no MAC", ALERT_AUTH_FAILURE, msg)
+        try:
+            security.verify_mac(self.keys, msg)
+            if is_critical(msg):
+                security.verify_signature(self.keys, msg)
+            self.counters.check(msg.originator, self.eui, msg.counter)
+        except SecurityError as e:
+            raise Refused(str(e), ALERT_AUTH_FAILURE, msg) from e
+        roles = allowed_roles(msg.message_code)
+        if roles is not None and slot != "acb" and not set(roles) & set(_SLOT_ROLES[slot]):
+            raise Refused(f"{slot} may not run use case 0x{msg.message_code:04X} (roles {','.join(roles)})",
+                          ALERT_NO_AUTHORITY, msg)
+        self.counters.accept(msg.originator, self.eui, msg.counter)
+        return msg
+
+    def respond(self, command: Message, payload: bytes, now: float) -> bytes:
+        """The response to ``command``: signed ``DF`` for a critical command, else MACed ``DD``."""
+        critical = is_critical(command)
+        msg = Message(Cra.RESPONSE, command.counter, self.eui, command.originator, command.message_code,
+                      payload, date_time=DlmsDateTime.from_epoch(now), mac_protected=not critical)
+        if critical:
+            msg = security.sign(self.keys, msg)
+        return security.seal(self.keys, msg)
+
+    def alert(self, payload: bytes, now: float, *, critical: bool, message_code: int | None = None,
+              target: bytes | None = None) -> tuple[int, bytes]:
+        """A device alert: critical ones signed (``DF``), others MACed (``DD``). Returns (counter, wire)."""
+        counter = self.alert_counter.next(now)
+        code = message_code if message_code is not None else (
+            GENERIC_CRITICAL_ALERT if critical else GENERIC_NON_CRITICAL_ALERT)
+        msg = Message(Cra.ALERT, counter, self.eui, target or self.trust.slots["supplier"], code, payload,
+                      mac_protected=not critical)
+        if critical:
+            msg = security.sign(self.keys, msg)
+        return counter, security.seal(self.keys, msg)
