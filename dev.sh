@@ -28,12 +28,20 @@ setup() {
     .venv/bin/python -m pip install -q -e ".[dev]"
     echo "$want" > "$stamp"
   fi
-  if ! command -v mosquitto >/dev/null 2>&1 && ! [ -x /usr/sbin/mosquitto ]; then
+  # Debian packages the emulator and its tests use: mosquitto (the embedded broker;
+  # an in-process broker is the fallback) and tshark (checks that pcaps dissect).
+  local missing=()
+  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+  command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+  if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-      echo "dev.sh: installing Debian's mosquitto (once)" >&2
+      echo "dev.sh: installing Debian packages: ${missing[*]} (once)" >&2
+      echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
       { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; } \
-        || echo "dev.sh: mosquitto could not be installed; the in-process broker will be used" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
+        || echo "dev.sh: could not install ${missing[*]}; tests that need them will say so and skip" >&2
+    else
+      echo "dev.sh: ${missing[*]} not installed and apt-get is not usable here; tests that need them skip" >&2
     fi
   fi
 }

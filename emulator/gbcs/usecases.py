@@ -1,0 +1,81 @@
+"""SRV x device type -> GBCS use case and message code, derived from the catalogues.
+
+The SRV table lists use cases loosely (``ECS04a/b``, ``ECS47 (activate)``,
+``CS02b (SupplierByTransCoS)``); this resolves each to the message codes the
+message-code table knows, so the DSP can frame a command for any device SRV.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from emulator.gbcs import catalogue
+
+_TOKEN = re.compile(r"([A-Z]+\d+[A-Za-z0-9]*)")
+
+# Device type -> use-case prefixes it answers (GBCS: E = ESME, G = GSME/GPF, C = CHF, CS = both meters).
+_PREFIXES: dict[str, tuple[str, ...]] = {
+    "ESME": ("ECS", "CS"),
+    "GSME": ("GCS", "CS"),
+    "GPF": ("GCS", "CS"),
+    "CHF": ("CCS", "DBCH", "CS"),
+    "PPMID": ("PCS",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UseCase:
+    srv: str
+    device_type: str
+    use_case: str
+    message_code: int
+    critical: bool
+
+
+@cache
+def _codes_by_use_case() -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for code, info in sorted(catalogue.message_codes().items()):
+        out.setdefault(info.use_case_id, []).append(code)
+    return out
+
+
+def _resolve_token(token: str) -> list[int]:
+    exact = _codes_by_use_case().get(token)
+    if exact:
+        return exact
+    # "ECS47" -> ECS47a, ECS47e ...; "CS03C" -> CS03C...
+    return [c for uc, codes in _codes_by_use_case().items() if uc.startswith(token) for c in codes]
+
+
+def _matches(use_case: str, device_type: str) -> bool:
+    uc = use_case.upper()
+    for prefix in _PREFIXES.get(device_type, ()):
+        if uc.startswith(prefix) and not (prefix == "CS" and uc.startswith(("CCS", "ECS", "GCS", "PCS"))):
+            return True
+    return False
+
+
+@cache
+def use_case_for(srv: str, device_type: str) -> UseCase | None:
+    """The first use case of ``srv`` that applies to ``device_type`` (None: the SRV has none)."""
+    info = catalogue.srvs().get(srv)
+    if info is None:
+        return None
+    for raw in info.use_cases:
+        match = _TOKEN.match(raw.strip())
+        if not match or not _matches(match.group(1), device_type):
+            continue
+        codes = _resolve_token(match.group(1))
+        if codes:
+            code = codes[0]
+            mc = catalogue.message_codes()[code]
+            return UseCase(srv, device_type, mc.use_case_id, code, mc.critical or info.critical)
+    return None
+
+
+def device_types_for(srv: str) -> tuple[str, ...]:
+    """Device types for which ``srv`` resolves to a message code."""
+    return tuple(d for d in _PREFIXES if use_case_for(srv, d) is not None)
