@@ -1,0 +1,93 @@
+"""The CHF device log: which HAN devices may join, with which key (IC-1, IC-2; GBCS CCS01/CCS02).
+
+An entry is created by SRV 8.11 (CCS01 Add Device to CHF device log) with the device's
+EUI-64 and install code. The CHF checks the install code (length, CRC) and derives
+the link key (AES-MMO) at that moment: a bad code never enters the log. A device may
+join only while it is in the log, and only with that key. An entry that was added
+but never joined stays joinable indefinitely (IC-1: installed, not commissioned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from emulator.zigbee.install_code import link_key_from_install_code
+
+MAX_ENTRIES = 16  # GBCS: a CHF device log holds at least 5 devices; SMETS2 hubs commonly 16
+
+
+class EntryState(Enum):
+    WHITELISTED = "whitelisted"  # in the log, never joined (IC-1)
+    JOINED = "joined"
+    LEFT = "left"  # joined once, currently not on the network
+
+
+@dataclass(slots=True)
+class DeviceLogEntry:
+    eui: bytes
+    device_type: str
+    link_key: bytes
+    state: EntryState = EntryState.WHITELISTED
+    nwk: int | None = None
+    added_at: float = 0.0
+
+
+class DeviceLogError(Exception):
+    """A device-log change refused; ``code`` is the CCS01/CS03 response code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# CS03 join response codes used here (GBCS: 0 success, 4 device log full, ...).
+JOIN_SUCCESS = 0
+DEVICE_LOG_FULL = 4
+INVALID_INSTALL_CODE = 11
+NOT_IN_DEVICE_LOG = 1
+
+
+class DeviceLog:
+    """The log itself: pure state, changed only by the CHF machine."""
+
+    def __init__(self, capacity: int = MAX_ENTRIES) -> None:
+        self.capacity = capacity
+        self.entries: dict[bytes, DeviceLogEntry] = {}
+
+    def add(self, eui: bytes, device_type: str, install_code: bytes, now: float) -> DeviceLogEntry:
+        """Add or update ``eui``; raises :class:`DeviceLogError` naming a bad install code."""
+        try:
+            key = link_key_from_install_code(install_code)
+        except ValueError as e:  # the zigbee layer's InstallCodeError is a ValueError subclass
+            raise DeviceLogError(f"install code for {eui.hex().upper()} refused: {e}", INVALID_INSTALL_CODE) from e
+        entry = self.entries.get(eui)
+        if entry is None and len(self.entries) >= self.capacity:
+            raise DeviceLogError(f"device log full ({self.capacity} entries)", DEVICE_LOG_FULL)
+        if entry is None or entry.link_key != key:
+            entry = DeviceLogEntry(eui, device_type, key, added_at=now)
+            self.entries[eui] = entry
+        return entry
+
+    def remove(self, eui: bytes) -> DeviceLogEntry:
+        try:
+            return self.entries.pop(eui)
+        except KeyError:
+            raise DeviceLogError(f"{eui.hex().upper()} is not in the device log", NOT_IN_DEVICE_LOG) from None
+
+    def key_for(self, eui: bytes) -> bytes | None:
+        entry = self.entries.get(eui)
+        return entry.link_key if entry else None
+
+    def joined(self, eui: bytes, nwk: int) -> None:
+        entry = self.entries.get(eui)
+        if entry is not None:
+            entry.state, entry.nwk = EntryState.JOINED, nwk
+
+    def left(self, eui: bytes) -> None:
+        entry = self.entries.get(eui)
+        if entry is not None:
+            entry.state = EntryState.LEFT
+
+    def __contains__(self, eui: object) -> bool:
+        return eui in self.entries
