@@ -1,0 +1,315 @@
+"""DLMS/COSEM payloads of ESME and CHF messages: Access-Request (D9), Access-Response (DA),
+Data-Notification (0F) and the DLMS Data types (IEC 62056-5-3, as GBCS uses them).
+
+Sans-IO. ``decode_*`` raise :class:`~emulator.gbcs.errors.DecodeError` naming the
+field and offset; ``encode`` gives back the same bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.gbcs.errors import DecodeError, EncodeError, TruncatedError
+
+ACCESS_REQUEST = 0xD9
+ACCESS_RESPONSE = 0xDA
+DATA_NOTIFICATION = 0x0F
+
+# Request specification choices.
+GET, SET, ACTION, GET_WITH_SELECTION = 1, 2, 3, 4
+SPEC_NAMES = {GET: "get", SET: "set", ACTION: "action", GET_WITH_SELECTION: "get-with-selection"}
+
+# Data type tags -> (name, fixed size or None for variable, struct format or None).
+_FIXED: dict[int, tuple[str, str]] = {
+    0x03: ("boolean", ">B"),  # kept as the raw byte: GBCS sends FF for true, and it must round-trip
+    0x05: ("double-long", ">i"),
+    0x06: ("double-long-unsigned", ">I"),
+    0x0F: ("integer", ">b"),
+    0x10: ("long", ">h"),
+    0x11: ("unsigned", ">B"),
+    0x12: ("long-unsigned", ">H"),
+    0x14: ("long64", ">q"),
+    0x15: ("long64-unsigned", ">Q"),
+    0x16: ("enum", ">B"),
+}
+_TAG_BY_NAME = {name: tag for tag, (name, _) in _FIXED.items()}
+_TAG_BY_NAME.update({"null": 0x00, "array": 0x01, "structure": 0x02, "bit-string": 0x04,
+                     "octet-string": 0x09, "visible-string": 0x0A, "utf8-string": 0x0C,
+                     "compact-array": 0x13, "date-time": 0x19})
+_STRUCTS = {tag: struct.Struct(fmt) for tag, (_, fmt) in _FIXED.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """One DLMS Data value. ``value`` is int/bool/bytes/str, a tuple of Data, or None."""
+
+    type: str
+    value: Any = None
+
+    def to_tree(self) -> Any:
+        if self.type in ("array", "structure"):
+            return {self.type: [d.to_tree() for d in self.value]}
+        if isinstance(self.value, bytes):
+            return {self.type: self.value.hex().upper()}
+        if isinstance(self.value, tuple):  # bit-string (bits, raw), compact-array (description, contents)
+            return {self.type: [v.hex().upper() if isinstance(v, bytes) else v for v in self.value]}
+        return {self.type: self.value}
+
+
+NULL = Data("null")
+
+
+def _length(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    if pos >= len(data):
+        raise TruncatedError("ends before a length", field=name, offset=pos)
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    n = first & 0x7F
+    if n == 0 or n > 2 or pos + 1 + n > len(data):
+        raise DecodeError(f"bad length form 0x{first:02X}", field=name, offset=pos)
+    return int.from_bytes(data[pos + 1:pos + 1 + n], "big"), pos + 1 + n
+
+
+def _put_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    if n <= 0xFF:
+        return bytes((0x81, n))
+    return bytes((0x82, n >> 8, n & 0xFF))
+
+
+def decode_data(data: bytes, pos: int, name: str = "data", depth: int = 0) -> tuple[Data, int]:
+    """One Data value at ``pos``; returns (value, position after it)."""
+    if depth > 16:
+        raise DecodeError("data nested too deeply", field=name, offset=pos)
+    if pos >= len(data):
+        raise TruncatedError("ends before a data tag", field=name, offset=pos)
+    tag = data[pos]
+    pos += 1
+    fixed = _STRUCTS.get(tag)
+    if fixed is not None:
+        end = pos + fixed.size
+        if end > len(data):
+            raise TruncatedError(f"ends inside a {_FIXED[tag][0]}", field=name, offset=pos - 1)
+        return Data(_FIXED[tag][0], fixed.unpack_from(data, pos)[0]), end
+    if tag == 0x00:
+        return NULL, pos
+    if tag in (0x01, 0x02):
+        count, pos = _length(data, pos, name)
+        items = []
+        for i in range(count):
+            item, pos = decode_data(data, pos, f"{name}[{i}]", depth + 1)
+            items.append(item)
+        return Data("array" if tag == 0x01 else "structure", tuple(items)), pos
+    if tag in (0x09, 0x0A, 0x04):
+        n, pos = _length(data, pos, name)
+        size = (n + 7) // 8 if tag == 0x04 else n
+        if pos + size > len(data):
+            raise TruncatedError("string runs past the end", field=name, offset=pos)
+        raw = data[pos:pos + size]
+        if tag == 0x0A:
+            return Data("visible-string", raw.decode("latin-1")), pos + size
+        if tag == 0x04:
+            return Data("bit-string", (n, raw)), pos + size
+        return Data("octet-string", raw), pos + size
+    if tag == 0x0C:  # utf8-string
+        n, pos = _length(data, pos, name)
+        if pos + n > len(data):
+            raise TruncatedError("string runs past the end", field=name, offset=pos)
+        return Data("utf8-string", data[pos:pos + n]), pos + n
+    if tag == 0x13:  # compact-array: type description, then the packed contents (kept raw)
+        desc_end = _type_description_end(data, pos, name)
+        n, body = _length(data, desc_end, name)
+        if body + n > len(data):
+            raise TruncatedError("compact-array runs past the end", field=name, offset=desc_end)
+        return Data("compact-array", (data[pos:desc_end], data[body:body + n])), body + n
+    if tag == 0x19:
+        if pos + 12 > len(data):
+            raise TruncatedError("ends inside a date-time", field=name, offset=pos - 1)
+        return Data("date-time", data[pos:pos + 12]), pos + 12
+    raise DecodeError(f"unknown DLMS data tag 0x{tag:02X}", field=name, offset=pos - 1)
+
+
+def _type_description_end(data: bytes, pos: int, name: str, depth: int = 0) -> int:
+    """End of a compact-array type description (IEC 62056-6-2: tag, or array/structure of them)."""
+    if pos >= len(data) or depth > 8:
+        raise TruncatedError("ends inside a compact-array type description", field=name, offset=pos)
+    tag = data[pos]
+    if tag == 0x01:  # array: number of elements (2 bytes), element type
+        return _type_description_end(data, pos + 3, name, depth + 1)
+    if tag == 0x02:  # structure: count, then each element's type
+        count, pos = _length(data, pos + 1, name)
+        for _ in range(count):
+            pos = _type_description_end(data, pos, name, depth + 1)
+        return pos
+    return pos + 1
+
+
+def encode_data(d: Data) -> bytes:
+    if d.type == "null":
+        return b"\x00"
+    tag = _TAG_BY_NAME.get(d.type)
+    if tag is None:
+        raise EncodeError(f"unknown DLMS data type {d.type!r}", field="data")
+    fixed = _STRUCTS.get(tag)
+    if fixed is not None:
+        try:
+            return bytes((tag,)) + fixed.pack(d.value)
+        except struct.error as e:
+            raise EncodeError(f"{d.type} cannot hold {d.value!r}", field="data") from e
+    if tag in (0x01, 0x02):
+        return bytes((tag,)) + _put_length(len(d.value)) + b"".join(encode_data(x) for x in d.value)
+    if tag == 0x09:
+        return b"\x09" + _put_length(len(d.value)) + bytes(d.value)
+    if tag == 0x0A:
+        raw = str(d.value).encode("latin-1")
+        return b"\x0a" + _put_length(len(raw)) + raw
+    if tag == 0x04:
+        bits, raw = d.value
+        return b"\x04" + _put_length(bits) + bytes(raw)
+    if tag == 0x0C:
+        return b"\x0c" + _put_length(len(d.value)) + bytes(d.value)
+    if tag == 0x13:
+        desc, contents = d.value
+        return b"\x13" + bytes(desc) + _put_length(len(contents)) + bytes(contents)
+    return b"\x19" + bytes(d.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    kind: int  # GET, SET, ACTION, GET_WITH_SELECTION
+    class_id: int
+    obis: bytes
+    attribute: int  # attribute or method id
+    selector: tuple[int, Data] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    invoke_id: int
+    specs: tuple[RequestSpec, ...]
+    data: tuple[Data, ...]
+    date_time: bytes = b""
+
+    def encode(self) -> bytes:
+        out = bytearray((ACCESS_REQUEST,))
+        out += self.invoke_id.to_bytes(4, "big") + _put_length(len(self.date_time)) + self.date_time
+        out += _put_length(len(self.specs))
+        for s in self.specs:
+            out += bytes((s.kind,)) + s.class_id.to_bytes(2, "big") + s.obis + bytes((s.attribute,))
+            if s.kind == GET_WITH_SELECTION:
+                sel = s.selector or (0, NULL)
+                out += bytes((sel[0],)) + encode_data(sel[1])
+        out += _put_length(len(self.data)) + b"".join(encode_data(d) for d in self.data)
+        return bytes(out)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessResponse:
+    invoke_id: int
+    data: tuple[Data, ...]
+    results: tuple[tuple[int, int], ...]  # (kind, result code)
+    date_time: bytes = b""
+
+    def encode(self) -> bytes:
+        out = bytearray((ACCESS_RESPONSE,))
+        out += self.invoke_id.to_bytes(4, "big") + _put_length(len(self.date_time)) + self.date_time
+        out += b"\x00" + _put_length(len(self.data)) + b"".join(encode_data(d) for d in self.data)
+        out += _put_length(len(self.results)) + b"".join(bytes((k, r)) for k, r in self.results)
+        return bytes(out)
+
+
+@dataclass(frozen=True, slots=True)
+class DataNotification:
+    """A DLMS alert: alert code, timestamp and optional content (GBCS 0F form)."""
+
+    invoke_id: int
+    alert_code: int
+    timestamp: bytes  # 12-byte DLMS date-time
+    content: tuple[Data, ...] = ()
+
+    def encode(self) -> bytes:
+        body = Data("structure", (Data("long-unsigned", self.alert_code), Data("octet-string", self.timestamp),
+                                  *self.content))
+        return bytes((DATA_NOTIFICATION,)) + self.invoke_id.to_bytes(4, "big") + b"\x00" + encode_data(body)
+
+
+def invoke_id_for(counter: int) -> int:
+    """GBCS: 0x20 in the top byte, then the low 24 bits of the originator counter."""
+    return 0x20000000 | (counter & 0xFFFFFF)
+
+
+def _header(data: bytes, tag: int) -> tuple[int, bytes, int]:
+    if len(data) < 6 or data[0] != tag:
+        raise DecodeError(f"expected DLMS tag 0x{tag:02X}", field="dlms.tag", offset=0)
+    invoke = int.from_bytes(data[1:5], "big")
+    n, pos = _length(data, 5, "dlms.date_time")
+    if pos + n > len(data):
+        raise TruncatedError("date-time runs past the end", field="dlms.date_time", offset=5)
+    return invoke, data[pos:pos + n], pos + n
+
+
+def _count(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    return _length(data, pos, name)
+
+
+def decode_access_request(data: bytes) -> AccessRequest:
+    invoke, dt, pos = _header(data, ACCESS_REQUEST)
+    n, pos = _count(data, pos, "dlms.specs")
+    specs = []
+    for i in range(n):
+        if pos + 10 > len(data):
+            raise TruncatedError("ends inside a request specification", field=f"dlms.specs[{i}]", offset=pos)
+        kind = data[pos]
+        if kind not in SPEC_NAMES:
+            raise DecodeError(f"unknown request specification 0x{kind:02X}", field=f"dlms.specs[{i}]", offset=pos)
+        class_id = int.from_bytes(data[pos + 1:pos + 3], "big")
+        ob, attr = data[pos + 3:pos + 9], data[pos + 9]
+        pos += 10
+        selector = None
+        if kind == GET_WITH_SELECTION:
+            if pos >= len(data):
+                raise TruncatedError("ends before the selector", field=f"dlms.specs[{i}].selector", offset=pos)
+            sel_id = data[pos]
+            sel_data, pos = decode_data(data, pos + 1, f"dlms.specs[{i}].selector")
+            selector = (sel_id, sel_data)
+        specs.append(RequestSpec(kind, class_id, ob, attr, selector))
+    n, pos = _count(data, pos, "dlms.data")
+    items = []
+    for i in range(n):
+        item, pos = decode_data(data, pos, f"dlms.data[{i}]")
+        items.append(item)
+    if pos != len(data):
+        raise DecodeError(f"{len(data) - pos} bytes after the access-request", field="dlms.end", offset=pos)
+    return AccessRequest(invoke, tuple(specs), tuple(items), dt)
+
+
+def decode_access_response(data: bytes) -> AccessResponse:
+    invoke, dt, pos = _header(data, ACCESS_RESPONSE)
+    if pos >= len(data) or data[pos] != 0:
+        raise DecodeError("access-request-specification echo is not supported", field="dlms.echo", offset=pos)
+    n, pos = _count(data, pos + 1, "dlms.data")
+    items = []
+    for i in range(n):
+        item, pos = decode_data(data, pos, f"dlms.data[{i}]")
+        items.append(item)
+    n, pos = _count(data, pos, "dlms.results")
+    if pos + 2 * n != len(data):
+        raise DecodeError("result list does not end the response", field="dlms.results", offset=pos)
+    results = tuple((data[pos + 2 * i], data[pos + 2 * i + 1]) for i in range(n))
+    return AccessResponse(invoke, tuple(items), results, dt)
+
+
+def decode_data_notification(data: bytes) -> DataNotification:
+    invoke, _, pos = _header(data, DATA_NOTIFICATION)
+    body, end = decode_data(data, pos, "dlms.notification")
+    if end != len(data):
+        raise DecodeError("bytes after the notification", field="dlms.end", offset=end)
+    items: tuple[Data, ...] = body.value if body.type == "structure" else ()
+    if len(items) < 2 or items[0].type != "long-unsigned" or items[1].type != "octet-string":
+        raise DecodeError("notification must start with alert code and timestamp", field="dlms.notification",
+                          offset=pos)
+    return DataNotification(invoke, items[0].value, items[1].value, tuple(items[2:]))
