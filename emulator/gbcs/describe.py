@@ -42,7 +42,7 @@ def _signature_verdict(keys: KeyStore | None, msg: Message) -> Verdict:
 
 def payload_tree(msg: Message, keys: KeyStore | None) -> dict[str, Any]:
     """The payload as a tree; encrypted parts are decrypted when the keys allow."""
-    from emulator.gbcs.payloads import decode_payload
+    from emulator.gbcs.payload import decode_payload
 
     decrypt = None
     if keys is not None:
