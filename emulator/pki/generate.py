@@ -1,0 +1,214 @@
+"""``pki init``: a reproducible local test PKI (an adapter: it writes files).
+
+Everything is derived from the seed: private scalars are SHA-256(seed, EUI, usage)
+reduced into the P-256 group, certificate serials likewise, signatures are RFC 6979
+deterministic, and validity dates are fixed. The same seed gives byte-identical files.
+
+Layout written to DIR:
+  ``<eui>-{ds,ka}.pem`` / ``.key``  PEM certificate / PKCS#8 private key per party
+  ``root-ca.pem``                    the local root CA certificate (and ``root-ca.key``)
+  ``manufacturer-ds.pem`` / ``.key`` the firmware-signing key of the meters' maker
+  ``keystore.json``                  the same keys in the DCC Boxed keystore layout
+  ``pki.json``                       manifest: seed, parties, premises and their devices
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+from emulator.gbcs import identities
+
+_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 group order
+_NOT_BEFORE = _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC)
+_NOT_AFTER = _dt.datetime(2125, 1, 1, tzinfo=_dt.UTC)  # far future: the emulator's clock may run ahead
+_X500_UNIQUE_ID = NameOID.X500_UNIQUE_IDENTIFIER
+_HARDWARE_MODULE_NAME = ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+_SMETS_DEVICE_OID = ObjectIdentifier("1.3.6.1.5.5.7.8.4.1")
+
+# GBCS remote party roles, as DCC tooling records them (keystore.json "role", subject OU in hex).
+ROLES = {"recovery": 1, "supplier": 2, "second_supplier": 2, "network_operator": 3, "acb": 4,
+         "transitional_cos": 5, "wan_provider": 6}
+DEVICE_KINDS = ("ESME", "GSME", "CHF", "GPF")
+_DEVICE_SUFFIX = {"ESME": 0xA0, "GSME": 0xA1, "CHF": 0xA2, "GPF": 0xA3}
+
+
+class PkiError(Exception):
+    """A PKI directory that cannot be created or used; the message names the path."""
+
+
+def device_eui(premises: int, kind: str) -> bytes:
+    """Premises 0 uses the reference EUIs 00DB1234567890A0..A3; premises n replaces the fifth
+    and sixth bytes with n (00DB1234 nnnn 90A0), so every device of every premises is distinct."""
+    base = bytearray(identities.ESME)
+    base[-1] = _DEVICE_SUFFIX[kind]
+    if premises:
+        base[4:6] = premises.to_bytes(2, "big")
+    return bytes(base)
+
+
+def derive_key(seed: int, eui: bytes, usage: str) -> ec.EllipticCurvePrivateKey:
+    digest = hashlib.sha256(f"smets2-emu/{seed}/{eui.hex()}/{usage}".encode()).digest()
+    return ec.derive_private_key(int.from_bytes(digest, "big") % (_N - 1) + 1, ec.SECP256R1())
+
+
+def _serial(seed: int, label: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"serial/{seed}/{label}".encode()).digest()[:16], "big") >> 1
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    eui: bytes
+    usage: str  # ds | ka
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    role: int | None
+    name: str
+
+
+def _cert(seed: int, subject: x509.Name, public: ec.EllipticCurvePublicKey, issuer: x509.Name,
+          issuer_key: ec.EllipticCurvePrivateKey, usage: str, label: str, *, ca: bool = False,
+          device_eui: bytes | None = None) -> x509.Certificate:
+    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
+         .serial_number(_serial(seed, label)).not_valid_before(_NOT_BEFORE).not_valid_after(_NOT_AFTER))
+    if ca:
+        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+    else:
+        signing = usage == "ds"
+        b = b.add_extension(x509.KeyUsage(signing, False, False, False, not signing, False, False, False, False),
+                            critical=True)
+    if device_eui is not None:
+        # GBCS device certificates carry the EUI-64 in subjectAltName hardwareModuleName.
+        other = x509.OtherName(_HARDWARE_MODULE_NAME, _hardware_module_name(device_eui))
+        b = b.add_extension(x509.SubjectAlternativeName([other]), critical=True)
+    return b.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)
+
+
+def _hardware_module_name(eui: bytes) -> bytes:
+    # HardwareModuleName ::= SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialNum OCTET STRING }
+    oid = _encode_oid(_SMETS_DEVICE_OID.dotted_string)
+    body = oid + b"\x04" + bytes((len(eui),)) + eui
+    return b"\x30" + bytes((len(body),)) + body
+
+
+def _encode_oid(dotted: str) -> bytes:
+    parts = [int(x) for x in dotted.split(".")]
+    out = bytearray((parts[0] * 40 + parts[1],))
+    for p in parts[2:]:
+        chunk = [p & 0x7F]
+        p >>= 7
+        while p:
+            chunk.append(0x80 | (p & 0x7F))
+            p >>= 7
+        out += bytes(reversed(chunk))
+    return b"\x06" + bytes((len(out),)) + bytes(out)
+
+
+def build(seed: int = 1, premises: int = 1) -> tuple[list[Issued], x509.Certificate, ec.EllipticCurvePrivateKey,
+                                                      dict[str, Any]]:
+    """Everything ``pki init`` writes, in memory: (issued keys, root cert, root key, manifest)."""
+    if premises < 1:
+        raise PkiError("--premises must be at least 1")
+    root_key = derive_key(seed, b"\x00" * 8, "root")
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smets2-emu test root"),
+                           x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "07")])
+    root = _cert(seed, root_name, root_key.public_key(), root_name, root_key, "ds", "root", ca=True)
+    issued: list[Issued] = []
+    parties: dict[str, str] = {}
+    for name, eui in identities.REMOTE_PARTIES.items():
+        parties[name] = eui.hex()
+        for usage in ("ds", "ka"):
+            key = derive_key(seed, eui, usage)
+            subject = x509.Name([
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"{ROLES[name]:02X}"),
+                x509.NameAttribute(_X500_UNIQUE_ID, eui.hex().upper()),
+            ])
+            cert = _cert(seed, subject, key.public_key(), root_name, root_key, usage, f"{name}/{usage}")
+            issued.append(Issued(eui, usage, key, cert, ROLES[name], f"{name}-{usage}"))
+    plist = []
+    for p in range(premises):
+        devices = {}
+        for kind in DEVICE_KINDS:
+            eui = device_eui(p, kind)
+            devices[kind] = eui.hex()
+            for usage in ("ds", "ka"):
+                key = derive_key(seed, eui, usage)
+                subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, eui.hex().upper())])
+                cert = _cert(seed, subject, key.public_key(), root_name, root_key, usage, f"{eui.hex()}/{usage}",
+                             device_eui=eui)
+                issued.append(Issued(eui, usage, key, cert, None, f"{kind.lower()}-{p}-{usage}"))
+        plist.append({"index": p, "devices": devices,
+                      "region": "NORTH" if p % 2 == 0 else "CENTRAL_SOUTH"})
+    manifest = {"seed": seed, "root": "root-ca.pem", "manufacturer": "manufacturer-ds.pem",
+                "remote_parties": parties, "premises": plist}
+    return issued, root, root_key, manifest
+
+
+def manufacturer_key(seed: int) -> ec.EllipticCurvePrivateKey:
+    """The meter maker's firmware-signing key (OTA images are signed with it)."""
+    return derive_key(seed, b"\xff" * 8, "manufacturer")
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def keystore_json(issued: list[Issued]) -> dict[str, Any]:
+    """DCC Boxed keystore layout: {eui: {digitalSignature|keyAgreement: {serial: entry}}}."""
+    out: dict[str, Any] = {}
+    for item in issued:
+        usage = "digitalSignature" if item.usage == "ds" else "keyAgreement"
+        entry: dict[str, Any] = {
+            "certificate": item.cert.public_bytes(serialization.Encoding.PEM).decode(),
+            "privateKey": _pem_key(item.key).decode(),
+            "name": item.name,
+        }
+        if item.role is not None:
+            entry["role"] = item.role
+        out.setdefault(item.eui.hex(), {}).setdefault(usage, {})[str(item.cert.serial_number)] = entry
+    return out
+
+
+def init(directory: Path | str, *, seed: int = 1, premises: int = 1, force: bool = False) -> dict[str, Any]:
+    """Write the PKI to ``directory``; refuses to touch an existing PKI unless ``force``."""
+    root = Path(directory)
+    if (root / "pki.json").exists() and not force:
+        existing = json.loads((root / "pki.json").read_text())
+        if existing.get("seed") == seed and len(existing.get("premises", [])) == premises:
+            return dict(existing)  # idempotent: the same PKI is already there
+        raise PkiError(f"{root} already holds a PKI (seed {existing.get('seed')}, "
+                       f"{len(existing.get('premises', []))} premises); use --force to replace it")
+    issued, root_cert, root_key, manifest = build(seed, premises)
+    root.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes] = {
+        "root-ca.pem": root_cert.public_bytes(serialization.Encoding.PEM),
+        "root-ca.key": _pem_key(root_key),
+    }
+    for item in issued:
+        files[f"{item.eui.hex()}-{item.usage}.pem"] = item.cert.public_bytes(serialization.Encoding.PEM)
+        files[f"{item.eui.hex()}-{item.usage}.key"] = _pem_key(item.key)
+    mkey = manufacturer_key(seed)
+    mname = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smets2-emu meter manufacturer")])
+    mcert = _cert(seed, mname, mkey.public_key(), root_cert.subject, root_key, "ds", "manufacturer")
+    files["manufacturer-ds.pem"] = mcert.public_bytes(serialization.Encoding.PEM)
+    files["manufacturer-ds.key"] = _pem_key(mkey)
+    files["keystore.json"] = (json.dumps(keystore_json(issued), indent=2, sort_keys=True) + "\n").encode()
+    files["pki.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    # Write everything beside, then rename: a crash never leaves a half-written PKI.
+    for name, data in files.items():
+        tmp = root / f".{name}.tmp"
+        tmp.write_bytes(data)
+    for name in files:
+        (root / f".{name}.tmp").replace(root / name)
+    return manifest
