@@ -18,7 +18,7 @@ from emulator.gbcs.identities import ACB, ESME, SUPPLIER
 from emulator.gbcs.keys import KeyStore
 
 # ECS52 Read Firmware Version payload from the reference set: a typical small command.
-_PAYLOAD = bytes.fromhex("D9200003E800010100010000000201FF02010000")
+_PAYLOAD = bytes.fromhex("D9200003E800010100010000000201FF020100")
 
 
 def _keys() -> KeyStore:
