@@ -1,0 +1,98 @@
+"""The electricity meter (ESME): DLMS/COSEM over GBCS, mains powered, always listening (DV-4)."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from emulator.devices.base import Output
+from emulator.devices.cosem import OTHER_REASON, CosemModel
+from emulator.devices.endpoint import GbcsEndpoint
+from emulator.devices.meter import Meter
+from emulator.devices.profile import MeterProfile
+from emulator.devices.usecase_handlers import asn1_response
+from emulator.gbcs import dlms
+from emulator.gbcs.dlms_datetime import DlmsDateTime
+from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.frames import Message
+from emulator.zigbee import zcl
+from emulator.zigbee.clusters import tunneling
+from emulator.zigbee.packet import CLUSTER_TUNNELING
+
+_DLMS_TYPES = {"octet-string", "double-long-unsigned", "double-long", "enum", "long-unsigned", "unsigned"}
+
+
+def _to_data(value: tuple[str, object]) -> dlms.Data:
+    kind, v = value
+    if kind == "date-time":
+        return dlms.Data("octet-string", DlmsDateTime.from_epoch(float(v)).encode())  # type: ignore[arg-type]
+    return dlms.Data(kind if kind in _DLMS_TYPES else "octet-string", v)
+
+
+class Esme(Meter):
+    KIND = "ESME"
+
+    def __init__(self, eui: bytes, endpoint: GbcsEndpoint, chf: bytes, profile: MeterProfile, start: float,
+                 manufacturer_key: ec.EllipticCurvePublicKey | None = None) -> None:
+        super().__init__(eui, endpoint, chf, profile.firmware_version, profile.manufacturer_code,
+                         profile.image_type, manufacturer_key)
+        self.profile = profile
+        self.cosem = CosemModel(eui, profile.load(start), profile.firmware_version, profile.payment_mode)
+
+    # The firmware version lives in the COSEM model too (ECS52 reads it there).
+    def activate_held(self, now: float) -> Output:
+        out = super().activate_held(now)
+        self.cosem.firmware_version = self.firmware.version
+        return out
+
+    def handle_timer(self, now: float) -> Output:
+        out = super().handle_timer(now)
+        self.cosem.firmware_version = self.firmware.version
+        return out
+
+    def execute(self, msg: Message, now: float) -> bytes:
+        if msg.payload[:1] == bytes((dlms.ACCESS_REQUEST,)):
+            return self._dlms(msg, now)
+        payload = asn1_response(self, msg, now)
+        self.cosem.firmware_version = self.firmware.version
+        return payload
+
+    def _dlms(self, msg: Message, now: float) -> bytes:
+        invoke = dlms.invoke_id_for(msg.counter)
+        try:
+            req = dlms.decode_access_request(msg.payload)
+        except GbcsError:
+            return dlms.AccessResponse(invoke, (dlms.NULL,), ((dlms.GET, OTHER_REASON),)).encode()
+        data: list[dlms.Data] = []
+        results: list[tuple[int, int]] = []
+        for i, spec in enumerate(req.specs):
+            key = (spec.class_id, spec.obis, spec.attribute)
+            if spec.kind in (dlms.GET, dlms.GET_WITH_SELECTION):
+                code, value = self.cosem.get(key, now)
+                data.append(_to_data(value) if value is not None else dlms.NULL)
+            elif spec.kind == dlms.SET:
+                arg = req.data[i] if i < len(req.data) else dlms.NULL
+                code = self.cosem.set(key, (arg.type, arg.value))
+                data.append(dlms.NULL)
+            else:
+                code = self.cosem.action(spec.class_id, spec.obis, spec.attribute)
+                data.append(dlms.NULL)
+            results.append((spec.kind, code))
+        return dlms.AccessResponse(invoke, tuple(data), tuple(results)).encode()
+
+    def alert_payload(self, code: int, now: float) -> bytes:
+        counter = self.endpoint.alert_counter.value + 1
+        return dlms.DataNotification(dlms.invoke_id_for(counter), code, DlmsDateTime.from_epoch(now).encode()).encode()
+
+    def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
+        # The ESME is the tunnel server: its data goes server-to-client.
+        frame = tunneling.TransferDataServer(self.tunnel_id or 0, gbcs).encode(self._next_seq())
+        return bytes((frame[0] & ~0x10,)) + frame[1:] if ack else frame
+
+    def on_tunnel(self, command: zcl.ZclCommand | bytes, now: float) -> Output:
+        if isinstance(command, tunneling.RequestTunnel):
+            self.tunnel_id = 1
+            rsp = tunneling.RequestTunnelResponse(self.tunnel_id)
+            return Output(han=[self._packet(CLUSTER_TUNNELING, rsp.encode(self._next_seq()))])
+        if isinstance(command, tunneling.TransferDataClient):
+            return self.on_gbcs(command.data, now)
+        return Output()

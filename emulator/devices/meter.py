@@ -1,0 +1,262 @@
+"""What ESME and GSME share: the HAN side of a meter (tunnel, alerts, OTA client) around
+an application that answers GBCS commands (DV-1, DV-5, DV-6).
+
+Theory of operation. GBCS travels in the SE Tunneling cluster. Towards an ESME the CHF
+is the tunnel client: it opens the tunnel and sends commands as Transfer Data; the
+ESME answers on the same tunnel. A GSME sleeps: it opens its own tunnel to the CHF,
+and on each wake sends GET to collect one queued command, and PUT to send a response
+or an alert. Alerts are sent with ZCL default responses enabled; the CHF's Default
+Response is the acknowledgement that stops the retries. Firmware comes over the OTA
+Upgrade cluster, the meter as client: it fetches the offered image block by block from
+its current offset (so an interrupted transfer resumes), verifies the manufacturer's
+signature, holds the image and reports by alert; CS06 activates it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from emulator.devices.alerts import AlertOutbox, alert_is_critical
+from emulator.devices.base import Output, earliest
+from emulator.devices.endpoint import GbcsEndpoint, Refused
+from emulator.devices.events import (
+    AlertAcknowledged,
+    AlertRaised,
+    AlertRetried,
+    CommandAccepted,
+    CommandRefused,
+    FirmwareActivated,
+    FirmwareBlockReceived,
+    FirmwareTransferEnded,
+)
+from emulator.devices.firmware import ALERT_VERIFICATION_FAILED, Download, FirmwareState, HeldImage
+from emulator.gbcs.frames import Message
+from emulator.zigbee import ota_file, zcl
+from emulator.zigbee.clusters import ota
+from emulator.zigbee.errors import OtaFileError, ZigbeeError
+from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
+
+OTA_RETRY_S = 5.0
+DEFAULT_BLOCK_SIZE = 50  # zigpy's cap; configurable up to ~64 (zigbee.md section 6)
+FIRMWARE_RECEIPT_ALERT = {"ESME": 0x00CE, "GSME": 0x00CF}
+
+
+class Meter(ABC):
+    """The HAN shell of a meter. Subclasses implement :meth:`execute` (the application)."""
+
+    KIND = "meter"
+    SLEEPY = False
+
+    def __init__(self, eui: bytes, endpoint: GbcsEndpoint, chf: bytes, firmware_version: bytes,
+                 manufacturer_code: int, image_type: int, manufacturer_key: ec.EllipticCurvePublicKey | None,
+                 block_size: int = DEFAULT_BLOCK_SIZE) -> None:
+        self.eui = eui
+        self.endpoint = endpoint
+        self.chf = chf
+        self.nwk = 0xFFFE
+        self.chf_nwk = 0x0000
+        self.firmware = FirmwareState(firmware_version)
+        self.manufacturer_code = manufacturer_code
+        self.image_type = image_type
+        self.manufacturer_key = manufacturer_key
+        self.block_size = block_size
+        self.outbox = AlertOutbox()
+        self.tunnel_id: int | None = None
+        self._seq = 0
+        self._alert_by_seq: dict[int, int] = {}
+        self.offered: ota.QueryNextImageResponse | None = None
+        self.ota_deadline: float | None = None
+        self.querying = False
+
+    # --- helpers -------------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        return self._seq
+
+    def _packet(self, cluster: int, payload: bytes) -> HanPacket:
+        return HanPacket(self.eui, self.chf, cluster, payload, src_nwk=self.nwk, dst_nwk=self.chf_nwk)
+
+    def file_version(self) -> int:
+        return int.from_bytes(self.firmware.version, "big")
+
+    @abstractmethod
+    def execute(self, msg: Message, now: float) -> bytes:
+        """The response payload for an accepted command."""
+
+    @abstractmethod
+    def alert_payload(self, code: int, now: float) -> bytes:
+        """The payload of an alert with ``code`` (DLMS for ESME, GBZ for GSME)."""
+
+    @abstractmethod
+    def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
+        """A ZCL Transfer Data frame carrying ``gbcs`` towards the CHF."""
+
+    # --- GBCS ---------------------------------------------------------------------------
+    def on_gbcs(self, wire: bytes, now: float) -> Output:
+        """A command arrived (through the tunnel): check it, act, answer."""
+        out = Output()
+        try:
+            msg = self.endpoint.accept(wire)
+        except Refused as r:
+            out.events.append(CommandRefused(self.eui, now, r.reason, r.alert_code,
+                                             r.msg.counter if r.msg else None))
+            if r.alert_code:
+                out.extend(self.raise_alert(r.alert_code, now))
+            return out
+        out.events.append(CommandAccepted(self.eui, now, msg.message_code, msg.counter, msg.originator))
+        payload = self.execute(msg, now)
+        response = self.endpoint.respond(msg, payload, now)
+        out.han.append(self._packet(CLUSTER_TUNNELING, self.tunnel_frame(response, ack=False)))
+        return out
+
+    def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
+                    message_code: int | None = None, critical: bool | None = None) -> Output:
+        crit = alert_is_critical(code) if critical is None else critical
+        counter, wire = self.endpoint.alert(payload if payload is not None else self.alert_payload(code, now), now,
+                                            critical=crit, message_code=message_code)
+        self.outbox.sent(counter, code, wire, now)
+        out = Output(events=[AlertRaised(self.eui, now, code, crit, counter)])
+        out.han.append(self._alert_packet(counter, wire))
+        return out
+
+    def _alert_packet(self, counter: int, wire: bytes) -> HanPacket:
+        frame = self.tunnel_frame(wire, ack=True)
+        header, _ = zcl.ZclHeader.decode(frame)
+        self._alert_by_seq[header.sequence] = counter
+        return self._packet(CLUSTER_TUNNELING, frame)
+
+    # --- HAN ----------------------------------------------------------------------------
+    def on_packet(self, packet: HanPacket, now: float) -> Output:
+        """A frame from the CHF. Malformed frames are dropped with an event, never raised."""
+        try:
+            header, command = zcl.decode_command(packet.cluster, packet.payload)
+        except ZigbeeError as e:
+            return Output(events=[CommandRefused(self.eui, now, f"malformed ZCL frame: {e}", 0)])
+        if not header.cluster_specific and header.command_id == 0x0B:  # Default Response: an ack
+            counter = self._alert_by_seq.pop(header.sequence, None)
+            if counter is not None and self.outbox.acknowledged(counter):
+                return Output(events=[AlertAcknowledged(self.eui, now, counter)])
+            return Output()
+        if packet.cluster == CLUSTER_TUNNELING:
+            return self.on_tunnel(command, now)
+        if packet.cluster == CLUSTER_OTA:
+            return self.on_ota(command, now)
+        return Output()
+
+    @abstractmethod
+    def on_tunnel(self, command: zcl.ZclCommand | bytes, now: float) -> Output: ...
+
+    # --- OTA client ---------------------------------------------------------------------
+    def query_next_image(self, now: float) -> HanPacket:
+        self.querying = True
+        self.ota_deadline = now + OTA_RETRY_S
+        q = ota.QueryNextImage(0, self.manufacturer_code, self.image_type, self.file_version())
+        return self._packet(CLUSTER_OTA, q.encode(self._next_seq()))
+
+    def _block_request(self, offer: ota.QueryNextImageResponse, offset: int, now: float) -> HanPacket:
+        # A lost request or response must not stall the transfer: ask again after OTA_RETRY_S.
+        self.ota_deadline = now + OTA_RETRY_S
+        req = ota.ImageBlockRequest(0, offer.manufacturer_code, offer.image_type, offer.file_version, offset,
+                                    self.block_size)
+        return self._packet(CLUSTER_OTA, req.encode(self._next_seq()))
+
+    def on_ota(self, command: zcl.ZclCommand | bytes, now: float) -> Output:
+        out = Output()
+        if isinstance(command, ota.ImageNotify):
+            out.han.append(self.query_next_image(now))
+        elif isinstance(command, ota.QueryNextImageResponse) and command.status != ota.SUCCESS:
+            self.querying, self.ota_deadline = False, None
+        elif isinstance(command, ota.QueryNextImageResponse):
+            self.querying = False
+            dl = self.firmware.download
+            if dl is None or dl.file_version != command.file_version or dl.size != command.image_size:
+                self.firmware.download = dl = Download(command.manufacturer_code, command.image_type,
+                                                       command.file_version, command.image_size)
+            self.offered = command
+            out.han.append(self._block_request(command, dl.offset, now))
+        elif isinstance(command, ota.ImageBlockResponse):
+            out.extend(self._on_block(command, now))
+        elif isinstance(command, ota.UpgradeEndResponse) and command.upgrade_time == ota.UPGRADE_NOW:
+            out.extend(self.activate_held(now))
+        return out
+
+    def _on_block(self, rsp: ota.ImageBlockResponse, now: float) -> Output:
+        out = Output()
+        dl, offer = self.firmware.download, self.offered
+        if dl is None or offer is None or rsp.status != ota.SUCCESS or rsp.file_version != dl.file_version:
+            return out
+        if dl.block(rsp.file_offset, rsp.data):
+            out.events.append(FirmwareBlockReceived(self.eui, now, rsp.file_offset, len(rsp.data), dl.size))
+        if not dl.complete:
+            out.han.append(self._block_request(offer, dl.offset, now))
+            return out
+        self.ota_deadline = None
+        return out.extend(self._finish_download(now))
+
+    def _finish_download(self, now: float) -> Output:
+        dl = self.firmware.download
+        assert dl is not None  # only called with a complete download
+        data = bytes(dl.data)
+        self.firmware.download = None
+        self.offered = None
+        out = Output()
+        try:
+            if self.manufacturer_key is None:
+                raise OtaFileError("no manufacturer key to verify the image with", field="signature")
+            parsed = ota_file.verify(data, self.manufacturer_key)
+            if (parsed.header.manufacturer_code, parsed.header.image_type) != (self.manufacturer_code,
+                                                                              self.image_type):
+                raise OtaFileError("image is for another manufacturer or device type", field="image_type")
+        except OtaFileError as e:
+            self.firmware.failures += 1
+            status = ota.INVALID_IMAGE
+            out.events.append(FirmwareTransferEnded(self.eui, now, dl.file_version.to_bytes(4, "big"), False, str(e)))
+            out.extend(self.raise_alert(ALERT_VERIFICATION_FAILED, now, critical=True))
+        else:
+            status = ota.SUCCESS
+            version = parsed.header.file_version.to_bytes(4, "big")
+            self.firmware.held = HeldImage(version, parsed.header.file_version, ota_file.file_hash(data), len(data))
+            out.events.append(FirmwareTransferEnded(self.eui, now, version, True))
+            out.extend(self.raise_alert(0x8F8A, now, self.receipt_payload(version, now), critical=True,
+                                        message_code=FIRMWARE_RECEIPT_ALERT.get(self.KIND)))
+        end = ota.UpgradeEndRequest(status, dl.manufacturer_code, dl.image_type, dl.file_version)
+        out.han.append(self._packet(CLUSTER_OTA, end.encode(self._next_seq())))
+        return out
+
+    def receipt_payload(self, version: bytes, now: float) -> bytes:
+        """Firmware distribution receipt: the alert payload names the image held (its hash)."""
+        held = self.firmware.held
+        return (held.image_hash if held else b"") + version
+
+    def activate_held(self, now: float) -> Output:
+        held = self.firmware.held
+        if held is None:
+            return Output()
+        old = self.firmware.version
+        self.firmware.activate(held.image_hash, now, None)
+        return Output(events=[FirmwareActivated(self.eui, now, old, self.firmware.version)])
+
+    # --- time ---------------------------------------------------------------------------
+    def handle_timer(self, now: float) -> Output:
+        out = Output()
+        for alert in self.outbox.due(now):
+            out.events.append(AlertRetried(self.eui, now, alert.counter, alert.attempts))
+            out.han.append(self._alert_packet(alert.counter, alert.wire))
+        if self.ota_deadline is not None and self.ota_deadline <= now:
+            dl, offer = self.firmware.download, self.offered
+            if dl is not None and offer is not None:
+                out.han.append(self._block_request(offer, dl.offset, now))
+            elif self.querying:
+                out.han.append(self.query_next_image(now))
+            else:
+                self.ota_deadline = None
+        old = self.firmware.version
+        new = self.firmware.due_activation(now)
+        if new is not None:
+            out.events.append(FirmwareActivated(self.eui, now, old, new))
+        return out
+
+    def get_timer(self) -> float | None:
+        return earliest(self.outbox.next_deadline(), self.firmware.activation_at, self.ota_deadline)
