@@ -92,3 +92,21 @@ class FirmwareActivated(DeviceEvent):
 @dataclass(frozen=True, slots=True)
 class SupplyStateChanged(DeviceEvent):
     state: str  # enabled | armed | disabled
+
+
+@dataclass(frozen=True, slots=True)
+class JoinPermitted(DeviceEvent):
+    """The CHF asks its radio to let ``eui`` join with ``link_key`` (install-code derived)."""
+
+    eui: bytes
+    link_key: bytes
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUnreachable(DeviceEvent):
+    """A command for a device the CHF cannot reach (not in its log, or not joined)."""
+
+    target: bytes
+    counter: int
+    reason: str

@@ -1,0 +1,327 @@
+"""The Comms Hub Function (CHF): Zigbee coordinator and trust centre, GBCS router between the
+WAN and the HAN, host of the GPF, and OTA server (DV-1, DV-5, IC-1, IC-2).
+
+Theory of operation. A command from the WAN goes by its target EUI: the CHF's own
+commands (CCS01/CCS02 device log, firmware version) are handled here; the GPF's are
+answered by the GPF at once; an ESME's go down its tunnel (opened by the CHF when the
+ESME joins, queued until it is open); a GSME's wait in a queue until the GSME wakes
+and asks (GET). Responses and alerts from devices go up to the WAN as they come; the
+CHF acknowledges a device alert with a ZCL Default Response. A device joins only after
+SRV 8.11 (CCS01) put its EUI and install code in the device log, and only with the
+link key derived from that code (the radio enforces the key; the CHF asks it to permit).
+Firmware images distributed to the CHF are announced to their target devices (Image
+Notify; the sleepy GSME asks on waking) and served block by block.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from emulator.devices.base import Output, WanFrame
+from emulator.devices.device_log import DeviceLog, DeviceLogError
+from emulator.devices.endpoint import GbcsEndpoint, Refused
+from emulator.devices.events import (
+    AlertRaised,
+    CommandAccepted,
+    CommandRefused,
+    DeviceLogChanged,
+    DeviceUnreachable,
+    Joined,
+    JoinPermitted,
+)
+from emulator.devices.firmware import FirmwareState
+from emulator.devices.gpf import Gpf
+from emulator.devices.usecase_handlers import asn1_response
+from emulator.gbcs import asn1, dlms, frames
+from emulator.gbcs.dlms_datetime import DlmsDateTime
+from emulator.gbcs.errors import FrameError, GbcsError
+from emulator.gbcs.frames import Cra
+from emulator.zigbee import ota_file, zcl
+from emulator.zigbee.clusters import ota, tunneling
+from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.install_code import parse as parse_install_code
+from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
+
+CCS01_ADD = 0x0001
+CCS02_REMOVE = 0x0002
+ALERT_DEVICE_LOG_CHANGED = 0x8F12
+ALERT_TRANSFER_FAIL = 0x8F89
+ALERT_TRANSFER_SUCCESS = 0x8F8A
+CCS08_FIRMWARE_TRANSFER_ALERT = 0x0128
+PERMIT_SECONDS = 3600.0
+METERING = 0x0702
+#: CCS01 device type enum -> device kind (what the device log records).
+DEVICE_TYPES = {0: "ESME", 1: "GSME", 2: "PPMID", 3: "HCALCS", 4: "IHD", 5: "GPF"}
+DEVICE_TYPE_CODES = {v: k for k, v in DEVICE_TYPES.items()}
+
+
+@dataclass(slots=True)
+class HeldFirmware:
+    data: bytes
+    manufacturer_code: int
+    image_type: int
+    file_version: int
+    targets: set[bytes] = field(default_factory=set)
+
+
+class Chf:
+    def __init__(self, eui: bytes, endpoint: GbcsEndpoint, firmware_version: bytes, gpf: Gpf | None = None,
+                 alert_target: bytes | None = None) -> None:
+        self.eui = eui
+        self.endpoint = endpoint
+        self.firmware = FirmwareState(firmware_version)
+        self.gpf = gpf
+        self.device_log = DeviceLog()
+        self.kinds: dict[bytes, str] = {}
+        self.nwk: dict[bytes, int] = {}
+        self.tunnels: dict[bytes, int] = {}  # ESME tunnels (CHF is client) and GSME tunnels (CHF is server)
+        self.queues: dict[bytes, deque[bytes]] = {}
+        self.images: list[HeldFirmware] = []
+        self.alert_target = alert_target or endpoint.trust.slots["supplier"]
+        self._seq = 0
+        self._next_tunnel = 1
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        return self._seq
+
+    def _packet(self, dst: bytes, cluster: int, payload: bytes) -> HanPacket:
+        return HanPacket(self.eui, dst, cluster, payload, src_nwk=0x0000, dst_nwk=self.nwk.get(dst, 0xFFFE))
+
+    # --- WAN side --------------------------------------------------------------------------
+    def on_wan_command(self, wire: bytes, now: float) -> Output:
+        try:
+            msg = frames.decode(wire)
+        except FrameError as e:
+            return Output(events=[CommandRefused(self.eui, now, f"malformed frame from the WAN: {e}", 0)])
+        target = msg.target
+        if target == self.eui:
+            return self._own_command(wire, now)
+        if self.gpf is not None and target == self.gpf.eui:
+            return self.gpf.on_gbcs(wire, now)
+        if target not in self.device_log or target not in self.nwk:
+            why = "not in the device log" if target not in self.device_log else "in the device log but not joined"
+            return Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
+        return self._to_device(target, wire)
+
+    def _to_device(self, target: bytes, wire: bytes) -> Output:
+        kind = self.kinds.get(target, "ESME")
+        if kind == "GSME" or target not in self.tunnels:
+            self.queues.setdefault(target, deque()).append(wire)
+            return Output()
+        frame = tunneling.TransferDataClient(self.tunnels[target], wire).encode(self._next_seq())
+        return Output(han=[self._packet(target, CLUSTER_TUNNELING, frame)])
+
+    def _own_command(self, wire: bytes, now: float) -> Output:
+        out = Output()
+        try:
+            msg = self.endpoint.accept(wire)
+        except Refused as r:
+            out.events.append(CommandRefused(self.eui, now, r.reason, r.alert_code, r.msg.counter if r.msg else None))
+            return out
+        out.events.append(CommandAccepted(self.eui, now, msg.message_code, msg.counter, msg.originator))
+        if msg.message_code in (CCS01_ADD, CCS02_REMOVE):
+            payload = self._device_log_command(msg.message_code, msg.payload, msg.counter, now, out)
+        elif msg.payload[:1] == bytes((dlms.ACCESS_REQUEST,)):
+            payload = self._dlms_generic(msg.payload, msg.counter)
+        else:
+            payload = asn1_response(self, msg, now)
+        out.wan.append(WanFrame(self.endpoint.respond(msg, payload, now), "response", self.eui, msg.counter))
+        return out
+
+    def _dlms_generic(self, payload: bytes, counter: int) -> bytes:
+        invoke = dlms.invoke_id_for(counter)
+        try:
+            req = dlms.decode_access_request(payload)
+        except GbcsError:
+            return dlms.AccessResponse(invoke, (dlms.NULL,), ((dlms.GET, 250),)).encode()
+        data, results = [], []
+        for spec in req.specs:
+            if spec.kind == dlms.GET and spec.class_id == 1 and spec.obis == bytes((0, 0, 0, 2, 1, 255)):
+                data.append(dlms.Data("octet-string", self.firmware.version))
+                results.append((spec.kind, 0))
+            else:
+                data.append(dlms.NULL)
+                results.append((spec.kind, 0 if spec.kind != dlms.GET else 4))
+        return dlms.AccessResponse(invoke, tuple(data), tuple(results)).encode()
+
+    def _device_log_command(self, code: int, payload: bytes, counter: int, now: float, out: Output) -> bytes:
+        invoke = dlms.invoke_id_for(counter)
+        try:
+            req = dlms.decode_access_request(payload)
+            entry = next(d for d in req.data if d.type == "structure")
+            eui = bytes(entry.value[0].value)
+            kind = DEVICE_TYPES.get(int(entry.value[1].value), "ESME") if len(entry.value) > 1 else "ESME"
+            raw_code = bytes(entry.value[2].value) if len(entry.value) > 2 else b""
+        except (GbcsError, StopIteration, IndexError, TypeError, ValueError) as e:
+            out.events.append(CommandRefused(self.eui, now, f"device log command not understood: {e}", 0, counter))
+            return dlms.AccessResponse(invoke, (dlms.NULL,), ((dlms.ACTION, 250),)).encode()
+        n = max(1, len(req.specs))
+        try:
+            if code == CCS01_ADD:
+                install_code = _install_code_bytes(raw_code)
+                log_entry = self.device_log.add(eui, kind, install_code, now)
+                self.kinds[eui] = kind
+                out.events.append(JoinPermitted(self.eui, now, eui, log_entry.link_key, PERMIT_SECONDS))
+            else:
+                self.device_log.remove(eui)
+                self.nwk.pop(eui, None)
+                self.tunnels.pop(eui, None)
+        except DeviceLogError as e:
+            out.events.append(CommandRefused(self.eui, now, str(e), 0, counter))
+            results = tuple((s.kind, 250) for s in req.specs) or ((dlms.ACTION, 250),)
+            return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in results), results).encode()
+        out.events.append(DeviceLogChanged(self.eui, now, eui, code == CCS01_ADD))
+        out.extend(self.raise_alert(ALERT_DEVICE_LOG_CHANGED, now))
+        return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in range(n)),
+                                   tuple((s.kind, 0) for s in req.specs) or ((dlms.ACTION, 0),)).encode()
+
+    def raise_alert(self, code: int, now: float, payload: bytes | None = None, *, critical: bool = False,
+                    message_code: int | None = None) -> Output:
+        body = payload if payload is not None else dlms.DataNotification(
+            dlms.invoke_id_for(self.endpoint.alert_counter.value + 1), code,
+            DlmsDateTime.from_epoch(now).encode()).encode()
+        counter, wire = self.endpoint.alert(body, now, critical=critical, message_code=message_code,
+                                            target=self.alert_target)
+        return Output(wan=[WanFrame(wire, "alert", self.eui, counter)],
+                      events=[AlertRaised(self.eui, now, code, critical, counter)])
+
+    def add_image(self, data: bytes, targets: set[bytes], now: float) -> Output:
+        """Firmware distributed to the hub (SRV 11.1): hold it and tell its targets."""
+        f = ota_file.decode(data)  # raises OtaFileError naming the problem
+        held = HeldFirmware(data, f.header.manufacturer_code, f.header.image_type, f.header.file_version,
+                            set(targets))
+        self.images = [i for i in self.images if (i.manufacturer_code, i.image_type) != (
+            held.manufacturer_code, held.image_type)] + [held]
+        out = Output()
+        for eui in sorted(targets):
+            if eui in self.nwk:
+                notify = ota.ImageNotify(3, 100, held.manufacturer_code, held.image_type, held.file_version)
+                out.han.append(self._packet(eui, CLUSTER_OTA, notify.encode(self._next_seq())))
+        return out
+
+    # --- HAN side --------------------------------------------------------------------------
+    def device_joined(self, eui: bytes, nwk: int, now: float) -> Output:
+        self.device_log.joined(eui, nwk)
+        self.nwk[eui] = nwk
+        out = Output(events=[Joined(eui, now, nwk)])
+        if self.kinds.get(eui) != "GSME":
+            out.han.append(self._packet(eui, CLUSTER_TUNNELING, tunneling.RequestTunnel().encode(self._next_seq())))
+        return out
+
+    def device_left(self, eui: bytes, now: float) -> Output:
+        self.device_log.left(eui)
+        self.nwk.pop(eui, None)
+        self.tunnels.pop(eui, None)
+        return Output()
+
+    def on_packet(self, packet: HanPacket, now: float) -> Output:
+        try:
+            header, command = zcl.decode_command(packet.cluster, packet.payload)
+        except ZigbeeError as e:
+            reason = f"malformed ZCL frame from {packet.src.hex()}: {e}"
+            return Output(events=[CommandRefused(self.eui, now, reason, 0)])
+        src = packet.src
+        if packet.src_nwk != 0xFFFE:
+            self.nwk.setdefault(src, packet.src_nwk)
+        out = Output()
+        if not header.disable_default_response and header.cluster_specific:
+            ack = zcl.ZclHeader(0x18 if header.direction == zcl.CLIENT_TO_SERVER else 0x10, header.sequence, 0x0B)
+            out.han.append(self._packet(src, packet.cluster, ack.encode() + bytes((header.command_id, 0))))
+        if packet.cluster == CLUSTER_TUNNELING:
+            return out.extend(self._on_tunnel(src, command, now))
+        if packet.cluster == CLUSTER_OTA:
+            return out.extend(self._on_ota(src, command, now))
+        if packet.cluster == METERING and self.gpf is not None and header.command_id == 0x0A and \
+                isinstance(command, bytes) and self.kinds.get(src) == "GSME":
+            self.gpf.update_mirror(METERING, command, now)
+        return out
+
+    def _up(self, src: bytes, gbcs: bytes, now: float) -> Output:
+        try:
+            msg = frames.decode(gbcs)
+        except FrameError as e:
+            return Output(events=[CommandRefused(self.eui, now, f"malformed GBCS from {src.hex()}: {e}", 0)])
+        kind = "alert" if msg.cra is Cra.ALERT else "response"
+        return Output(wan=[WanFrame(gbcs, kind, src, msg.counter)])
+
+    def _on_tunnel(self, src: bytes, command: zcl.ZclCommand | bytes, now: float) -> Output:
+        out = Output()
+        if isinstance(command, tunneling.RequestTunnelResponse) and command.tunnel_status == 0:
+            self.tunnels[src] = command.tunnel_id  # ESME tunnel open: flush what waited for it
+            for wire in self._drain(src):
+                out.extend(self._to_device(src, wire))
+        elif isinstance(command, tunneling.TransferDataServer):  # from an ESME
+            out.extend(self._up(src, command.data, now))
+        elif isinstance(command, tunneling.RequestTunnel):  # a GSME opens its tunnel
+            self.tunnels[src] = self._next_tunnel
+            self._next_tunnel += 1
+            rsp = tunneling.RequestTunnelResponse(self.tunnels[src])
+            out.han.append(self._packet(src, CLUSTER_TUNNELING, rsp.encode(self._next_seq())))
+        elif isinstance(command, tunneling.TransferDataClient):  # GSME GET / PUT
+            try:
+                kind, _, body = tunneling.split_gb_header(command.data)
+            except ZigbeeError:
+                return out
+            if kind == tunneling.GB_PUT:
+                out.extend(self._up(src, body, now))
+            elif kind == tunneling.GB_GET:
+                queue = self.queues.get(src) or deque()
+                wire = queue.popleft() if queue else b""
+                data = tunneling.gb_get_response(wire, len(queue))
+                frame = tunneling.TransferDataServer(command.tunnel_id, data).encode(self._next_seq())
+                out.han.append(self._packet(src, CLUSTER_TUNNELING, frame))
+        return out
+
+    def _drain(self, eui: bytes) -> list[bytes]:
+        queue = self.queues.pop(eui, deque())
+        return list(queue)
+
+    def _image_for(self, src: bytes, mfr: int, image_type: int) -> HeldFirmware | None:
+        for img in self.images:
+            if (img.manufacturer_code, img.image_type) == (mfr, image_type) and src in img.targets:
+                return img
+        return None
+
+    def _on_ota(self, src: bytes, command: zcl.ZclCommand | bytes, now: float) -> Output:
+        out = Output()
+        if isinstance(command, ota.QueryNextImage):
+            img = self._image_for(src, command.manufacturer_code, command.image_type)
+            if img is None or img.file_version == command.current_file_version:
+                rsp = ota.QueryNextImageResponse(ota.NO_IMAGE_AVAILABLE)
+            else:
+                rsp = ota.QueryNextImageResponse(ota.SUCCESS, img.manufacturer_code, img.image_type,
+                                                 img.file_version, len(img.data))
+            out.han.append(self._packet(src, CLUSTER_OTA, rsp.encode(self._next_seq())))
+        elif isinstance(command, ota.ImageBlockRequest):
+            img = self._image_for(src, command.manufacturer_code, command.image_type)
+            if img is None or img.file_version != command.file_version or command.file_offset > len(img.data):
+                block = ota.ImageBlockResponse(ota.ABORT)
+            else:
+                chunk = img.data[command.file_offset:command.file_offset + min(command.maximum_data_size, 64)]
+                block = ota.ImageBlockResponse(ota.SUCCESS, img.manufacturer_code, img.image_type,
+                                               img.file_version, command.file_offset, chunk)
+            out.han.append(self._packet(src, CLUSTER_OTA, block.encode(self._next_seq())))
+        elif isinstance(command, ota.UpgradeEndRequest):
+            ok = command.status == ota.SUCCESS
+            rsp_end = ota.UpgradeEndResponse(command.manufacturer_code, command.image_type, command.file_version,
+                                             int(now), ota.UPGRADE_WAIT)
+            out.han.append(self._packet(src, CLUSTER_OTA, rsp_end.encode(self._next_seq())))
+            # CCS08: the hub reports the transfer's outcome for that device.
+            body = asn1.firmware_transfer_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, src,
+                                                command.file_version.to_bytes(4, "big"), 0 if ok else 1)
+            out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
+                                        critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT))
+        return out
+
+
+def _install_code_bytes(raw: bytes) -> bytes:
+    """CCS01 carries the install code as octets, or (as in the reference set) as ASCII hex."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return raw
+    if len(text) in (16, 20, 28, 36) and all(c in "0123456789abcdefABCDEF" for c in text):
+        return parse_install_code(text)
+    return raw

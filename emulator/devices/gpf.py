@@ -1,0 +1,61 @@
+"""The Gas Proxy Function (GPF): lives in the hub, mirrors the sleepy GSME's data and answers
+reads on its behalf at once, so a gas read need not wait for the GSME to wake.
+"""
+
+from __future__ import annotations
+
+from emulator.devices.base import Output, WanFrame
+from emulator.devices.endpoint import GbcsEndpoint, Refused
+from emulator.devices.events import CommandAccepted, CommandRefused
+from emulator.devices.firmware import FirmwareState
+from emulator.devices.usecase_handlers import asn1_response
+from emulator.devices.zcl_model import FIRMWARE_VERSION_ATTR, METERING, Attr, answer_gbz
+from emulator.gbcs import gbz
+from emulator.gbcs.errors import GbcsError
+
+
+class Gpf:
+    KIND = "GPF"
+
+    def __init__(self, eui: bytes, endpoint: GbcsEndpoint, firmware_version: bytes) -> None:
+        self.eui = eui
+        self.endpoint = endpoint
+        self.firmware = FirmwareState(firmware_version)
+        self.mirror: dict[tuple[int, int], Attr] = {}
+        self.mirror_time: float | None = None
+
+    def attribute(self, cluster: int, attr: int, now: float) -> Attr | None:
+        if (cluster, attr) == (METERING, FIRMWARE_VERSION_ATTR):
+            return ("octets", self.firmware.version)
+        return self.mirror.get((cluster, attr))
+
+    def update_mirror(self, cluster: int, report: bytes, now: float) -> None:
+        """Attribute records of a ZCL Report Attributes from the GSME (id, type, value)."""
+        pos = 0
+        while pos + 3 <= len(report):
+            attr = int.from_bytes(report[pos:pos + 2], "little")
+            tag = report[pos + 2]
+            size = {0x25: 6, 0x23: 4, 0x21: 2, 0x20: 1, 0x30: 1, 0x18: 1}.get(tag)
+            if size is None or pos + 3 + size > len(report):
+                return
+            value = int.from_bytes(report[pos + 3:pos + 3 + size], "little")
+            name = {0x25: "uint48", 0x23: "uint32", 0x21: "uint16", 0x20: "uint8", 0x30: "enum8", 0x18: "bitmap8"}[tag]
+            self.mirror[(cluster, attr)] = (name, value)
+            pos += 3 + size
+        self.mirror_time = now
+
+    def on_gbcs(self, wire: bytes, now: float) -> Output:
+        out = Output()
+        try:
+            msg = self.endpoint.accept(wire)
+        except Refused as r:
+            out.events.append(CommandRefused(self.eui, now, r.reason, r.alert_code, r.msg.counter if r.msg else None))
+            return out
+        out.events.append(CommandAccepted(self.eui, now, msg.message_code, msg.counter, msg.originator))
+        try:
+            payload = answer_gbz(msg.payload, self.attribute, now) if msg.payload[:2] == gbz.HEADER \
+                else asn1_response(self, msg, now)
+        except GbcsError:
+            payload = gbz.GbzPayload(()).encode()
+        out.wan.append(WanFrame(self.endpoint.respond(msg, payload, now), "response", self.eui, msg.counter))
+        return out
