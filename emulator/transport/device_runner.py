@@ -1,0 +1,228 @@
+"""asyncio adapters around the device machines: one mechanical loop each (style lesson 2).
+
+Feed packets in, send what comes out, re-arm one timer from ``get_timer()``. No
+protocol decisions here: those live in ``emulator.devices``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from emulator.clock import Clock
+from emulator.devices.base import Output
+from emulator.devices.chf import Chf
+from emulator.devices.events import DeviceEvent, DeviceUnreachable, JoinPermitted
+from emulator.devices.gsme import Gsme
+from emulator.devices.meter import Meter
+from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused
+from emulator.transport.wan import HubPort, WanMessage
+
+log = logging.getLogger(__name__)
+EventSink = Callable[[DeviceEvent], None]
+FAST_POLL_S = 0.25  # a GSME with work in progress polls its parent this often while awake
+
+
+class _Timer:
+    """One re-armable timer on the running loop."""
+
+    def __init__(self, fire: Callable[[], None]) -> None:
+        self.fire = fire
+        self.handle: asyncio.TimerHandle | None = None
+        self.when: float | None = None
+
+    def arm(self, when: float | None, clock: Clock) -> None:
+        if when == self.when:
+            return
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        self.when = when
+        if when is not None:
+            loop = asyncio.get_running_loop()
+            self.handle = loop.call_later(max(0.0, when - clock.now()), self._run)
+
+    def _run(self) -> None:
+        self.handle = None
+        self.when = None
+        self.fire()
+
+
+class MeterRunner:
+    """An emulated ESME or GSME on a HAN device link."""
+
+    def __init__(self, machine: Meter, link_factory: Callable[[MeterRunner], HanDeviceLink], clock: Clock,
+                 sink: EventSink | None = None) -> None:
+        self.machine = machine
+        self.clock = clock
+        self.sink = sink
+        self.link = link_factory(self)
+        self.timer = _Timer(self._on_timer)
+        self.joined = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake_task: asyncio.Task[None] | None = None
+
+    # HanListener ------------------------------------------------------------------------------
+    def packet_received(self, packet: HanPacket) -> None:
+        self._apply(self.machine.on_packet(packet, self.clock.now()))
+
+    def device_joined(self, eui: bytes, nwk: int) -> None:
+        pass
+
+    def device_left(self, eui: bytes) -> None:
+        self.joined.clear()
+
+    def join_refused(self, eui: bytes, reason: str) -> None:
+        pass
+
+    def connection_lost(self, error: Exception | None) -> None:
+        pass
+
+    # -----------------------------------------------------------------------------------------
+    async def join(self, link_key: bytes) -> int:
+        """Join with ``link_key``; raises :class:`JoinRefused` with the trust centre's reason."""
+        nwk = await self.link.join(link_key)
+        self.machine.nwk = nwk
+        self.joined.set()
+        if isinstance(self.machine, Gsme):
+            self._apply(self.machine.joined(self.clock.now()))
+            self._wake_task = asyncio.ensure_future(self._wake_loop(self.machine))
+        return nwk
+
+    async def try_join(self, link_key: bytes) -> str | None:
+        """Join, returning None on success or the refusal reason."""
+        try:
+            await self.join(link_key)
+        except JoinRefused as e:
+            return e.reason
+        return None
+
+    async def _wake_loop(self, gsme: Gsme) -> None:
+        # Sleepy: wake on schedule, poll the parent, and poll fast while there is work.
+        while True:
+            await self._poll()
+            while gsme.busy:
+                await asyncio.sleep(FAST_POLL_S)
+                await self._poll()
+            await asyncio.sleep(max(0.0, (gsme.next_wake or self.clock.now()) - self.clock.now()))
+            self._apply(gsme.wake(self.clock.now()))
+            await asyncio.sleep(FAST_POLL_S)
+
+    async def _poll(self) -> None:
+        for packet in await self.link.poll():
+            self._apply(self.machine.on_packet(packet, self.clock.now()))
+
+    def raise_alert(self, code: int) -> None:
+        self._apply(self.machine.raise_alert(code, self.clock.now()))
+
+    def _on_timer(self) -> None:
+        self._apply(self.machine.handle_timer(self.clock.now()))
+
+    def _apply(self, out: Output) -> None:
+        for packet in out.han:
+            self._spawn(self.link.send(packet))
+        if self.sink is not None:
+            for event in out.events:
+                self.sink(event)
+        self.timer.arm(self.machine.get_timer(), self.clock)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        if self._wake_task is not None:
+            self._wake_task.cancel()
+        self.timer.arm(None, self.clock)
+
+
+class ChfRunner:
+    """The hub: the CHF machine between a HAN radio and a WAN port."""
+
+    def __init__(self, machine: Chf, radio: HanRadio, wan: HubPort, clock: Clock,
+                 sink: EventSink | None = None) -> None:
+        self.machine = machine
+        self.radio = radio
+        self.wan = wan
+        self.clock = clock
+        self.sink = sink
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seen: dict[str, None] = {}
+
+    async def start(self) -> None:
+        await self.radio.start(self)
+        await self.wan.start(self.on_down)
+
+    async def stop(self) -> None:
+        await self.wan.stop()
+        await self.radio.stop()
+
+    # WAN ------------------------------------------------------------------------------------
+    async def on_down(self, message: WanMessage) -> None:
+        mid = str(message.get("id", ""))
+        if mid and mid in self._seen:
+            return  # a redelivery: already acted on (WN-1)
+        if mid:
+            self._seen[mid] = None
+            if len(self._seen) > 10_000:
+                self._seen.pop(next(iter(self._seen)))
+        now = self.clock.now()
+        kind = message.get("kind")
+        try:
+            if kind == "command":
+                out = self.machine.on_wan_command(bytes.fromhex(message["gbcs"]), now)
+                for event in out.events:
+                    if isinstance(event, DeviceUnreachable):
+                        await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
+                                             "request_id": message.get("request_id"), "reason": event.reason,
+                                             "device": event.target.hex().upper()})
+            elif kind == "firmware":
+                targets = {bytes.fromhex(t) for t in message.get("targets", [])}
+                out = self.machine.add_image(bytes.fromhex(message["image"]), targets, now)
+            else:
+                log.warning("hub %s: unknown WAN message kind %r", self.machine.eui.hex(), kind)
+                return
+        except (ValueError, KeyError) as e:
+            log.warning("hub %s: bad WAN message: %s", self.machine.eui.hex(), e)
+            return
+        await self._apply(out)
+
+    # HanListener ----------------------------------------------------------------------------
+    def packet_received(self, packet: HanPacket) -> None:
+        self._spawn(self._apply(self.machine.on_packet(packet, self.clock.now())))
+
+    def device_joined(self, eui: bytes, nwk: int) -> None:
+        self._spawn(self._apply(self.machine.device_joined(eui, nwk, self.clock.now())))
+        self._spawn(self.wan.send({"kind": "event", "event": "joined", "id": f"j{eui.hex()}{nwk}",
+                                   "device": eui.hex().upper()}))
+
+    def device_left(self, eui: bytes) -> None:
+        self._spawn(self._apply(self.machine.device_left(eui, self.clock.now())))
+
+    def join_refused(self, eui: bytes, reason: str) -> None:
+        self._spawn(self.wan.send({"kind": "event", "event": "join-refused", "id": f"r{eui.hex()}{self.clock.now()}",
+                                   "device": eui.hex().upper(), "reason": reason}))
+
+    def connection_lost(self, error: Exception | None) -> None:
+        log.error("hub %s: HAN radio lost: %s", self.machine.eui.hex(), error)
+
+    # -----------------------------------------------------------------------------------------
+    async def _apply(self, out: Output) -> None:
+        for event in out.events:
+            if isinstance(event, JoinPermitted):
+                await self.radio.permit_join(event.eui, event.link_key, event.seconds)
+            if self.sink is not None:
+                self.sink(event)
+        for packet in out.han:
+            await self.radio.send(packet)
+        for frame in out.wan:
+            await self.wan.send({"kind": frame.kind, "id": f"{frame.device.hex()}:{frame.counter}:{frame.kind}",
+                                 "device": frame.device.hex().upper(), "counter": frame.counter,
+                                 "gbcs": frame.wire.hex().upper()})
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

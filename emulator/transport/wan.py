@@ -1,0 +1,103 @@
+"""The WAN boundary between hubs and the DSP, and its in-memory implementation.
+
+Messages are small dicts (JSON on MQTT): down ``command`` (GBCS hex + request id) and
+``firmware`` (an OTA file for the hub to hold, with its target devices); up ``response``
+and ``alert`` (GBCS hex, device, counter) and ``event`` (joins, unreachable devices).
+Every message carries an ``id`` so receivers drop repeats (WN-1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+WanMessage = dict[str, Any]
+UpHandler = Callable[[bytes, WanMessage], Awaitable[None]]  # (hub EUI, message)
+DownHandler = Callable[[WanMessage], Awaitable[None]]
+
+
+class DspPort(ABC):
+    """What the DSP service needs of the WAN."""
+
+    @abstractmethod
+    async def start(self, on_up: UpHandler) -> None: ...
+
+    @abstractmethod
+    async def send(self, hub: bytes, message: WanMessage) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+
+class HubPort(ABC):
+    """What a hub (CHF adapter) needs of the WAN."""
+
+    @abstractmethod
+    async def start(self, on_down: DownHandler) -> None: ...
+
+    @abstractmethod
+    async def send(self, message: WanMessage) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+
+class MemoryWan:
+    """Hubs and a DSP in one process, no broker: for unit tests and single-process fleets."""
+
+    def __init__(self, latency_s: float = 0.001) -> None:
+        self.latency_s = latency_s
+        self.dsp_handler: UpHandler | None = None
+        self.hubs: dict[bytes, DownHandler] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _later(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            await asyncio.sleep(self.latency_s)
+            await coro
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def dsp_port(self) -> DspPort:
+        return _MemoryDsp(self)
+
+    def hub_port(self, hub: bytes) -> HubPort:
+        return _MemoryHub(self, hub)
+
+
+class _MemoryDsp(DspPort):
+    def __init__(self, wan: MemoryWan) -> None:
+        self.wan = wan
+
+    async def start(self, on_up: UpHandler) -> None:
+        self.wan.dsp_handler = on_up
+
+    async def send(self, hub: bytes, message: WanMessage) -> None:
+        handler = self.wan.hubs.get(hub)
+        if handler is None:
+            raise ConnectionError(f"hub {hub.hex().upper()} is not connected to the WAN")
+        self.wan._later(handler(message))
+
+    async def stop(self) -> None:
+        self.wan.dsp_handler = None
+
+
+class _MemoryHub(HubPort):
+    def __init__(self, wan: MemoryWan, hub: bytes) -> None:
+        self.wan = wan
+        self.hub = hub
+
+    async def start(self, on_down: DownHandler) -> None:
+        self.wan.hubs[self.hub] = on_down
+
+    async def send(self, message: WanMessage) -> None:
+        handler = self.wan.dsp_handler
+        if handler is not None:
+            self.wan._later(handler(self.hub, message))
+
+    async def stop(self) -> None:
+        self.wan.hubs.pop(self.hub, None)
