@@ -1,0 +1,64 @@
+"""What the DSP core asks its adapters to do, and what it tells users: frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.dsp.model import Response
+
+
+@dataclass(frozen=True, slots=True)
+class DspOutput:
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(DspOutput):
+    """A response to the Service User (I99 acknowledgement, I0 result, or a refusal)."""
+
+    user: str
+    response: Response
+
+
+@dataclass(frozen=True, slots=True)
+class SendCommand(DspOutput):
+    """Frame and send a GBCS command for an accepted request (the adapter builds and seals it)."""
+
+    request_id: str
+    hub: str
+    target: str
+    device_type: str
+    srv: str
+    counter: int
+    originator: str
+    body: dict[str, Any] = field(default_factory=dict)
+    signed_command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendFirmware(DspOutput):
+    request_id: str
+    hub: str
+    image_hex: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertForUser(DspOutput):
+    """DUIS DeviceAlertMessage to the responsible user (and the SAT log)."""
+
+    user: str
+    device: str
+    alert_code: int
+    gbcs_hex: str
+
+
+@dataclass(frozen=True, slots=True)
+class CspNotification(DspOutput):
+    """RM-7: the DSP tells the hub's CSP (Device Manager) that Restricted changed."""
+
+    region: str
+    hub: str
+    device: str
+    restricted: bool

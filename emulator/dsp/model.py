@@ -1,0 +1,135 @@
+"""The DSP stub's data: devices, premises, users, requests and DUIS response codes.
+
+Restricted is an attribute of a device, never a device status (RM-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """DUIS device statuses (Restricted is deliberately not one of them: RM-1)."""
+
+    PENDING = "Pending"
+    WHITELISTED = "Whitelisted"
+    INSTALLED_NOT_COMMISSIONED = "InstalledNotCommissioned"
+    COMMISSIONED = "Commissioned"
+    DECOMMISSIONED = "Decommissioned"
+    WITHDRAWN = "Withdrawn"
+    SUSPENDED = "Suspended"
+    RECOVERY = "Recovery"
+    RECOVERED = "Recovered"
+
+
+class Region(StrEnum):
+    NORTH = "NORTH"
+    CENTRAL_SOUTH = "CENTRAL_SOUTH"
+
+
+# DUIS response codes used by the stub. E72 is this project's code for "Device is Restricted"
+# (DUIS has none yet; the first unused generic code), configurable in RestrictedPolicy.
+CODES: dict[str, str] = {
+    "I0": "Success",
+    "I99": "Acknowledged: passed access control, sent to the device",
+    "E1": "Request malformed: a field is missing or not in its format",
+    "E2": "Request counter is not above the last one from this user (replay)",
+    "E3": "User role may not send this SRV",
+    "E4": "User is not the responsible party for this device",
+    "E5": "Device status is incompatible with the SRV",
+    "E11": "SRV is not valid for this device type",
+    "E12": "Command variant is not valid for this SRV",
+    "E19": "Unknown device",
+    "E20": "Cannot reach the device",
+    "E21": "No response from the device",
+    "E30": "Future-dated request timed out",
+    "E72": "Device is Restricted",
+}
+
+
+@dataclass(slots=True)
+class Premises:
+    id: str
+    region: Region
+    hub: str  # CHF EUI (upper hex)
+    economy7_load_control: bool = False
+    radio_teleswitch: bool = False
+    network_managed: bool = False
+
+    @property
+    def communications_mandatory(self) -> bool:
+        return self.economy7_load_control or self.radio_teleswitch or self.network_managed
+
+
+@dataclass(slots=True)
+class Device:
+    eui: str  # upper hex, no separators
+    device_type: str  # ESME, GSME, GPF, CHF, PPMID, IHD
+    premises: str
+    status: Status = Status.PENDING
+    payment_mode: str = "credit"
+    firmware_version: str = ""
+    restricted: bool = False
+    import_supplier: str | None = None  # responsible supplier (ESME)
+    gas_supplier: str | None = None  # responsible supplier (GSME, GPF)
+    installing_supplier: str | None = None
+    install_code: str | None = None  # held for the installing supplier only (IC-4)
+    paired_gsme: str | None = None  # for a GPF: its GSME
+
+    @property
+    def responsible_supplier(self) -> str | None:
+        return self.gas_supplier if self.device_type in ("GSME", "GPF") else self.import_supplier
+
+    def public_view(self) -> dict[str, Any]:
+        """What inventory views show: never the install code (IC-4)."""
+        return {"eui": self.eui, "device_type": self.device_type, "premises": self.premises,
+                "status": self.status.value, "restricted": self.restricted, "payment_mode": self.payment_mode,
+                "firmware_version": self.firmware_version, "responsible_supplier": self.responsible_supplier}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A Service User: its organisation EUI and its DUIS role(s)."""
+
+    eui: str
+    roles: frozenset[str]
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    request_id: str  # originator:target:counter (EUIs as 8 hex pairs joined by '-')
+    srv: str
+    command_variant: int
+    body: dict[str, Any] = field(default_factory=dict)
+    role: str = ""
+    execution_time: float | None = None  # future-dated requests
+    signed_command: str | None = None  # CV 5: the Pre-Command signed by the user (hex)
+
+    @property
+    def originator(self) -> str:
+        return self.request_id.split(":")[0].replace("-", "").upper()
+
+    @property
+    def target(self) -> str:
+        return self.request_id.split(":")[1].replace("-", "").upper()
+
+    @property
+    def counter(self) -> int:
+        return int(self.request_id.split(":")[2])
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What the DSP answers a Service User: a DUIS code, a message naming the field, and a body."""
+
+    request_id: str
+    code: str
+    message: str = ""
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.code in ("I0", "I99")

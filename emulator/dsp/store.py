@@ -1,0 +1,90 @@
+"""SQLite repository: the DSP's durable state (RM-12). An adapter: it does file I/O.
+
+Writes are committed before the call returns, so a restarted DSP finds every flag,
+log line and inventory change it had acknowledged. WAL mode keeps writers quick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from emulator.dsp.model import Device, Premises, Region, Status
+from emulator.dsp.repository import LOGS, Repository
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (eui TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS premises (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kv (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_by_name ON logs (name, seq);
+"""
+
+
+class SqliteRepository(Repository):
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self._devices: dict[str, Device] = {}
+        for (doc,) in self.db.execute("SELECT doc FROM devices"):
+            d = json.loads(doc)
+            d["status"] = Status(d["status"])
+            dev = Device(**d)
+            self._devices[dev.eui] = dev
+
+    def close(self) -> None:
+        self.db.close()
+
+    def device(self, eui: str) -> Device | None:
+        return self._devices.get(eui)
+
+    def put_device(self, device: Device) -> None:
+        doc = dataclasses.asdict(device)
+        doc["status"] = device.status.value
+        self.db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (device.eui, json.dumps(doc)))
+        self._devices[device.eui] = device
+
+    def devices(self) -> list[Device]:
+        return list(self._devices.values())
+
+    def premises(self, pid: str) -> Premises | None:
+        row = self.db.execute("SELECT doc FROM premises WHERE id = ?", (pid,)).fetchone()
+        return _premises(row[0]) if row else None
+
+    def put_premises(self, premises: Premises) -> None:
+        doc = dataclasses.asdict(premises)
+        doc["region"] = premises.region.value
+        self.db.execute("INSERT OR REPLACE INTO premises VALUES (?, ?)", (premises.id, json.dumps(doc)))
+
+    def all_premises(self) -> list[Premises]:
+        return [_premises(doc) for (doc,) in self.db.execute("SELECT doc FROM premises ORDER BY id")]
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT doc FROM kv WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (kind, key, json.dumps(value)))
+
+    def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (kind,))]
+
+    def log(self, name: str, record: dict[str, Any]) -> None:
+        if name not in LOGS:
+            raise KeyError(f"unknown log {name!r}; logs are {LOGS}")
+        self.db.execute("INSERT INTO logs (name, doc) VALUES (?, ?)", (name, json.dumps(record)))
+
+    def read_log(self, name: str) -> list[dict[str, Any]]:
+        return [json.loads(d) for (d,) in self.db.execute("SELECT doc FROM logs WHERE name = ? ORDER BY seq", (name,))]
+
+
+def _premises(doc: str) -> Premises:
+    d = json.loads(doc)
+    d["region"] = Region(d["region"])
+    return Premises(**d)
