@@ -119,6 +119,12 @@ class Dsp:
                                        "sent": now, "state": "sent", "counter": req.counter,
                                        "class": srv.restricted_class, "restricted": device.restricted})
         outs: list[DspOutput] = [Answer(now, user_eui, Response(rid, "I99", CODES["I99"]))]
+        if srv.critical and req.command_variant == 4:
+            # CV 4: the DSP frames the Pre-Command for the user to sign; nothing goes to the WAN yet.
+            state = self.repo.get("request", rid) or {}
+            self.repo.put("request", rid, {**state, "state": "precommand"})
+            return [SendCommand(now, rid, hub, device.eui, device.device_type, req.srv, req.counter, user_eui,
+                                dict(req.body), None, precommand=True)]
         if req.srv == "11.1":
             outs.append(SendFirmware(now, rid, hub, str(req.body.get("image", "")),
                                      tuple(req.body.get("targets", [device.eui]))))
@@ -153,6 +159,16 @@ class Dsp:
                 outs.append(SendFirmware(now, req.request_id, hub, str(req.body.get("image", "")),
                                          tuple(t for t in targets if self._hub_of(t) == hub)))
             return outs
+        if req.srv in ("8.3", "8.14.1"):
+            eui = str(req.body.get("device", "")).replace("-", "").upper()
+            dev = self.repo.device(eui)
+            if dev is None:
+                return self._refuse(user.eui, req.request_id, "E19", f"body field 'device' {eui!r} is unknown", now)
+            if dev.responsible_supplier not in (None, user.eui) and dev.device_type != "CHF":
+                return self._refuse(user.eui, req.request_id, "E4", f"{user.eui} is not responsible for {eui}", now)
+            status = Status.DECOMMISSIONED if req.srv == "8.3" else Status.COMMISSIONED
+            self.set_status(eui, status, now, user.eui)
+            return [Answer(now, user.eui, Response(req.request_id, "I0", f"{eui} is {status.value}"))]
         return [Answer(now, user.eui, Response(req.request_id, "I0", f"non-device SRV {req.srv} accepted"))]
 
     def _hub_of(self, eui: str) -> str:

@@ -34,6 +34,8 @@ class SendCommand(DspOutput):
     originator: str
     body: dict[str, Any] = field(default_factory=dict)
     signed_command: str | None = None
+    precommand: bool = False
+    """CV 4: build the Pre-Command and hand it to the user to sign; send nothing."""
 
 
 @dataclass(frozen=True, slots=True)

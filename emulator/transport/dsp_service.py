@@ -1,0 +1,279 @@
+"""The DSP stub as a running service: the sans-IO :class:`~emulator.dsp.core.Dsp` between
+Service Users (Python API, HTTP) and the WAN. One loop: outputs of the core become GBCS
+frames on the WAN or answers to users; what comes up the WAN is checked (MAC or
+signature) and fed back into the core. No rule is decided here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.clock import Clock
+from emulator.dsp.core import RESPONSE_TIMEOUT_S, Dsp
+from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
+from emulator.dsp.model import Response, ServiceRequest, Status
+from emulator.dsp.reports import CspStub
+from emulator.gbcs import asn1, commands, dlms, frames, gbz, security
+from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.frames import Cra, Message
+from emulator.gbcs.identities import ACB
+from emulator.gbcs.keys import KeyStore
+from emulator.gbcs.payload import decode_payload
+from emulator.transport.wan import DspPort, WanMessage
+
+log = logging.getLogger(__name__)
+_ACB_ORIGINATED = ("CCS01", "CCS02")
+
+
+@dataclass(slots=True)
+class Pending:
+    request_id: str
+    user: str
+    srv: str
+    done: asyncio.Future[Response]
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(slots=True)
+class UserInbox:
+    answers: list[Response] = field(default_factory=list)
+    alerts: list[AlertForUser] = field(default_factory=list)
+
+
+class DspService:
+    def __init__(self, core: Dsp, port: DspPort, keys: KeyStore, clock: Clock,
+                 response_timeout_s: float = RESPONSE_TIMEOUT_S) -> None:
+        self.core = core
+        self.port = port
+        self.keys = keys
+        self.clock = clock
+        self.timeout = response_timeout_s
+        self.csps = {"NORTH": CspStub("NORTH"), "CENTRAL_SOUTH": CspStub("CENTRAL_SOUTH")}
+        self.inbox: dict[str, UserInbox] = defaultdict(UserInbox)
+        self.pending: dict[str, Pending] = {}
+        self.by_frame: dict[tuple[bytes, int], str] = {}  # (device, GBCS counter) -> request id
+        self.precommands: dict[str, str] = {}
+        self.acb_counter = security.CounterSource()
+        self.delivered_per_hub: dict[str, int] = defaultdict(int)
+        self.seen: dict[str, None] = {}
+
+    async def start(self) -> None:
+        await self.port.start(self.on_up)
+
+    async def stop(self) -> None:
+        await self.port.stop()
+
+    # --- user API ---------------------------------------------------------------------------
+    async def submit(self, user: str, req: ServiceRequest) -> Response:
+        """Submit a Service Request; returns the immediate answer (I99, I0, a Pre-Command, or a refusal)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Response] = loop.create_future()
+        self.pending[req.request_id] = Pending(req.request_id, user, req.srv, fut)
+        outs = self.core.submit(user, req, self.clock.now())
+        first = await self._apply(outs)
+        if first is None:
+            self.pending.pop(req.request_id, None)
+            return Response(req.request_id, "E1", "no answer from the DSP core")
+        if first.code != "I99":
+            self.pending.pop(req.request_id, None)
+        return first
+
+    async def result(self, request_id: str) -> Response:
+        """The device's response (I0), or E21 after the time-out."""
+        pending = self.pending.get(request_id)
+        if pending is None:
+            raise KeyError(f"no request {request_id} is waiting for a device response")
+        return await pending.done
+
+    async def call(self, user: str, req: ServiceRequest) -> tuple[Response, Response | None]:
+        ack = await self.submit(user, req)
+        if ack.code != "I99":
+            return ack, None
+        return ack, await self.result(req.request_id)
+
+    async def set_restricted(self, user: str, device: str, restricted: bool) -> Response:
+        first = await self._apply(self.core.set_restricted(user, device, restricted, self.clock.now()))
+        return first or Response("", "E1", "no answer")
+
+    # --- core outputs -------------------------------------------------------------------------
+    async def _apply(self, outs: list[DspOutput]) -> Response | None:
+        first: Response | None = None
+        for out in outs:
+            if isinstance(out, Answer):
+                first = first or out.response
+                self.inbox[out.user].answers.append(out.response)
+            elif isinstance(out, SendCommand):
+                r = await self._send_command(out)
+                first = first or r
+            elif isinstance(out, SendFirmware):
+                message = {"kind": "firmware", "id": f"fw:{out.request_id}:{out.hub}", "request_id": out.request_id,
+                           "image": out.image_hex, "targets": list(out.targets)}
+                await self.port.send(bytes.fromhex(out.hub), message)
+                self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
+            elif isinstance(out, AlertForUser):
+                self.inbox[out.user].alerts.append(out)
+            elif isinstance(out, CspNotification):
+                self.csps[out.region].notify(out)
+        return first
+
+    def _finish_later(self, request_id: str, response: Response) -> None:
+        pending = self.pending.get(request_id)
+        if pending is not None and not pending.done.done():
+            pending.done.set_result(response)
+            self.pending.pop(request_id, None)
+
+    async def _send_command(self, cmd: SendCommand) -> Response | None:
+        now = self.clock.now()
+        target = bytes.fromhex(cmd.target)
+        try:
+            if cmd.signed_command:
+                msg = frames.decode(bytes.fromhex(cmd.signed_command))
+                if msg.target != target:
+                    raise GbcsError("the signed command is for another device")
+                msg = security.precommand_to_command(self.keys, msg.with_(precommand=True), msg.signature or b"")
+            else:
+                uc = commands.build(cmd.srv, cmd.device_type, bytes.fromhex(cmd.originator), target, cmd.counter,
+                                    cmd.body)
+                msg = uc.message
+                if uc.use_case in _ACB_ORIGINATED:  # the ACB sends device-log changes (RTDS CCS01)
+                    msg = msg.with_(originator=ACB, counter=self.acb_counter.next(now))
+                if cmd.precommand or uc.critical:
+                    pre = msg.with_(precommand=True, mac_protected=False)
+                    hex_pre = frames.encode(pre).hex().upper()
+                    self.precommands[cmd.request_id] = hex_pre
+                    self.pending.pop(cmd.request_id, None)
+                    return Response(cmd.request_id, "I0", "Pre-Command to sign", {"precommand": hex_pre})
+            wire = security.seal(self.keys, msg)
+        except (GbcsError, ValueError, KeyError) as e:
+            self._finish_later(cmd.request_id, Response(cmd.request_id, "E1", f"cannot frame the command: {e}"))
+            return None
+        self.by_frame[(target, msg.counter)] = cmd.request_id
+        pending = self.pending.get(cmd.request_id)
+        if pending is not None:
+            loop = asyncio.get_running_loop()
+            pending.timer = loop.call_later(self.timeout, lambda: asyncio.ensure_future(self._timeout(cmd.request_id)))
+        await self.port.send(bytes.fromhex(cmd.hub), {"kind": "command", "id": cmd.request_id,
+                                                      "request_id": cmd.request_id, "gbcs": wire.hex().upper()})
+        return None
+
+    async def _timeout(self, request_id: str) -> None:
+        outs = self.core.on_timeout(request_id, self.clock.now())
+        for out in outs:
+            if isinstance(out, Answer):
+                self._finish_later(request_id, out.response)
+
+    # --- the WAN, upwards -------------------------------------------------------------------
+    async def on_up(self, hub: bytes, message: WanMessage) -> None:
+        mid = str(message.get("id", ""))
+        if mid in self.seen:
+            return  # redelivered by the broker: never reaches the user twice (WN-1)
+        if mid:
+            self.seen[mid] = None
+        kind = message.get("kind")
+        now = self.clock.now()
+        self.delivered_per_hub[hub.hex().upper()] += 1
+        if kind == "event":
+            await self._on_event(message, now)
+            return
+        try:
+            msg = frames.decode(bytes.fromhex(str(message.get("gbcs", ""))))
+            if msg.mac is not None:
+                security.verify_mac(self.keys, msg)
+            if msg.signature is not None:
+                security.verify_signature(self.keys, msg)
+        except (GbcsError, ValueError) as e:
+            log.warning("DSP: refused a frame from hub %s: %s", hub.hex(), e)
+            return
+        if msg.cra is Cra.ALERT:
+            code = alert_code_of(msg)
+            await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
+                                                 frames.encode(msg).hex().upper(), now))
+            return
+        request_id = self.by_frame.pop((msg.originator, msg.counter), None)
+        if request_id is None:
+            return
+        body = {"gbcs": message.get("gbcs"), "payload": decode_payload(msg.payload, message_code=msg.message_code,
+                                                                       cra=2).to_tree()}
+        self._note_firmware(msg, now)
+        pending = self.pending.get(request_id)
+        if pending is not None and pending.timer is not None:
+            pending.timer.cancel()
+        for out in self.core.on_response(request_id, True, "", now, body):
+            if isinstance(out, Answer):
+                self._finish_later(request_id, out.response)
+        self._after_success(request_id, msg, now)
+
+    def _note_firmware(self, msg: Message, now: float) -> None:
+        """Keep the inventory's firmware version current from 11.2 / 11.3 responses."""
+        eui = msg.originator.hex().upper()
+        version = firmware_version_in(msg)
+        dev = self.core.repo.device(eui)
+        if dev is not None and version is not None:
+            dev.firmware_version = version.hex().upper()
+            self.core.repo.put_device(dev)
+        if msg.message_code == 0x0012 and msg.payload[:1] == b"\x30":
+            try:
+                ok = asn1.decode(msg.payload).children[0].int() == 0  # type: ignore[index]
+            except (GbcsError, TypeError, IndexError):
+                ok = False
+            self.core.firmware_result(eui, ok, now, "CS06 activation")
+
+    def _after_success(self, request_id: str, msg: Message, now: float) -> None:
+        state = self.core.repo.get("request", request_id) or {}
+        srv = state.get("srv")
+        if srv == "8.1.1":
+            self.core.set_status(msg.originator.hex().upper(), Status.COMMISSIONED, now, state.get("user", "DCC"))
+
+    async def _on_event(self, message: WanMessage, now: float) -> None:
+        device = str(message.get("device", ""))
+        event = message.get("event")
+        dev = self.core.repo.device(device)
+        if event == "joined" and dev is not None and dev.status in (Status.PENDING, Status.WHITELISTED):
+            self.core.set_status(device, Status.INSTALLED_NOT_COMMISSIONED, now, "CHF")
+        elif event == "unreachable":
+            rid = str(message.get("request_id", ""))
+            pending = self.pending.get(rid)
+            if pending is not None and pending.timer is not None:
+                pending.timer.cancel()
+            for out in self.core.on_timeout(rid, now):
+                if isinstance(out, Answer):
+                    self._finish_later(rid, Response(rid, "E20", f"cannot reach {device}: {message.get('reason')}"))
+
+
+def alert_code_of(msg: Message) -> int:
+    """The alert code of a GBCS alert: from its DLMS, GBZ or ASN.1 payload, else the message code."""
+    p = decode_payload(msg.payload, message_code=msg.message_code, cra=3)
+    parsed: Any = p.parsed
+    if isinstance(parsed, dlms.DataNotification):
+        return int(parsed.alert_code)
+    if isinstance(parsed, gbz.GbzPayload) and parsed.alert_code is not None:
+        return parsed.alert_code
+    if isinstance(parsed, asn1.Tlv) and parsed.children and parsed.children[0].tag == asn1.INTEGER:
+        return parsed.children[0].int() & 0xFFFF
+    return msg.message_code
+
+
+def firmware_version_in(msg: Message) -> bytes | None:
+    """The firmware version a response reports (ECS52 DLMS, GCS38 ZCL, CS06/CS08 ASN.1)."""
+    try:
+        if msg.message_code == 0x0059:
+            rsp = dlms.decode_access_response(msg.payload)
+            if rsp.data and rsp.data[0].type == "octet-string":
+                return bytes(rsp.data[0].value)
+        elif msg.message_code == 0x0084:
+            g = gbz.decode(msg.payload)
+            payload = g.components[0].zcl().payload
+            if len(payload) >= 5 and payload[2] == 0 and payload[3] == 0x41:
+                return payload[5:5 + payload[4]]
+        elif msg.message_code in (0x0012, 0x0129) and msg.payload[:1] == b"\x30":
+            kids = asn1.decode(msg.payload).children or ()
+            for k in kids:
+                if k.tag == asn1.OCTET_STRING:
+                    return k.value
+    except (GbcsError, IndexError):
+        return None
+    return None
