@@ -7,6 +7,7 @@ signature) and fed back into the core. No rule is decided here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput
 from emulator.dsp.model import Response, ServiceRequest, Status
 from emulator.dsp.reports import CspStub
 from emulator.gbcs import asn1, commands, dlms, frames, gbz, security
-from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.errors import GbcsError, UnknownKeyError
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.identities import ACB
 from emulator.gbcs.keys import KeyStore
@@ -60,6 +61,9 @@ class DspService:
         self.acb_counter = security.CounterSource()
         self.delivered_per_hub: dict[str, int] = defaultdict(int)
         self.seen: dict[str, None] = {}
+        self.completed: dict[str, Response] = {}
+        #: How long a command may wait for its device: a GSME answers when it next wakes.
+        self.timeouts = {"GSME": 3600.0}
 
     async def start(self) -> None:
         await self.port.start(self.on_up)
@@ -84,6 +88,9 @@ class DspService:
 
     async def result(self, request_id: str) -> Response:
         """The device's response (I0), or E21 after the time-out."""
+        done = self.completed.pop(request_id, None)
+        if done is not None:
+            return done
         pending = self.pending.get(request_id)
         if pending is None:
             raise KeyError(f"no request {request_id} is waiting for a device response")
@@ -121,10 +128,12 @@ class DspService:
         return first
 
     def _finish_later(self, request_id: str, response: Response) -> None:
-        pending = self.pending.get(request_id)
+        pending = self.pending.pop(request_id, None)
         if pending is not None and not pending.done.done():
             pending.done.set_result(response)
-            self.pending.pop(request_id, None)
+            if pending.timer is not None:
+                pending.timer.cancel()
+            self.completed[request_id] = response
 
     async def _send_command(self, cmd: SendCommand) -> Response | None:
         now = self.clock.now()
@@ -155,7 +164,8 @@ class DspService:
         pending = self.pending.get(cmd.request_id)
         if pending is not None:
             loop = asyncio.get_running_loop()
-            pending.timer = loop.call_later(self.timeout, lambda: asyncio.ensure_future(self._timeout(cmd.request_id)))
+            wait = self.timeouts.get(cmd.device_type, self.timeout)
+            pending.timer = loop.call_later(wait, lambda: asyncio.ensure_future(self._timeout(cmd.request_id)))
         await self.port.send(bytes.fromhex(cmd.hub), {"kind": "command", "id": cmd.request_id,
                                                       "request_id": cmd.request_id, "gbcs": wire.hex().upper()})
         return None
@@ -182,7 +192,9 @@ class DspService:
         try:
             msg = frames.decode(bytes.fromhex(str(message.get("gbcs", ""))))
             if msg.mac is not None:
-                security.verify_mac(self.keys, msg)
+                # MACed for the Service User: without the user's keys the user checks it, as in the DCC.
+                with contextlib.suppress(UnknownKeyError):
+                    security.verify_mac(self.keys, msg)
             if msg.signature is not None:
                 security.verify_signature(self.keys, msg)
         except (GbcsError, ValueError) as e:
@@ -226,7 +238,11 @@ class DspService:
         state = self.core.repo.get("request", request_id) or {}
         srv = state.get("srv")
         if srv == "8.1.1":
-            self.core.set_status(msg.originator.hex().upper(), Status.COMMISSIONED, now, state.get("user", "DCC"))
+            eui = msg.originator.hex().upper()
+            self.core.set_status(eui, Status.COMMISSIONED, now, state.get("user", "DCC"))
+            for gpf in self.core.repo.devices():  # the GPF in the hub is commissioned with its GSME
+                if gpf.device_type == "GPF" and gpf.paired_gsme == eui:
+                    self.core.set_status(gpf.eui, Status.COMMISSIONED, now, state.get("user", "DCC"))
 
     async def _on_event(self, message: WanMessage, now: float) -> None:
         device = str(message.get("device", ""))

@@ -165,3 +165,15 @@ def verify(data: bytes, public: ec.EllipticCurvePublicKey) -> OtaFile:
 def file_hash(data: bytes) -> bytes:
     """SHA-256 of the whole file: what CS06 Activate Firmware names."""
     return hashlib.sha256(data).digest()
+
+
+def sample_image(key: ec.EllipticCurvePrivateKey, *, manufacturer_code: int, image_type: int, file_version: int,
+                 size: int, signer: bytes = b"\xff" * 8, label: str = "smets2-emu sample") -> bytes:
+    """A reproducible signed OTA file with ``size`` bytes of image (seeded filler, not random)."""
+    filler = bytearray()
+    block = hashlib.sha256(f"{label}/{manufacturer_code}/{image_type}/{file_version}".encode()).digest()
+    while len(filler) < size:
+        filler += block
+        block = hashlib.sha256(block).digest()
+    header = OtaHeader(manufacturer_code, image_type, file_version, label.encode()[:32])
+    return build_signed(header, bytes(filler[:size]), signer, key)

@@ -1,0 +1,228 @@
+"""A whole emulated world on one event loop: test PKI, DSP stub, WAN, and premises with a
+CHF (+GPF), an ESME and a GSME each on its own virtual HAN. Journeys, the pytest plugin
+and the fleet all build on this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from emulator.clock import Clock
+from emulator.devices.chf import DEVICE_TYPE_CODES, Chf
+from emulator.devices.endpoint import GbcsEndpoint, TrustAnchors
+from emulator.devices.esme import Esme
+from emulator.devices.events import DeviceEvent
+from emulator.devices.gpf import Gpf
+from emulator.devices.gsme import Gsme
+from emulator.devices.profile import PremisesProfile
+from emulator.dsp.core import Dsp
+from emulator.dsp.model import Device, Premises, Region, ServiceRequest, Status, User
+from emulator.dsp.policy import RestrictedPolicy
+from emulator.dsp.repository import MemoryRepository, Repository
+from emulator.gbcs import frames, identities, security
+from emulator.gbcs.keys import KeyStore
+from emulator.pki.generate import build as build_pki
+from emulator.pki.generate import device_eui, manufacturer_key
+from emulator.transport.device_runner import ChfRunner, MeterRunner
+from emulator.transport.dsp_service import DspService
+from emulator.transport.han import HanDeviceLink
+from emulator.transport.virtual_han import Impairments, Tap, VirtualHan
+from emulator.transport.wan import DspPort, HubPort, MemoryWan
+from emulator.zigbee.install_code import with_crc
+
+SUPPLIER = identities.SUPPLIER.hex().upper()
+SECOND_SUPPLIER = identities.SECOND_SUPPLIER.hex().upper()
+NETWORK_OPERATOR = identities.NETWORK_OPERATOR.hex().upper()
+USERS = {
+    SUPPLIER: User(SUPPLIER, frozenset({"IS", "GS"}), "supplier"),
+    SECOND_SUPPLIER: User(SECOND_SUPPLIER, frozenset({"IS", "GS"}), "second supplier"),
+    NETWORK_OPERATOR: User(NETWORK_OPERATOR, frozenset({"ED", "GT"}), "network operator"),
+}
+
+
+def install_code_for(seed: int, eui: bytes) -> bytes:
+    """A device's install code (16 bytes + CRC), fixed by the seed: what is printed on its label."""
+    return with_crc(hashlib.sha256(f"install-code/{seed}/{eui.hex()}".encode()).digest()[:16])
+
+
+def key_stores(seed: int, premises: int) -> tuple[KeyStore, ec.EllipticCurvePrivateKey]:
+    """Every party's keys (private included) from the deterministic test PKI."""
+    issued, _, _, _ = build_pki(seed, premises)
+    store = KeyStore()
+    for item in issued:
+        store.add_private(item.eui, item.usage, item.key)  # type: ignore[arg-type]
+    return store, manufacturer_key(seed)
+
+
+def view(full: KeyStore, own: list[bytes]) -> KeyStore:
+    """A party's view: its own private keys, everyone else's public keys."""
+    store = KeyStore()
+    for key in full:
+        if key.eui in own:
+            store.add(key)
+        else:
+            store.add_public(key.eui, key.usage, key.public)
+    return store
+
+
+@dataclass(slots=True)
+class PremisesRuntime:
+    index: int
+    profile: PremisesProfile
+    chf: bytes
+    esme: bytes
+    gsme: bytes
+    gpf: bytes
+    bus: VirtualHan
+    chf_runner: ChfRunner
+    esme_runner: MeterRunner | None
+    gsme_runner: MeterRunner | None
+    install_codes: dict[bytes, bytes]
+
+    @property
+    def id(self) -> str:
+        return f"P{self.index:04d}"
+
+
+class ServiceUser:
+    """A Service User's client: RequestIDs with increasing counters, and the critical-SRV dance
+    (CV 4 Pre-Command, sign with the user's DS key, CV 5)."""
+
+    def __init__(self, eui: str, role: str, service: DspService, keys: KeyStore, clock: Clock) -> None:
+        self.eui = eui
+        self.role = role
+        self.service = service
+        self.keys = keys
+        self.clock = clock
+        self.counter = security.CounterSource()
+
+    def request_id(self, target: str) -> str:
+        def duis(e: str) -> str:
+            return "-".join(e[i:i + 2] for i in range(0, 16, 2))
+        return f"{duis(self.eui)}:{duis(target or identities.DCC.hex().upper())}:{self.counter.next(self.clock.now())}"
+
+    async def send(self, srv: str, target: str, body: dict[str, Any] | None = None, *, cv: int | None = None,
+                   role: str | None = None) -> tuple[Any, Any]:
+        """(immediate answer, final answer or None). Critical SRVs go through CV 4 and CV 5."""
+        from emulator.gbcs import catalogue
+
+        info = catalogue.srvs().get(srv)
+        critical = bool(info and info.critical)
+        variant = cv if cv is not None else (8 if info and info.non_device else 4 if critical else 1)
+        req = ServiceRequest(self.request_id(target), srv, variant, dict(body or {}), role or self.role)
+        ack = await self.service.submit(self.eui, req)
+        if variant != 4 or ack.code != "I0" or "precommand" not in ack.body:
+            if ack.code == "I99":
+                return ack, await self.service.result(req.request_id)
+            return ack, None
+        pre = frames.decode(bytes.fromhex(ack.body["precommand"]))
+        signed = security.sign(self.keys, pre)
+        wire = frames.encode(signed.with_(mac_protected=False)).hex().upper()
+        req5 = ServiceRequest(self.request_id(target), srv, 5, dict(body or {}), role or self.role,
+                              signed_command=wire)
+        ack5 = await self.service.submit(self.eui, req5)
+        if ack5.code != "I99":
+            return ack5, None
+        return ack5, await self.service.result(req5.request_id)
+
+
+@dataclass(slots=True)
+class World:
+    clock: Clock
+    seed: int
+    keys: KeyStore
+    manufacturer: ec.EllipticCurvePrivateKey
+    dsp: DspService
+    users: dict[str, ServiceUser]
+    premises: list[PremisesRuntime] = field(default_factory=list)
+    events: list[DeviceEvent] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for p in self.premises:
+            for r in (p.esme_runner, p.gsme_runner):
+                if r is not None:
+                    await r.stop()
+            await p.chf_runner.stop()
+        await self.dsp.stop()
+
+
+async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: int = 1,
+                      dsp_port: DspPort | None = None, hub_port: Callable[[bytes], HubPort] | None = None,
+                      repo: Repository | None = None, policy: RestrictedPolicy | None = None,
+                      impairments: Impairments | None = None, tap: Tap | None = None,
+                      response_timeout_s: float = 25.0) -> World:
+    """Create and start the DSP and every premises (devices installed, nothing commissioned yet)."""
+    keys, maker = key_stores(seed, len(profiles))
+    memory = MemoryWan() if dsp_port is None or hub_port is None else None
+    port = dsp_port or (memory.dsp_port() if memory else None)
+    assert port is not None
+    hubs = hub_port or (memory.hub_port if memory else None)
+    assert hubs is not None
+    core = Dsp(repo or MemoryRepository(), policy, USERS)
+    dsp_keys = view(keys, [identities.ACB])
+    service = DspService(core, port, dsp_keys, clock, response_timeout_s)
+    await service.start()
+    world = World(clock, seed, keys, maker, service, {})
+    for eui, user in USERS.items():
+        role = sorted(user.roles)[0] if "IS" not in user.roles else "IS"
+        world.users[eui] = ServiceUser(eui, role, service, view(keys, [bytes.fromhex(eui)]), clock)
+    now = clock.now()
+    for i, profile in enumerate(profiles):
+        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now))
+    return world
+
+
+async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, hubs: Callable[[bytes], HubPort],
+                    impairments: Impairments | None, tap: Tap | None, now: float) -> PremisesRuntime:
+    chf, esme, gsme, gpf = (device_eui(i, k) for k in ("CHF", "ESME", "GSME", "GPF"))
+    sink = world.events.append
+    maker_public = world.manufacturer.public_key()
+    bus = VirtualHan(seed=world.seed * 1000 + i, impairments=impairments, tap=tap)
+    gpf_machine = Gpf(gpf, GbcsEndpoint(gpf, view(world.keys, [gpf]), TrustAnchors()), bytes.fromhex("0123ABCD"))
+    chf_machine = Chf(chf, GbcsEndpoint(chf, view(world.keys, [chf]), TrustAnchors()), bytes.fromhex("0123ABCD"),
+                      gpf_machine)
+    chf_runner = ChfRunner(chf_machine, bus.radio(chf), hubs(chf), world.clock, sink)
+    await chf_runner.start()
+    esme_runner = gsme_runner = None
+    if profile.electricity is not None:
+        m = Esme(esme, GbcsEndpoint(esme, view(world.keys, [esme]), TrustAnchors()), chf, profile.electricity, now,
+                 maker_public)
+        esme_runner = MeterRunner(m, _attacher(bus, esme, sleepy=False), world.clock, sink)
+    if profile.gas is not None:
+        g = Gsme(gsme, GbcsEndpoint(gsme, view(world.keys, [gsme]), TrustAnchors()), chf, profile.gas, now,
+                 maker_public)
+        gsme_runner = MeterRunner(g, _attacher(bus, gsme, sleepy=True), world.clock, sink)
+    codes = {e: install_code_for(world.seed, e) for e in (esme, gsme, gpf)}
+    rt = PremisesRuntime(i, profile, chf, esme, gsme, gpf, bus, chf_runner, esme_runner, gsme_runner, codes)
+    region = Region(profile.region)
+    core.add_premises(Premises(rt.id, region, chf.hex().upper(), profile.economy7_load_control,
+                               profile.radio_teleswitch, profile.network_managed))
+    core.add_device(Device(chf.hex().upper(), "CHF", rt.id, Status.PENDING))
+    for eui, kind, meter in ((esme, "ESME", profile.electricity), (gsme, "GSME", profile.gas)):
+        if meter is None:
+            continue
+        core.add_device(Device(eui.hex().upper(), kind, rt.id, Status.PENDING, meter.payment_mode,
+                               meter.firmware_version.hex().upper(),
+                               import_supplier=SUPPLIER if kind == "ESME" else None,
+                               gas_supplier=SUPPLIER if kind == "GSME" else None,
+                               installing_supplier=SUPPLIER, install_code=codes[eui].hex().upper()))
+    if profile.gas is not None:
+        core.add_device(Device(gpf.hex().upper(), "GPF", rt.id, Status.PENDING, gas_supplier=SUPPLIER,
+                               paired_gsme=gsme.hex().upper(), firmware_version="0123ABCD"))
+    return rt
+
+
+def _attacher(bus: VirtualHan, eui: bytes, *, sleepy: bool) -> Callable[[MeterRunner], HanDeviceLink]:
+    def attach(runner: MeterRunner) -> HanDeviceLink:
+        return bus.attach(eui, runner, sleepy=sleepy)
+
+    return attach
+
+
+def device_type_code(kind: str) -> int:
+    return DEVICE_TYPE_CODES[kind]
