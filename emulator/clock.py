@@ -62,7 +62,9 @@ class _JumpingSelector(selectors.BaseSelector):
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
             return self._real.select(0)
-        ready = self._real.select(self._grace)
+        # Only the loop's own wake-up pipe registered: no real I/O can arrive, jump at once.
+        grace = self._grace if len(self._real.get_map()) > 1 else 0.0
+        ready = self._real.select(grace)
         if ready:
             return ready
         if timeout is None:

@@ -21,7 +21,7 @@ from emulator.devices.gpf import Gpf
 from emulator.devices.gsme import Gsme
 from emulator.devices.profile import PremisesProfile
 from emulator.dsp.core import Dsp
-from emulator.dsp.model import Device, Premises, Region, ServiceRequest, Status, User
+from emulator.dsp.model import Device, Premises, Region, Response, ServiceRequest, Status, User
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.gbcs import frames, identities, security
@@ -107,7 +107,7 @@ class ServiceUser:
         return f"{duis(self.eui)}:{duis(target or identities.DCC.hex().upper())}:{self.counter.next(self.clock.now())}"
 
     async def send(self, srv: str, target: str, body: dict[str, Any] | None = None, *, cv: int | None = None,
-                   role: str | None = None) -> tuple[Any, Any]:
+                   role: str | None = None) -> tuple[Response, Response | None]:
         """(immediate answer, final answer or None). Critical SRVs go through CV 4 and CV 5."""
         from emulator.gbcs import catalogue
 

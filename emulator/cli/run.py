@@ -1,0 +1,40 @@
+"""``smets2-emu run uit|sit|mp121``: the journeys, end to end, with reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a journey end to end (uit, sit, mp121)")
+    p.add_argument("journey", choices=("uit", "sit", "mp121"))
+    p.add_argument("--report", type=Path, help="write the JSON report here")
+    p.add_argument("--junit", type=Path, help="write JUnit XML here")
+    p.add_argument("--pcap", type=Path, help="write the HAN traffic as a pcap (802.15.4/Zigbee) here")
+    p.add_argument("--trace", type=Path, help="write every GBCS frame on the WAN and the HAN as JSON lines here")
+    p.add_argument("--keys", type=Path, help="write the test PKI used to this folder (to check the trace)")
+    p.add_argument("--db", type=Path, help="keep the DSP's state in this SQLite file")
+    p.add_argument("--realtime", action="store_true", help="wall-clock time instead of virtual time")
+    p.add_argument("--broker", help="mqtt://user:pass@host:port for an external broker; 'memory' for no broker")
+    p.add_argument("--seed", type=int, default=1, help="fixes keys, loads and frames: a run replays exactly")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from emulator.scenarios import journeys
+    from emulator.scenarios.runner import RunOptions, run_sync
+
+    opts = RunOptions(args.journey, args.seed, args.realtime, args.broker, args.report, args.junit, args.pcap,
+                      args.trace, args.keys, args.db, args.quiet)
+    profiles, journey = journeys.get(args.journey)
+    try:
+        report = run_sync(opts, profiles, journey)
+    except (OSError, ValueError) as e:
+        print(f"smets2-emu run {args.journey}: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(report.to_text())
+    return 0 if report.ok else 1

@@ -1,0 +1,102 @@
+"""Steps the journeys share: install and commission a meter set, distribute and activate firmware."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from emulator.devices.chf import DEVICE_TYPE_CODES
+from emulator.dsp.model import Response, Status
+from emulator.scenarios.report import check
+from emulator.scenarios.world import PremisesRuntime, ServiceUser, World
+from emulator.zigbee import ota_file
+from emulator.zigbee.install_code import link_key_from_install_code
+
+
+def ok(final: Response | None, what: str) -> Response:
+    check(final is not None and final.code == "I0", f"{what}: expected I0, got "
+          f"{final.code + ' ' + final.message if final else 'no device response'}")
+    assert final is not None
+    return final
+
+
+async def send_ok(user: ServiceUser, srv: str, target: bytes | str, body: dict[str, Any] | None = None) -> Response:
+    t = target.hex().upper() if isinstance(target, bytes) else target
+    ack, final = await user.send(srv, t, body)
+    check(ack.code in ("I99", "I0"), f"SRV {srv} to {t}: refused {ack.code}: {ack.message}")
+    if ack.code == "I0" and final is None:
+        return ack
+    return ok(final, f"SRV {srv} to {t}")
+
+
+def meters(p: PremisesRuntime) -> list[tuple[bytes, str]]:
+    out = []
+    if p.esme_runner is not None:
+        out.append((p.esme, "ESME"))
+    if p.gsme_runner is not None:
+        out.append((p.gsme, "GSME"))
+    return out
+
+
+async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes: dict[bytes, bytes] | None = None,
+                  commission_hub: bool = True) -> list[str]:
+    """SRV 8.14.1 for the hub, SRV 8.11 with each meter's install code, then the meters join (IC-2)."""
+    notes = []
+    if commission_hub:
+        await send_ok(user, "8.14.1", "", {"device": p.chf.hex().upper()})
+    for eui, kind in meters(p):
+        code = (codes or p.install_codes)[eui]
+        await send_ok(user, "8.11", p.chf, {"device": eui.hex(), "device_type": DEVICE_TYPE_CODES[kind],
+                                            "install_code": code.hex()})
+    for eui, kind in meters(p):
+        runner = p.esme_runner if kind == "ESME" else p.gsme_runner
+        assert runner is not None
+        reason = await runner.try_join(link_key_from_install_code(p.install_codes[eui]))
+        check(reason is None, f"{kind} {eui.hex().upper()} did not join: {reason}")
+        notes.append(f"{kind} joined")
+    await asyncio.sleep(1.0)
+    for eui, kind in meters(p):
+        dev = world.dsp.core.repo.device(eui.hex().upper())
+        check(dev is not None and dev.status == Status.INSTALLED_NOT_COMMISSIONED,
+              f"{kind} status {dev.status.value if dev else '?'} after joining, expected InstalledNotCommissioned")
+    return notes
+
+
+async def commission(world: World, p: PremisesRuntime, user: ServiceUser) -> None:
+    """SRV 8.1.1 (critical: Pre-Command signed by the supplier) for each meter."""
+    for eui, kind in meters(p):
+        await send_ok(user, "8.1.1", eui)
+        dev = world.dsp.core.repo.device(eui.hex().upper())
+        check(dev is not None and dev.status == Status.COMMISSIONED, f"{kind} not Commissioned after 8.1.1")
+
+
+async def firmware_update(world: World, p: PremisesRuntime, user: ServiceUser, version: int,
+                          size: int) -> dict[str, str]:
+    """SRV 11.1 (distribute to the hub), wait for the devices' receipts, SRV 11.3, read back with 11.2."""
+    out: dict[str, str] = {}
+    images = {}
+    for eui, kind in meters(p):
+        profile = p.profile.electricity if kind == "ESME" else p.profile.gas
+        assert profile is not None
+        img = ota_file.sample_image(world.manufacturer, manufacturer_code=profile.manufacturer_code,
+                                    image_type=profile.image_type, file_version=version, size=size)
+        images[eui] = img
+        await send_ok(user, "11.1", "", {"image": img.hex(), "targets": [eui.hex().upper()]})
+    # Wait (virtual time) until every target holds the image: the GSME fetches while awake.
+    for _ in range(2000):
+        runners = [r for r in (p.esme_runner, p.gsme_runner) if r is not None]
+        if all(r.machine.firmware.held is not None for r in runners):
+            break
+        await asyncio.sleep(5)
+    for eui, kind in meters(p):
+        runner = p.esme_runner if kind == "ESME" else p.gsme_runner
+        assert runner is not None
+        check(runner.machine.firmware.held is not None, f"{kind} did not receive and verify the image")
+        await send_ok(user, "11.3", eui, {"image_hash": ota_file.file_hash(images[eui]).hex()})
+        final = await send_ok(user, "11.2", eui)
+        dev = world.dsp.core.repo.device(eui.hex().upper())
+        got = dev.firmware_version if dev else "?"
+        check(got == f"{version:08X}", f"{kind} reports firmware {got} after activation, expected {version:08X}")
+        out[kind] = got
+        del final
+    return out

@@ -1,0 +1,96 @@
+"""Traces of a run: every GBCS frame on the WAN and the HAN as JSON lines, and the HAN pcap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from emulator.transport.han import HanPacket
+from emulator.transport.wan import DspPort, UpHandler, WanMessage
+from emulator.zigbee import zcl
+from emulator.zigbee.clusters import tunneling
+from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.pcap import PcapWriter
+
+
+class Trace:
+    """Collects frames; writes JSON lines and a pcap if asked to."""
+
+    def __init__(self, jsonl: Path | None = None, pcap: Path | None = None,
+                 now: Callable[[], float] | None = None) -> None:
+        self.now = now  # the run's clock (epoch seconds); the bus reports loop time
+        self._jsonl: IO[str] | None = jsonl.open("w") if jsonl else None
+        self._pcap: IO[bytes] | None = pcap.open("wb") if pcap else None
+        self.pcap_writer = PcapWriter()
+        if self._pcap is not None:
+            self._pcap.write(self.pcap_writer.header())
+        self.frames = 0
+        self.han_packets = 0
+
+    def close(self) -> None:
+        for f in (self._jsonl, self._pcap):
+            if f is not None:
+                f.close()
+
+    def _line(self, record: dict[str, Any]) -> None:
+        self.frames += 1
+        if self._jsonl is not None:
+            self._jsonl.write(json.dumps(record) + "\n")
+
+    def han(self, time: float, packet: HanPacket, delivered: bool) -> None:
+        if self.now is not None:
+            time = self.now()
+        self.han_packets += 1
+        if self._pcap is not None:
+            self._pcap.write(self.pcap_writer.packet(time, packet))
+        gbcs = _gbcs_in(packet)
+        if gbcs:
+            self._line({"time": time, "link": "han", "direction": "up" if packet.dst_nwk == 0 else "down",
+                        "source": packet.src.hex().upper(), "destination": packet.dst.hex().upper(),
+                        "delivered": delivered, "hex": gbcs.hex().upper()})
+
+    def wan(self, time: float, direction: str, hub: bytes, message: WanMessage) -> None:
+        if "gbcs" in message:
+            self._line({"time": time, "link": "wan", "direction": direction,
+                        "source": hub.hex().upper() if direction == "up" else "DSP",
+                        "destination": "DSP" if direction == "up" else hub.hex().upper(),
+                        "kind": message.get("kind"), "hex": message["gbcs"]})
+
+
+def _gbcs_in(packet: HanPacket) -> bytes:
+    if packet.cluster != tunneling.CLUSTER_ID:
+        return b""
+    try:
+        _, cmd = zcl.decode_command(packet.cluster, packet.payload)
+    except ZigbeeError:
+        return b""
+    if isinstance(cmd, tunneling.TransferDataServer | tunneling.TransferDataClient):
+        data = cmd.data
+        if data[:1] in (b"\x01", b"\x02", b"\x03"):
+            try:
+                return tunneling.split_gb_header(data)[2]
+            except ZigbeeError:
+                return b""
+        return data
+    return b""
+
+
+class TracedDspPort(DspPort):
+    def __init__(self, inner: DspPort, trace: Trace, now: Any) -> None:
+        self.inner, self.trace, self.now = inner, trace, now
+
+    async def start(self, on_up: UpHandler) -> None:
+        async def traced(hub: bytes, message: WanMessage) -> None:
+            self.trace.wan(self.now(), "up", hub, message)
+            await on_up(hub, message)
+
+        await self.inner.start(traced)
+
+    async def send(self, hub: bytes, message: WanMessage) -> None:
+        self.trace.wan(self.now(), "down", hub, message)
+        await self.inner.send(hub, message)
+
+    async def stop(self) -> None:
+        await self.inner.stop()
