@@ -62,8 +62,19 @@ class _JumpingSelector(selectors.BaseSelector):
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
             return self._real.select(0)
+        if self._loop.executor_jobs:
+            # A thread is working for the loop (aiomqtt connects in one): its result arrives
+            # through the self-pipe in real time, so wait in real time, briefly, and do not jump.
+            return self._real.select(0.01 if timeout is None else min(timeout, 0.01))
         # Only the loop's own wake-up pipe registered: no real I/O can arrive, jump at once.
-        grace = self._grace if len(self._real.get_map()) > 1 else 0.0
+        # Otherwise wait a little real time for I/O in flight; a long jump (past a time-out)
+        # waits longer than a short one (a poll interval), which costs nothing if it is early.
+        if len(self._real.get_map()) <= 1:
+            grace = 0.0
+        elif timeout is None or timeout > 1.0:
+            grace = self._grace
+        else:
+            grace = self._grace / 10
         ready = self._real.select(grace)
         if ready:
             return ready
@@ -95,14 +106,24 @@ class _JumpingSelector(selectors.BaseSelector):
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """An event loop whose ``time()`` is virtual and jumps over idle waits."""
 
-    def __init__(self, grace: float = 0.002) -> None:
+    def __init__(self, grace: float = 0.005) -> None:
         super().__init__()
         self._virtual_now = 0.0
+        self.executor_jobs = 0
         real = self._selector  # type: ignore[has-type]
         self._selector = _JumpingSelector(real, self, grace)
 
     def time(self) -> float:
         return self._virtual_now
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:  # type: ignore[override]
+        self.executor_jobs += 1
+        fut = super().run_in_executor(executor, func, *args)
+        fut.add_done_callback(self._executor_done)
+        return fut
+
+    def _executor_done(self, _: asyncio.Future[Any]) -> None:
+        self.executor_jobs -= 1
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward (never back)."""

@@ -56,7 +56,9 @@ async def wan_ports(opts: RunOptions, clock: Clock, hubs: int) -> AsyncIterator[
         info = {"wan": "mqtt", "broker": f"external {url.host}:{url.port}"}
         yield (MqttDspPort(url), lambda hub: MqttHubPort(url, hub), info)
         return
-    async with start_broker() as broker:
+    from emulator.pki.generate import device_eui
+
+    async with start_broker(hubs={device_eui(i, "CHF") for i in range(hubs)}) as broker:
         info = {"wan": "mqtt", "broker": f"embedded {broker.kind} on 127.0.0.1:{broker.port}"}
         yield (MqttDspPort(broker.dsp_url()), lambda hub: MqttHubPort(broker.hub_url(hub), hub), info)
 

@@ -1,0 +1,194 @@
+"""The MQTT WAN (WN-1): aiomqtt clients for the DSP and the hubs, QoS 1, an outbox that
+survives a dropped broker, receiver-side de-duplication, and a reconnect loop.
+
+One mechanical loop per client: connect, subscribe, replay the outbox, read messages;
+on a broker error back off and do it again. paho (under aiomqtt) keeps unacknowledged
+QoS-1 publishes of a live client object, but a publish that raised may or may not have
+arrived: the outbox re-sends it, and receivers drop repeats by message ``id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import socket
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+
+import aiomqtt
+
+from emulator.transport import topics
+from emulator.transport.broker import BrokerUrl
+from emulator.transport.wan import DownHandler, DspPort, HubPort, UpHandler, WanMessage
+
+log = logging.getLogger(__name__)
+_NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+DEDUP_WINDOW = 50_000
+INFLIGHT = 256
+
+
+class _Dedup:
+    """Message ids seen recently (bounded memory)."""
+
+    def __init__(self, size: int = DEDUP_WINDOW) -> None:
+        self.size = size
+        self.seen: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, mid: str) -> bool:
+        if not mid:
+            return True
+        if mid in self.seen:
+            return False
+        self.seen[mid] = None
+        if len(self.seen) > self.size:
+            self.seen.popitem(last=False)
+        return True
+
+
+class _Link:
+    """A reconnecting aiomqtt client with an outbox (shared by both ports)."""
+
+    def __init__(self, url: BrokerUrl, identifier: str, subscriptions: list[str]) -> None:
+        self.url = url
+        self.identifier = identifier
+        self.subscriptions = subscriptions
+        self.outbox: deque[tuple[str, bytes]] = deque()
+        self.wakeup = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.client: aiomqtt.Client | None = None
+        self.stopping = False
+        self.tasks: list[asyncio.Task[None]] = []
+        self.reconnects = 0
+        self.on_message: Callable[[str, bytes], Awaitable[None]] | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self.tasks = [asyncio.ensure_future(self._run()), asyncio.ensure_future(self._sender())]
+
+    async def stop(self) -> None:
+        # Give the outbox a moment to drain, then close.
+        for _ in range(100):
+            if not self.outbox or not self.connected.is_set():
+                break
+            await asyncio.sleep(0.01)
+        self.stopping = True
+        self.wakeup.set()
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self.outbox.append((topic, payload))
+        self.wakeup.set()
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while not self.stopping:
+            client = aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
+                                    password=self.url.password, identifier=self.identifier, clean_session=False,
+                                    socket_options=_NODELAY, max_inflight_messages=INFLIGHT, timeout=10)
+            client.pending_calls_threshold = 100_000
+            try:
+                async with client:
+                    for sub in self.subscriptions:
+                        await client.subscribe(sub, qos=1)
+                    self.client = client
+                    self.connected.set()
+                    self.wakeup.set()
+                    backoff = 0.05
+                    async for message in client.messages:
+                        if self.on_message is not None:
+                            await self.on_message(str(message.topic), bytes(message.payload))
+            except aiomqtt.MqttError as e:
+                if not self.stopping:
+                    log.info("%s: broker connection lost (%s); reconnecting", self.identifier, e)
+            finally:
+                self.connected.clear()
+                self.client = None
+            if self.stopping:
+                return
+            self.reconnects += 1
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def _sender(self) -> None:
+        sem = asyncio.Semaphore(INFLIGHT)
+        while not self.stopping:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            while self.outbox and self.connected.is_set() and self.client is not None:
+                topic, payload = self.outbox.popleft()
+                client = self.client
+                await sem.acquire()
+                task = asyncio.ensure_future(self._publish(client, topic, payload, sem))
+                self._publishing.add(task)
+                task.add_done_callback(self._publishing.discard)
+
+    async def _publish(self, client: aiomqtt.Client, topic: str, payload: bytes, sem: asyncio.Semaphore) -> None:
+        try:
+            await client.publish(topic, payload, qos=1, timeout=math.inf)
+        except aiomqtt.MqttError:
+            # Not acknowledged: send again after reconnecting (the receiver drops a repeat).
+            self.outbox.appendleft((topic, payload))
+        finally:
+            sem.release()
+            self.wakeup.set()
+
+
+class MqttHubPort(HubPort):
+    def __init__(self, url: BrokerUrl, hub: bytes) -> None:
+        self.hub = hub
+        self.link = _Link(url, f"chf-{hub.hex().upper()}", [topics.down(hub)])
+        self.dedup = _Dedup()
+
+    async def start(self, on_down: DownHandler) -> None:
+        async def handle(topic: str, payload: bytes) -> None:
+            try:
+                message = json.loads(payload)
+            except ValueError:
+                log.warning("hub %s: dropped a non-JSON message on %s", self.hub.hex(), topic)
+                return
+            if self.dedup.first_time(str(message.get("id", ""))):
+                await on_down(message)
+
+        self.link.on_message = handle
+        self.link.start()
+        await asyncio.wait_for(self.link.connected.wait(), 10)
+
+    async def send(self, message: WanMessage) -> None:
+        self.link.publish(topics.up(self.hub, str(message.get("kind", "event"))), json.dumps(message).encode())
+
+    async def stop(self) -> None:
+        await self.link.stop()
+
+
+class MqttDspPort(DspPort):
+    def __init__(self, url: BrokerUrl) -> None:
+        self.link = _Link(url, "dsp", [topics.DSP_SUBSCRIPTION])
+        self.dedup = _Dedup()
+
+    async def start(self, on_up: UpHandler) -> None:
+        async def handle(topic: str, payload: bytes) -> None:
+            try:
+                hub, _ = topics.parse_up(topic)
+                message = json.loads(payload)
+            except (ValueError, topics.TopicError) as e:
+                log.warning("DSP: dropped a message on %s: %s", topic, e)
+                return
+            if self.dedup.first_time(str(message.get("id", ""))):
+                await on_up(hub, message)
+
+        self.link.on_message = handle
+        self.link.start()
+        await asyncio.wait_for(self.link.connected.wait(), 10)
+
+    async def send(self, hub: bytes, message: WanMessage) -> None:
+        self.link.publish(topics.down(hub), json.dumps(message).encode())
+
+    async def stop(self) -> None:
+        await self.link.stop()
