@@ -14,6 +14,7 @@ repository before the call returns (RM-12). Time is always the ``now`` argument.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -290,3 +291,56 @@ class Dsp:
             self.audit(now, "DCC", "restricted-cleared", device=device_eui, reason="change of tenancy (RM-9)")
         else:
             self.audit(now, "DCC", "change-of-tenancy", device=device_eui, restricted=device.restricted)
+
+    # --- install-code exchange between suppliers (MP121: IC-3, IC-4) -------------------------
+    def request_install_code(self, gaining: str, device_eui: str, now: float) -> Response:
+        """The gaining supplier asks the losing one for a device's install code (tracked, 10 working days)."""
+        device = self.repo.device(device_eui)
+        rid = f"ic:{device_eui}:{now}"
+        if device is None:
+            return Response(rid, "E19", f"device {device_eui} is not in the inventory")
+        if device.responsible_supplier != gaining:
+            return Response(rid, "E4", f"{gaining} is not the responsible supplier of {device_eui}")
+        losing = device.installing_supplier or ""
+        record = {"device": device_eui, "gaining": gaining, "losing": losing, "requested": now,
+                  "deadline": add_working_days(now, 10), "state": "open"}
+        self.repo.put("install-code", rid, record)
+        self.audit(now, gaining, "install-code-requested", device=device_eui, exchange=rid, losing=losing)
+        return Response(rid, "I0", f"request sent to {losing}; answer due by {record['deadline']:.0f}", record)
+
+    def answer_install_code(self, losing: str, exchange_id: str, now: float) -> Response:
+        """The losing supplier answers: the code if it installed the device, else that it did not (IC-3).
+
+        The DSP hands a code only to the gaining supplier of an open exchange (IC-4)."""
+        record = self.repo.get("install-code", exchange_id)
+        if record is None:
+            return Response(exchange_id, "E19", f"no install-code exchange {exchange_id}")
+        if record["losing"] != losing:
+            return Response(exchange_id, "E4", f"{losing} is not the supplier asked in {exchange_id}")
+        device = self.repo.device(record["device"])
+        late = now > record["deadline"]
+        if device is not None and device.installing_supplier == losing and device.install_code:
+            record.update(state="answered", answered=now, late=late)
+            self.repo.put("install-code", exchange_id, record)
+            self.audit(now, losing, "install-code-given", device=record["device"], to=record["gaining"], late=late)
+            return Response(exchange_id, "I0", "install code provided", {"install_code": device.install_code,
+                                                                         "late": late})
+        record.update(state="not-installer", answered=now, late=late)
+        self.repo.put("install-code", exchange_id, record)
+        self.audit(now, losing, "install-code-not-installer", device=record["device"])
+        return Response(exchange_id, "I0", f"{losing} did not install {record['device']}", {"install_code": None})
+
+    def overdue_install_code_requests(self, now: float) -> list[dict[str, Any]]:
+        items = self.repo.items("install-code")
+        return [dict(r, id=k) for k, r in items if r["state"] == "open" and now > r["deadline"]]
+
+
+def add_working_days(start: float, days: int) -> float:
+    """``start`` plus ``days`` working days (Monday to Friday, UTC), end of that day."""
+    t = datetime.datetime.fromtimestamp(start, datetime.UTC)
+    added = 0
+    while added < days:
+        t += datetime.timedelta(days=1)
+        if t.weekday() < 5:
+            added += 1
+    return t.replace(hour=23, minute=59, second=59).timestamp()

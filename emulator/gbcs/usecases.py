@@ -69,8 +69,12 @@ def use_case_for(srv: str, device_type: str) -> UseCase | None:
         if not match or not _matches(match.group(1), device_type):
             continue
         codes = _resolve_token(match.group(1))
+        qualifier = raw[raw.find("(") + 1:raw.rfind(")")].lower() if "(" in raw else ""
+        preferred = [c for c in codes if qualifier and qualifier in catalogue.message_codes()[c].use_case.lower()]
+        if not preferred and match.group(1) == "CS02b":  # KRP updates default to supplierBySupplier
+            preferred = [c for c in codes if "supplierbysupplier" in catalogue.message_codes()[c].use_case.lower()]
         if codes:
-            code = codes[0]
+            code = (preferred or codes)[0]
             mc = catalogue.message_codes()[code]
             return UseCase(srv, device_type, mc.use_case_id, code, mc.critical or info.critical)
     return None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.clock import Clock
@@ -55,7 +56,8 @@ def key_stores(seed: int, premises: int) -> tuple[KeyStore, ec.EllipticCurvePriv
     issued, _, _, _ = build_pki(seed, premises)
     store = KeyStore()
     for item in issued:
-        store.add_private(item.eui, item.usage, item.key)  # type: ignore[arg-type]
+        der = item.cert.public_bytes(serialization.Encoding.DER)
+        store.add_private(item.eui, item.usage, item.key, der)  # type: ignore[arg-type]
     return store, manufacturer_key(seed)
 
 
@@ -66,7 +68,7 @@ def view(full: KeyStore, own: list[bytes]) -> KeyStore:
         if key.eui in own:
             store.add(key)
         else:
-            store.add_public(key.eui, key.usage, key.public)
+            store.add_public(key.eui, key.usage, key.public, key.certificate_der)
     return store
 
 
@@ -164,7 +166,7 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
     hubs = hub_port or (memory.hub_port if memory else None)
     assert hubs is not None
     core = Dsp(repo or MemoryRepository(), policy, USERS)
-    dsp_keys = view(keys, [identities.ACB])
+    dsp_keys = view(keys, [identities.ACB, identities.TRANSITIONAL_COS])
     service = DspService(core, port, dsp_keys, clock, response_timeout_s)
     await service.start()
     world = World(clock, seed, keys, maker, service, {})

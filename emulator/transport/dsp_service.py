@@ -21,13 +21,16 @@ from emulator.dsp.reports import CspStub
 from emulator.gbcs import asn1, commands, dlms, frames, gbz, security
 from emulator.gbcs.errors import GbcsError, UnknownKeyError
 from emulator.gbcs.frames import Cra, Message
-from emulator.gbcs.identities import ACB
+from emulator.gbcs.identities import ACB, TRANSITIONAL_COS
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.payload import decode_payload
 from emulator.transport.wan import DspPort, WanMessage
 
 log = logging.getLogger(__name__)
-_ACB_ORIGINATED = ("CCS01", "CCS02")
+# Use cases the DCC itself originates, by message code: device-log changes come from the
+# ACB (as in the reference set); a change-of-supplier credential update from the
+# Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
+_DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
 
 
 @dataclass(slots=True)
@@ -148,8 +151,11 @@ class DspService:
                 uc = commands.build(cmd.srv, cmd.device_type, bytes.fromhex(cmd.originator), target, cmd.counter,
                                     cmd.body)
                 msg = uc.message
-                if uc.use_case in _ACB_ORIGINATED:  # the ACB sends device-log changes (RTDS CCS01)
-                    msg = msg.with_(originator=ACB, counter=self.acb_counter.next(now))
+                dcc_party = _DCC_ORIGINATED.get(msg.message_code)
+                if dcc_party is not None:
+                    msg = msg.with_(originator=dcc_party, counter=self.acb_counter.next(now))
+                    if dcc_party == TRANSITIONAL_COS:
+                        msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
                 if cmd.precommand or uc.critical:
                     pre = msg.with_(precommand=True, mac_protected=False)
                     hex_pre = frames.encode(pre).hex().upper()
