@@ -60,24 +60,33 @@ def _matches(use_case: str, device_type: str) -> bool:
 
 @cache
 def use_case_for(srv: str, device_type: str) -> UseCase | None:
-    """The first use case of ``srv`` that applies to ``device_type`` (None: the SRV has none)."""
+    """The use case of ``srv`` for ``device_type`` (None: the SRV has none for that type).
+
+    Among the candidates, one named by the SRV's qualifier wins (``CS02b (SupplierByTransCoS)``),
+    then one whose criticality matches the SRV's (8.7.2 is the non-critical join), then the first.
+    """
     info = catalogue.srvs().get(srv)
     if info is None:
         return None
+    candidates: list[tuple[int, bool]] = []  # (code, qualifier matched)
     for raw in info.use_cases:
         match = _TOKEN.match(raw.strip())
         if not match or not _matches(match.group(1), device_type):
             continue
-        codes = _resolve_token(match.group(1))
         qualifier = raw[raw.find("(") + 1:raw.rfind(")")].lower() if "(" in raw else ""
-        preferred = [c for c in codes if qualifier and qualifier in catalogue.message_codes()[c].use_case.lower()]
-        if not preferred and match.group(1) == "CS02b":  # KRP updates default to supplierBySupplier
-            preferred = [c for c in codes if "supplierbysupplier" in catalogue.message_codes()[c].use_case.lower()]
-        if codes:
-            code = (preferred or codes)[0]
-            mc = catalogue.message_codes()[code]
-            return UseCase(srv, device_type, mc.use_case_id, code, mc.critical or info.critical)
-    return None
+        for code in _resolve_token(match.group(1)):
+            name = catalogue.message_codes()[code].use_case.lower()
+            hit = bool(qualifier) and qualifier in name
+            if match.group(1) == "CS02b" and not qualifier:  # KRP updates default to supplierBySupplier
+                hit = "supplierbysupplier" in name
+            candidates.append((code, hit))
+    if not candidates:
+        return None
+    codes = [c for c, hit in candidates if hit] or [c for c, _ in candidates]
+    same = [c for c in codes if catalogue.message_codes()[c].critical == info.critical]
+    code = (same or codes)[0]
+    mc = catalogue.message_codes()[code]
+    return UseCase(srv, device_type, mc.use_case_id, code, mc.critical or info.critical)
 
 
 def device_types_for(srv: str) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ protocol decisions here: those live in ``emulator.devices``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -218,7 +219,9 @@ class ChfRunner:
         for packet in out.han:
             await self.radio.send(packet)
         for frame in out.wan:
-            await self.wan.send({"kind": frame.kind, "id": f"{frame.device.hex()}:{frame.counter}:{frame.kind}",
+            # The id names the frame itself: a re-sent frame is recognised, two frames never collide.
+            mid = hashlib.blake2b(frame.wire, digest_size=12).hexdigest()
+            await self.wan.send({"kind": frame.kind, "id": mid,
                                  "device": frame.device.hex().upper(), "counter": frame.counter,
                                  "gbcs": frame.wire.hex().upper()})
 

@@ -59,7 +59,7 @@ class DspService:
         self.csps = {"NORTH": CspStub("NORTH"), "CENTRAL_SOUTH": CspStub("CENTRAL_SOUTH")}
         self.inbox: dict[str, UserInbox] = defaultdict(UserInbox)
         self.pending: dict[str, Pending] = {}
-        self.by_frame: dict[tuple[bytes, int], str] = {}  # (device, GBCS counter) -> request id
+        self.by_frame: dict[tuple[bytes, int, bytes], str] = {}  # (device, counter, originator) -> request id
         self.precommands: dict[str, str] = {}
         self.acb_counter = security.CounterSource()
         self.delivered_per_hub: dict[str, int] = defaultdict(int)
@@ -156,7 +156,9 @@ class DspService:
                     msg = msg.with_(originator=dcc_party, counter=self.acb_counter.next(now))
                     if dcc_party == TRANSITIONAL_COS:
                         msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
-                if cmd.precommand or uc.critical:
+                if not cmd.precommand and uc.critical and dcc_party is None:
+                    raise ValueError(f"use case {uc.use_case} is critical: send the SRV as command variant 4")
+                if cmd.precommand:
                     pre = msg.with_(precommand=True, mac_protected=False)
                     hex_pre = frames.encode(pre).hex().upper()
                     self.precommands[cmd.request_id] = hex_pre
@@ -166,7 +168,7 @@ class DspService:
         except (GbcsError, ValueError, KeyError) as e:
             self._finish_later(cmd.request_id, Response(cmd.request_id, "E1", f"cannot frame the command: {e}"))
             return None
-        self.by_frame[(target, msg.counter)] = cmd.request_id
+        self.by_frame[(target, msg.counter, msg.originator)] = cmd.request_id
         pending = self.pending.get(cmd.request_id)
         if pending is not None:
             loop = asyncio.get_running_loop()
@@ -211,7 +213,7 @@ class DspService:
             await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
                                                  frames.encode(msg).hex().upper(), now))
             return
-        request_id = self.by_frame.pop((msg.originator, msg.counter), None)
+        request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
         if request_id is None:
             return
         body = {"gbcs": message.get("gbcs"), "payload": decode_payload(msg.payload, message_code=msg.message_code,
