@@ -69,12 +69,15 @@ class _JumpingSelector(selectors.BaseSelector):
         # Only the loop's own wake-up pipe registered: no real I/O can arrive, jump at once.
         # Otherwise wait a little real time for I/O in flight; a long jump (past a time-out)
         # waits longer than a short one (a poll interval), which costs nothing if it is early.
+        # (epoll counts in whole milliseconds, so anything between 0 and 1 ms costs 1 ms.)
         if len(self._real.get_map()) <= 1:
             grace = 0.0
-        elif timeout is None or timeout > 1.0:
-            grace = self._grace
+        elif self._loop.io_pending:
+            grace = self._grace if timeout is None or timeout > 1.0 else 0.001
+        elif timeout is None or timeout <= 1.0:
+            grace = 0.0  # nothing awaited and a short jump (a poll interval): take what has arrived, go
         else:
-            grace = self._grace / 10
+            grace = 0.001 if timeout < 60 else self._grace
         ready = self._real.select(grace)
         if ready:
             return ready
@@ -110,6 +113,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         super().__init__()
         self._virtual_now = 0.0
         self.executor_jobs = 0
+        self.io_pending = 0  # adapters count replies they await (e.g. an MQTT PUBACK)
         real = self._selector  # type: ignore[has-type]
         self._selector = _JumpingSelector(real, self, grace)
 
@@ -180,6 +184,20 @@ def run(coro: Coroutine[Any, Any, T], *, virtual: bool = True) -> T:
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+
+
+class awaiting_io:
+    """Tell a virtual-time loop that a reply is on its way, so it waits for it before jumping."""
+
+    def __enter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        if isinstance(loop, VirtualTimeLoop):
+            loop.io_pending += 1
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        if isinstance(loop, VirtualTimeLoop):
+            loop.io_pending -= 1
 
 
 def make_clock(virtual: bool, start: float = DEFAULT_VIRTUAL_START) -> Clock:

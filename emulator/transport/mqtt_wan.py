@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import aiomqtt
 
+from emulator.clock import awaiting_io
 from emulator.transport import topics
 from emulator.transport.broker import BrokerUrl
 from emulator.transport.wan import DownHandler, DspPort, HubPort, UpHandler, WanMessage
@@ -94,9 +95,11 @@ class _Link:
                                     socket_options=_NODELAY, max_inflight_messages=INFLIGHT, timeout=10)
             client.pending_calls_threshold = 100_000
             try:
-                async with client:
-                    for sub in self.subscriptions:
-                        await client.subscribe(sub, qos=1)
+                async with contextlib.AsyncExitStack() as stack:
+                    with awaiting_io():  # CONNACK and SUBACK are replies on their way (virtual time)
+                        await stack.enter_async_context(client)
+                        for sub in self.subscriptions:
+                            await client.subscribe(sub, qos=1)
                     self.client = client
                     self.connected.set()
                     self.wakeup.set()
@@ -131,7 +134,8 @@ class _Link:
 
     async def _publish(self, client: aiomqtt.Client, topic: str, payload: bytes, sem: asyncio.Semaphore) -> None:
         try:
-            await client.publish(topic, payload, qos=1, timeout=math.inf)
+            with awaiting_io():
+                await client.publish(topic, payload, qos=1, timeout=math.inf)
         except aiomqtt.MqttError:
             # Not acknowledged: send again after reconnecting (the receiver drops a repeat).
             self.outbox.appendleft((topic, payload))
