@@ -43,7 +43,7 @@ async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int) -> dict[st
             await c.subscribe(down, qos=1)
             ready.set()
             async for m in c.messages:
-                await c.publish(up, bytes(m.payload), qos=1)  # type: ignore[arg-type]
+                await c.publish(up, bytes(m.payload), qos=1)
 
     ready = asyncio.Event()
     server = asyncio.ensure_future(echo_server(ready))
@@ -56,7 +56,7 @@ async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int) -> dict[st
 
         async def reader() -> None:
             async for m in c.messages:
-                fut = waiting.pop(bytes(m.payload).decode(), None)  # type: ignore[arg-type]
+                fut = waiting.pop(bytes(m.payload).decode(), None)
                 if fut is not None:
                     fut.set_result(None)
 

@@ -49,7 +49,11 @@ ALERT_DEVICE_LOG_CHANGED = 0x8F12
 ALERT_TRANSFER_FAIL = 0x8F89
 ALERT_TRANSFER_SUCCESS = 0x8F8A
 CCS08_FIRMWARE_TRANSFER_ALERT = 0x0128
-PERMIT_SECONDS = 3600.0
+# A device in the log may join whenever it comes (IC-1: installed, never commissioned, joins
+# months later). Radios whose permits are time-bounded renew them in their adapter.
+PERMIT_SECONDS = float("inf")
+RESEND_S = 5.0
+MAX_TRIES = 6
 METERING = 0x0702
 #: CCS01 device type enum -> device kind (what the device log records).
 DEVICE_TYPES = {0: "ESME", 1: "GSME", 2: "PPMID", 3: "HCALCS", 4: "IHD", 5: "GPF"}
@@ -63,6 +67,13 @@ class HeldFirmware:
     image_type: int
     file_version: int
     targets: set[bytes] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Outstanding:
+    wire: bytes
+    deadline: float
+    tries: int
 
 
 class Chf:
@@ -81,6 +92,9 @@ class Chf:
         self.alert_target = alert_target or endpoint.trust.slots["supplier"]
         self._seq = 0
         self._next_tunnel = 1
+        # Commands handed to a device and not yet answered, by (device, counter). A lost frame on
+        # the HAN is re-sent; the meter answers an exact repeat from its cache.
+        self.outstanding: dict[tuple[bytes, int], Outstanding] = {}
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFF
@@ -103,15 +117,45 @@ class Chf:
         if target not in self.device_log or target not in self.nwk:
             why = "not in the device log" if target not in self.device_log else "in the device log but not joined"
             return Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
-        return self._to_device(target, wire)
+        return self._to_device(target, wire, now)
 
-    def _to_device(self, target: bytes, wire: bytes) -> Output:
+    def _to_device(self, target: bytes, wire: bytes, now: float | None = None) -> Output:
         kind = self.kinds.get(target, "ESME")
         if kind == "GSME" or target not in self.tunnels:
             self.queues.setdefault(target, deque()).append(wire)
             return Output()
+        self._track(target, wire, now)
         frame = tunneling.TransferDataClient(self.tunnels[target], wire).encode(self._next_seq())
         return Output(han=[self._packet(target, CLUSTER_TUNNELING, frame)])
+
+    def _track(self, target: bytes, wire: bytes, now: float | None) -> None:
+        if now is None:
+            return
+        try:
+            counter = frames.decode(wire).counter
+        except FrameError:
+            return
+        entry = self.outstanding.get((target, counter))
+        self.outstanding[(target, counter)] = Outstanding(wire, now + RESEND_S, entry.tries + 1 if entry else 1)
+
+    def handle_timer(self, now: float) -> Output:
+        out = Output()
+        for key, entry in list(self.outstanding.items()):
+            target = key[0]
+            if entry.deadline > now:
+                continue
+            if entry.tries >= MAX_TRIES or target not in self.nwk:
+                del self.outstanding[key]
+                continue
+            if self.kinds.get(target) == "GSME":  # delivered again at its next GET
+                self.queues.setdefault(target, deque()).appendleft(entry.wire)
+                self.outstanding[key] = Outstanding(entry.wire, now + RESEND_S * 20, entry.tries + 1)
+            else:
+                out.extend(self._to_device(target, entry.wire, now))
+        return out
+
+    def get_timer(self) -> float | None:
+        return min((e.deadline for e in self.outstanding.values()), default=None)
 
     def _own_command(self, wire: bytes, now: float) -> Output:
         out = Output()
@@ -244,6 +288,8 @@ class Chf:
         except FrameError as e:
             return Output(events=[CommandRefused(self.eui, now, f"malformed GBCS from {src.hex()}: {e}", 0)])
         kind = "alert" if msg.cra is Cra.ALERT else "response"
+        if kind == "response":
+            self.outstanding.pop((src, msg.counter), None)
         return Output(wan=[WanFrame(gbcs, kind, src, msg.counter)])
 
     def _on_tunnel(self, src: bytes, command: zcl.ZclCommand | bytes, now: float) -> Output:
@@ -251,7 +297,7 @@ class Chf:
         if isinstance(command, tunneling.RequestTunnelResponse) and command.tunnel_status == 0:
             self.tunnels[src] = command.tunnel_id  # ESME tunnel open: flush what waited for it
             for wire in self._drain(src):
-                out.extend(self._to_device(src, wire))
+                out.extend(self._to_device(src, wire, now))
         elif isinstance(command, tunneling.TransferDataServer):  # from an ESME
             out.extend(self._up(src, command.data, now))
         elif isinstance(command, tunneling.RequestTunnel):  # a GSME opens its tunnel
@@ -269,6 +315,8 @@ class Chf:
             elif kind == tunneling.GB_GET:
                 queue = self.queues.get(src) or deque()
                 wire = queue.popleft() if queue else b""
+                if wire:
+                    self._track(src, wire, now)
                 data = tunneling.gb_get_response(wire, len(queue))
                 frame = tunneling.TransferDataServer(command.tunnel_id, data).encode(self._next_seq())
                 out.han.append(self._packet(src, CLUSTER_TUNNELING, frame))

@@ -39,6 +39,7 @@ from emulator.zigbee.errors import OtaFileError, ZigbeeError
 from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 
 OTA_RETRY_S = 5.0
+OTA_QUERY_PERIOD_S = 600.0  # a mains meter also asks for new images on its own timer (ZCL OTA client)
 DEFAULT_BLOCK_SIZE = 50  # zigpy's cap; configurable up to ~64 (zigbee.md section 6)
 FIRMWARE_RECEIPT_ALERT = {"ESME": 0x00CE, "GSME": 0x00CF}
 
@@ -68,6 +69,9 @@ class Meter(ABC):
         self._alert_by_seq: dict[int, int] = {}
         self.offered: ota.QueryNextImageResponse | None = None
         self.ota_deadline: float | None = None
+        self.next_query: float | None = None
+        self._last_command: bytes = b""
+        self._last_response: bytes | None = None
         self.querying = False
 
     # --- helpers -------------------------------------------------------------------------
@@ -97,6 +101,10 @@ class Meter(ABC):
     def on_gbcs(self, wire: bytes, now: float) -> Output:
         """A command arrived (through the tunnel): check it, act, answer."""
         out = Output()
+        if wire == self._last_command and self._last_response is not None:
+            # The CHF re-sent a command we answered (our answer was lost): answer it again, do not redo it.
+            out.han.append(self._packet(CLUSTER_TUNNELING, self.tunnel_frame(self._last_response, ack=False)))
+            return out
         try:
             msg = self.endpoint.accept(wire)
         except Refused as r:
@@ -106,8 +114,12 @@ class Meter(ABC):
                 out.extend(self.raise_alert(r.alert_code, now))
             return out
         out.events.append(CommandAccepted(self.eui, now, msg.message_code, msg.counter, msg.originator))
+        before = self.firmware.version
         payload = self.execute(msg, now)
+        if self.firmware.version != before:
+            out.events.append(FirmwareActivated(self.eui, now, before, self.firmware.version))
         response = self.endpoint.respond(msg, payload, now)
+        self._last_command, self._last_response = wire, response
         out.han.append(self._packet(CLUSTER_TUNNELING, self.tunnel_frame(response, ack=False)))
         return out
 
@@ -170,6 +182,10 @@ class Meter(ABC):
             self.querying, self.ota_deadline = False, None
         elif isinstance(command, ota.QueryNextImageResponse):
             self.querying = False
+            held = self.firmware.held
+            if held is not None and held.file_version == command.file_version:
+                self.ota_deadline = None  # we already hold this image, verified: nothing to fetch
+                return out
             dl = self.firmware.download
             if dl is None or dl.file_version != command.file_version or dl.size != command.image_size:
                 self.firmware.download = dl = Download(command.manufacturer_code, command.image_type,
@@ -239,8 +255,16 @@ class Meter(ABC):
         return Output(events=[FirmwareActivated(self.eui, now, old, self.firmware.version)])
 
     # --- time ---------------------------------------------------------------------------
+    def joined_at(self, now: float) -> None:
+        if not self.SLEEPY:
+            self.next_query = now + OTA_QUERY_PERIOD_S
+
     def handle_timer(self, now: float) -> Output:
         out = Output()
+        if self.next_query is not None and self.next_query <= now:
+            self.next_query = now + OTA_QUERY_PERIOD_S
+            if self.firmware.download is None and not self.querying:
+                out.han.append(self.query_next_image(now))
         for alert in self.outbox.due(now):
             out.events.append(AlertRetried(self.eui, now, alert.counter, alert.attempts))
             out.han.append(self._alert_packet(alert.counter, alert.wire))
@@ -259,4 +283,5 @@ class Meter(ABC):
         return out
 
     def get_timer(self) -> float | None:
-        return earliest(self.outbox.next_deadline(), self.firmware.activation_at, self.ota_deadline)
+        return earliest(self.outbox.next_deadline(), self.firmware.activation_at, self.ota_deadline,
+                        self.next_query)

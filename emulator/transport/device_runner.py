@@ -85,6 +85,8 @@ class MeterRunner:
         """Join with ``link_key``; raises :class:`JoinRefused` with the trust centre's reason."""
         nwk = await self.link.join(link_key)
         self.machine.nwk = nwk
+        self.machine.joined_at(self.clock.now())
+        self.timer.arm(self.machine.get_timer(), self.clock)
         self.joined.set()
         if isinstance(self.machine, Gsme):
             self._apply(self.machine.joined(self.clock.now()))
@@ -100,15 +102,19 @@ class MeterRunner:
         return None
 
     async def _wake_loop(self, gsme: Gsme) -> None:
-        # Sleepy: wake on schedule, poll the parent, and poll fast while there is work.
+        # Sleepy: wake on schedule (report, GET, OTA), poll the parent, and poll fast while
+        # there is work in progress; a long download does not stop the scheduled wakes.
         while True:
             await self._poll()
-            while gsme.busy:
+            now = self.clock.now()
+            if now >= (gsme.next_wake or now):
+                self._apply(gsme.wake(now))
                 await asyncio.sleep(FAST_POLL_S)
-                await self._poll()
-            await asyncio.sleep(max(0.0, (gsme.next_wake or self.clock.now()) - self.clock.now()))
-            self._apply(gsme.wake(self.clock.now()))
-            await asyncio.sleep(FAST_POLL_S)
+                continue
+            if gsme.busy:
+                await asyncio.sleep(FAST_POLL_S)
+            else:
+                await asyncio.sleep(max(FAST_POLL_S, (gsme.next_wake or now) - now))
 
     async def _poll(self) -> None:
         for packet in await self.link.poll():
@@ -151,6 +157,10 @@ class ChfRunner:
         self.sink = sink
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[str, None] = {}
+        self.timer = _Timer(self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._spawn(self._apply(self.machine.handle_timer(self.clock.now())))
 
     async def start(self) -> None:
         await self.radio.start(self)
@@ -211,6 +221,7 @@ class ChfRunner:
 
     # -----------------------------------------------------------------------------------------
     async def _apply(self, out: Output) -> None:
+        self.timer.arm(self.machine.get_timer(), self.clock)
         for event in out.events:
             if isinstance(event, JoinPermitted):
                 await self.radio.permit_join(event.eui, event.link_key, event.seconds)
