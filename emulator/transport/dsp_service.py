@@ -133,6 +133,7 @@ class DspService:
     def _finish_later(self, request_id: str, response: Response) -> None:
         pending = self.pending.pop(request_id, None)
         if pending is not None and not pending.done.done():
+            self.inbox[pending.user].answers.append(response)
             pending.done.set_result(response)
             if pending.timer is not None:
                 pending.timer.cancel()

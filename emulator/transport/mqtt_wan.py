@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 DEDUP_WINDOW = 50_000
 INFLIGHT = 256
+PUBACK_TIMEOUT_S = 10.0
 
 
 class _Dedup:
@@ -135,8 +136,10 @@ class _Link:
     async def _publish(self, client: aiomqtt.Client, topic: str, payload: bytes, sem: asyncio.Semaphore) -> None:
         try:
             with awaiting_io():
-                await client.publish(topic, payload, qos=1, timeout=math.inf)
-        except aiomqtt.MqttError:
+                # A publish caught by a dropped connection may never settle: give up on it after
+                # PUBACK_TIMEOUT_S and send it again (the receiver drops the repeat by id).
+                await asyncio.wait_for(client.publish(topic, payload, qos=1, timeout=math.inf), PUBACK_TIMEOUT_S)
+        except (aiomqtt.MqttError, TimeoutError):
             # Not acknowledged: send again after reconnecting (the receiver drops a repeat).
             self.outbox.appendleft((topic, payload))
         finally:

@@ -35,6 +35,7 @@ class Impairments:
     jitter_s: float = 0.0
     loss: float = 0.0
     duplicate: float = 0.0
+    reorder: bool = False  # with jitter, let frames overtake each other
 
 
 @dataclass(slots=True)
@@ -75,6 +76,7 @@ class VirtualHan:
         self.permits: dict[bytes, tuple[bytes, float]] = {}
         self.coordinator: _Node | None = None
         self._next_nwk = 0x1001
+        self._last_arrival: dict[bytes, float] = {}
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -130,7 +132,12 @@ class VirtualHan:
         loop = asyncio.get_running_loop()
         for _ in range(copies):
             delay = imp.latency_s + (self.rng.random() * imp.jitter_s if imp.jitter_s else 0.0)
-            loop.call_later(delay, self._arrive, packet, to)
+            when = loop.time() + delay
+            if not imp.reorder:
+                # asyncio orders timers due at the same instant arbitrarily: keep each link FIFO.
+                when = max(when, self._last_arrival.get(to.eui, 0.0) + 1e-6)
+                self._last_arrival[to.eui] = when
+            loop.call_at(when, self._arrive, packet, to)
         self._tap(packet, True)
 
     def _tap(self, packet: HanPacket, delivered: bool) -> None:

@@ -52,15 +52,21 @@ class MemoryWan:
         self.dsp_handler: UpHandler | None = None
         self.hubs: dict[bytes, DownHandler] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last: dict[bytes, float] = {}
 
-    def _later(self, coro: Awaitable[None]) -> None:
-        async def run() -> None:
-            await asyncio.sleep(self.latency_s)
-            await coro
+    def _later(self, coro: Awaitable[None], dest: bytes = b"") -> None:
+        # Per destination FIFO, as a broker keeps order per topic: asyncio orders timers due at
+        # the same instant arbitrarily, so each delivery is due strictly after the previous one.
+        loop = asyncio.get_running_loop()
+        when = max(loop.time() + self.latency_s, self._last.get(dest, 0.0) + 1e-6)
+        self._last[dest] = when
 
-        task = asyncio.ensure_future(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        def deliver() -> None:
+            task = asyncio.ensure_future(coro)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        loop.call_at(when, deliver)
 
     def dsp_port(self) -> DspPort:
         return _MemoryDsp(self)
@@ -80,7 +86,7 @@ class _MemoryDsp(DspPort):
         handler = self.wan.hubs.get(hub)
         if handler is None:
             raise ConnectionError(f"hub {hub.hex().upper()} is not connected to the WAN")
-        self.wan._later(handler(message))
+        self.wan._later(handler(message), hub)
 
     async def stop(self) -> None:
         self.wan.dsp_handler = None
@@ -97,7 +103,7 @@ class _MemoryHub(HubPort):
     async def send(self, message: WanMessage) -> None:
         handler = self.wan.dsp_handler
         if handler is not None:
-            self.wan._later(handler(self.hub, message))
+            self.wan._later(handler(self.hub, message), b"dsp")
 
     async def stop(self) -> None:
         self.wan.hubs.pop(self.hub, None)

@@ -1,0 +1,247 @@
+"""Restricted mode in the DSP core (MP169: RM-1 ... RM-12), without I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.dsp.core import Dsp, add_working_days
+from emulator.dsp.events import Answer, CspNotification, SendCommand
+from emulator.dsp.model import Device, Premises, Region, ServiceRequest, Status
+from emulator.dsp.policy import RestrictedPolicy
+from emulator.dsp.reports import CspStub, device_extract_csv, firmware_monitoring, monthly_report
+from emulator.dsp.repository import MemoryRepository
+from emulator.dsp.store import SqliteRepository
+from emulator.gbcs import catalogue, usecases
+from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, USERS
+
+NOW = 1767225600.0
+HUB, ESME, GSME, GPF = "00DB1234567890A2", "00DB1234567890A0", "00DB1234567890A1", "00DB1234567890A3"
+
+
+def _dsp(repo: MemoryRepository | SqliteRepository | None = None, policy: RestrictedPolicy | None = None,
+         **premises_flags: bool) -> Dsp:
+    d = Dsp(repo or MemoryRepository(), policy, USERS)
+    d.add_premises(Premises("P1", Region.NORTH, HUB, **premises_flags))
+    d.add_device(Device(HUB, "CHF", "P1", Status.COMMISSIONED))
+    d.add_device(Device(ESME, "ESME", "P1", Status.COMMISSIONED, import_supplier=SUPPLIER, installing_supplier=SUPPLIER,
+                        install_code="AA"))
+    d.add_device(Device(GSME, "GSME", "P1", Status.COMMISSIONED, gas_supplier=SUPPLIER))
+    d.add_device(Device(GPF, "GPF", "P1", Status.COMMISSIONED, gas_supplier=SUPPLIER, paired_gsme=GSME))
+    return d
+
+
+_counter = [0]
+
+
+def _req(srv: str, target: str, user: str = SUPPLIER, role: str = "IS", cv: int = 1, **body: object) -> ServiceRequest:
+    _counter[0] += 1
+
+    def duis(e: str) -> str:
+        return "-".join(e[i:i + 2] for i in range(0, 16, 2))
+    return ServiceRequest(f"{duis(user)}:{duis(target)}:{_counter[0]}", srv, cv, dict(body), role)
+
+
+def _code(outs: list[object]) -> str:
+    """The DUIS code the user sees; a CV 4 Pre-Command hand-back counts as accepted (I0)."""
+    for o in outs:
+        if isinstance(o, Answer):
+            return o.response.code
+        if isinstance(o, SendCommand) and o.precommand:
+            return "I0"
+    raise AssertionError(f"no answer in {outs}")
+
+
+def test_rm1_restricted_is_a_flag_not_a_status_and_follows_gsme_to_gpf():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, GSME, True, NOW)
+    gsme, gpf = d.repo.device(GSME), d.repo.device(GPF)
+    assert gsme is not None and gpf is not None
+    assert gsme.restricted and gpf.restricted and gsme.status == Status.COMMISSIONED
+    assert "Restricted" not in [s.value for s in Status]
+
+
+def test_rm2_only_the_responsible_supplier_sets_or_clears():
+    d = _dsp()
+    for who in (SECOND_SUPPLIER, NETWORK_OPERATOR):
+        outs = d.set_restricted(who, ESME, True, NOW)
+        assert _code(outs) == "E4" and "RM-2" in outs[0].response.message  # type: ignore[attr-defined]
+    assert not d.repo.device(ESME).restricted  # type: ignore[union-attr]
+    assert _code(d.set_restricted(SUPPLIER, ESME, True, NOW)) == "I0"
+
+
+def test_rm3_preconditions_each_name_their_rule():
+    d = _dsp()
+    d.repo.device(ESME).status = Status.INSTALLED_NOT_COMMISSIONED  # type: ignore[union-attr]
+    assert "Commissioned" in d.set_restricted(SUPPLIER, ESME, True, NOW)[0].response.message  # type: ignore[attr-defined]
+    d = _dsp()
+    d.repo.device(HUB).status = Status.INSTALLED_NOT_COMMISSIONED  # type: ignore[union-attr]
+    assert "hub" in d.set_restricted(SUPPLIER, ESME, True, NOW)[0].response.message  # type: ignore[attr-defined]
+    d = _dsp()
+    d.repo.device(ESME).payment_mode = "prepayment"  # type: ignore[union-attr]
+    assert "credit-mode" in d.set_restricted(SUPPLIER, ESME, True, NOW)[0].response.message  # type: ignore[attr-defined]
+    for flag in ("economy7_load_control", "radio_teleswitch", "network_managed"):
+        d = _dsp(**{flag: True})
+        assert "must keep communications" in d.set_restricted(SUPPLIER, ESME, True, NOW)[0].response.message  # type: ignore[attr-defined]
+    d = _dsp()
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    assert _code(d.submit(SUPPLIER, _req("1.6", ESME, cv=4, payment_mode="prepayment"), NOW)) == "E72"
+
+
+def test_rm4_every_cons_srv_is_rejected_before_the_wan_and_others_pass():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    for srv in catalogue.srvs().values():
+        if srv.non_device or usecases.use_case_for(srv.srv, "ESME") is None or "IS" not in srv.roles:
+            continue
+        outs = d.submit(SUPPLIER, _req(srv.srv, ESME, cv=4 if srv.critical else 1), NOW)
+        if srv.restricted_class == "CONS":
+            assert _code(outs) == "E72", srv.srv
+            assert not any(isinstance(o, SendCommand) for o in outs)
+        else:
+            assert _code(outs) != "E72", srv.srv
+
+
+def test_rm4_allow_list_is_configurable_cons_question():
+    strict = _dsp(policy=RestrictedPolicy.with_cons_question(blocked=True))
+    strict.set_restricted(SUPPLIER, ESME, True, NOW)
+    cons_q = [s.srv for s in catalogue.srvs().values() if s.restricted_class == "CONS?" and not s.non_device
+              and usecases.use_case_for(s.srv, "ESME") and "IS" in s.roles]
+    assert cons_q
+    for srv in cons_q:
+        assert _code(strict.submit(SUPPLIER, _req(srv, ESME, cv=4 if catalogue.srvs()[srv].critical else 1), NOW)) \
+            == "E72"
+
+
+def test_rm5_alerts_split_between_sat_and_diagnostics():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    d.on_alert(ESME, 0x8F3F, False, "AA", NOW)  # tamper: security -> delivered
+    d.on_alert(ESME, 0x8F32, False, "BB", NOW)  # supply armed -> discarded
+    d.on_alert(ESME, 0x8F32, True, "CC", NOW)  # critical framing always delivered
+    assert [r["alert_code"] for r in d.repo.read_log("sat")] == ["0x8F3F", "0x8F32"]
+    assert [r["alert_code"] for r in d.repo.read_log("diagnostics")] == ["0x8F32"]
+
+
+def test_rm6_flag_in_8_2_inventory_and_extract():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    outs = d.submit(SUPPLIER, _req("8.2", "90B3D51F30000002", cv=8), NOW)
+    inv = {r["eui"]: r["restricted"] for r in outs[0].response.body["inventory"]}  # type: ignore[attr-defined]
+    assert inv[ESME] is True and inv[GSME] is False
+    lines = device_extract_csv(d.repo).splitlines()
+    assert lines[0].split(",")[4] == "restricted" and f"{ESME},ESME,P1,Commissioned,Y" in lines[1:][0] + "".join(lines)
+    assert all("install_code" not in r for r in d.read_inventory())
+
+
+def test_rm7_csp_notified_on_set_and_clear_and_switchable():
+    d = _dsp()
+    outs = d.set_restricted(SUPPLIER, ESME, True, NOW) + d.set_restricted(SUPPLIER, ESME, False, NOW + 1)
+    notes = [o for o in outs if isinstance(o, CspNotification)]
+    assert [(n.region, n.hub, n.restricted) for n in notes] == [("NORTH", HUB, True), ("NORTH", HUB, False)]
+    quiet = _dsp(policy=RestrictedPolicy(notify_csp=False))
+    assert not [o for o in quiet.set_restricted(SUPPLIER, ESME, True, NOW) if isinstance(o, CspNotification)]
+
+
+def test_rm7a_rm8_csp_stores_indicator_and_reports_exceptions():
+    d = _dsp()
+    north = CspStub("NORTH")
+    for o in d.set_restricted(SUPPLIER, ESME, True, NOW):
+        if isinstance(o, CspNotification):
+            north.notify(o)
+    assert north.restricted_hubs() == [HUB]
+    other = "00DB1234000190A2"
+    rep = north.monthly_report([HUB, other], {HUB: 1, other: 9}, {HUB: 10, other: 10})
+    assert rep["exceptions"] == [HUB] and rep["delivery_rate"] == 0.9
+
+
+def test_rm8_monthly_report_excludes_restricted_devices_and_says_so():
+    d = _dsp()
+    d.repo.log("responses", {"time": NOW, "request_id": "a", "srv": "4.1.1", "ok": True, "class": "CONS",
+                             "device": GSME, "restricted": False})
+    d.repo.log("responses", {"time": NOW, "request_id": "b", "srv": "4.1.1", "ok": False, "class": "CONS",
+                             "device": ESME, "restricted": False})
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    d.submit(SUPPLIER, _req("4.1.1", ESME), NOW)
+    rep = monthly_report(d.repo, NOW - 1, NOW + 86400 * 30)
+    assert rep["consumption_requests"] == 1 and rep["consumption_success_rate"] == 1.0
+    assert rep["exceptions"] == [ESME] and "excluded" in rep["note"] and rep["excluded_restricted_requests"] == 2
+
+
+def test_rm9_kept_on_change_of_supplier_cleared_on_change_of_tenancy_by_policy():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    d.change_of_supplier(ESME, SECOND_SUPPLIER, NOW)
+    dev = d.repo.device(ESME)
+    assert dev is not None and dev.restricted and dev.responsible_supplier == SECOND_SUPPLIER
+    keep = _dsp(policy=RestrictedPolicy(clear_on_change_of_tenancy=False))
+    keep.set_restricted(SUPPLIER, ESME, True, NOW)
+    keep.change_of_tenancy(ESME, NOW)
+    assert keep.repo.device(ESME).restricted  # type: ignore[union-attr]
+    d.change_of_tenancy(ESME, NOW)
+    assert not d.repo.device(ESME).restricted  # type: ignore[union-attr]
+    assert any(a["what"] == "restricted-cleared" and "tenancy" in a.get("reason", "") for a in d.repo.read_log("audit"))
+
+
+def test_rm11_firmware_monitoring_lists_restricted_devices_whose_updates_keep_failing():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    for _ in range(3):
+        d.on_alert(ESME, 0x8F89, True, "AA", NOW)  # firmware transfer failed
+    d.on_alert(GSME, 0x8F89, True, "AA", NOW)
+    report = firmware_monitoring(d.repo, d.policy)
+    assert [r["device"] for r in report] == [ESME] and report[0]["consecutive_failures"] == 3
+
+
+def test_rm12_changes_rejections_and_discards_are_durable_and_auditable(tmp_path: Path):
+    db = tmp_path / "dsp.sqlite"
+    repo = SqliteRepository(db)
+    d = _dsp(repo)
+    d.set_restricted(SUPPLIER, ESME, True, NOW)
+    d.submit(SUPPLIER, _req("4.1.1", ESME), NOW + 1)
+    d.on_alert(ESME, 0x8F32, False, "BB", NOW + 2)
+    repo.close()
+    again = SqliteRepository(db)  # a restarted DSP
+    assert again.device(ESME).restricted  # type: ignore[union-attr]
+    audit = again.read_log("audit")
+    whats = [a["what"] for a in audit]
+    assert {"restricted-set", "restricted-rejection", "alert-discarded"} <= set(whats)
+    assert all("who" in a and "time" in a for a in audit)
+    assert [r["alert_code"] for r in again.read_log("diagnostics")] == ["0x8F32"]
+
+
+def test_ic3_ic4_install_code_exchange_and_deadline():
+    d = _dsp()
+    d.change_of_supplier(ESME, SECOND_SUPPLIER, NOW)
+    r = d.request_install_code(SECOND_SUPPLIER, ESME, NOW)
+    assert r.code == "I0" and r.body["deadline"] == add_working_days(NOW, 10)
+    assert d.answer_install_code(NETWORK_OPERATOR, r.request_id, NOW).code == "E4"
+    assert d.overdue_install_code_requests(r.body["deadline"] + 1)
+    ans = d.answer_install_code(SUPPLIER, r.request_id, NOW + 86400)
+    assert ans.body["install_code"] == "AA"
+    r2 = d.request_install_code(SUPPLIER, GSME, NOW)
+    assert d.answer_install_code("", r2.request_id, NOW).body.get("install_code") is None
+
+
+ROLES = st.sampled_from([("IS", SUPPLIER), ("GS", SUPPLIER), ("ED", NETWORK_OPERATOR), ("GT", NETWORK_OPERATOR)])
+DEVICE_SRVS = [s.srv for s in catalogue.srvs().values() if not s.non_device]
+
+
+@given(st.sampled_from(DEVICE_SRVS), st.sampled_from([ESME, GSME, GPF, HUB]), st.booleans(), ROLES)
+def test_rm4_property_never_forwards_cons_to_restricted_and_always_answers(srv: str, target: str, restricted: bool,
+                                                                           role: tuple[str, str]) -> None:
+    d = _dsp()
+    if restricted and target in (ESME, GSME):
+        d.set_restricted(SUPPLIER, target, True, NOW)
+    outs = d.submit(role[1], _req(srv, target, user=role[1], role=role[0],
+                                  cv=4 if catalogue.srvs()[srv].critical else 1), NOW)
+    answers = [o for o in outs if isinstance(o, Answer)]
+    sends = [o for o in outs if isinstance(o, SendCommand)]
+    dev = d.repo.device(target)
+    assert answers or sends, "every request gets an answer"
+    if dev is not None and dev.restricted and catalogue.srvs()[srv].restricted_class == "CONS":
+        assert not sends
+    for a in answers:
+        assert a.response.code in ("I0", "I99", "E3", "E4", "E5", "E11", "E12", "E72")
