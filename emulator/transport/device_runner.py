@@ -7,6 +7,7 @@ protocol decisions here: those live in ``emulator.devices``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -17,12 +18,15 @@ from emulator.devices.chf import Chf
 from emulator.devices.events import DeviceEvent, DeviceUnreachable, JoinPermitted
 from emulator.devices.gsme import Gsme
 from emulator.devices.meter import Meter
+from emulator.gbcs import frames
+from emulator.gbcs.errors import GbcsError
 from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused
 from emulator.transport.wan import HubPort, WanMessage
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[DeviceEvent], None]
-FAST_POLL_S = 0.25  # a GSME with work in progress polls its parent this often while awake
+FAST_POLL_S = 0.25
+ALERT_RESEND_S = 30.0  # a GSME with work in progress polls its parent this often while awake
 
 
 class _Timer:
@@ -157,6 +161,10 @@ class ChfRunner:
         self.sink = sink
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[str, None] = {}
+        self._command_ids: dict[tuple[bytes, int], str] = {}
+        self._answers: dict[str, WanMessage] = {}
+        self._unacked_alerts: dict[str, WanMessage] = {}
+        self._alert_task: asyncio.Task[None] | None = None
         self.timer = _Timer(self._on_timer)
 
     def _on_timer(self) -> None:
@@ -167,14 +175,25 @@ class ChfRunner:
         await self.wan.start(self.on_down)
 
     async def stop(self) -> None:
+        if self._alert_task is not None:
+            self._alert_task.cancel()
+        self.timer.arm(None, self.clock)
         await self.wan.stop()
         await self.radio.stop()
 
     # WAN ------------------------------------------------------------------------------------
     async def on_down(self, message: WanMessage) -> None:
         mid = str(message.get("id", ""))
+        if message.get("kind") == "ack":  # the DSP has stored these alerts: stop re-sending them
+            for aid in message.get("ids", []):
+                self._unacked_alerts.pop(str(aid), None)
+            return
         if mid and mid in self._seen:
-            return  # a redelivery: already acted on (WN-1)
+            # A re-sent command (WN-1): the DSP did not see our answer. Answer again, do not redo it.
+            cached = self._answers.get(mid)
+            if cached is not None:
+                await self.wan.send(cached)
+            return
         if mid:
             self._seen[mid] = None
             if len(self._seen) > 10_000:
@@ -183,7 +202,11 @@ class ChfRunner:
         kind = message.get("kind")
         try:
             if kind == "command":
-                out = self.machine.on_wan_command(bytes.fromhex(message["gbcs"]), now)
+                wire = bytes.fromhex(message["gbcs"])
+                with contextlib.suppress(GbcsError):
+                    cmd = frames.decode(wire)
+                    self._command_ids[(cmd.target, cmd.counter)] = mid
+                out = self.machine.on_wan_command(wire, now)
                 for event in out.events:
                     if isinstance(event, DeviceUnreachable):
                         await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
@@ -232,9 +255,30 @@ class ChfRunner:
         for frame in out.wan:
             # The id names the frame itself: a re-sent frame is recognised, two frames never collide.
             mid = hashlib.blake2b(frame.wire, digest_size=12).hexdigest()
-            await self.wan.send({"kind": frame.kind, "id": mid,
-                                 "device": frame.device.hex().upper(), "counter": frame.counter,
-                                 "gbcs": frame.wire.hex().upper()})
+            up = {"kind": frame.kind, "id": mid, "device": frame.device.hex().upper(), "counter": frame.counter,
+                  "gbcs": frame.wire.hex().upper()}
+            if frame.kind == "response":
+                command_id = self._command_ids.pop((frame.device, frame.counter), None)
+                if command_id:
+                    self._answers[command_id] = up
+                    if len(self._answers) > 10_000:
+                        self._answers.pop(next(iter(self._answers)))
+            elif frame.kind == "alert":
+                self._unacked_alerts[mid] = up
+                self._arm_alert_resend()
+            await self.wan.send(up)
+
+    def _arm_alert_resend(self) -> None:
+        if self._alert_task is None or self._alert_task.done():
+            self._alert_task = asyncio.ensure_future(self._resend_alerts())
+
+    async def _resend_alerts(self) -> None:
+        # Until the DSP acknowledges an alert it is sent again (WN-1: a broker that died after
+        # acknowledging it may never have delivered it); the DSP drops repeats by id.
+        while self._unacked_alerts:
+            await asyncio.sleep(ALERT_RESEND_S)
+            for up in list(self._unacked_alerts.values()):
+                await self.wan.send(up)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]

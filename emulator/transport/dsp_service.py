@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # Use cases the DCC itself originates, by message code: device-log changes come from the
 # ACB (as in the reference set); a change-of-supplier credential update from the
 # Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
+COMMAND_RESEND_S = 20.0
 _DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
 
 
@@ -65,6 +66,7 @@ class DspService:
         self.delivered_per_hub: dict[str, int] = defaultdict(int)
         self.seen: dict[str, None] = {}
         self.completed: dict[str, Response] = {}
+        self._resenders: set[asyncio.Task[None]] = set()
         #: How long a command may wait for its device: a GSME answers when it next wakes.
         self.timeouts = {"GSME": 3600.0}
 
@@ -72,6 +74,8 @@ class DspService:
         await self.port.start(self.on_up)
 
     async def stop(self) -> None:
+        for task in list(self._resenders):
+            task.cancel()
         await self.port.stop()
 
     # --- user API ---------------------------------------------------------------------------
@@ -171,13 +175,29 @@ class DspService:
             return None
         self.by_frame[(target, msg.counter, msg.originator)] = cmd.request_id
         pending = self.pending.get(cmd.request_id)
+        message = {"kind": "command", "id": cmd.request_id, "request_id": cmd.request_id, "gbcs": wire.hex().upper()}
         if pending is not None:
             loop = asyncio.get_running_loop()
             wait = self.timeouts.get(cmd.device_type, self.timeout)
             pending.timer = loop.call_later(wait, lambda: asyncio.ensure_future(self._timeout(cmd.request_id)))
-        await self.port.send(bytes.fromhex(cmd.hub), {"kind": "command", "id": cmd.request_id,
-                                                      "request_id": cmd.request_id, "gbcs": wire.hex().upper()})
+            self._resend(cmd.request_id, bytes.fromhex(cmd.hub), message)
+        await self.port.send(bytes.fromhex(cmd.hub), message)
         return None
+
+    def _resend(self, request_id: str, hub: bytes, message: WanMessage) -> None:
+        """Until the answer comes, send the command again now and then (WN-1): a broker that
+        died after acknowledging it may never have delivered it; the hub answers a repeat from
+        its cache and never acts twice."""
+
+        async def again() -> None:
+            while request_id in self.pending:
+                await asyncio.sleep(COMMAND_RESEND_S)
+                if request_id in self.pending:
+                    await self.port.send(hub, message)
+
+        task = asyncio.ensure_future(again())
+        self._resenders.add(task)
+        task.add_done_callback(self._resenders.discard)
 
     async def _timeout(self, request_id: str) -> None:
         outs = self.core.on_timeout(request_id, self.clock.now())
@@ -189,7 +209,9 @@ class DspService:
     async def on_up(self, hub: bytes, message: WanMessage) -> None:
         mid = str(message.get("id", ""))
         if mid in self.seen:
-            return  # redelivered by the broker: never reaches the user twice (WN-1)
+            if message.get("kind") == "alert":  # our acknowledgement was lost: acknowledge again
+                await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}:{self.clock.now()}", "ids": [mid]})
+            return  # redelivered: never reaches the user twice (WN-1)
         if mid:
             self.seen[mid] = None
         kind = message.get("kind")
@@ -213,6 +235,7 @@ class DspService:
             code = alert_code_of(msg)
             await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
                                                  frames.encode(msg).hex().upper(), now))
+            await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}", "ids": [mid]})  # stored: stop re-sending
             return
         request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
         if request_id is None:
