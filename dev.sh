@@ -5,7 +5,8 @@
 #   ./dev.sh bench        set up if needed, then the benchmarks (figures go to bench/)
 # Set-up is idempotent: a virtual environment in .venv, the package with its dev
 # extra (re-installed only when pyproject.toml changes), and Debian's mosquitto
-# when apt is available (the emulator falls back to an in-process broker without it).
+# when apt is available (the emulator falls back to an in-process broker without it), tshark
+# and chromium for the tests that check pcaps and the SSI page.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,6 +34,7 @@ setup() {
   local missing=()
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
   command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # drives the SSI page in a test
   if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       echo "dev.sh: installing Debian packages: ${missing[*]} (once)" >&2

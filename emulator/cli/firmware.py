@@ -58,7 +58,8 @@ def _inspect(args: argparse.Namespace) -> int:
         signature = f"invalid: {e}"
     h = f.header
     print(json.dumps({"manufacturer_code": f"0x{h.manufacturer_code:04X}", "image_type": h.image_type,
-                      "file_version": f"{h.file_version:08X}", "header_string": h.header_string.decode(errors="replace"),
+                      "file_version": f"{h.file_version:08X}",
+                      "header_string": h.header_string.decode(errors="replace"),
                       "size": len(data), "sub_elements": [f"0x{e.tag:04X}:{len(e.data)}" for e in f.elements],
                       "sha256": ota_file.file_hash(data).hex(), "signature": signature}, indent=2))
     return 0 if signature == "valid" else 1

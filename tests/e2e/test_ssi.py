@@ -1,0 +1,97 @@
+"""The SSI stand-in (RM-2, RM-6): the HTTP API, DUIS JSON and XML, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from emulator.cli.dsp import serve_demo
+
+ESME = "00DB1234567890A0"
+
+
+@pytest.fixture(scope="module")
+def ssi() -> Iterator[str]:
+    ready = threading.Event()
+    port_holder: list[int] = []
+
+    def main() -> None:
+        async def go() -> None:
+            ev = asyncio.Event()
+            task = asyncio.ensure_future(serve_demo(0, None, ev, seconds=120, bound_port=port_holder))
+            await ev.wait()
+            ready.set()
+            await task
+
+        asyncio.run(go())
+
+    t = threading.Thread(target=main, daemon=True)
+    t.start()
+    assert ready.wait(60), "the SSI server did not start"
+    yield f"http://127.0.0.1:{port_holder[0]}"
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return bytes(r.read())
+
+
+def _post(url: str, body: bytes, ctype: str, user: str = "") -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype, "X-User": user}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, bytes(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, bytes(e.read())
+
+
+def test_rm6_api_shows_the_flag_and_rm2_refuses_others(ssi: str):
+    status, body = _post(f"{ssi}/api/restricted", json.dumps(
+        {"user": "90B3D51F30030000", "device": ESME, "restricted": True}).encode(), "application/json")
+    assert json.loads(body)["ResponseCode"] == "E4"
+    status, body = _post(f"{ssi}/api/restricted", b"{}", "application/json")
+    assert status == 400 and "user" in json.loads(body)["ResponseMessage"]
+    inv = json.loads(_get(f"{ssi}/api/inventory"))
+    assert any(d["eui"] == ESME and d["restricted"] is False for d in inv)
+    assert b"restricted" in _get(f"{ssi}/api/extract.csv").splitlines()[0]
+
+
+def test_duis_json_and_xml_requests(ssi: str):
+    rid = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:9000000000001"
+    status, body = _post(f"{ssi}/api/requests", json.dumps(
+        {"RequestID": rid, "CommandVariant": 1, "ServiceReferenceVariant": "11.2", "Body": {}}).encode(),
+        "application/json")
+    assert json.loads(body)["ResponseCode"] == "I99"
+    xml = ("<Request><Header><RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:9000000000002</RequestID>"
+           "<CommandVariant>1</CommandVariant><ServiceReference>11.2</ServiceReference>"
+           "<ServiceReferenceVariant>11.2</ServiceReferenceVariant></Header>"
+           "<Body><ReadFirmwareVersion/></Body></Request>")
+    status, body = _post(f"{ssi}/api/requests", xml.encode(), "application/xml")
+    assert b"<ResponseCode>I99</ResponseCode>" in body
+    bad = xml.replace("ReadFirmwareVersion", "ReadInventory")
+    status, body = _post(f"{ssi}/api/requests", bad.encode(), "application/xml")
+    assert status == 400 and b"Body/ReadInventory" in body
+    status, body = _post(f"{ssi}/api/requests", b'{"RequestID": "x"}', "application/json")
+    assert status == 400 and b"ServiceReferenceVariant" in body
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Debian's chromium is not installed (./dev.sh installs it)")
+def test_rm2_rm6_page_in_headless_chromium_sets_restricted(ssi: str):
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+               "--virtual-time-budget=10000", "--dump-dom", f"{ssi}/#set={ESME}"]
+        dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    assert 'data-ready="yes"' in dom, dom[-2000:]
+    assert f'id="dev-{ESME}" class="r"' in dom and ">Restricted<" in dom
+    inv = json.loads(_get(f"{ssi}/api/inventory"))
+    assert any(d["eui"] == ESME and d["restricted"] for d in inv)
