@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 
 from emulator.devices.base import Output, WanFrame
 from emulator.devices.device_log import DeviceLog, DeviceLogError
-from emulator.devices.endpoint import GbcsEndpoint, Refused
+from emulator.devices.endpoint import GbcsEndpoint, accept_reporting
 from emulator.devices.events import (
     AlertRaised,
-    CommandAccepted,
     CommandRefused,
     DeviceLogChanged,
     DeviceUnreachable,
@@ -158,13 +157,10 @@ class Chf:
         return min((e.deadline for e in self.outstanding.values()), default=None)
 
     def _own_command(self, wire: bytes, now: float) -> Output:
-        out = Output()
-        try:
-            msg = self.endpoint.accept(wire)
-        except Refused as r:
-            out.events.append(CommandRefused(self.eui, now, r.reason, r.alert_code, r.msg.counter if r.msg else None))
+        msg, events = accept_reporting(self.endpoint, wire, now)
+        out = Output(events=events)
+        if msg is None:
             return out
-        out.events.append(CommandAccepted(self.eui, now, msg.message_code, msg.counter, msg.originator))
         if msg.message_code in (CCS01_ADD, CCS02_REMOVE):
             payload = self._device_log_command(msg.message_code, msg.payload, msg.counter, now, out)
         elif msg.payload[:1] == bytes((dlms.ACCESS_REQUEST,)):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from emulator.devices.events import CommandAccepted, CommandRefused, DeviceEvent
 from emulator.gbcs import catalogue, frames, security
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, SecurityError
@@ -152,3 +153,12 @@ class GbcsEndpoint:
         if critical:
             msg = security.sign(self.keys, msg)
         return counter, security.seal(self.keys, msg)
+
+
+def accept_reporting(endpoint: GbcsEndpoint, wire: bytes, now: float) -> tuple[Message | None, list[DeviceEvent]]:
+    """:meth:`GbcsEndpoint.accept`, with the outcome as an event (accepted, or refused and why)."""
+    try:
+        msg = endpoint.accept(wire)
+    except Refused as r:
+        return None, [CommandRefused(endpoint.eui, now, r.reason, r.alert_code, r.msg.counter if r.msg else None)]
+    return msg, [CommandAccepted(endpoint.eui, now, msg.message_code, msg.counter, msg.originator)]

@@ -5,8 +5,7 @@ reads on its behalf at once, so a gas read need not wait for the GSME to wake.
 from __future__ import annotations
 
 from emulator.devices.base import Output, WanFrame
-from emulator.devices.endpoint import GbcsEndpoint, Refused
-from emulator.devices.events import CommandAccepted, CommandRefused
+from emulator.devices.endpoint import GbcsEndpoint, accept_reporting
 from emulator.devices.firmware import FirmwareState
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.devices.zcl_model import FIRMWARE_VERSION_ATTR, METERING, Attr, answer_gbz
@@ -45,13 +44,10 @@ class Gpf:
         self.mirror_time = now
 
     def on_gbcs(self, wire: bytes, now: float) -> Output:
-        out = Output()
-        try:
-            msg = self.endpoint.accept(wire)
-        except Refused as r:
-            out.events.append(CommandRefused(self.eui, now, r.reason, r.alert_code, r.msg.counter if r.msg else None))
+        msg, events = accept_reporting(self.endpoint, wire, now)
+        out = Output(events=events)
+        if msg is None:
             return out
-        out.events.append(CommandAccepted(self.eui, now, msg.message_code, msg.counter, msg.originator))
         try:
             payload = answer_gbz(msg.payload, self.attribute, now) if msg.payload[:2] == gbz.HEADER \
                 else asn1_response(self, msg, now)

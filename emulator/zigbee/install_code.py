@@ -13,14 +13,19 @@ from emulator.zigbee.errors import InstallCodeError
 CODE_LENGTHS = (6, 8, 12, 16)
 
 
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X-25: poly 0x1021 reflected (0x8408), init 0xFFFF, xorout 0xFFFF (check 0x906E)."""
-    crc = 0xFFFF
+def crc16_ccitt_reflected(data: bytes, init: int, xorout: int) -> int:
+    """CRC-16 with poly 0x1021 reflected (0x8408): X-25 and KERMIT differ only in init/xorout."""
+    crc = init
     for byte in data:
         crc ^= byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
+    return crc ^ xorout
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X-25: init 0xFFFF, xorout 0xFFFF (check value 0x906E)."""
+    return crc16_ccitt_reflected(data, 0xFFFF, 0xFFFF)
 
 
 def with_crc(code: bytes) -> bytes:

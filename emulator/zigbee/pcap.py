@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from emulator.zigbee.install_code import crc16_ccitt_reflected
 from emulator.zigbee.packet import HanPacket
 
 LINKTYPE_IEEE802_15_4_WITHFCS = 195
@@ -21,12 +22,7 @@ DEFAULT_PAN = 0x1A62
 
 def crc16_kermit(data: bytes) -> int:
     """The 802.15.4 FCS: CRC-16/KERMIT (poly 0x1021 reflected, init 0, no xorout)."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc
+    return crc16_ccitt_reflected(data, 0, 0)
 
 
 @dataclass(slots=True)
