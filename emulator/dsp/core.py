@@ -32,6 +32,7 @@ _PRE_COMMISSION = frozenset({"8.1.1", "8.7.1", "8.7.2", "8.11", "6.15.1", "6.21"
 _PAYMENT_MODE_SRV = "1.6"
 _ROLE_FOR_FUEL = {"ESME": ("IS", "ES"), "GSME": ("GS",), "GPF": ("GS",)}
 RESPONSE_TIMEOUT_S = 25.0  # DCC target for an on-demand round trip (gbcs.md)
+FUTURE_DATED_TIMEOUT_S = 22 * 3600.0  # DCC target for a future-dated request
 
 
 class Dsp:
@@ -130,8 +131,11 @@ class Dsp:
             outs.append(SendFirmware(now, rid, hub, str(req.body.get("image", "")),
                                      tuple(req.body.get("targets", [device.eui]))))
         else:
+            # A future-dated request (DUIS) waits in the DSP until its execution time; its answer
+            # is due within FUTURE_DATED_TIMEOUT_S of that time, else E30.
+            at = req.execution_time if req.execution_time is not None and req.execution_time > now else None
             outs.append(SendCommand(now, rid, hub, device.eui, device.device_type, req.srv, req.counter,
-                                    user_eui, dict(req.body), req.signed_command))
+                                    user_eui, dict(req.body), req.signed_command, execute_at=at))
         return outs
 
     def _restricted_refusal(self, device: Device, req: ServiceRequest) -> str:
@@ -196,10 +200,15 @@ class Dsp:
         # The device answered: I0 carries its response, whatever result it holds (DUIS).
         return [Answer(now, state["user"], Response(request_id, "I0", detail, body or {}))]
 
-    def on_timeout(self, request_id: str, now: float) -> list[DspOutput]:
+    def on_timeout(self, request_id: str, now: float, future_dated: bool = False) -> list[DspOutput]:
         state = self.repo.get("request", request_id)
         if state is None or state.get("state") != "sent":
             return []
+        if future_dated:
+            state.update(state="timeout", done=now)
+            self.repo.put("request", request_id, state)
+            return [Answer(now, state["user"], Response(request_id, "E30", "future-dated request timed out: no "
+                                                        f"response from {state.get('target')} after its execution"))]
         state.update(state="timeout", done=now)
         self.repo.put("request", request_id, state)
         self.repo.log("responses", {"time": now, "request_id": request_id, "srv": state["srv"], "ok": False,

@@ -36,6 +36,8 @@ class SendCommand(DspOutput):
     signed_command: str | None = None
     precommand: bool = False
     """CV 4: build the Pre-Command and hand it to the user to sign; send nothing."""
+    execute_at: float | None = None
+    """Future-dated: send at this time, not now."""
 
 
 @dataclass(frozen=True, slots=True)

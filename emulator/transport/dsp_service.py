@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clock import Clock
-from emulator.dsp.core import RESPONSE_TIMEOUT_S, Dsp
+from emulator.dsp.core import FUTURE_DATED_TIMEOUT_S, RESPONSE_TIMEOUT_S, Dsp
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.model import Response, ServiceRequest, Status
 from emulator.dsp.reports import CspStub
@@ -120,6 +120,8 @@ class DspService:
             if isinstance(out, Answer):
                 first = first or out.response
                 self.inbox[out.user].answers.append(out.response)
+            elif isinstance(out, SendCommand) and out.execute_at is not None:
+                self._later(out)
             elif isinstance(out, SendCommand):
                 r = await self._send_command(out)
                 first = first or r
@@ -134,6 +136,16 @@ class DspService:
                 self.csps[out.region].notify(out)
         return first
 
+    def _later(self, cmd: SendCommand) -> None:
+        """A future-dated request: frame and send it at its execution time."""
+        async def at_time() -> None:
+            await self.clock.sleep_until(cmd.execute_at or self.clock.now())
+            await self._send_command(cmd, future_dated=True)
+
+        task = asyncio.ensure_future(at_time())
+        self._resenders.add(task)
+        task.add_done_callback(self._resenders.discard)
+
     def _finish_later(self, request_id: str, response: Response) -> None:
         pending = self.pending.pop(request_id, None)
         if pending is not None and not pending.done.done():
@@ -143,7 +155,7 @@ class DspService:
                 pending.timer.cancel()
             self.completed[request_id] = response
 
-    async def _send_command(self, cmd: SendCommand) -> Response | None:
+    async def _send_command(self, cmd: SendCommand, future_dated: bool = False) -> Response | None:
         now = self.clock.now()
         target = bytes.fromhex(cmd.target)
         try:
@@ -178,8 +190,9 @@ class DspService:
         message = {"kind": "command", "id": cmd.request_id, "request_id": cmd.request_id, "gbcs": wire.hex().upper()}
         if pending is not None:
             loop = asyncio.get_running_loop()
-            wait = self.timeouts.get(cmd.device_type, self.timeout)
-            pending.timer = loop.call_later(wait, lambda: asyncio.ensure_future(self._timeout(cmd.request_id)))
+            wait = FUTURE_DATED_TIMEOUT_S if future_dated else self.timeouts.get(cmd.device_type, self.timeout)
+            pending.timer = loop.call_later(wait, lambda: asyncio.ensure_future(
+                self._timeout(cmd.request_id, future_dated)))
             self._resend(cmd.request_id, bytes.fromhex(cmd.hub), message)
         await self.port.send(bytes.fromhex(cmd.hub), message)
         return None
@@ -199,8 +212,8 @@ class DspService:
         self._resenders.add(task)
         task.add_done_callback(self._resenders.discard)
 
-    async def _timeout(self, request_id: str) -> None:
-        outs = self.core.on_timeout(request_id, self.clock.now())
+    async def _timeout(self, request_id: str, future_dated: bool = False) -> None:
+        outs = self.core.on_timeout(request_id, self.clock.now(), future_dated)
         for out in outs:
             if isinstance(out, Answer):
                 self._finish_later(request_id, out.response)

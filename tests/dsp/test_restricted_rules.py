@@ -245,3 +245,31 @@ def test_rm4_property_never_forwards_cons_to_restricted_and_always_answers(srv: 
         assert not sends
     for a in answers:
         assert a.response.code in ("I0", "I99", "E3", "E4", "E5", "E11", "E12", "E72")
+
+
+def test_future_dated_request_is_sent_at_its_time_and_answered():
+    from emulator.clock import VirtualClock, run
+    from emulator.devices.profile import PremisesProfile
+    from emulator.scenarios.steps import commission, install
+    from emulator.scenarios.world import build_world
+
+    async def main() -> None:
+        w = await build_world(VirtualClock(), [PremisesProfile(gas=None)])
+        p = w.premises[0]
+        sup = w.users[SUPPLIER]
+        await install(w, p, sup)
+        await commission(w, p, sup)
+        at = w.clock.now() + 6 * 3600
+        req = ServiceRequest(sup.request_id(p.esme.hex().upper()), "11.2", 1, {}, "IS", execution_time=at)
+        ack, final = await w.dsp.call(SUPPLIER, req)
+        assert ack.code == "I99" and final is not None and final.code == "I0"
+        assert w.clock.now() >= at  # not before its time
+        # To a meter that never answers: E30 after the future-dated time-out.
+        assert p.esme_runner is not None
+        await p.esme_runner.link.leave()
+        req2 = ServiceRequest(sup.request_id(p.esme.hex().upper()), "11.2", 1, {}, "IS", execution_time=at + 60)
+        ack, final = await w.dsp.call(SUPPLIER, req2)
+        assert final is not None and final.code == "E30"
+        await w.stop()
+
+    run(main())
