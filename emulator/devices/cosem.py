@@ -46,6 +46,10 @@ MAX_DEMAND = (4, obis("1-0:1.6.0.255"), 2)
 DISCONNECT_STATE = (70, obis("0-0:96.3.10.255"), 3)  # control state: 0 disconnected, 1 connected, 2 armed
 PAYMENT_MODE = (1, obis("0-0:94.44.1.255"), 2)
 DEVICE_ID = (1, obis("0-0:96.1.0.255"), 2)
+HALF_HOUR_PROFILE = (7, obis("1-0:99.1.0.255"), 2)  # profile generic buffer: last 48 half-hours (ECS22b)
+DAILY_READ_LOG = (7, obis("1-0:98.1.0.255"), 2)  # midnight register reads, last 31 days (ECS21a, ECS66)
+EVENT_LOG = (7, obis("0-0:99.98.0.255"), 2)  # what the meter recorded: refusals, alerts (ECS35a)
+MAX_EVENTS = 100
 TOU_REGISTERS = tuple((3, obis(f"1-0:1.8.{i}.255"), 2) for i in range(1, 5))
 
 
@@ -60,6 +64,17 @@ class CosemModel:
     supply_state: int = 1  # 1 connected (enabled), 2 armed, 0 disconnected
     max_demand_w: int = 0
     stored: dict[ObjectKey, Value] = field(default_factory=dict)
+    events: list[tuple[float, int]] = field(default_factory=list)
+
+    def record_event(self, now: float, code: int) -> None:
+        """An entry for the event log (bounded, oldest dropped first, as a meter's log wraps)."""
+        self.events.append((now, code))
+        del self.events[:-MAX_EVENTS]
+
+    def daily_reads(self, now: float, days: int = 31) -> list[tuple[float, int]]:
+        midnight = now - (now % 86400)
+        return [(t, self.load.energy_wh(t)) for t in (midnight - d * 86400 for d in range(days - 1, -1, -1))
+                if t >= self.load.start]
 
     def getters(self) -> dict[ObjectKey, Callable[[float], Value]]:
         load = self.load
@@ -74,6 +89,9 @@ class CosemModel:
             PAYMENT_MODE: lambda now: ("enum", 0 if self.payment_mode == "credit" else 1),
             DEVICE_ID: lambda now: ("octet-string", self.eui),
             CLOCK_TIME: lambda now: ("date-time", now),
+            HALF_HOUR_PROFILE: lambda now: ("profile", load.profile(now - now % 1800, 48)),
+            DAILY_READ_LOG: lambda now: ("profile", self.daily_reads(now)),
+            EVENT_LOG: lambda now: ("events", list(self.events)),
         }
         for i, key in enumerate(TOU_REGISTERS):
             getters[key] = self._tou_getter((0.4, 0.3, 0.2, 0.1)[i])

@@ -23,6 +23,14 @@ _DLMS_TYPES = {"octet-string", "double-long-unsigned", "double-long", "enum", "l
 
 def _to_data(value: tuple[str, object]) -> dlms.Data:
     kind, v = value
+    if kind in ("profile", "events"):
+        # Profile generic buffer: an array of {capture time, value} structures.
+        rows = v if isinstance(v, list) else []
+        value_type = "double-long-unsigned" if kind == "profile" else "long-unsigned"
+        return dlms.Data("array", tuple(
+            dlms.Data("structure", (dlms.Data("octet-string", DlmsDateTime.from_epoch(float(t)).encode()),
+                                    dlms.Data(value_type, int(x))))
+            for t, x in rows))
     if kind == "date-time":
         return dlms.Data("octet-string", DlmsDateTime.from_epoch(float(v)).encode())  # type: ignore[arg-type]
     return dlms.Data(kind if kind in _DLMS_TYPES else "octet-string", v)
@@ -78,6 +86,11 @@ class Esme(Meter):
                 data.append(dlms.NULL)
             results.append((spec.kind, code))
         return dlms.AccessResponse(invoke, tuple(data), tuple(results)).encode()
+
+    def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
+                    message_code: int | None = None, critical: bool | None = None) -> Output:
+        self.cosem.record_event(now, code)
+        return super().raise_alert(code, now, payload, message_code=message_code, critical=critical)
 
     def alert_payload(self, code: int, now: float) -> bytes:
         counter = self.endpoint.alert_counter.value + 1

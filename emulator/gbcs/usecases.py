@@ -83,6 +83,9 @@ def use_case_for(srv: str, device_type: str) -> UseCase | None:
     if not candidates:
         return None
     codes = [c for c, hit in candidates if hit] or [c for c, _ in candidates]
+    # A use case for this very device type (ECS for an ESME) beats a generic one (CS).
+    own = _PREFIXES.get(device_type, ("",))[0]
+    codes.sort(key=lambda c: not catalogue.message_codes()[c].use_case_id.startswith(own))
     same = [c for c in codes if catalogue.message_codes()[c].critical == info.critical]
     code = (same or codes)[0]
     mc = catalogue.message_codes()[code]

@@ -180,3 +180,27 @@ def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing()
         await w.stop()
 
     run(main())
+
+
+def test_dv4_esme_logs_half_hour_profile_daily_reads_and_events():
+    async def main() -> None:
+        w = await _world()
+        p = w.premises[0]
+        sup = w.users[SUPPLIER]
+        await install(w, p, sup)
+        await commission(w, p, sup)
+        await asyncio.sleep(3 * 86400)
+        assert p.esme_runner is not None
+        p.esme_runner.raise_alert(0x8F32)
+        await asyncio.sleep(1)
+        half_hours = await send_ok(sup, "4.8.1", p.esme)  # ECS22b half-hour profile (active import)
+        rows = half_hours.body["payload"]["data"][0]["array"]
+        assert len(rows) == 48 and all(r["structure"][1]["double-long-unsigned"] >= 0 for r in rows)
+        daily = (await send_ok(sup, "4.6.1", p.esme)).body["payload"]["data"][0]["array"]  # ECS21a
+        values = [r["structure"][1]["double-long-unsigned"] for r in daily]
+        assert len(values) >= 3 and values == sorted(values)  # a register never goes down
+        events = (await send_ok(sup, "6.13", p.esme)).body["payload"]["data"][0]["array"]  # ECS35a
+        assert any(e["structure"][1]["long-unsigned"] == 0x8F32 for e in events)
+        await w.stop()
+
+    run(main())
