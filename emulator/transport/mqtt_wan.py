@@ -2,9 +2,12 @@
 survives a dropped broker, receiver-side de-duplication, and a reconnect loop.
 
 One mechanical loop per client: connect, subscribe, replay the outbox, read messages;
-on a broker error back off and do it again. paho (under aiomqtt) keeps unacknowledged
-QoS-1 publishes of a live client object, but a publish that raised may or may not have
-arrived: the outbox re-sends it, and receivers drop repeats by message ``id``.
+on a broker error back off and do it again. Sessions are clean: a broker restored from
+its persistence file after a crash was seen to keep a client "connected" that received
+nothing; delivery rests on the application instead (outbox until PUBACK, the DSP re-sends
+unanswered commands, hubs re-send alerts until acknowledged, receivers drop repeats). A
+publish that raised may or may not have arrived: the outbox re-sends it, and receivers drop
+repeats by message ``id``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 DEDUP_WINDOW = 50_000
 INFLIGHT = 256
 PUBACK_TIMEOUT_S = 10.0
+
+
+def _refused(granted: object) -> bool:
+    """A SUBACK entry that refuses the subscription (0x80 and up), as int or paho ReasonCode."""
+    value = getattr(granted, "value", granted)
+    return isinstance(value, int) and value >= 0x80
 
 
 class _Dedup:
@@ -84,6 +93,17 @@ class _Link:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
 
+    def renew(self) -> None:
+        """Drop the connection and connect afresh (new session state, subscriptions sent again).
+
+        Used when answers stop arriving although we are connected: after a broker restart a
+        subscription can be missing on the broker side while the client believes it holds it.
+        """
+        if self.stopping or not self.tasks:
+            return
+        self.tasks[0].cancel()
+        self.tasks[0] = asyncio.ensure_future(self._run())
+
     def publish(self, topic: str, payload: bytes) -> None:
         self.outbox.append((topic, payload))
         self.wakeup.set()
@@ -92,7 +112,7 @@ class _Link:
         backoff = 0.05
         while not self.stopping:
             client = aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
-                                    password=self.url.password, identifier=self.identifier, clean_session=False,
+                                    password=self.url.password, identifier=self.identifier, clean_session=True,
                                     socket_options=_NODELAY, max_inflight_messages=INFLIGHT, timeout=10)
             client.pending_calls_threshold = 100_000
             try:
@@ -100,14 +120,20 @@ class _Link:
                     with awaiting_io():  # CONNACK and SUBACK are replies on their way (virtual time)
                         await stack.enter_async_context(client)
                         for sub in self.subscriptions:
-                            await client.subscribe(sub, qos=1)
+                            granted = await client.subscribe(sub, qos=1)
+                            if any(_refused(g) for g in (granted or ())):
+                                raise aiomqtt.MqttError(f"subscription to {sub} refused: {granted}")
                     self.client = client
                     self.connected.set()
                     self.wakeup.set()
                     backoff = 0.05
                     async for message in client.messages:
-                        if self.on_message is not None:
+                        if self.on_message is None:
+                            continue
+                        try:
                             await self.on_message(str(message.topic), bytes(message.payload))
+                        except Exception:  # one bad message must not stop the link (nothing else is lost)
+                            log.exception("%s: handler failed on a message from %s", self.identifier, message.topic)
             except aiomqtt.MqttError as e:
                 if not self.stopping:
                     log.info("%s: broker connection lost (%s); reconnecting", self.identifier, e)
@@ -196,6 +222,9 @@ class MqttDspPort(DspPort):
 
     async def send(self, hub: bytes, message: WanMessage) -> None:
         self.link.publish(topics.down(hub), json.dumps(message).encode())
+
+    def renew(self) -> None:
+        self.link.renew()
 
     async def stop(self) -> None:
         await self.link.stop()

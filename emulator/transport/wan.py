@@ -30,6 +30,9 @@ class DspPort(ABC):
     @abstractmethod
     async def stop(self) -> None: ...
 
+    def renew(self) -> None:  # noqa: B027 - optional hook: most ports have nothing to renew
+        """Reconnect afresh if the transport has a connection to renew (default: nothing to do)."""
+
 
 class HubPort(ABC):
     """What a hub (CHF adapter) needs of the WAN."""
