@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
@@ -22,14 +23,17 @@ ESME = "00DB1234567890A0"
 def ssi() -> Iterator[str]:
     ready = threading.Event()
     port_holder: list[int] = []
+    control: dict[str, object] = {}
 
     def main() -> None:
         async def go() -> None:
             ev = asyncio.Event()
             task = asyncio.ensure_future(serve_demo(0, None, ev, seconds=120, bound_port=port_holder))
+            control["loop"], control["task"] = asyncio.get_running_loop(), task
             await ev.wait()
             ready.set()
-            await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
         asyncio.run(go())
 
@@ -37,6 +41,9 @@ def ssi() -> Iterator[str]:
     t.start()
     assert ready.wait(60), "the SSI server did not start"
     yield f"http://127.0.0.1:{port_holder[0]}"
+    loop, task = control["loop"], control["task"]
+    loop.call_soon_threadsafe(task.cancel)  # type: ignore[attr-defined]
+    t.join(30)
 
 
 def _get(url: str) -> bytes:

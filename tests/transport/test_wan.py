@@ -91,7 +91,7 @@ def test_wn1_broker_killed_and_restarted_nothing_lost_nothing_twice(kind: str):
             p.esme_runner.raise_alert(0x8F3F)  # an alert raised while the broker is down
             await asyncio.sleep(1)
             await broker.restart()
-            results = await asyncio.wait_for(asyncio.gather(*tasks), 600)
+            results = await asyncio.wait_for(asyncio.gather(*tasks), 7200)  # virtual seconds
             await asyncio.sleep(5)
             codes = [final.code if final else ack.code for ack, final in results]
             assert codes == ["I0"] * 60, codes
