@@ -5,10 +5,8 @@ the same broker; real time, one process, the embedded mosquitto (or in-process) 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import socket
-import statistics
 import time
 from typing import Any
 
@@ -19,7 +17,7 @@ from emulator.devices.profile import PremisesProfile
 from emulator.gbcs.identities import ESME
 from emulator.scenarios.steps import commission, install
 from emulator.scenarios.world import SUPPLIER, build_world
-from emulator.transport.broker import BrokerUrl, EmbeddedBroker, start_broker
+from emulator.transport.broker import EmbeddedBroker, start_broker
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
 
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -129,5 +127,3 @@ async def _run(seconds: float) -> dict[str, Any]:
 def run(seconds: float = 1.0) -> dict[str, Any]:
     return asyncio.run(_run(seconds))
 
-
-__all__ = ["BrokerUrl", "json", "run", "statistics"]

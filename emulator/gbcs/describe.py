@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from emulator.gbcs import catalogue, frames, security
@@ -12,27 +13,13 @@ from emulator.gbcs.keys import KeyStore
 Verdict = Literal["valid", "invalid", "absent", "unknown-key"]
 
 
-def _mac_verdict(keys: KeyStore | None, msg: Message) -> Verdict:
-    if msg.mac is None:
+def _verdict(keys: KeyStore | None, present: bool, check: Callable[[KeyStore], None]) -> Verdict:
+    if not present:
         return "absent"
     if keys is None:
         return "unknown-key"
     try:
-        security.verify_mac(keys, msg)
-    except UnknownKeyError:
-        return "unknown-key"
-    except SecurityError:
-        return "invalid"
-    return "valid"
-
-
-def _signature_verdict(keys: KeyStore | None, msg: Message) -> Verdict:
-    if msg.signature is None:
-        return "absent"
-    if keys is None:
-        return "unknown-key"
-    try:
-        security.verify_signature(keys, msg)
+        check(keys)
     except UnknownKeyError:
         return "unknown-key"
     except SecurityError:
@@ -74,8 +61,8 @@ def describe(data: bytes, keys: KeyStore | None = None) -> dict[str, Any]:
         "use_case_name": info.use_case if info else None,
         "date_time": msg.date_time.iso() if msg.date_time else None,
         "precommand": msg.precommand,
-        "mac": _mac_verdict(keys, msg),
-        "signature": "absent" if msg.precommand else _signature_verdict(keys, msg),
+        "mac": _verdict(keys, msg.mac is not None, lambda k: security.verify_mac(k, msg)),
+        "signature": _verdict(keys, msg.signature is not None, lambda k: security.verify_signature(k, msg)),
     }
     other = msg.other_info
     if other is not None:

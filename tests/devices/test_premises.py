@@ -20,6 +20,13 @@ async def _world(loss: float = 0.0) -> World:
     return await build_world(VirtualClock(), [PremisesProfile()], impairments=Impairments(loss=loss))
 
 
+async def _commissioned(loss: float = 0.0) -> World:
+    w = await _world(loss)
+    await install(w, w.premises[0], w.users[SUPPLIER])
+    await commission(w, w.premises[0], w.users[SUPPLIER])
+    return w
+
+
 def test_ic2_join_needs_the_device_log_entry_and_the_right_key():
     async def main() -> None:
         w = await _world()
@@ -65,11 +72,9 @@ def test_ic1_installed_never_commissioned_device_joins_later():
 
 def test_dv5_256k_image_over_5_percent_loss_to_esme_and_gsme_and_activation():
     async def main() -> None:
-        w = await _world(loss=0.05)
+        w = await _commissioned(loss=0.05)
         p = w.premises[0]
         sup = w.users[SUPPLIER]
-        await install(w, p, sup)
-        await commission(w, p, sup)
         images = {}
         for eui, runner, itype in ((p.esme, p.esme_runner, 1), (p.gsme, p.gsme_runner, 2)):
             assert runner is not None
@@ -100,11 +105,9 @@ def test_dv5_256k_image_over_5_percent_loss_to_esme_and_gsme_and_activation():
 
 def test_dv5_interrupted_transfer_resumes_from_the_last_block():
     async def main() -> None:
-        w = await _world()
+        w = await _commissioned()
         p = w.premises[0]
         sup = w.users[SUPPLIER]
-        await install(w, p, sup)
-        await commission(w, p, sup)
         img = ota_file.sample_image(w.manufacturer, manufacturer_code=0x1234, image_type=1, file_version=0x03000000,
                                     size=20_000)
         await send_ok(sup, "11.1", "", {"image": img.hex(), "targets": [p.esme.hex().upper()]})
@@ -132,11 +135,9 @@ def test_dv5_corrupted_or_wrongly_signed_image_is_refused_and_never_activated():
     async def main() -> None:
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        w = await _world()
+        w = await _commissioned()
         p = w.premises[0]
         sup = w.users[SUPPLIER]
-        await install(w, p, sup)
-        await commission(w, p, sup)
         rogue = ec.derive_private_key(4242, ec.SECP256R1())
         bad = ota_file.sample_image(rogue, manufacturer_code=0x1234, image_type=1, file_version=0x04000000, size=3000)
         await send_ok(sup, "11.1", "", {"image": bad.hex(), "targets": [p.esme.hex().upper()]})
@@ -158,11 +159,8 @@ def test_dv5_corrupted_or_wrongly_signed_image_is_refused_and_never_activated():
 
 def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing():
     async def main() -> None:
-        w = await _world()
+        w = await _commissioned()
         p = w.premises[0]
-        sup = w.users[SUPPLIER]
-        await install(w, p, sup)
-        await commission(w, p, sup)
         for runner in (p.esme_runner, p.gsme_runner):
             assert runner is not None
             runner.raise_alert(0x8F3F)  # tamper: critical
@@ -184,11 +182,9 @@ def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing()
 
 def test_dv4_esme_logs_half_hour_profile_daily_reads_and_events():
     async def main() -> None:
-        w = await _world()
+        w = await _commissioned()
         p = w.premises[0]
         sup = w.users[SUPPLIER]
-        await install(w, p, sup)
-        await commission(w, p, sup)
         await asyncio.sleep(3 * 86400)
         assert p.esme_runner is not None
         p.esme_runner.raise_alert(0x8F32)
