@@ -20,6 +20,7 @@ import math
 import socket
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiomqtt
 
@@ -33,6 +34,12 @@ _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 DEDUP_WINDOW = 50_000
 INFLIGHT = 256
 PUBACK_TIMEOUT_S = 10.0
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned publish's outcome so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _refused(granted: object) -> bool:
@@ -137,6 +144,11 @@ class _Link:
             except aiomqtt.MqttError as e:
                 if not self.stopping:
                     log.info("%s: broker connection lost (%s); reconnecting", self.identifier, e)
+            except (OSError, ValueError, RuntimeError) as e:
+                # Whatever a dying broker makes the client raise, the loop must go on reconnecting:
+                # a link that stops here would lose everything after it (WN-1).
+                if not self.stopping:
+                    log.warning("%s: connection failed (%s: %s); reconnecting", self.identifier, type(e).__name__, e)
             finally:
                 self.connected.clear()
                 self.client = None
@@ -160,14 +172,19 @@ class _Link:
                 task.add_done_callback(self._publishing.discard)
 
     async def _publish(self, client: aiomqtt.Client, topic: str, payload: bytes, sem: asyncio.Semaphore) -> None:
+        # A publish caught by a dropped connection may never settle, and may not even end when
+        # cancelled (asyncio.wait_for would then hang with it): wait for it at most
+        # PUBACK_TIMEOUT_S, abandon it if need be, and send the message again (receivers drop
+        # the repeat by id).
+        attempt = asyncio.ensure_future(client.publish(topic, payload, qos=1, timeout=math.inf))
+        attempt.add_done_callback(_consume)
         try:
             with awaiting_io():
-                # A publish caught by a dropped connection may never settle: give up on it after
-                # PUBACK_TIMEOUT_S and send it again (the receiver drops the repeat by id).
-                await asyncio.wait_for(client.publish(topic, payload, qos=1, timeout=math.inf), PUBACK_TIMEOUT_S)
-        except (aiomqtt.MqttError, TimeoutError):
-            # Not acknowledged: send again after reconnecting (the receiver drops a repeat).
-            self.outbox.appendleft((topic, payload))
+                done, _ = await asyncio.wait({attempt}, timeout=PUBACK_TIMEOUT_S)
+            if not done:
+                attempt.cancel()
+            if not done or attempt.cancelled() or attempt.exception() is not None:
+                self.outbox.appendleft((topic, payload))
         finally:
             sem.release()
             self.wakeup.set()
@@ -195,6 +212,9 @@ class MqttHubPort(HubPort):
 
     async def send(self, message: WanMessage) -> None:
         self.link.publish(topics.up(self.hub, str(message.get("kind", "event"))), json.dumps(message).encode())
+
+    def renew(self) -> None:
+        self.link.renew()
 
     async def stop(self) -> None:
         await self.link.stop()

@@ -46,6 +46,9 @@ class HubPort(ABC):
     @abstractmethod
     async def stop(self) -> None: ...
 
+    def renew(self) -> None:  # noqa: B027 - optional hook: most ports have nothing to renew
+        """Reconnect afresh if the transport has a connection to renew (default: nothing to do)."""
+
 
 class MemoryWan:
     """Hubs and a DSP in one process, no broker: for unit tests and single-process fleets."""
