@@ -47,6 +47,26 @@ def ber_length(value: int) -> bytes:
     raise ValueError(f"length {value} is above 65535")
 
 
+def read_ber_length(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    """BER length at ``pos`` (envelope and DLMS alike); returns (value, position after it).
+
+    Raises the GBCS layer's DecodeError/TruncatedError naming ``name`` and the offset.
+    """
+    from emulator.gbcs.errors import DecodeError, TruncatedError
+
+    if pos >= len(data):
+        raise TruncatedError("message ends before the length", field=name, offset=pos)
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if count == 0 or count > _MAX_BER_BYTES:
+        raise DecodeError(f"BER length form 0x{first:02X} is not supported", field=name, offset=pos)
+    if pos + 1 + count > len(data):
+        raise TruncatedError("message ends inside the length", field=name, offset=pos)
+    return int.from_bytes(data[pos + 1:pos + 1 + count], "big"), pos + 1 + count
+
+
 class OptionalAtEnd(Construct):  # type: ignore[misc]
     """``subcon`` if any bytes remain, else ``None`` (the Pre-Command has no signature byte)."""
 

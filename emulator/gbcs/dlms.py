@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.gbcs._construct import read_ber_length
 from emulator.gbcs.errors import DecodeError, EncodeError, TruncatedError
 
 ACCESS_REQUEST = 0xD9
@@ -61,16 +62,7 @@ class Data:
 NULL = Data("null")
 
 
-def _length(data: bytes, pos: int, name: str) -> tuple[int, int]:
-    if pos >= len(data):
-        raise TruncatedError("ends before a length", field=name, offset=pos)
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    n = first & 0x7F
-    if n == 0 or n > 2 or pos + 1 + n > len(data):
-        raise DecodeError(f"bad length form 0x{first:02X}", field=name, offset=pos)
-    return int.from_bytes(data[pos + 1:pos + 1 + n], "big"), pos + 1 + n
+_length = read_ber_length
 
 
 def _put_length(n: int) -> bytes:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from emulator.gbcs._construct import ber_length
+from emulator.gbcs._construct import ber_length, read_ber_length
 from emulator.gbcs.dlms_datetime import SIZE as DATE_TIME_SIZE
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import DecodeError, EncodeError, TrailingDataError, TruncatedError
@@ -220,19 +220,7 @@ def wrap_general_ciphering(block: bytes, mac: bytes) -> bytes:
     return b"".join((b"\xdd\x00\x00\x00\x00\x00\x00", _ber(inner_len), SECURITY_HEADER, block, mac))
 
 
-def _read_ber(data: bytes, pos: int, name: str) -> tuple[int, int]:
-    """BER length at ``pos``; returns (value, position after it)."""
-    if pos >= len(data):
-        raise TruncatedError("message ends before the length", field=name, offset=pos)
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0 or count > 2:
-        raise DecodeError(f"BER length form 0x{first:02X} is not supported", field=name, offset=pos)
-    if pos + 1 + count > len(data):
-        raise TruncatedError("message ends inside the length", field=name, offset=pos)
-    return int.from_bytes(data[pos + 1:pos + 1 + count], "big"), pos + 1 + count
+_read_ber = read_ber_length
 
 
 def decode(data: bytes) -> Message:

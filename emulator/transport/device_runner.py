@@ -163,7 +163,6 @@ class ChfRunner:
         self._seen: dict[str, None] = {}
         self._command_ids: dict[tuple[bytes, int], str] = {}
         self._answers: dict[str, WanMessage] = {}
-        self._repeats: dict[str, int] = {}
         self._unacked_alerts: dict[str, WanMessage] = {}
         self._alert_task: asyncio.Task[None] | None = None
         self.timer = _Timer(self._on_timer)
@@ -193,10 +192,6 @@ class ChfRunner:
             # A re-sent command (WN-1): the DSP did not see our answer. Answer again, do not redo it.
             cached = self._answers.get(mid)
             if cached is not None:
-                repeats = self._repeats.get(mid, 0) + 1
-                self._repeats[mid] = repeats
-                if repeats % 2 == 0:
-                    self.wan.renew()  # our answers are not getting through: reconnect afresh
                 await self.wan.send(cached)
             return
         if mid:

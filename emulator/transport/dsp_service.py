@@ -203,13 +203,9 @@ class DspService:
         its cache and never acts twice."""
 
         async def again() -> None:
-            tries = 0
             while request_id in self.pending:
                 await asyncio.sleep(COMMAND_RESEND_S)
                 if request_id in self.pending:
-                    tries += 1
-                    if tries % 3 == 0:
-                        self.port.renew()  # still no answer: our own subscription may be stale
                     await self.port.send(hub, message)
 
         task = asyncio.ensure_future(again())

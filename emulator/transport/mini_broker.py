@@ -146,8 +146,10 @@ class MiniBroker:
                 for item in session.inflight.values():
                     session.queue.appendleft(item)
                 session.inflight.clear()
-                if not session.persistent:
-                    self.sessions.pop(session.client_id, None)
+                # Forget the session only if it is still the one registered: the client may
+                # already have reconnected, and its new session must not be dropped with the old.
+                if not session.persistent and self.sessions.get(session.client_id) is session:
+                    del self.sessions[session.client_id]
             writer.close()
 
     def _connect(self, body: bytes, writer: asyncio.StreamWriter) -> Session | None:

@@ -73,7 +73,10 @@ class _Link:
         self.url = url
         self.identifier = identifier
         self.subscriptions = subscriptions
-        self.outbox: deque[tuple[str, bytes]] = deque()
+        # (sequence, topic, payload): a message that must go again goes back in its place, so
+        # the receiver sees the original order (a meter refuses a counter lower than the last).
+        self.outbox: deque[tuple[int, str, bytes]] = deque()
+        self._seq = 0
         self.wakeup = asyncio.Event()
         self.connected = asyncio.Event()
         self.client: aiomqtt.Client | None = None
@@ -100,19 +103,9 @@ class _Link:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
 
-    def renew(self) -> None:
-        """Drop the connection and connect afresh (new session state, subscriptions sent again).
-
-        Used when answers stop arriving although we are connected: after a broker restart a
-        subscription can be missing on the broker side while the client believes it holds it.
-        """
-        if self.stopping or not self.tasks:
-            return
-        self.tasks[0].cancel()
-        self.tasks[0] = asyncio.ensure_future(self._run())
-
     def publish(self, topic: str, payload: bytes) -> None:
-        self.outbox.append((topic, payload))
+        self._seq += 1
+        self.outbox.append((self._seq, topic, payload))
         self.wakeup.set()
 
     async def _run(self) -> None:
@@ -164,14 +157,21 @@ class _Link:
             await self.wakeup.wait()
             self.wakeup.clear()
             while self.outbox and self.connected.is_set() and self.client is not None:
-                topic, payload = self.outbox.popleft()
+                seq, topic, payload = self.outbox.popleft()
                 client = self.client
                 await sem.acquire()
-                task = asyncio.ensure_future(self._publish(client, topic, payload, sem))
+                task = asyncio.ensure_future(self._publish(client, seq, topic, payload, sem))
                 self._publishing.add(task)
                 task.add_done_callback(self._publishing.discard)
 
-    async def _publish(self, client: aiomqtt.Client, topic: str, payload: bytes, sem: asyncio.Semaphore) -> None:
+    def _requeue(self, item: tuple[int, str, bytes]) -> None:
+        """Back into the outbox in sequence order (several failed publishes come back at once)."""
+        self.outbox.append(item)
+        if len(self.outbox) > 1 and self.outbox[-2][0] > item[0]:
+            self.outbox = deque(sorted(self.outbox))
+
+    async def _publish(self, client: aiomqtt.Client, seq: int, topic: str, payload: bytes,
+                       sem: asyncio.Semaphore) -> None:
         # A publish caught by a dropped connection may never settle, and may not even end when
         # cancelled (asyncio.wait_for would then hang with it): wait for it at most
         # PUBACK_TIMEOUT_S, abandon it if need be, and send the message again (receivers drop
@@ -184,7 +184,7 @@ class _Link:
             if not done:
                 attempt.cancel()
             if not done or attempt.cancelled() or attempt.exception() is not None:
-                self.outbox.appendleft((topic, payload))
+                self._requeue((seq, topic, payload))
         finally:
             sem.release()
             self.wakeup.set()
@@ -213,9 +213,6 @@ class MqttHubPort(HubPort):
     async def send(self, message: WanMessage) -> None:
         self.link.publish(topics.up(self.hub, str(message.get("kind", "event"))), json.dumps(message).encode())
 
-    def renew(self) -> None:
-        self.link.renew()
-
     async def stop(self) -> None:
         await self.link.stop()
 
@@ -242,9 +239,6 @@ class MqttDspPort(DspPort):
 
     async def send(self, hub: bytes, message: WanMessage) -> None:
         self.link.publish(topics.down(hub), json.dumps(message).encode())
-
-    def renew(self) -> None:
-        self.link.renew()
 
     async def stop(self) -> None:
         await self.link.stop()

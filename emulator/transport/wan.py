@@ -30,9 +30,6 @@ class DspPort(ABC):
     @abstractmethod
     async def stop(self) -> None: ...
 
-    def renew(self) -> None:  # noqa: B027 - optional hook: most ports have nothing to renew
-        """Reconnect afresh if the transport has a connection to renew (default: nothing to do)."""
-
 
 class HubPort(ABC):
     """What a hub (CHF adapter) needs of the WAN."""
@@ -45,9 +42,6 @@ class HubPort(ABC):
 
     @abstractmethod
     async def stop(self) -> None: ...
-
-    def renew(self) -> None:  # noqa: B027 - optional hook: most ports have nothing to renew
-        """Reconnect afresh if the transport has a connection to renew (default: nothing to do)."""
 
 
 class MemoryWan:
