@@ -1,166 +1,280 @@
-"""ZCL frames (Zigbee Cluster Library 2.4) and a declarative command codec.
+"""ZCL frames (Zigbee Cluster Library, general frame format 2.4) and a declarative command codec.
 
-Each command is a frozen dataclass with ``CLUSTER``, ``COMMAND_ID``, ``DIRECTION`` and a
-``SCHEMA`` of (field, type) pairs; one generic codec encodes and decodes them all, so a
-command is its table row. Fields are little-endian, as ZCL is. Optional trailing fields
-are present when a flag field says so (``PRESENT_IF``).
+A ZCL frame is a header (frame control, optional manufacturer code, transaction
+sequence number, command id) and a payload. The frame control is the typed bitfield
+:class:`ZclFrameControl`, never a bare mask.
+
+Each cluster command is a frozen dataclass declaring ``CLUSTER``, ``COMMAND_ID``,
+``DIRECTION`` and a ``SCHEMA`` of :class:`Field` rows (name, wire type, presence
+condition); one generic codec encodes and decodes them all, so a command *is* its table
+row. A field whose condition is false is absent on the wire and holds its default;
+encoding refuses a non-default value there, so ``decode(encode(c)) == c`` for every
+command that encodes at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields
+from enum import IntEnum
+from typing import Any, ClassVar, Self
 
-from emulator.zigbee.errors import ZclDecodeError
-
-CLIENT_TO_SERVER = 0
-SERVER_TO_CLIENT = 1
-
-# Field types: (size or None for "the rest", decode, encode).
-_INT_SIZES = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}
+from emulator.zigbee.errors import UnknownCommandError, ZclDecodeError, ZigbeeEncodeError, ZigbeeError
+from emulator.zigbee.status import ZclStatus
+from emulator.zigbee.types import Reader, WireType, encode_uint
 
 
-def _enc(kind: str, value: Any) -> bytes:
-    if kind in _INT_SIZES:
-        return int(value).to_bytes(_INT_SIZES[kind], "little")
-    if kind == "bool":
-        return b"\x01" if value else b"\x00"
-    if kind == "eui64":
-        return bytes(value)[::-1]  # EUI-64s go little-endian on the air
-    if kind == "bytes":
-        return bytes(value)
-    if kind == "lbytes":  # octets with a one-byte length in front (e.g. OTA data_size + data)
-        if len(value) > 255:
-            raise ValueError("lbytes field longer than 255 bytes")
-        return bytes((len(value),)) + bytes(value)
-    raise ValueError(f"unknown ZCL field type {kind!r}")
+class FrameType(IntEnum):
+    """ZCL frame control bits 0-1 (values 0b10 and 0b11 are reserved)."""
+
+    GLOBAL = 0b00  # "command acts across the entire profile": the foundation commands
+    CLUSTER_SPECIFIC = 0b01
 
 
-def _dec(kind: str, data: bytes, pos: int, name: str) -> tuple[Any, int]:
-    if kind in _INT_SIZES:
-        n = _INT_SIZES[kind]
-        if pos + n > len(data):
-            raise ZclDecodeError(f"ends inside {kind} field", field=name, offset=pos)
-        return int.from_bytes(data[pos:pos + n], "little"), pos + n
-    if kind == "bool":
-        if pos >= len(data):
-            raise ZclDecodeError("ends inside bool field", field=name, offset=pos)
-        return data[pos] != 0, pos + 1
-    if kind == "eui64":
-        if pos + 8 > len(data):
-            raise ZclDecodeError("ends inside EUI-64 field", field=name, offset=pos)
-        return data[pos:pos + 8][::-1], pos + 8
-    if kind == "lbytes":
-        if pos >= len(data) or pos + 1 + data[pos] > len(data):
-            raise ZclDecodeError("length-prefixed octets run past the end", field=name, offset=pos)
-        return data[pos + 1:pos + 1 + data[pos]], pos + 1 + data[pos]
-    return data[pos:], len(data)
+class Direction(IntEnum):
+    """ZCL frame control bit 3: who sent the frame."""
+
+    CLIENT_TO_SERVER = 0
+    SERVER_TO_CLIENT = 1
+
+
+CLIENT_TO_SERVER = Direction.CLIENT_TO_SERVER
+SERVER_TO_CLIENT = Direction.SERVER_TO_CLIENT
+
+#: Foundation command ids used by the emulator (ZCL 2.5).
+REPORT_ATTRIBUTES = 0x0A
+DEFAULT_RESPONSE = 0x0B
 
 
 @dataclass(frozen=True, slots=True)
+class ZclFrameControl:
+    """The ZCL frame control byte (ZCL 2.4.1.1)."""
+
+    frame_type: FrameType = FrameType.CLUSTER_SPECIFIC
+    manufacturer_specific: bool = False
+    direction: Direction = Direction.CLIENT_TO_SERVER
+    disable_default_response: bool = False
+    reserved: int = 0
+    """Bits 5-7. Kept rather than refused so that a received byte re-encodes unchanged."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.reserved <= 0b111:
+            raise ZigbeeEncodeError("reserved frame-control bits are 3 bits", field="zcl.frame_control")
+
+    def to_int(self) -> int:
+        return (self.frame_type | self.manufacturer_specific << 2 | self.direction << 3
+                | self.disable_default_response << 4 | self.reserved << 5)
+
+    @classmethod
+    def from_int(cls, value: int, *, error: type[ZigbeeError] = ZclDecodeError) -> ZclFrameControl:
+        """Parse a frame-control byte; ``error`` is raised for a reserved frame type."""
+        if not 0 <= value <= 0xFF:
+            raise ZigbeeEncodeError(f"frame control {value!r} is not a byte", field="zcl.frame_control")
+        if value & 0b11 > FrameType.CLUSTER_SPECIFIC:
+            raise error(f"reserved ZCL frame type {value & 0b11}", field="zcl.frame_control", offset=0)
+        return cls(FrameType(value & 0b11), bool(value & 0x04), Direction(value >> 3 & 1), bool(value & 0x10),
+                   value >> 5)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class ZclHeader:
-    frame_control: int
+    """ZCL frame header. ``manufacturer_code`` is present exactly when the frame control says so."""
+
+    frame_control: ZclFrameControl
     sequence: int
     command_id: int
-    manufacturer_code: int | None = None
+    manufacturer_code: int | None
+
+    def __init__(self, frame_control: ZclFrameControl | int, sequence: int, command_id: int,
+                 manufacturer_code: int | None = None) -> None:
+        # An int is accepted for brevity (``ZclHeader(0x18, seq, 0x0B)``) and parsed at once.
+        fc = frame_control if isinstance(frame_control, ZclFrameControl) else \
+            ZclFrameControl.from_int(frame_control, error=ZigbeeEncodeError)
+        if fc.manufacturer_specific != (manufacturer_code is not None):
+            raise ZigbeeEncodeError("manufacturer_code must be given exactly when the frame control is "
+                                    "manufacturer specific", field="zcl.manufacturer_code")
+        encode_uint(sequence, 1, "zcl.sequence")
+        encode_uint(command_id, 1, "zcl.command_id")
+        if manufacturer_code is not None:
+            encode_uint(manufacturer_code, 2, "zcl.manufacturer_code")
+        object.__setattr__(self, "frame_control", fc)
+        object.__setattr__(self, "sequence", sequence)
+        object.__setattr__(self, "command_id", command_id)
+        object.__setattr__(self, "manufacturer_code", manufacturer_code)
 
     @property
     def cluster_specific(self) -> bool:
-        return self.frame_control & 0x03 == 0x01
+        return self.frame_control.frame_type is FrameType.CLUSTER_SPECIFIC
 
     @property
-    def direction(self) -> int:
-        return SERVER_TO_CLIENT if self.frame_control & 0x08 else CLIENT_TO_SERVER
+    def direction(self) -> Direction:
+        return self.frame_control.direction
 
     @property
     def disable_default_response(self) -> bool:
-        return bool(self.frame_control & 0x10)
+        return self.frame_control.disable_default_response
+
+    @property
+    def manufacturer_specific(self) -> bool:
+        return self.frame_control.manufacturer_specific
 
     def encode(self) -> bytes:
-        out = bytes((self.frame_control,))
-        if self.frame_control & 0x04:
-            out += (self.manufacturer_code or 0).to_bytes(2, "little")
-        return out + bytes((self.sequence, self.command_id))
+        mfr = b"" if self.manufacturer_code is None else self.manufacturer_code.to_bytes(2, "little")
+        return bytes((self.frame_control.to_int(),)) + mfr + bytes((self.sequence, self.command_id))
 
     @classmethod
-    def decode(cls, data: bytes) -> tuple[ZclHeader, int]:
-        if len(data) < 3:
-            raise ZclDecodeError("ZCL frame shorter than its 3-byte header", field="zcl.header", offset=0)
-        fc = data[0]
-        if fc & 0x04:
-            if len(data) < 5:
-                raise ZclDecodeError("ends inside the manufacturer code", field="zcl.manufacturer_code", offset=1)
-            return cls(fc, data[3], data[4], int.from_bytes(data[1:3], "little")), 5
-        return cls(fc, data[1], data[2]), 3
+    def decode(cls, data: bytes) -> tuple[ZclHeader, bytes]:
+        """The header at the start of ``data`` and the payload after it."""
+        r = Reader(data)
+        fc = ZclFrameControl.from_int(r.take(1, "zcl.frame_control")[0])
+        mfr = r.uint(2, "zcl.manufacturer_code") if fc.manufacturer_specific else None
+        sequence = r.take(1, "zcl.sequence")[0]
+        command_id = r.take(1, "zcl.command_id")[0]
+        return cls(fc, sequence, command_id, mfr), r.rest()
 
 
-def cluster_header(direction: int, sequence: int, command_id: int, *,
-                   disable_default_response: bool = True) -> ZclHeader:
-    fc = 0x01 | (0x08 if direction == SERVER_TO_CLIENT else 0) | (0x10 if disable_default_response else 0)
-    return ZclHeader(fc, sequence & 0xFF, command_id)
+def cluster_header(direction: Direction | int, sequence: int, command_id: int, *,
+                   disable_default_response: bool = True, manufacturer_code: int | None = None) -> ZclHeader:
+    """Header of a cluster-specific command."""
+    fc = ZclFrameControl(FrameType.CLUSTER_SPECIFIC, manufacturer_code is not None, Direction(direction),
+                         disable_default_response)
+    return ZclHeader(fc, sequence, command_id, manufacturer_code)
 
 
-C = TypeVar("C", bound="ZclCommand")
+def default_response(request: ZclHeader, status: int = ZclStatus.SUCCESS) -> bytes:
+    """The Default Response frame (ZCL 2.5.12) answering ``request``: same sequence number,
+    opposite direction, and never itself answered."""
+    fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), True)
+    header = ZclHeader(fc, request.sequence, DEFAULT_RESPONSE, request.manufacturer_code)
+    return header.encode() + bytes((request.command_id,)) + encode_uint(status, 1, "status")
+
+
+Presence = Callable[[Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True, slots=True)
+class Field:
+    """One row of a command schema."""
+
+    name: str
+    type: WireType[Any]
+    present_if: Presence | None = None
+    """Predicate over the fields before this one; the field is on the wire only when it holds."""
+
+
 class ZclCommand:
-    """Base of every cluster command: subclasses declare the class variables and fields."""
+    """Base of every cluster command: subclasses are frozen dataclasses declaring the class variables."""
+
+    __slots__ = ()
 
     CLUSTER: ClassVar[int]
     COMMAND_ID: ClassVar[int]
-    DIRECTION: ClassVar[int]
-    SCHEMA: ClassVar[tuple[tuple[str, str], ...]]
-    #: field -> predicate over the fields decoded so far: the field is present only if it holds.
-    PRESENT_IF: ClassVar[dict[str, Callable[[dict[str, Any]], bool]]] = {}
+    DIRECTION: ClassVar[Direction]
+    SCHEMA: ClassVar[tuple[Field, ...]]
+
+    def _values(self) -> dict[str, Any]:
+        return {row.name: getattr(self, row.name) for row in self.SCHEMA}
 
     def encode_payload(self) -> bytes:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = self._values()
+        defaults = _defaults(type(self))
         out = bytearray()
-        for name, kind in self.SCHEMA:
-            cond = self.PRESENT_IF.get(name)
-            if cond is not None and not cond(values):
+        for row in self.SCHEMA:
+            if row.present_if is not None and not row.present_if(values):
+                if values[row.name] != defaults.get(row.name, MISSING):
+                    raise ZigbeeEncodeError(f"{row.name} is set but the fields before it leave it off the wire",
+                                            field=row.name)
                 continue
-            out += _enc(kind, values[name])
+            out += row.type.encode(values[row.name], row.name)
         return bytes(out)
 
-    def encode(self, sequence: int) -> bytes:
-        """The whole ZCL frame (cluster-specific, default response disabled)."""
-        return cluster_header(self.DIRECTION, sequence, self.COMMAND_ID).encode() + self.encode_payload()
+    def encode(self, sequence: int, *, disable_default_response: bool = True,
+               manufacturer_code: int | None = None) -> bytes:
+        """The whole ZCL frame. Default responses are disabled unless asked for: the GB
+        exchanges carry their own answers (GBCS responses, OTA responses)."""
+        header = cluster_header(self.DIRECTION, sequence, self.COMMAND_ID,
+                                disable_default_response=disable_default_response,
+                                manufacturer_code=manufacturer_code)
+        return header.encode() + self.encode_payload()
 
     @classmethod
-    def decode_payload(cls: type[C], data: bytes) -> C:
+    def decode(cls, data: bytes) -> tuple[Self, bytes]:
+        """Decode the fields from the start of ``data``; return the command and the unused rest."""
+        r = Reader(data)
+        return cls.read(r), r.rest()
+
+    @classmethod
+    def read(cls, r: Reader) -> Self:
+        """Decode the fields at the reader's position (errors carry offsets within the frame)."""
         values: dict[str, Any] = {}
-        pos = 0
-        for name, kind in cls.SCHEMA:
-            cond = cls.PRESENT_IF.get(name)
-            if cond is not None and not cond(values):
+        for row in cls.SCHEMA:
+            if row.present_if is not None and not row.present_if(values):
                 continue
-            values[name], pos = _dec(kind, data, pos, name)
-        if pos != len(data):
-            raise ZclDecodeError(f"{len(data) - pos} unexpected bytes after {cls.__name__}", field="end", offset=pos)
+            values[row.name] = row.type.decode(r, row.name)
         return cls(**values)
 
+    @classmethod
+    def decode_payload(cls, data: bytes) -> Self:
+        """Decode a whole payload; trailing bytes are refused as malformed."""
+        r = Reader(data)
+        command = cls.read(r)
+        r.expect_end(cls.__name__)
+        return command
 
-REGISTRY: dict[tuple[int, int, int], type[ZclCommand]] = {}
+
+_DEFAULTS: dict[type[ZclCommand], dict[str, Any]] = {}
+
+
+def _defaults(cls: type[ZclCommand]) -> dict[str, Any]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {f.name: f.default for f in fields(cls)  # type: ignore[arg-type]
+                                  if f.default is not MISSING}
+    return found
+
+
+REGISTRY: dict[tuple[int, Direction, int], type[ZclCommand]] = {}
 
 
 def register(*classes: type[ZclCommand]) -> None:
-    """Add command classes to the registry; a duplicate id is a programming error caught at import."""
+    """Add command classes to the registry. A duplicate id, a schema that does not name
+    exactly the dataclass fields, or an optional field without a default is a programming
+    error caught at import time."""
     for cls in classes:
-        key = (cls.CLUSTER, cls.DIRECTION, cls.COMMAND_ID)
+        declared = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        if declared != [row.name for row in cls.SCHEMA]:
+            raise TypeError(f"{cls.__name__}: SCHEMA {[r.name for r in cls.SCHEMA]} != fields {declared}")
+        optional = [row.name for row in cls.SCHEMA if row.present_if is not None]
+        if any(name not in _defaults(cls) for name in optional):
+            raise TypeError(f"{cls.__name__}: a field that may be off the wire needs a default")
+        key = (cls.CLUSTER, Direction(cls.DIRECTION), cls.COMMAND_ID)
         if key in REGISTRY and REGISTRY[key] is not cls:
-            raise RuntimeError(f"duplicate ZCL command {key}: {REGISTRY[key].__name__} and {cls.__name__}")
+            raise TypeError(f"duplicate ZCL command {key}: {REGISTRY[key].__name__} and {cls.__name__}")
         REGISTRY[key] = cls
 
 
-def decode_command(cluster: int, frame: bytes) -> tuple[ZclHeader, ZclCommand | bytes]:
-    """Header and command of a ZCL frame; unknown or general commands come back as raw bytes."""
-    header, pos = ZclHeader.decode(frame)
+def lookup(cluster: int, direction: Direction | int, command_id: int) -> type[ZclCommand] | None:
+    return REGISTRY.get((cluster, Direction(direction), command_id))
+
+
+def decode_command(cluster: int, frame: bytes, *, strict: bool = False) -> tuple[ZclHeader, ZclCommand | bytes]:
+    """Header and command of a ZCL frame.
+
+    Foundation (global) commands, manufacturer-specific commands and cluster commands with
+    no table entry come back as their raw payload bytes, so a device survives commands
+    from future specification versions; ``strict=True`` refuses the unknown ones instead.
+    """
+    header, payload = ZclHeader.decode(frame)
     if not header.cluster_specific:
-        return header, frame[pos:]
-    cls = REGISTRY.get((cluster, header.direction, header.command_id))
+        return header, payload
+    cls = None if header.manufacturer_specific else lookup(cluster, header.direction, header.command_id)
     if cls is None:
-        return header, frame[pos:]
-    return header, cls.decode_payload(frame[pos:])
+        if strict:
+            raise UnknownCommandError(f"no command 0x{header.command_id:02X} ({header.direction.name}) in "
+                                      f"cluster 0x{cluster:04X}", field="zcl.command_id",
+                                      offset=len(frame) - len(payload) - 1)
+        return header, payload
+    r = Reader(frame, offset=len(frame) - len(payload))
+    command = cls.read(r)
+    r.expect_end(cls.__name__)
+    return header, command
