@@ -3,8 +3,8 @@
 #   ./dev.sh run [ARGS]   set up if needed, then run the main job (smets2-emu run uit ... )
 #   ./dev.sh test         set up if needed, then ruff + mypy --strict + pytest
 #   ./dev.sh bench        set up if needed, then the benchmarks (figures go to bench/)
-# Set-up is idempotent: a virtual environment in .venv, the package with its dev
-# extra (re-installed only when pyproject.toml changes), and Debian's mosquitto
+# Set-up is idempotent: a virtual environment in .venv, the package with its dev and radio
+# extras (re-installed only when pyproject.toml changes), and Debian's mosquitto
 # when apt is available (the emulator falls back to an in-process broker without it), tshark
 # and chromium for the tests that check pcaps and the SSI page.
 set -euo pipefail
@@ -26,7 +26,9 @@ setup() {
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev]"
+    # radio: zigpy and zigpy-znp (GPL-3.0, optional for users) so the second test tier runs the
+    # real zigpy-znp against the project's fake ZNP stick.
+    .venv/bin/python -m pip install -q -e ".[dev,radio]"
     echo "$want" > "$stamp"
   fi
   # Debian packages the emulator and its tests use: mosquitto (the embedded broker;

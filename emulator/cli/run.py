@@ -21,19 +21,23 @@ def register(sub: Any) -> None:
     p.add_argument("--broker", help="mqtt://user:pass@host:port for an external broker; 'memory' for no broker")
     p.add_argument("--seed", type=int, default=1, help="fixes keys, loads and frames: a run replays exactly")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--han", choices=("virtual", "fake-znp", "fake-znp-pty"), default="virtual",
+                   help="the HAN: the virtual bus, or the CHF on the real zigpy-znp driving a fake ZNP stick "
+                        "(needs the radio extra)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from emulator.hardware import RadioError
     from emulator.scenarios import journeys
     from emulator.scenarios.runner import RunOptions, run_sync
 
     opts = RunOptions(args.journey, args.seed, args.realtime, args.broker, args.report, args.junit, args.pcap,
-                      args.trace, args.keys, args.db, args.quiet)
+                      args.trace, args.keys, args.db, args.quiet, args.han)
     profiles, journey = journeys.get(args.journey)
     try:
         report = run_sync(opts, profiles, journey)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RadioError) as e:
         print(f"smets2-emu run {args.journey}: {e}", file=sys.stderr)
         return 2
     sys.stdout.write(report.to_text())

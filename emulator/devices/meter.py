@@ -9,7 +9,10 @@ or an alert. Alerts are sent with ZCL default responses enabled; the CHF's Defau
 Response is the acknowledgement that stops the retries. Firmware comes over the OTA
 Upgrade cluster, the meter as client: it fetches the offered image block by block from
 its current offset (so an interrupted transfer resumes), verifies the manufacturer's
-signature, holds the image and reports by alert; CS06 activates it.
+signature, holds the image and reports by alert; CS06 activates it. When it joins, the
+coordinator interviews it: ZDO descriptors (:meth:`Meter.zdo_descriptor`), then ZCL Read
+Attributes on Basic (make, model, power source) and on the OTA client (firmware version),
+which the meter answers itself.
 """
 
 from __future__ import annotations
@@ -37,11 +40,24 @@ from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota
 from emulator.zigbee.errors import OtaFileError, ZigbeeError
 from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
+from emulator.zigbee.status import ZclStatus
+from emulator.zigbee.zcl import AttributeValue, DataType, ReadAttributeRecord
+from emulator.zigbee.zdo import CLUSTER_BASIC, DeviceDescriptor, meter_descriptor
 
 OTA_RETRY_S = 5.0
 OTA_QUERY_PERIOD_S = 600.0  # a mains meter also asks for new images on its own timer (ZCL OTA client)
 DEFAULT_BLOCK_SIZE = 50  # zigpy's cap; configurable up to ~64 (zigbee.md section 6)
 FIRMWARE_RECEIPT_ALERT = {"ESME": 0x00CE, "GSME": 0x00CF}
+
+# Basic cluster attributes a coordinator reads at join (zigpy: manufacturer and model).
+BASIC_ZCL_VERSION = 0x0000
+BASIC_MANUFACTURER_NAME = 0x0004
+BASIC_MODEL_IDENTIFIER = 0x0005
+BASIC_POWER_SOURCE = 0x0007
+ZCL_VERSION = 3
+POWER_SOURCE_MAINS = 1
+POWER_SOURCE_BATTERY = 3
+MANUFACTURER_NAME = "smets2-emu"  # profiles carry a manufacturer code but no name
 
 
 class Meter(ABC):
@@ -84,6 +100,10 @@ class Meter(ABC):
 
     def file_version(self) -> int:
         return int.from_bytes(self.firmware.version, "big")
+
+    def zdo_descriptor(self) -> DeviceDescriptor:
+        """What the meter answers to ZDO discovery (node descriptor, SE endpoint 1)."""
+        return meter_descriptor(self.eui, self.nwk, self.KIND, self.manufacturer_code)
 
     @abstractmethod
     def execute(self, msg: Message, now: float) -> bytes:
@@ -151,6 +171,9 @@ class Meter(ABC):
             if counter is not None and self.outbox.acknowledged(counter):
                 return Output(events=[AlertAcknowledged(self.eui, now, counter)])
             return Output()
+        if (not header.cluster_specific and header.command_id == zcl.READ_ATTRIBUTES
+                and packet.cluster in (CLUSTER_BASIC, CLUSTER_OTA) and isinstance(command, bytes)):
+            return self.on_read_attributes(packet, header, command)
         if packet.cluster == CLUSTER_TUNNELING:
             return self.on_tunnel(command, now)
         if packet.cluster == CLUSTER_OTA:
@@ -159,6 +182,55 @@ class Meter(ABC):
 
     @abstractmethod
     def on_tunnel(self, command: zcl.ZclCommand | bytes, now: float) -> Output: ...
+
+    # --- attribute reads (the coordinator's interview) -----------------------------------
+    def attribute_value(self, cluster: int, attribute_id: int) -> tuple[DataType, AttributeValue] | None:
+        """(ZCL data type, value) of a Basic or OTA-client attribute, None if the meter has no such one."""
+        if cluster == CLUSTER_BASIC:
+            basic: dict[int, tuple[DataType, AttributeValue]] = {
+                BASIC_ZCL_VERSION: (DataType.UINT8, ZCL_VERSION),
+                BASIC_MANUFACTURER_NAME: (DataType.CHAR_STRING, MANUFACTURER_NAME),
+                BASIC_MODEL_IDENTIFIER: (DataType.CHAR_STRING, self.KIND),
+                BASIC_POWER_SOURCE: (DataType.ENUM8, POWER_SOURCE_BATTERY if self.SLEEPY else POWER_SOURCE_MAINS),
+            }
+            return basic.get(attribute_id)
+        if cluster == CLUSTER_OTA:
+            dl = self.firmware.download
+            if dl is not None:
+                status = ota.ImageUpgradeStatus.DOWNLOAD_IN_PROGRESS
+            elif self.firmware.held is not None:
+                status = ota.ImageUpgradeStatus.DOWNLOAD_COMPLETE  # verified, held for CS06
+            else:
+                status = ota.ImageUpgradeStatus.NORMAL
+            client: dict[int, tuple[DataType, AttributeValue]] = {
+                ota.Attribute.UPGRADE_SERVER_ID: (DataType.EUI64, self.chf),
+                ota.Attribute.FILE_OFFSET: (DataType.UINT32, dl.offset if dl is not None else 0),
+                ota.Attribute.CURRENT_FILE_VERSION: (DataType.UINT32, self.file_version()),
+                ota.Attribute.IMAGE_UPGRADE_STATUS: (DataType.ENUM8, int(status)),
+            }
+            return client.get(attribute_id)
+        return None
+
+    def on_read_attributes(self, packet: HanPacket, header: zcl.ZclHeader, payload: bytes) -> Output:
+        """Answer a Read Attributes request, whichever direction it came in (zigpy reads the
+        OTA *client* cluster server-to-client), in the opposite direction on the same TSN."""
+        try:
+            ids = zcl.decode_read_attributes(payload)
+        except ZigbeeError:
+            return Output(han=[self._reply(packet, zcl.default_response(header, ZclStatus.MALFORMED_COMMAND))])
+        records = []
+        for attribute_id in ids:
+            # A manufacturer-specific read names the manufacturer's attributes, of which we have none.
+            found = None if header.manufacturer_specific else self.attribute_value(packet.cluster, attribute_id)
+            records.append(ReadAttributeRecord.unsupported(attribute_id) if found is None
+                           else ReadAttributeRecord(attribute_id, ZclStatus.SUCCESS, found[0], found[1]))
+        return Output(han=[self._reply(packet, zcl.read_attributes_response(header, records))])
+
+    def _reply(self, packet: HanPacket, payload: bytes) -> HanPacket:
+        # Back to whoever asked, endpoints swapped, with the profile and APS security it used.
+        return HanPacket(self.eui, packet.src, packet.cluster, payload, src_ep=packet.dst_ep, dst_ep=packet.src_ep,
+                         profile=packet.profile, src_nwk=self.nwk, dst_nwk=packet.src_nwk,
+                         aps_secured=packet.aps_secured)
 
     # --- OTA client ---------------------------------------------------------------------
     def query_next_image(self, now: float) -> HanPacket:

@@ -36,6 +36,7 @@ class RunOptions:
     keys: Path | None = None
     db: Path | None = None
     quiet: bool = False
+    han: str = "virtual"  # "virtual": the in-process bus; "fake-znp" / "fake-znp-pty": zigpy-znp over a fake stick
 
 
 Ports = tuple[DspPort, Callable[[bytes], HubPort], dict[str, Any]]
@@ -84,8 +85,14 @@ async def run_journey(opts: RunOptions, profiles: list[PremisesProfile], journey
     async with wan_ports(opts, clock, len(profiles)) as (dsp_port, hub_port, info):
         if trace is not None:
             dsp_port = TracedDspPort(dsp_port, trace, clock.now)
+        han = None
+        if opts.han != "virtual":
+            from emulator.transport.fake_znp import fake_znp_han
+
+            han = fake_znp_han(clock, seed=opts.seed, pty=opts.han == "fake-znp-pty", tap=trace.han if trace else None)
+            info = {**info, "han": f"zigpy-znp over the fake ZNP ({'pty' if opts.han.endswith('pty') else 'TCP'})"}
         world = await build_world(clock, profiles, seed=opts.seed, dsp_port=dsp_port, hub_port=hub_port, repo=repo,
-                                  tap=trace.han if trace else None)
+                                  tap=trace.han if trace else None, han=han)
         try:
             await journey(world, rec)
         finally:

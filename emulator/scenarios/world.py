@@ -6,7 +6,7 @@ and the fleet all build on this.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +31,13 @@ from emulator.pki.generate import build as build_pki
 from emulator.pki.generate import device_eui, manufacturer_key
 from emulator.transport.device_runner import ChfRunner, MeterRunner
 from emulator.transport.dsp_service import DspService
-from emulator.transport.han import HanDeviceLink
+from emulator.transport.han import HanDeviceLink, HanMedium
 from emulator.transport.virtual_han import Impairments, Tap, VirtualHan
 from emulator.transport.wan import DspPort, HubPort, MemoryWan
 from emulator.zigbee.install_code import with_crc
+
+#: Makes one premises' HAN from (premises index, CHF EUI-64).
+HanFactory = Callable[[int, bytes], Awaitable[HanMedium]]
 
 SUPPLIER = identities.SUPPLIER.hex().upper()
 SECOND_SUPPLIER = identities.SECOND_SUPPLIER.hex().upper()
@@ -80,7 +83,8 @@ class PremisesRuntime:
     esme: bytes
     gsme: bytes
     gpf: bytes
-    bus: VirtualHan
+    bus: HanMedium
+    """The premises' HAN: a :class:`VirtualHan` unless the world was built on another medium."""
     chf_runner: ChfRunner
     esme_runner: MeterRunner | None
     gsme_runner: MeterRunner | None
@@ -150,6 +154,7 @@ class World:
                 if r is not None:
                     await r.stop()
             await p.chf_runner.stop()
+            await p.bus.aclose()
         await self.dsp.stop()
 
 
@@ -157,8 +162,12 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
                       dsp_port: DspPort | None = None, hub_port: Callable[[bytes], HubPort] | None = None,
                       repo: Repository | None = None, policy: RestrictedPolicy | None = None,
                       impairments: Impairments | None = None, tap: Tap | None = None,
-                      response_timeout_s: float = 25.0) -> World:
-    """Create and start the DSP and every premises (devices installed, nothing commissioned yet)."""
+                      response_timeout_s: float = 25.0, han: HanFactory | None = None) -> World:
+    """Create and start the DSP and every premises (devices installed, nothing commissioned yet).
+
+    ``han`` makes each premises' HAN from (premises index, CHF EUI); the default is a virtual bus
+    with ``impairments`` and ``tap``.
+    """
     keys, maker = key_stores(seed, len(profiles))
     memory = MemoryWan() if dsp_port is None or hub_port is None else None
     port = dsp_port or (memory.dsp_port() if memory else None)
@@ -175,16 +184,18 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
         world.users[eui] = ServiceUser(eui, role, service, view(keys, [bytes.fromhex(eui)]), clock)
     now = clock.now()
     for i, profile in enumerate(profiles):
-        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now))
+        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now, han))
     return world
 
 
 async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, hubs: Callable[[bytes], HubPort],
-                    impairments: Impairments | None, tap: Tap | None, now: float) -> PremisesRuntime:
+                    impairments: Impairments | None, tap: Tap | None, now: float,
+                    han: HanFactory | None) -> PremisesRuntime:
     chf, esme, gsme, gpf = (device_eui(i, k) for k in ("CHF", "ESME", "GSME", "GPF"))
     sink = world.events.append
     maker_public = world.manufacturer.public_key()
-    bus = VirtualHan(seed=world.seed * 1000 + i, impairments=impairments, tap=tap)
+    bus: HanMedium = (await han(i, chf) if han is not None else
+                      VirtualHan(seed=world.seed * 1000 + i, impairments=impairments, tap=tap))
     gpf_machine = Gpf(gpf, GbcsEndpoint(gpf, view(world.keys, [gpf]), TrustAnchors()), bytes.fromhex("0123ABCD"))
     chf_machine = Chf(chf, GbcsEndpoint(chf, view(world.keys, [chf]), TrustAnchors()), bytes.fromhex("0123ABCD"),
                       gpf_machine)
@@ -219,7 +230,7 @@ async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, h
     return rt
 
 
-def _attacher(bus: VirtualHan, eui: bytes, *, sleepy: bool) -> Callable[[MeterRunner], HanDeviceLink]:
+def _attacher(bus: HanMedium, eui: bytes, *, sleepy: bool) -> Callable[[MeterRunner], HanDeviceLink]:
     def attach(runner: MeterRunner) -> HanDeviceLink:
         return bus.attach(eui, runner, sleepy=sleepy)
 

@@ -21,7 +21,7 @@ from emulator.zigbee.packet import (  # noqa: F401  (re-exported for adapters)
     HanPacket,
 )
 
-__all__ = ["HanDeviceLink", "HanListener", "HanPacket", "HanRadio", "JoinRefused", "JoinRefusedReason"]
+__all__ = ["HanDeviceLink", "HanListener", "HanMedium", "HanPacket", "HanRadio", "JoinRefused", "JoinRefusedReason"]
 
 
 class JoinRefusedReason:
@@ -91,6 +91,21 @@ class HanDeviceLink(ABC):
 
     @abstractmethod
     async def leave(self) -> None: ...
+
+
+class HanMedium(Protocol):
+    """One premises' HAN as the world builder sees it: the CHF's radio and links for emulated devices.
+
+    The virtual bus is one; the fake ZNP stick driven through zigpy-znp is another. Both keep
+    the trust centre's rules (IC-2), so a journey runs unchanged on either.
+    """
+
+    def radio(self, eui: bytes) -> HanRadio: ...
+
+    def attach(self, eui: bytes, listener: HanListener, *, sleepy: bool = False) -> HanDeviceLink: ...
+
+    async def aclose(self) -> None:
+        """Release what the medium holds (sockets, a pty); the radio is stopped before."""
 
 
 class JoinRefused(Exception):

@@ -90,6 +90,9 @@ class VirtualHan:
         self.nodes[eui] = node
         return VirtualLink(self, node)
 
+    async def aclose(self) -> None:
+        """Nothing to release: the bus lives in memory."""
+
     # --- trust centre -----------------------------------------------------------------------
     def _join(self, node: _Node, link_key: bytes) -> int:
         permit = self.permits.get(node.eui)

@@ -54,6 +54,19 @@ class OtaFileError(ZigbeeDecodeError):
     status = ZclStatus.INVALID_IMAGE
 
 
+class ZdoError(ZigbeeDecodeError):
+    """A Zigbee Device Profile (ZDO, endpoint 0) request that does not parse, e.g. one cut short.
+
+    ``command`` names the ZDO command (``"Node_Desc_req"``); the message says what was wrong.
+    A device drops such a request rather than answering it: a ZDO response needs the fields
+    the request failed to carry.
+    """
+
+    def __init__(self, message: str, *, command: str = "", field: str = "", offset: int | None = None) -> None:
+        super().__init__(message, field=field, offset=offset)
+        self.command = command
+
+
 class InstallCodeError(ZigbeeError):
     """An install code that cannot give a link key.
 

@@ -14,14 +14,14 @@ command that encodes at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from enum import IntEnum
 from typing import Any, ClassVar, Self
 
 from emulator.zigbee.errors import UnknownCommandError, ZclDecodeError, ZigbeeEncodeError, ZigbeeError
 from emulator.zigbee.status import ZclStatus
-from emulator.zigbee.types import Reader, WireType, encode_uint
+from emulator.zigbee.types import Reader, WireType, encode_uint, eui64_le, octstr
 
 
 class FrameType(IntEnum):
@@ -42,6 +42,8 @@ CLIENT_TO_SERVER = Direction.CLIENT_TO_SERVER
 SERVER_TO_CLIENT = Direction.SERVER_TO_CLIENT
 
 #: Foundation command ids used by the emulator (ZCL 2.5).
+READ_ATTRIBUTES = 0x00
+READ_ATTRIBUTES_RESPONSE = 0x01
 REPORT_ATTRIBUTES = 0x0A
 DEFAULT_RESPONSE = 0x0B
 
@@ -147,6 +149,120 @@ def default_response(request: ZclHeader, status: int = ZclStatus.SUCCESS) -> byt
     fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), True)
     header = ZclHeader(fc, request.sequence, DEFAULT_RESPONSE, request.manufacturer_code)
     return header.encode() + bytes((request.command_id,)) + encode_uint(status, 1, "status")
+
+
+# --- Read Attributes (ZCL 2.5.1 / 2.5.2) -----------------------------------------------------
+
+class DataType(IntEnum):
+    """ZCL data type ids (ZCL 2.6.2) of the attribute values the emulator serves."""
+
+    UINT8 = 0x20
+    UINT16 = 0x21
+    UINT32 = 0x23
+    ENUM8 = 0x30
+    OCTET_STRING = 0x41
+    CHAR_STRING = 0x42
+    EUI64 = 0xF0
+
+
+_UINT_SIZES: dict[int, int] = {DataType.UINT8: 1, DataType.UINT16: 2, DataType.UINT32: 4, DataType.ENUM8: 1}
+
+AttributeValue = int | bytes | str
+
+
+def encode_attribute_value(data_type: int, value: AttributeValue) -> bytes:
+    """One attribute value in its data type's wire form. A character string is UTF-8 with a
+    length byte in front (at most 254 bytes: 0xFF is the "invalid" length); an EUI-64 is held
+    as printed and sent reversed, like every EUI in the project."""
+    field = f"attribute value (type 0x{data_type:02X})"
+    size = _UINT_SIZES.get(data_type)
+    if size is not None and isinstance(value, int) and not isinstance(value, bool):
+        return encode_uint(value, size, field)
+    if data_type == DataType.CHAR_STRING and isinstance(value, str):
+        return octstr.encode(value.encode(), field)
+    if data_type == DataType.OCTET_STRING and isinstance(value, bytes):
+        return octstr.encode(value, field)
+    if data_type == DataType.EUI64 and isinstance(value, bytes):
+        return eui64_le.encode(value, field)
+    raise ZigbeeEncodeError(f"cannot encode {value!r} as ZCL data type 0x{data_type:02X}", field=field)
+
+
+def _read_attribute_value(r: Reader, data_type: int) -> AttributeValue:
+    field = f"attribute value (type 0x{data_type:02X})"
+    size = _UINT_SIZES.get(data_type)
+    if size is not None:
+        return r.uint(size, field)
+    if data_type == DataType.CHAR_STRING:
+        pos = r.offset
+        raw = octstr.decode(r, field)
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise r.error("character string is not UTF-8", field=field, offset=pos) from None
+    if data_type == DataType.OCTET_STRING:
+        return octstr.decode(r, field)
+    if data_type == DataType.EUI64:
+        return eui64_le.decode(r, field)
+    raise r.error(f"ZCL data type 0x{data_type:02X} is not one this codec reads", field="data_type",
+                  offset=r.offset - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAttributeRecord:
+    """One read attribute status record: the id, a status and, on SUCCESS, the typed value."""
+
+    attribute_id: int
+    status: int = ZclStatus.SUCCESS
+    data_type: int | None = None
+    value: AttributeValue | None = None
+
+    def __post_init__(self) -> None:
+        encode_uint(self.attribute_id, 2, "attribute_id")
+        encode_uint(self.status, 1, "status")
+        if (self.status == ZclStatus.SUCCESS) != (self.data_type is not None and self.value is not None):
+            raise ZigbeeEncodeError("a record carries a data type and value exactly when its status is SUCCESS",
+                                    field="value")
+
+    @classmethod
+    def unsupported(cls, attribute_id: int) -> ReadAttributeRecord:
+        return cls(attribute_id, ZclStatus.UNSUPPORTED_ATTRIBUTE)
+
+    def encode(self) -> bytes:
+        out = encode_uint(self.attribute_id, 2, "attribute_id") + bytes((self.status,))
+        if self.data_type is None or self.value is None:
+            return out
+        return out + encode_uint(self.data_type, 1, "data_type") + encode_attribute_value(self.data_type, self.value)
+
+
+def decode_read_attributes(payload: bytes) -> tuple[int, ...]:
+    """The attribute ids of a Read Attributes request payload (u16 each, little-endian)."""
+    if len(payload) % 2:
+        raise ZclDecodeError(f"Read Attributes: {len(payload)} bytes is not a whole list of 16-bit attribute ids",
+                             field="attribute_id", offset=len(payload) - 1)
+    return tuple(int.from_bytes(payload[i:i + 2], "little") for i in range(0, len(payload), 2))
+
+
+def read_attributes_response(request: ZclHeader, records: Iterable[ReadAttributeRecord]) -> bytes:
+    """The Read Attributes Response frame answering ``request``: same sequence number and
+    manufacturer code, opposite direction, default response disabled (the response is the answer)."""
+    fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), True)
+    header = ZclHeader(fc, request.sequence, READ_ATTRIBUTES_RESPONSE, request.manufacturer_code)
+    return header.encode() + b"".join(record.encode() for record in records)
+
+
+def decode_read_attributes_response(payload: bytes) -> tuple[ReadAttributeRecord, ...]:
+    """The records of a Read Attributes Response payload (types limited to :class:`DataType`)."""
+    r = Reader(payload)
+    records = []
+    while r.remaining:
+        attribute_id = r.uint(2, "attribute_id")
+        status = r.take(1, "status")[0]
+        if status != ZclStatus.SUCCESS:
+            records.append(ReadAttributeRecord(attribute_id, status))
+            continue
+        data_type = r.take(1, "data_type")[0]
+        records.append(ReadAttributeRecord(attribute_id, status, data_type, _read_attribute_value(r, data_type)))
+    return tuple(records)
 
 
 Presence = Callable[[Mapping[str, Any]], bool]

@@ -7,11 +7,12 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "emulator"
-CORE = ("gbcs", "zigbee", "devices", "dsp")
+CORE = ("gbcs", "zigbee", "devices", "dsp", "znp")
 FORBIDDEN = {"asyncio", "socket", "time", "select", "selectors", "subprocess", "aiomqtt", "sqlite3", "zigpy",
              "scapy", "threading"}
 ALLOWED_IO = {PKG / "dsp" / "store.py"}  # the DSP's SQLite adapter lives beside the rules it stores
-LOWER = {"gbcs": set(), "zigbee": set(), "devices": {"gbcs", "zigbee"}, "dsp": {"gbcs", "zigbee"}}
+LOWER = {"gbcs": set(), "zigbee": set(), "devices": {"gbcs", "zigbee"}, "dsp": {"gbcs", "zigbee"},
+         "znp": {"zigbee"}}
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,263 @@
+"""Serves the fake Z-Stack (``emulator.znp``) on a TCP socket or a pty, with emulated devices
+on its air side: the second CI tier, where the real zigpy-znp drives the CHF's radio.
+
+The host connects as to a network coordinator (``socket://127.0.0.1:PORT``) or opens the pty
+as a serial port. One mechanical loop: bytes from the host go into :class:`FakeZnp`, what
+comes out goes back to the host, and frames for devices are delivered after a small air
+latency (FIFO per device, as on the virtual bus). Devices attach as on the virtual bus
+(:meth:`FakeZnpAir.attach` returns a :class:`HanDeviceLink`), so an emulated ESME or GSME
+runs unchanged on either HAN. Sleepy devices find their frames held until they poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tty
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.clock import Clock
+from emulator.hardware import RadioProfile
+from emulator.transport.han import HanDeviceLink, HanListener, HanPacket, HanRadio, JoinRefused
+from emulator.transport.virtual_han import Tap
+from emulator.zigbee import zdo
+from emulator.znp.errors import JoinRefusedByTrustCentre, ZnpError
+from emulator.znp.fake import FakeOutput, FakeZnp
+
+log = logging.getLogger(__name__)
+DEFAULT_MANUFACTURER = 0x1234
+
+
+@dataclass(slots=True)
+class AirStats:
+    host_bytes_in: int = 0
+    host_bytes_out: int = 0
+    to_devices: int = 0
+    from_devices: int = 0
+    dropped: int = 0
+    joins: int = 0
+    joins_refused: int = 0
+    notes: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+
+
+@dataclass(slots=True)
+class _Device:
+    eui: bytes
+    listener: HanListener
+    sleepy: bool
+    descriptor: zdo.DeviceDescriptor
+    held: deque[HanPacket] = field(default_factory=deque)
+    last_arrival: float = 0.0
+
+
+class FakeZnpAir:
+    """A fake ZNP stick plus the devices around it, served to one host at a time."""
+
+    def __init__(self, fake: FakeZnp, clock: Clock, *, latency_s: float = 0.002, tap: Tap | None = None) -> None:
+        self.fake = fake
+        self.tap = tap
+        self.clock = clock
+        self.latency_s = latency_s
+        self.stats = AirStats()
+        self.devices: dict[bytes, _Device] = {}
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pty: tuple[int, int] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client_task: asyncio.Task[Any] | None = None
+
+    # --- serving the host --------------------------------------------------------------------
+    async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen for the host; returns the ``socket://`` URL a radio profile names."""
+        self._server = await asyncio.start_server(self._client, host, port)
+        bound = self._server.sockets[0].getsockname()
+        self.url = f"socket://{bound[0]}:{bound[1]}"
+        return self.url
+
+    async def serve_pty(self) -> str:
+        """Open a pseudo-terminal; returns the slave's path, to be opened as a serial port."""
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._pty = (master, slave)
+        asyncio.get_running_loop().add_reader(master, self._pty_readable, master)
+        self.url = os.ttyname(slave)
+        return self.url
+
+    def radio(self, eui: bytes) -> HanRadio:
+        """The CHF's radio: the real zigpy-znp, talking to this stick (``eui`` is the stick's own)."""
+        from emulator.transport.zigpy_han import ZigpyRadio
+
+        if not self.url:
+            raise RuntimeError("serve the fake ZNP (serve_tcp or serve_pty) before asking for its radio")
+        return ZigpyRadio(RadioProfile("fake ZNP", "znp", self.url, source=f"fake ZNP at {self.url}"))
+
+    async def aclose(self) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            if self._writer is not None:
+                self._writer.close()
+            if self._client_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError, ConnectionError):
+                    await asyncio.wait_for(asyncio.shield(self._client_task), 2.0)
+            await self._server.wait_closed()
+            self._server = None
+        if self._pty is not None:
+            master, slave = self._pty
+            asyncio.get_running_loop().remove_reader(master)
+            for fd in (master, slave):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._pty = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            # A serial port has one host: a second one is told so by being closed at once.
+            log.warning("fake ZNP %s: a second host connected; closing it", self.url)
+            writer.close()
+            return
+        self._writer = writer
+        self._client_task = asyncio.current_task()
+        try:
+            while data := await reader.read(4096):
+                self._from_host(data)
+        except ConnectionError as e:
+            log.info("fake ZNP %s: host went away: %s", self.url, e)
+        finally:
+            writer.close()
+            self.fake.reader.buffer.clear()  # a half frame from the old host is not the new host's
+
+    def _pty_readable(self, master: int) -> None:
+        try:
+            data = os.read(master, 4096)
+        except BlockingIOError:
+            return
+        except OSError:  # the host closed the slave side: wait for the next open
+            return
+        if data:
+            self._from_host(data)
+
+    def _to_host(self, data: bytes) -> None:
+        if not data:
+            return
+        self.stats.host_bytes_out += len(data)
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(data)
+        elif self._pty is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._pty[0], data)
+
+    def _from_host(self, data: bytes) -> None:
+        self.stats.host_bytes_in += len(data)
+        self._apply(self.fake.receive(data, self.clock.now()))
+
+    def _apply(self, out: FakeOutput) -> None:
+        for note in out.notes:
+            log.info("fake ZNP %s: %s", self.url, note)
+            self.stats.notes.append(note)
+        self._to_host(out.wire())
+        for packet in out.air:
+            self._deliver(packet)
+        for eui in out.left:
+            dev = self.devices.get(eui)
+            if dev is not None:
+                dev.listener.device_left(eui)
+
+    def _deliver(self, packet: HanPacket) -> None:
+        dev = self.devices.get(packet.dst)
+        if self.tap is not None:
+            self.tap(self.clock.now(), packet, dev is not None)
+        if dev is None:
+            self.stats.dropped += 1
+            return
+        self.stats.to_devices += 1
+        loop = asyncio.get_running_loop()
+        when = max(loop.time() + self.latency_s, dev.last_arrival + 1e-6)  # FIFO per device
+        dev.last_arrival = when
+        loop.call_at(when, self._arrive, dev, packet)
+
+    def _arrive(self, dev: _Device, packet: HanPacket) -> None:
+        if dev.eui not in self.fake.devices:
+            self.stats.dropped += 1  # it left while the frame was in the air
+            return
+        if dev.sleepy:
+            dev.held.append(packet)
+            return
+        dev.listener.packet_received(packet)
+
+    # --- the device side ---------------------------------------------------------------------
+    def attach(self, eui: bytes, listener: HanListener, *, sleepy: bool = False,
+               descriptor: zdo.DeviceDescriptor | None = None) -> FakeZnpLink:
+        if descriptor is None:
+            machine = getattr(listener, "machine", None)
+            mfr = getattr(machine, "manufacturer_code", DEFAULT_MANUFACTURER)
+            descriptor = zdo.meter_descriptor(eui, 0xFFFE, "GSME" if sleepy else "ESME", mfr)
+        dev = _Device(eui, listener, sleepy, descriptor)
+        self.devices[eui] = dev
+        return FakeZnpLink(self, dev)
+
+
+class FakeZnpLink(HanDeviceLink):
+    """An emulated device's link through the fake coordinator's air."""
+
+    def __init__(self, air: FakeZnpAir, dev: _Device) -> None:
+        self.air = air
+        self.dev = dev
+
+    async def join(self, link_key: bytes) -> int:
+        try:
+            nwk, out = self.air.fake.join(self.dev.descriptor, link_key, self.air.clock.now(), sleepy=self.dev.sleepy)
+        except JoinRefusedByTrustCentre as e:
+            self.air.stats.joins_refused += 1
+            raise JoinRefused(self.dev.eui, e.reason) from None
+        self.air.stats.joins += 1
+        self.air._apply(out)
+        return nwk
+
+    async def send(self, packet: HanPacket) -> None:
+        self.air.stats.from_devices += 1
+        try:
+            out = self.air.fake.from_device(packet, self.air.clock.now())
+        except ZnpError as e:
+            if self.air.tap is not None:
+                self.air.tap(self.air.clock.now(), packet, False)
+            # What the chip cannot carry is lost on the air, loudly: the sender's own retries apply.
+            self.air.stats.dropped += 1
+            self.air.stats.notes.append(str(e))
+            log.error("fake ZNP %s: %s", self.air.url, e)
+            return
+        if self.air.tap is not None:
+            self.air.tap(self.air.clock.now(), packet, not out.notes)
+        self.air._apply(out)
+
+    async def poll(self) -> list[HanPacket]:
+        held = list(self.dev.held)
+        self.dev.held.clear()
+        return held
+
+    async def leave(self) -> None:
+        self.air._apply(self.air.fake.leave(self.dev.eui, self.air.clock.now()))
+
+
+def fake_znp_han(clock: Clock, *, seed: int = 0, pty: bool = False,
+                 tap: Tap | None = None) -> Callable[[int, bytes], Awaitable[FakeZnpAir]]:
+    """A HAN factory for ``build_world``: each premises gets its own fake stick (its EUI-64 the
+    CHF's), served on loopback TCP or a pty, and the CHF drives it through zigpy-znp."""
+
+    async def make(index: int, chf: bytes) -> FakeZnpAir:
+        air = FakeZnpAir(FakeZnp(chf, seed=seed * 1000 + index), clock, tap=tap)
+        await (air.serve_pty() if pty else air.serve_tcp())
+        return air
+
+    return make
