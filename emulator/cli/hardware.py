@@ -24,6 +24,13 @@ def register(sub: Any) -> None:
     c.add_argument("profile", type=Path)
     c.add_argument("--timeout", type=float, default=30.0)
     c.set_defaults(func=_check)
+    f = hsub.add_parser("fake-znp", help="serve the project's fake Z-Stack stick (try a profile without hardware)")
+    where = f.add_mutually_exclusive_group()
+    where.add_argument("--port", type=int, default=6638, help="TCP port on 127.0.0.1 (socket://127.0.0.1:PORT)")
+    where.add_argument("--pty", action="store_true", help="a pseudo-terminal instead, opened as a serial port")
+    f.add_argument("--ieee", default="00124B0001ABCDEF", help="the stick's EUI-64 (16 hex digits)")
+    f.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until interrupted)")
+    f.set_defaults(func=_fake_znp)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -36,21 +43,65 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Quiet:
+    """A listener that only counts: ``check`` starts the radio and looks, nothing joins."""
+
+    def packet_received(self, packet: Any) -> None: ...
+
+    def device_joined(self, eui: bytes, nwk: int) -> None: ...
+
+    def device_left(self, eui: bytes) -> None: ...
+
+    def join_refused(self, eui: bytes, reason: str) -> None: ...
+
+    def connection_lost(self, error: Exception | None) -> None: ...
+
+
 async def _open(profile: Any, timeout: float) -> dict[str, Any]:
-    cls = radio_class(profile)
-    config = cls.SCHEMA({"device": {"path": profile.port, "baudrate": profile.baudrate,
-                                    "flow_control": profile.flow_control},
-                         "database_path": None, "ota": {"enabled": False}, "backup_enabled": False,
-                         "topology_scan_enabled": False, "watchdog_enabled": False,
-                         "network": {"channel": profile.channel}})
-    app = await asyncio.wait_for(cls.new(config, auto_form=True, start_radio=True), timeout)
+    from emulator.transport.zigpy_han import ZigpyRadio
+
+    radio_class(profile)  # the missing-extra error before any I/O
+    radio = ZigpyRadio(profile, start_timeout_s=timeout)
+    await radio.start(_Quiet())
     try:
-        state = app.state
-        return {"radio": profile.radio, "port": profile.port, "firmware": str(getattr(state.node_info, "version", "")),
-                "ieee": str(state.node_info.ieee), "channel": state.network_info.channel,
-                "pan_id": f"0x{state.network_info.pan_id:04X}", "network_formed": True}
+        return {**radio.network_info(), "network_formed": True, "install_codes": profile.install_codes}
     finally:
-        await app.shutdown()
+        await radio.stop()
+
+
+async def _serve_fake(args: argparse.Namespace) -> None:
+    from emulator.clock import RealClock
+    from emulator.transport.fake_znp import FakeZnpAir
+    from emulator.znp.fake import FakeZnp
+
+    air = FakeZnpAir(FakeZnp(bytes.fromhex(args.ieee)), RealClock())
+    url = await (air.serve_pty() if args.pty else air.serve_tcp(port=args.port))
+    print(f"fake ZNP stick {args.ieee.upper()} at {url}", flush=True)
+    print(f"profile:  radio: znp\n          port: {url}", flush=True)
+    try:
+        if args.seconds:
+            await asyncio.sleep(args.seconds)
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await air.stop()
+
+
+def _fake_znp(args: argparse.Namespace) -> int:
+    try:
+        if len(bytes.fromhex(args.ieee)) != 8:
+            raise ValueError("the EUI-64 is 8 bytes")
+    except ValueError as e:
+        print(f"smets2-emu hardware fake-znp: --ieee {args.ieee!r}: expected 16 hex digits ({e})", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve_fake(args))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as e:
+        print(f"smets2-emu hardware fake-znp: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

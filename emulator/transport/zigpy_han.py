@@ -74,6 +74,9 @@ def zigpy_config(profile: RadioProfile, *, network: dict[str, Any] | None = None
         "network": {"channel": profile.channel, **(network or {})},
         "additional_endpoints": [SE_ENDPOINT_DESCRIPTOR],
     }
+    if profile.radio == "ezsp":
+        # bellows' default serial thread outlives a failed start and keeps the process alive.
+        config["use_thread"] = False
     option_key = {"znp": "znp_config", "ezsp": "ezsp_config"}.get(profile.radio)
     if profile.radio_options:
         if option_key is None:
@@ -145,8 +148,10 @@ class ZigpyRadio(HanRadio):
         except TimeoutError:
             raise RadioError(f"{self.profile.source}: the {self.profile.radio} radio at {self.profile.port} did not "
                              f"start within {self.start_timeout_s:.0f} s (wrong radio type or baud rate?)") from None
-        except (OSError, ConnectionError) as e:
-            raise RadioError(f"{self.profile.source}: cannot open {self.profile.port}: {e}") from None
+        except Exception as e:  # zigpy wraps I/O errors (TransientConnectionError): report the cause
+            cause = e.__cause__ or e
+            raise RadioError(f"{self.profile.source}: cannot start the {self.profile.radio} radio at "
+                             f"{self.profile.port}: {type(cause).__name__}: {cause}") from None
         self.app.smets2_radio = self
         self.app.add_listener(self)
         self._eui = bytes(self.app.state.node_info.ieee)[::-1]

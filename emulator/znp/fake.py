@@ -49,6 +49,7 @@ ASSOC_RECORD_SIZE = 28
 OPTION_SECURITY = 0x40
 BROADCAST_MIN = 0xFFF8
 STEERING_PERMIT_S = 180.0
+FRAME_TIMEOUT_S = 0.2
 
 
 @dataclass(slots=True)
@@ -109,6 +110,7 @@ class FakeZnp:
         self.devices: dict[bytes, Joined] = {}
         self.counter = 0
         self._current = ""
+        self._last_rx = 0.0
         self.handled: dict[str, int] = {}
         self._handlers: dict[str, Callable[[dict[str, Any], float, FakeOutput], None]] = {
             "SYS.ResetReq": self._reset, "SYS.Ping": self._ping, "SYS.Version": self._version,
@@ -136,6 +138,12 @@ class FakeZnp:
     def receive(self, data: bytes, now: float) -> FakeOutput:
         """Bytes from the host's serial port."""
         out = FakeOutput()
+        if self.reader.pending and now - self._last_rx > FRAME_TIMEOUT_S:
+            # Like the chip's UART: a frame that stopped arriving is dropped, so a host that
+            # reconnects mid-frame is understood again.
+            out.notes.append(f"dropped {self.reader.pending} bytes of a frame that stopped arriving")
+            self.reader.buffer.clear()
+        self._last_rx = now
         errors_before = len(self.reader.errors)
         for frame in self.reader.feed(data):
             self.handle(frame, now, out)
