@@ -162,13 +162,15 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
                       dsp_port: DspPort | None = None, hub_port: Callable[[bytes], HubPort] | None = None,
                       repo: Repository | None = None, policy: RestrictedPolicy | None = None,
                       impairments: Impairments | None = None, tap: Tap | None = None,
-                      response_timeout_s: float = 25.0, han: HanFactory | None = None) -> World:
+                      response_timeout_s: float = 25.0, han: HanFactory | None = None,
+                      first: int = 0) -> World:
     """Create and start the DSP and every premises (devices installed, nothing commissioned yet).
 
     ``han`` makes each premises' HAN from (premises index, CHF EUI); the default is a virtual bus
-    with ``impairments`` and ``tap``.
+    with ``impairments`` and ``tap``. Premises indices (so EUIs and ids ``P{i:04d}``) start at
+    ``first``: separate processes given disjoint ranges build disjoint hubs.
     """
-    keys, maker = key_stores(seed, len(profiles))
+    keys, maker = key_stores(seed, first + len(profiles))
     memory = MemoryWan() if dsp_port is None or hub_port is None else None
     port = dsp_port or (memory.dsp_port() if memory else None)
     assert port is not None
@@ -183,7 +185,7 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
         role = sorted(user.roles)[0] if "IS" not in user.roles else "IS"
         world.users[eui] = ServiceUser(eui, role, service, view(keys, [bytes.fromhex(eui)]), clock)
     now = clock.now()
-    for i, profile in enumerate(profiles):
+    for i, profile in enumerate(profiles, start=first):
         world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now, han))
     return world
 

@@ -13,13 +13,13 @@ zf = pytest.importorskip("zigpy_znp.frames")
 zt = pytest.importorskip("zigpy_znp.types")
 
 
-def _theirs(cmd: mt.Command):  # noqa: ANN202 - zigpy-znp's classes
+def _theirs(cmd: mt.Command):
     sub, name = cmd.name.split(".")
     subsystem = getattr(zc, {"AppConfig": "AppConfig", "RPCError": "RPCError"}.get(sub, sub))
     return getattr(subsystem, name)
 
 
-def _zigpy_frame(frame: MtFrame):  # noqa: ANN202
+def _zigpy_frame(frame: MtFrame):
     parsed, rest = zf.TransportFrame.deserialize(frame.encode())
     assert not rest
     return parsed.payload
@@ -76,7 +76,8 @@ def test_what_zigpy_znp_sends_parses_here():
     requests = [
         zc.SYS.OSALNVWriteExt.Req(Id=0x21, Offset=0, Value=zt.ShortBytes(b"\x01" * 10)),
         zc.SYS.NVRead.Req(SysId=1, ItemId=1, SubId=3, Offset=0, Length=11),
-        zc.AppConfig.BDBAddInstallCode.Req(InstallCodeFormat=zc.app_config.InstallCodeFormat(2), IEEE=zt.EUI64.convert("00:DB:12:34:56:78:90:A0"),
+        zc.AppConfig.BDBAddInstallCode.Req(InstallCodeFormat=zc.app_config.InstallCodeFormat(2),
+                                           IEEE=zt.EUI64.convert("00:DB:12:34:56:78:90:A0"),
                                            InstallCode=bytes(range(16))),
         zc.AF.DataRequestExt.Req(DstAddrModeAddress=zt.AddrModeAddress(mode=zt.AddrMode.NWK, address=0x1234),
                                  DstEndpoint=1, DstPanId=0, SrcEndpoint=1, ClusterId=0x0704, TSN=3,
