@@ -24,6 +24,15 @@ def register(sub: Any) -> None:
     c.add_argument("profile", type=Path)
     c.add_argument("--timeout", type=float, default=30.0)
     c.set_defaults(func=_check)
+    b = hsub.add_parser("serve", help="run the emulated hub on this radio, with the DSP and its SSI page; "
+                                      "real devices join with their install codes")
+    b.add_argument("profile", type=Path)
+    b.add_argument("--device", action="append", default=[], metavar="KIND:INSTALLCODE[:EUI64]",
+                   help="a device under test (ESME or GSME); the EUI-64 defaults to the test PKI's for that kind")
+    b.add_argument("--port", type=int, default=8080, help="the SSI page and HTTP API")
+    b.add_argument("--db", type=Path, help="keep the DSP's state in this SQLite file")
+    b.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until interrupted)")
+    b.set_defaults(func=_serve_bench)
     f = hsub.add_parser("fake-znp", help="serve the project's fake Z-Stack stick (try a profile without hardware)")
     where = f.add_mutually_exclusive_group()
     where.add_argument("--port", type=int, default=6638, help="TCP port on 127.0.0.1 (socket://127.0.0.1:PORT)")
@@ -85,6 +94,57 @@ async def _serve_fake(args: argparse.Namespace) -> None:
             await asyncio.Event().wait()
     finally:
         await air.stop()
+
+
+async def _bench(args: argparse.Namespace, profile: Any, devices: list[Any]) -> None:
+    from emulator.clock import RealClock
+    from emulator.dsp.repository import MemoryRepository, Repository
+    from emulator.scenarios.bench_hub import start_bench
+    from emulator.transport.http_api import HttpApi
+
+    repo: Repository = MemoryRepository()
+    if args.db is not None:
+        from emulator.dsp.store import SqliteRepository
+
+        repo = SqliteRepository(args.db)
+    world = await start_bench(RealClock(), profile, devices, repo=repo)
+    radio = world.premises[0].chf_runner.radio
+    api = HttpApi(world.dsp, port=args.port)
+    bound = await api.start()
+    print(json.dumps({"ssi": f"http://127.0.0.1:{bound}/", "hub": world.premises[0].chf.hex().upper(),
+                      "radio": getattr(radio, "network_info", dict)(),
+                      "devices": [{"kind": d.kind, "eui": d.eui.hex().upper(), "permitted": True} for d in devices]},
+                     indent=2), flush=True)
+    try:
+        if args.seconds:
+            await asyncio.sleep(args.seconds)
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await api.stop()
+        await world.stop()
+
+
+def _serve_bench(args: argparse.Namespace) -> int:
+    from emulator.scenarios.bench_hub import BenchDevice
+
+    try:
+        profile = load(args.profile)
+        check_port(profile)
+        if profile.radio == "virtual":
+            raise RadioError(f"{profile.source}: serve needs a real radio (or the fake ZNP); the virtual bus "
+                             f"is what 'smets2-emu run' uses")
+        if not profile.install_codes:
+            raise RadioError(f"{profile.source}: the {profile.radio} radio cannot do install-code joins (IC-2)")
+        radio_class(profile)
+        devices = [BenchDevice.parse(d) for d in args.device]
+        asyncio.run(_bench(args, profile, devices))
+    except KeyboardInterrupt:
+        return 0
+    except (ProfileError, RadioError, ValueError, OSError) as e:
+        print(f"smets2-emu hardware serve: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _fake_znp(args: argparse.Namespace) -> int:
