@@ -1,4 +1,4 @@
-"""``smets2-emu bench [codec|han|wan|all]``: measured figures, printed and written under bench/."""
+"""``smets2-emu bench [codec|han|wan|wan2|radio|all]``: measured figures, printed and written under bench/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_SUITES = ("codec", "han", "wan", "wan2")
+_SUITES = ("codec", "han", "wan", "wan2", "radio")
 
 
 def register(sub: Any) -> None:
