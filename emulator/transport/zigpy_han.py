@@ -42,6 +42,7 @@ from emulator.zigbee.packet import PROFILE_SMART_ENERGY
 log = logging.getLogger(__name__)
 
 PROFILE_HA = 0x0104
+RECONNECT_MAX_S = 30.0
 MAX_PERMIT_S = 254  # Mgmt_Permit_Joining_req carries a u8; 255 would mean "forever" (not allowed in 3.0)
 #: Global ZCL commands that answer a request (zigpy may be awaiting one of its own).
 GLOBAL_RESPONSES = frozenset((0x01, 0x04, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x12, 0x16))
@@ -59,6 +60,7 @@ class RadioStats:
     ignored_unknown: int = 0
     joins: int = 0
     permits: int = 0
+    reconnects: int = 0
 
 
 def zigpy_config(profile: RadioProfile, *, network: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -126,6 +128,11 @@ class ZigpyRadio(HanRadio):
         self._eui = b""
         self._permits: dict[bytes, asyncio.Task[None]] = {}
         self._joined: set[bytes] = set()
+        self._known: dict[bytes, int] = {}
+        self._cls: Any = None
+        self._config: dict[str, Any] = {}
+        self._stopping = False
+        self._reconnect_task: asyncio.Task[None] | None = None
 
     @property
     def eui(self) -> bytes:
@@ -135,16 +142,20 @@ class ZigpyRadio(HanRadio):
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self, listener: HanListener) -> None:
-        cls = _app_class(radio_class(self.profile))
-        config = zigpy_config(self.profile, network=self.network)
+        self._cls = _app_class(radio_class(self.profile))
+        self._config = zigpy_config(self.profile, network=self.network)
         try:
-            cls.SCHEMA(config)  # zigpy validates again in new(); this names a bad key before any I/O
+            self._cls.SCHEMA(self._config)  # zigpy validates again in new(); this names a bad key before any I/O
         except Exception as e:  # voluptuous.Invalid, without importing voluptuous here
             raise RadioError(f"{self.profile.source}: zigpy refuses the configuration: {e}") from None
         self.listener = listener
+        self._stopping = False
+        await self._open()
+
+    async def _open(self) -> None:
         try:
-            self.app = await asyncio.wait_for(cls.new(config, auto_form=True, start_radio=True),
-                                              self.start_timeout_s)
+            app = await asyncio.wait_for(self._cls.new(self._config, auto_form=True, start_radio=True),
+                                         self.start_timeout_s)
         except TimeoutError:
             raise RadioError(f"{self.profile.source}: the {self.profile.radio} radio at {self.profile.port} did not "
                              f"start within {self.start_timeout_s:.0f} s (wrong radio type or baud rate?)") from None
@@ -152,13 +163,43 @@ class ZigpyRadio(HanRadio):
             cause = e.__cause__ or e
             raise RadioError(f"{self.profile.source}: cannot start the {self.profile.radio} radio at "
                              f"{self.profile.port}: {type(cause).__name__}: {cause}") from None
-        self.app.smets2_radio = self
-        self.app.add_listener(self)
-        self._eui = bytes(self.app.state.node_info.ieee)[::-1]
+        # zigpy keeps no database here: after a reconnect it must be told the devices it had.
+        zt = _zigpy_types()
+        for eui, nwk in self._known.items():
+            with contextlib.suppress(Exception):
+                app.add_device(zt.EUI64(eui[::-1]), zt.NWK(nwk))
+        app.smets2_radio = self
+        app.add_listener(self)
+        self.app = app
+        self._eui = bytes(app.state.node_info.ieee)[::-1]
+
+    async def _reconnect(self) -> None:
+        """The radio went away (unplugged, a coordinator rebooted): open it again until it answers.
+        Frames sent meanwhile are dropped with a warning; the CHF re-sends what it must."""
+        delay = 1.0
+        old, self.app = self.app, None
+        if old is not None:
+            old.smets2_radio = None
+            with contextlib.suppress(Exception):
+                await old.shutdown()
+        while not self._stopping:
+            try:
+                await self._open()
+            except RadioError as e:
+                log.warning("radio %s: reconnect failed, again in %.0f s: %s", self.profile.port, delay, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            self.stats.reconnects += 1
+            log.warning("radio %s: reconnected", self.profile.port)
+            return
 
     async def stop(self) -> None:
+        self._stopping = True
         tasks = list(self._permits.values())
         self._permits.clear()
+        if self._reconnect_task is not None:
+            tasks.append(self._reconnect_task)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -182,7 +223,9 @@ class ZigpyRadio(HanRadio):
     async def send(self, packet: HanPacket) -> None:
         zt = _zigpy_types()
         if self.app is None:
-            raise RadioError("the radio is not started")
+            self.stats.send_failed += 1
+            log.warning("radio %s: not connected; frame to %s dropped", self.profile.port, packet.dst.hex().upper())
+            return
         dst = self._address(packet)
         if dst is None:
             self.stats.send_failed += 1
@@ -219,7 +262,11 @@ class ZigpyRadio(HanRadio):
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
         """Let ``eui`` join with ``link_key``; returns at once, the permit runs in the background."""
         if not self.profile.install_codes:
-            raise RadioError(f"{self.profile.source}: the {self.profile.radio} radio cannot do install-code joins")
+            reason = f"the {self.profile.radio} radio cannot do install-code joins (IC-2)"
+            log.error("radio %s: %s not permitted: %s", self.profile.port, eui.hex().upper(), reason)
+            if self.listener is not None:
+                self.listener.join_refused(eui, reason)
+            return
         old = self._permits.pop(eui, None)
         if old is not None:
             old.cancel()
@@ -231,8 +278,6 @@ class ZigpyRadio(HanRadio):
     def _permit_done(self, eui: bytes, task: asyncio.Task[None]) -> None:
         if self._permits.get(eui) is task:
             del self._permits[eui]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("radio %s: permitting %s failed: %s", self.profile.port, eui.hex().upper(), task.exception())
 
     async def _permit_loop(self, eui: bytes, link_key: bytes, seconds: float) -> None:
         zt = _zigpy_types()
@@ -240,8 +285,18 @@ class ZigpyRadio(HanRadio):
         deadline = loop.time() + seconds if math.isfinite(seconds) else math.inf
         while eui not in self._joined and loop.time() < deadline:
             window = int(max(1, min(MAX_PERMIT_S, deadline - loop.time())))
+            if self.app is None:  # reconnecting: permit again once the radio is back
+                await asyncio.sleep(1.0)
+                continue
             self.stats.permits += 1
-            await self.app.permit_with_link_key(zt.EUI64(eui[::-1]), zt.KeyData(link_key), time_s=window)
+            try:
+                await self.app.permit_with_link_key(zt.EUI64(eui[::-1]), zt.KeyData(link_key), time_s=window)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the radio refused or went away: say so, try again shortly
+                log.warning("radio %s: permitting %s failed: %s", self.profile.port, eui.hex().upper(), e)
+                await asyncio.sleep(5.0)
+                continue
             if eui not in self._joined:
                 # zigpy-znp returns when the window ends; others return at once: wait it out.
                 await self._wait_joined(eui, window)
@@ -294,6 +349,7 @@ class ZigpyRadio(HanRadio):
     def device_joined(self, device: Any) -> None:
         eui = bytes(device.ieee)[::-1]
         self._joined.add(eui)
+        self._known[eui] = int(device.nwk)
         self.stats.joins += 1
         if self.listener is not None:
             self.listener.device_joined(eui, int(device.nwk))
@@ -301,6 +357,7 @@ class ZigpyRadio(HanRadio):
     def device_left(self, device: Any) -> None:
         eui = bytes(device.ieee)[::-1]
         self._joined.discard(eui)
+        self._known.pop(eui, None)
         if self.listener is not None:
             self.listener.device_left(eui)
 
@@ -310,3 +367,5 @@ class ZigpyRadio(HanRadio):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.listener is not None:
             self.listener.connection_lost(exc)
+        if not self._stopping and (self._reconnect_task is None or self._reconnect_task.done()):
+            self._reconnect_task = asyncio.ensure_future(self._reconnect())

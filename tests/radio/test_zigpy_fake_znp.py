@@ -162,3 +162,29 @@ def test_dv7_uit_journey_over_zigpy_znp_and_the_embedded_mosquitto(tmp_path: Pat
     assert report["summary"]["broker"].startswith("embedded") and report["summary"]["han_packets"] > 100
     assert {s["id"] for s in report["steps"]} >= {"P0000.install", "P0000.firmware", "P0001.rejected"}
     assert pcap.stat().st_size > 10_000
+
+
+def test_dv7_the_hub_survives_the_radio_going_away_and_nothing_accepted_is_lost():
+    async def main() -> None:
+        w = await _world()
+        p = w.premises[0]
+        air = p.bus
+        assert isinstance(air, FakeZnpAir)
+        await install(w, p, w.users[SUPPLIER])
+        await commission(w, p, w.users[SUPPLIER])
+        radio = p.chf_runner.radio
+        assert isinstance(radio, ZigpyRadio)
+        # The dongle drops off the bus: the host's connection is cut under zigpy-znp.
+        assert air._writer is not None
+        air._writer.transport.abort()
+        for _ in range(120):
+            await asyncio.sleep(1)
+            if radio.stats.reconnects:
+                break
+        assert radio.stats.reconnects == 1 and radio.app is not None
+        # The network and the joined meters are still there, and GBCS flows again.
+        _, final = await w.users[SUPPLIER].send("4.1.1", p.esme.hex().upper())
+        assert final is not None and final.code == "I0"
+        await w.stop()
+
+    run(main())
