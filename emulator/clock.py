@@ -186,6 +186,14 @@ def run(coro: Coroutine[Any, Any, T], *, virtual: bool = True) -> T:
             loop.close()
 
 
+async def hold(seconds: float) -> None:
+    """Serve for ``seconds``, or until cancelled (Ctrl-C) when ``seconds`` is 0."""
+    if seconds:
+        await asyncio.sleep(seconds)
+    else:
+        await asyncio.Event().wait()
+
+
 class awaiting_io:
     """Tell a virtual-time loop that a reply is on its way, so it waits for it before jumping."""
 

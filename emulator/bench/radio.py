@@ -3,30 +3,19 @@ against the same work on the virtual bus. Wall-clock figures, virtual time, in-m
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
+from emulator.bench.han import device_commands, ota_transfer
 from emulator.clock import VirtualClock
 from emulator.clock import run as run_loop
-from emulator.devices.events import FirmwareBlockReceived
-from emulator.devices.profile import PremisesProfile
 from emulator.hardware import RadioProfile
-from emulator.scenarios.steps import commission, install, send_ok
-from emulator.scenarios.world import SUPPLIER, HanFactory, build_world
+from emulator.scenarios.world import HanFactory
 from emulator.transport.fake_znp import FakeZnpAir, fake_znp_han
+from emulator.transport.han import NullListener
 from emulator.transport.zigpy_han import ZigpyRadio
-from emulator.zigbee import ota_file
 from emulator.znp import commands as mt
 from emulator.znp.fake import FakeZnp
-
-
-class _Quiet:
-    def packet_received(self, packet: object) -> None: ...
-    def device_joined(self, eui: bytes, nwk: int) -> None: ...
-    def device_left(self, eui: bytes) -> None: ...
-    def join_refused(self, eui: bytes, reason: str) -> None: ...
-    def connection_lost(self, error: Exception | None) -> None: ...
 
 
 async def _startup() -> dict[str, float]:
@@ -37,7 +26,7 @@ async def _startup() -> dict[str, float]:
         radio = ZigpyRadio(RadioProfile("bench", "znp", url))
         before = sum(air.fake.handled.values())
         t0 = time.perf_counter()
-        await radio.start(_Quiet())
+        await radio.start(NullListener())
         out[f"startup_{label}_s"] = time.perf_counter() - t0
         out[f"startup_{label}_mt_requests"] = sum(air.fake.handled.values()) - before
         await radio.stop()
@@ -46,31 +35,10 @@ async def _startup() -> dict[str, float]:
 
 
 async def _work(han: HanFactory | None, size: int, commands: int) -> dict[str, float]:
-    w = await build_world(VirtualClock(), [PremisesProfile(gas=None)], han=han)
-    p = w.premises[0]
-    sup = w.users[SUPPLIER]
-    await install(w, p, sup)
-    await commission(w, p, sup)
-    t0 = time.perf_counter()
-    sem = asyncio.Semaphore(32)
-
-    async def one() -> None:
-        async with sem:
-            await send_ok(sup, "11.2", p.esme)
-
-    await asyncio.gather(*(one() for _ in range(commands)))
-    cmd_wall = time.perf_counter() - t0
-    img = ota_file.sample_image(w.manufacturer, manufacturer_code=0x1234, image_type=1, file_version=0x05000000,
-                                size=size)
-    t0 = time.perf_counter()
-    await send_ok(sup, "11.1", "", {"image": img.hex(), "targets": [p.esme.hex().upper()]})
-    assert p.esme_runner is not None
-    while p.esme_runner.machine.firmware.held is None:
-        await asyncio.sleep(0.5)
-    ota_wall = time.perf_counter() - t0
-    blocks = sum(1 for e in w.events if isinstance(e, FirmwareBlockReceived))
-    await w.stop()
-    return {"commands_per_s": commands / cmd_wall, "ota_blocks_per_s": blocks / ota_wall, "ota_blocks": blocks}
+    cmds = await device_commands(commands, han)
+    ota = await ota_transfer(size, han=han)
+    return {"commands_per_s": cmds["commands_per_s_wall"], "ota_blocks_per_s": ota["blocks_per_s_wall"],
+            "ota_blocks": ota["blocks"]}
 
 
 def _fake_alone(seconds: float) -> float:

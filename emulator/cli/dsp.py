@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
 
 async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = None, seconds: float = 0,
                      bound_port: list[int] | None = None) -> None:
-    from emulator.clock import RealClock
+    from emulator.clock import RealClock, hold
     from emulator.devices.profile import PremisesProfile
     from emulator.dsp.repository import MemoryRepository, Repository
     from emulator.scenarios.steps import commission, install
@@ -48,10 +48,7 @@ async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = N
     if ready is not None:
         ready.set()
     try:
-        if seconds:
-            await asyncio.sleep(seconds)
-        else:
-            await asyncio.Event().wait()
+        await hold(seconds)
     finally:
         await api.stop()
         await world.stop()

@@ -52,26 +52,13 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Quiet:
-    """A listener that only counts: ``check`` starts the radio and looks, nothing joins."""
-
-    def packet_received(self, packet: Any) -> None: ...
-
-    def device_joined(self, eui: bytes, nwk: int) -> None: ...
-
-    def device_left(self, eui: bytes) -> None: ...
-
-    def join_refused(self, eui: bytes, reason: str) -> None: ...
-
-    def connection_lost(self, error: Exception | None) -> None: ...
-
-
 async def _open(profile: Any, timeout: float) -> dict[str, Any]:
+    from emulator.transport.han import NullListener
     from emulator.transport.zigpy_han import ZigpyRadio
 
     radio_class(profile)  # the missing-extra error before any I/O
     radio = ZigpyRadio(profile, start_timeout_s=timeout)
-    await radio.start(_Quiet())
+    await radio.start(NullListener())
     try:
         return {**radio.network_info(), "network_formed": True, "install_codes": profile.install_codes}
     finally:
@@ -79,7 +66,7 @@ async def _open(profile: Any, timeout: float) -> dict[str, Any]:
 
 
 async def _serve_fake(args: argparse.Namespace) -> None:
-    from emulator.clock import RealClock
+    from emulator.clock import RealClock, hold
     from emulator.transport.fake_znp import FakeZnpAir
     from emulator.znp.fake import FakeZnp
 
@@ -88,16 +75,13 @@ async def _serve_fake(args: argparse.Namespace) -> None:
     print(f"fake ZNP stick {args.ieee.upper()} at {url}", flush=True)
     print(f"profile:  radio: znp\n          port: {url}", flush=True)
     try:
-        if args.seconds:
-            await asyncio.sleep(args.seconds)
-        else:
-            await asyncio.Event().wait()
+        await hold(args.seconds)
     finally:
         await air.stop()
 
 
 async def _bench(args: argparse.Namespace, profile: Any, devices: list[Any]) -> None:
-    from emulator.clock import RealClock
+    from emulator.clock import RealClock, hold
     from emulator.dsp.repository import MemoryRepository, Repository
     from emulator.scenarios.bench_hub import start_bench
     from emulator.transport.http_api import HttpApi
@@ -116,10 +100,7 @@ async def _bench(args: argparse.Namespace, profile: Any, devices: list[Any]) -> 
                       "devices": [{"kind": d.kind, "eui": d.eui.hex().upper(), "permitted": True} for d in devices]},
                      indent=2), flush=True)
     try:
-        if args.seconds:
-            await asyncio.sleep(args.seconds)
-        else:
-            await asyncio.Event().wait()
+        await hold(args.seconds)
     finally:
         await api.stop()
         await world.stop()

@@ -21,7 +21,8 @@ from emulator.zigbee.packet import (  # noqa: F401  (re-exported for adapters)
     HanPacket,
 )
 
-__all__ = ["HanDeviceLink", "HanListener", "HanMedium", "HanPacket", "HanRadio", "JoinRefused", "JoinRefusedReason"]
+__all__ = ["HanDeviceLink", "HanListener", "HanMedium", "HanPacket", "HanRadio", "JoinRefused", "JoinRefusedReason",
+           "NullListener"]
 
 
 class JoinRefusedReason:
@@ -34,6 +35,20 @@ class JoinRefusedReason:
 
 class HanListener(Protocol):
     """What a HAN radio reports upward (to the CHF adapter or a device adapter)."""
+
+    def packet_received(self, packet: HanPacket) -> None: ...
+
+    def device_joined(self, eui: bytes, nwk: int) -> None: ...
+
+    def device_left(self, eui: bytes) -> None: ...
+
+    def join_refused(self, eui: bytes, reason: str) -> None: ...
+
+    def connection_lost(self, error: Exception | None) -> None: ...
+
+
+class NullListener:
+    """A listener that ignores everything: for starting a radio only to look at it."""
 
     def packet_received(self, packet: HanPacket) -> None: ...
 

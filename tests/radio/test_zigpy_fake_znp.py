@@ -20,6 +20,7 @@ from emulator.hardware import RadioProfile
 from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, World, build_world
 from emulator.transport.fake_znp import FakeZnpAir, fake_znp_han
+from emulator.transport.han import NullListener
 from emulator.transport.zigpy_han import ZigpyRadio
 from emulator.zigbee import ota_file
 from emulator.zigbee.install_code import link_key_from_install_code, with_crc
@@ -98,24 +99,16 @@ def test_dv7_the_stick_keeps_its_network_across_a_restart():
         air = FakeZnpAir(FakeZnp(bytes.fromhex("00124B00AABBCCDD"), seed=5), VirtualClock())
         url = await air.serve_tcp()
         first = ZigpyRadio(RadioProfile("fake", "znp", url, channel=20))
-        await first.start(_Quiet())
+        await first.start(NullListener())
         formed = first.network_info()
         await first.stop()
         again = ZigpyRadio(RadioProfile("fake", "znp", url, channel=20))
-        await again.start(_Quiet())
+        await again.start(NullListener())
         assert again.network_info() == formed and formed["channel"] == 20
         await again.stop()
         await air.stop()
 
     run(main())
-
-
-class _Quiet:
-    def packet_received(self, packet: object) -> None: ...
-    def device_joined(self, eui: bytes, nwk: int) -> None: ...
-    def device_left(self, eui: bytes) -> None: ...
-    def join_refused(self, eui: bytes, reason: str) -> None: ...
-    def connection_lost(self, error: Exception | None) -> None: ...
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
