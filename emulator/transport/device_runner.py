@@ -207,11 +207,15 @@ class ChfRunner:
                     cmd = frames.decode(wire)
                     self._command_ids[(cmd.target, cmd.counter)] = mid
                 out = self.machine.on_wan_command(wire, now)
-                for event in out.events:
-                    if isinstance(event, DeviceUnreachable):
-                        await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
-                                             "request_id": message.get("request_id"), "reason": event.reason,
-                                             "device": event.target.hex().upper()})
+                unreachable = [(e.target, e.reason) for e in out.events if isinstance(e, DeviceUnreachable)]
+                limit = self.radio.max_payload
+                unreachable += [(p.dst, f"the command needs a {len(p.payload)}-byte HAN frame and this radio "
+                                        f"carries at most {limit} (no APS fragmentation)")
+                                for p in out.han if limit is not None and len(p.payload) > limit]
+                for target, reason in unreachable:
+                    await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
+                                         "request_id": message.get("request_id"), "reason": reason,
+                                         "device": target.hex().upper()})
             elif kind == "firmware":
                 targets = {bytes.fromhex(t) for t in message.get("targets", [])}
                 out = self.machine.add_image(bytes.fromhex(message["image"]), targets, now)

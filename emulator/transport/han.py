@@ -89,6 +89,12 @@ class HanRadio(ABC):
     def eui(self) -> bytes:
         """The coordinator's EUI-64."""
 
+    @property
+    def max_payload(self) -> int | None:
+        """The largest ZCL payload one frame can carry on this radio (None: no limit known, e.g. a
+        stack that fragments at the APS layer, or the virtual bus)."""
+        return None
+
 
 class HanDeviceLink(ABC):
     """A HAN device's side of the link (virtual bus only): join, send, and sleep/wake."""

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 PROFILE_HA = 0x0104
 RECONNECT_MAX_S = 30.0
+#: What one frame carries through each radio library, where it is known. zigpy-znp sends an APS
+#: payload in one MT frame (250 data bytes less AF.DataRequestExt's 20) and has no AF.DataStore,
+#: so Z-Stack's APS fragmentation is out of its reach.
+RADIO_MAX_PAYLOAD = {"znp": 230}
 MAX_PERMIT_S = 254  # Mgmt_Permit_Joining_req carries a u8; 255 would mean "forever" (not allowed in 3.0)
 #: Global ZCL commands that answer a request (zigpy may be awaiting one of its own).
 GLOBAL_RESPONSES = frozenset((0x01, 0x04, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x12, 0x16))
@@ -133,6 +137,10 @@ class ZigpyRadio(HanRadio):
         self._config: dict[str, Any] = {}
         self._stopping = False
         self._reconnect_task: asyncio.Task[None] | None = None
+
+    @property
+    def max_payload(self) -> int | None:
+        return RADIO_MAX_PAYLOAD.get(self.profile.radio)
 
     @property
     def eui(self) -> bytes:
@@ -226,6 +234,13 @@ class ZigpyRadio(HanRadio):
             self.stats.send_failed += 1
             log.warning("radio %s: not connected; frame to %s dropped", self.profile.port, packet.dst.hex().upper())
             return
+        limit = self.max_payload
+        if limit is not None and len(packet.payload) > limit:
+            self.stats.send_failed += 1
+            log.error("radio %s: a %d-byte frame to %s on cluster 0x%04X does not fit: %s carries at most %d bytes "
+                      "(no APS fragmentation)", self.profile.port, len(packet.payload), packet.dst.hex().upper(),
+                      packet.cluster, self.profile.radio, limit)
+            return
         dst = self._address(packet)
         if dst is None:
             self.stats.send_failed += 1
@@ -284,7 +299,8 @@ class ZigpyRadio(HanRadio):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds if math.isfinite(seconds) else math.inf
         while eui not in self._joined and loop.time() < deadline:
-            window = int(max(1, min(MAX_PERMIT_S, deadline - loop.time())))
+            # XBee takes 30 s at the least; every radio takes 254 s at the most.
+            window = int(max(30, min(MAX_PERMIT_S, deadline - loop.time())))
             if self.app is None:  # reconnecting: permit again once the radio is back
                 await asyncio.sleep(1.0)
                 continue
