@@ -214,22 +214,41 @@ async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, h
         gsme_runner = MeterRunner(g, _attacher(bus, gsme, sleepy=True), world.clock, sink)
     codes = {e: install_code_for(world.seed, e) for e in (esme, gsme, gpf)}
     rt = PremisesRuntime(i, profile, chf, esme, gsme, gpf, bus, chf_runner, esme_runner, gsme_runner, codes)
-    region = Region(profile.region)
-    core.add_premises(Premises(rt.id, region, chf.hex().upper(), profile.economy7_load_control,
-                               profile.radio_teleswitch, profile.network_managed))
-    core.add_device(Device(chf.hex().upper(), "CHF", rt.id, Status.PENDING))
+    register_premises(core, world.seed, i, profile)
+    return rt
+
+
+def register_premises(core: Dsp, seed: int, index: int, profile: PremisesProfile) -> int:
+    """Put premises ``index`` in the DSP's inventory (hub, meters, GPF; pending, with the installing
+    supplier's install codes), as every process that shares the seed derives it. Rows already in the
+    repository (a ``--db`` of an earlier run) are kept. Returns how many devices were added."""
+    pid, chf = f"P{index:04d}", device_eui(index, "CHF").hex().upper()
+    if core.repo.premises(pid) is None:
+        core.add_premises(Premises(pid, Region(profile.region), chf, profile.economy7_load_control,
+                                   profile.radio_teleswitch, profile.network_managed))
+    added = 0
+    for device in _inventory(seed, index, pid, profile):
+        if core.repo.device(device.eui) is None:
+            core.add_device(device)
+            added += 1
+    return added
+
+
+def _inventory(seed: int, i: int, pid: str, profile: PremisesProfile) -> list[Device]:
+    chf, esme, gsme, gpf = (device_eui(i, k) for k in ("CHF", "ESME", "GSME", "GPF"))
+    out = [Device(chf.hex().upper(), "CHF", pid, Status.PENDING)]
     for eui, kind, meter in ((esme, "ESME", profile.electricity), (gsme, "GSME", profile.gas)):
         if meter is None:
             continue
-        core.add_device(Device(eui.hex().upper(), kind, rt.id, Status.PENDING, meter.payment_mode,
-                               meter.firmware_version.hex().upper(),
-                               import_supplier=SUPPLIER if kind == "ESME" else None,
-                               gas_supplier=SUPPLIER if kind == "GSME" else None,
-                               installing_supplier=SUPPLIER, install_code=codes[eui].hex().upper()))
+        out.append(Device(eui.hex().upper(), kind, pid, Status.PENDING, meter.payment_mode,
+                          meter.firmware_version.hex().upper(),
+                          import_supplier=SUPPLIER if kind == "ESME" else None,
+                          gas_supplier=SUPPLIER if kind == "GSME" else None,
+                          installing_supplier=SUPPLIER, install_code=install_code_for(seed, eui).hex().upper()))
     if profile.gas is not None:
-        core.add_device(Device(gpf.hex().upper(), "GPF", rt.id, Status.PENDING, gas_supplier=SUPPLIER,
-                               paired_gsme=gsme.hex().upper(), firmware_version="0123ABCD"))
-    return rt
+        out.append(Device(gpf.hex().upper(), "GPF", pid, Status.PENDING, gas_supplier=SUPPLIER,
+                          paired_gsme=gsme.hex().upper(), firmware_version="0123ABCD"))
+    return out
 
 
 def _attacher(bus: HanMedium, eui: bytes, *, sleepy: bool) -> Callable[[MeterRunner], HanDeviceLink]:

@@ -1,0 +1,458 @@
+"""The fleet: premises hubs and the DSP in separate processes that share nothing but the MQTT
+broker and a seed (the split ``docker/compose.yaml`` runs, one DSP and N workers).
+
+* :func:`run_hubs` (a worker) builds premises ``first .. first+count-1`` with
+  :func:`~emulator.scenarios.world.build_world` (CHF + GPF, ESME and GSME on a virtual HAN),
+  every CHF on the broker through its own :class:`MqttHubPort`. The world's own DSP is left
+  idle on an unconnected in-memory port: the hubs answer only the broker.
+* :func:`run_dsp` runs the DSP service over :class:`MqttDspPort` with the inventory of premises
+  ``0 .. premises-1`` exactly as ``build_world`` registers it (:func:`add_inventory`), the SSI
+  HTTP API, and with ``drive`` a load driver: commission every premises, then read a meter SRV
+  at a steady rate and summarise (requests, I0, failures, p50/p95 latency).
+
+Both sides derive the same things from the seed alone: keys (the test PKI derives each key from
+(seed, EUI, usage), so a store built for more premises holds the same keys for the first ones;
+the DSP builds it for all ``premises``, a worker for ``first+count``), install codes
+(:func:`install_code_for`), EUIs and premises ids (:func:`device_eui`, ``P{i:04d}``). A worker
+whose range reaches beyond the DSP's ``premises`` is not in its inventory and is never driven.
+
+Joins. In :func:`~emulator.scenarios.steps.install` the journey makes the meters join itself,
+because it holds their runners. Here the DSP holds none, so each worker plays the installer on
+site: when its CHF permits a meter to join (the CHF's ``JoinPermitted``, which only SRV 8.11
+adding the meter to the device log causes) the meter is switched on and joins with the install
+code on its label (IC-2). The DSP sees the join as the hub's ``joined`` event, exactly as in the
+single-process journeys, and goes on with SRV 8.1.1. No side tells the other anything out of band.
+
+Collisions between workers are impossible by construction when their ranges are disjoint:
+every EUI, broker client id (``chf-<EUI>``), topic and premises id derives from the index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiomqtt
+
+from emulator.clock import Clock, RealClock
+from emulator.devices.chf import DEVICE_TYPE_CODES
+from emulator.devices.events import DeviceEvent, JoinPermitted
+from emulator.devices.profile import PremisesProfile
+from emulator.dsp.core import Dsp
+from emulator.dsp.model import Status
+from emulator.dsp.repository import MemoryRepository, Repository
+from emulator.gbcs import identities
+from emulator.pki.generate import device_eui
+from emulator.scenarios.report import StepFailed
+from emulator.scenarios.steps import send_ok
+from emulator.scenarios.world import (
+    SUPPLIER,
+    USERS,
+    PremisesRuntime,
+    ServiceUser,
+    World,
+    build_world,
+    install_code_for,
+    key_stores,
+    register_premises,
+    view,
+)
+from emulator.transport.broker import BrokerError, BrokerUrl, hub_password
+from emulator.transport.dsp_service import DspService
+from emulator.transport.http_api import HttpApi
+from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
+from emulator.transport.wan import MemoryWan
+from emulator.zigbee.install_code import link_key_from_install_code
+
+#: ``device_eui(i)`` writes ``i`` over bytes 4-5 of the reference EUIs, which are 0x5678 there:
+#: premises 0x5678 would get premises 0's EUIs. A fleet stays below it.
+MAX_PREMISES = 0x5678
+#: A worker given this (hex) derives each hub's broker password as the embedded broker does
+#: (user = the CHF EUI, HMAC of the secret): per-hub users and the per-hub ACL.
+HUB_SECRET_ENV = "SMETS2_HUB_SECRET"
+JOIN_WAIT_S = 15.0
+MAX_INFLIGHT_READS = 512
+T = TypeVar("T")
+
+
+def check_range(first: int, count: int) -> None:
+    """Raise ValueError naming the problem unless ``first .. first+count-1`` is a valid range."""
+    if first < 0:
+        raise ValueError(f"--first must be 0 or more, not {first}")
+    if count < 1:
+        raise ValueError(f"--count must be at least 1, not {count}")
+    if first + count > MAX_PREMISES:
+        raise ValueError(f"premises {first}..{first + count - 1}: the EUI scheme allows indices below {MAX_PREMISES}")
+
+
+def fleet_profile(gsme_wake_s: float | None = None) -> PremisesProfile:
+    """Every fleet premises: the default profile (CHF, ESME, GSME). The GSME's wake period only
+    changes the hub side (how soon a sleepy meter fetches its commands), never the inventory."""
+    profile = PremisesProfile()
+    if gsme_wake_s is None or profile.gas is None:
+        return profile
+    return dataclasses.replace(profile, gas=dataclasses.replace(profile.gas, wake_period_s=gsme_wake_s))
+
+
+def _url(broker: str | BrokerUrl) -> BrokerUrl:
+    return broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
+
+
+def hub_credentials(url: BrokerUrl, hub: bytes, secret: bytes | None) -> BrokerUrl:
+    """The hub's own broker user with a secret, else the URL's (a fleet-wide hub user)."""
+    return url if secret is None else url.with_user(hub.hex().upper(), hub_password(secret, hub))
+
+
+async def probe_broker(url: BrokerUrl, wait_s: float = 15.0) -> None:
+    """Connect once; raise :class:`BrokerError` naming the problem (refused, or unreachable for ``wait_s``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    who = url.username or "(anonymous)"
+    while True:
+        try:
+            async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password,
+                                      identifier=f"probe-{os.getpid()}-{os.urandom(3).hex()}", timeout=5):
+                return
+        except aiomqtt.MqttCodeError as e:
+            raise BrokerError(f"broker {url.host}:{url.port} refused user {who}: {e}") from None
+        except (aiomqtt.MqttError, OSError) as e:
+            if loop.time() >= deadline:
+                raise BrokerError(f"broker {url.host}:{url.port} unreachable after {wait_s:g} s: {e}") from None
+        await asyncio.sleep(0.5)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Until ``stop`` is set, or ``seconds`` have passed (0: no limit)."""
+    if seconds <= 0:
+        await stop.wait()
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+# --- the hubs role ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class HubsReport:
+    first: int
+    count: int
+    hubs: list[str]
+    joins: int = 0
+    join_failures: dict[str, str] = field(default_factory=dict)
+    reconnects: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": "hubs", **dataclasses.asdict(self)}
+
+
+class Installer:
+    """The installer at every premises of a worker: a meter joins, with the install code on its
+    label, when its CHF permits it (after SRV 8.11 put it in the device log)."""
+
+    def __init__(self, world: World) -> None:
+        self.meters = {eui: (p, eui) for p in world.premises for eui in (p.esme, p.gsme)}
+        self.joins = 0
+        self.failures: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        backlog = [e for e in world.events if isinstance(e, JoinPermitted)]
+        world.events.clear()  # a long-running worker keeps no event history
+        for p in world.premises:
+            p.chf_runner.sink = self.on_event
+            for runner in (p.esme_runner, p.gsme_runner):
+                if runner is not None:
+                    runner.sink = None
+        for event in backlog:
+            self.on_event(event)
+
+    def on_event(self, event: DeviceEvent) -> None:
+        if isinstance(event, JoinPermitted) and event.eui in self.meters:
+            task = asyncio.ensure_future(self._join(*self.meters[event.eui]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _join(self, p: PremisesRuntime, eui: bytes) -> None:
+        runner = p.esme_runner if eui == p.esme else p.gsme_runner
+        if runner is None or runner.joined.is_set():
+            return
+        reason = await runner.try_join(link_key_from_install_code(p.install_codes[eui]))
+        if reason is None:
+            self.joins += 1
+            self.failures.pop(eui.hex().upper(), None)
+        else:
+            self.failures[eui.hex().upper()] = reason
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _reconnects(world: World) -> int:
+    ports = (p.chf_runner.wan for p in world.premises)
+    return sum(port.link.reconnects for port in ports if isinstance(port, MqttHubPort))
+
+
+async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, count: int, clock: Clock | None = None,
+                   seconds: float = 0.0, stop: asyncio.Event | None = None, hub_secret: bytes | None = None,
+                   gsme_wake_s: float | None = None, wait_s: float = 15.0,
+                   on_ready: Callable[[HubsReport], None] | None = None) -> HubsReport:
+    """Run the hubs of premises ``first .. first+count-1`` until ``stop`` is set or for ``seconds``."""
+    url = _url(broker_url)
+    check_range(first, count)
+    await probe_broker(hub_credentials(url, device_eui(first, "CHF"), hub_secret), wait_s)
+    started = time.perf_counter()
+    try:
+        world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
+                                  first=first, dsp_port=MemoryWan().dsp_port(),
+                                  hub_port=lambda hub: MqttHubPort(hub_credentials(url, hub, hub_secret), hub))
+    except TimeoutError:
+        raise BrokerError(f"a hub of premises {first}..{first + count - 1} did not get onto broker "
+                          f"{url.host}:{url.port}") from None
+    installer = Installer(world)
+    report = HubsReport(first, count, [p.chf.hex().upper() for p in world.premises])
+    try:
+        if on_ready is not None:
+            on_ready(report)
+        await _wait(stop or asyncio.Event(), seconds)
+    finally:
+        await installer.stop()
+        report.joins, report.join_failures = installer.joins, dict(installer.failures)
+        report.reconnects = _reconnects(world)
+        report.seconds = round(time.perf_counter() - started, 3)
+        await world.stop()
+    return report
+
+
+# --- the DSP role ----------------------------------------------------------------------------
+
+
+def add_inventory(core: Dsp, seed: int, profiles: Sequence[PremisesProfile], first: int = 0) -> int:
+    """Register premises ``first ..`` as ``build_world`` does; returns how many devices were added."""
+    return sum(register_premises(core, seed, i, profile) for i, profile in enumerate(profiles, start=first))
+
+
+@dataclass(slots=True)
+class DriveOptions:
+    """``--drive``: commission every premises, then ``srv`` to every ESME in turn at ``rate`` per second."""
+
+    srv: str = "4.1.1"
+    rate: float = 20.0
+    commission_timeout_s: float = 120.0
+    commission_concurrency: int = 32
+
+
+@dataclass(slots=True)
+class _Reads:
+    requests: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    answered: set[str] = field(default_factory=set)  # ESMEs that answered I0
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _meters(i: int, profile: PremisesProfile) -> list[tuple[bytes, str]]:
+    kinds = [("ESME", profile.electricity), ("GSME", profile.gas)]
+    return [(device_eui(i, kind), kind) for kind, meter in kinds if meter is not None]
+
+
+def _status(repo: Repository, eui: bytes) -> Status | None:
+    dev = repo.device(eui.hex().upper())
+    return dev.status if dev else None
+
+
+async def _until_joined(repo: Repository, eui: bytes, kind: str) -> None:
+    for _ in range(int(JOIN_WAIT_S / 0.05)):
+        if _status(repo, eui) in (Status.INSTALLED_NOT_COMMISSIONED, Status.COMMISSIONED):
+            return
+        await asyncio.sleep(0.05)
+    raise StepFailed(f"{kind} {eui.hex().upper()} did not join within {JOIN_WAIT_S:g} s of SRV 8.11")
+
+
+async def commission_premises(user: ServiceUser, seed: int, i: int, profile: PremisesProfile) -> None:
+    """SRV 8.14.1, SRV 8.11 per meter (its hub's installer then joins it), SRV 8.1.1 per meter.
+    Steps already done (a retry, or a ``--db`` of an earlier run) are skipped."""
+    repo = user.service.core.repo
+    chf = device_eui(i, "CHF")
+    if _status(repo, chf) != Status.COMMISSIONED:
+        await send_ok(user, "8.14.1", "", {"device": chf.hex().upper()})
+    for eui, kind in _meters(i, profile):
+        if _status(repo, eui) in (Status.PENDING, Status.WHITELISTED):
+            await send_ok(user, "8.11", chf, {"device": eui.hex(), "device_type": DEVICE_TYPE_CODES[kind],
+                                              "install_code": install_code_for(seed, eui).hex()})
+    for eui, kind in _meters(i, profile):
+        await _until_joined(repo, eui, kind)
+    for eui, kind in _meters(i, profile):
+        if _status(repo, eui) != Status.COMMISSIONED:
+            await send_ok(user, "8.1.1", eui)
+        if _status(repo, eui) != Status.COMMISSIONED:
+            raise StepFailed(f"{kind} {eui.hex().upper()} not Commissioned after SRV 8.1.1")
+
+
+async def _commission_retrying(user: ServiceUser, seed: int, i: int, profile: PremisesProfile,
+                               deadline: float, sem: asyncio.Semaphore) -> str | None:
+    """None once commissioned, else the last failure (retried until ``deadline``: hubs may start late)."""
+    loop = asyncio.get_running_loop()
+    async with sem:
+        while True:
+            try:
+                await commission_premises(user, seed, i, profile)
+                return None
+            except StepFailed as e:
+                if loop.time() + 2.0 >= deadline:
+                    return str(e)
+            await asyncio.sleep(2.0)
+
+
+async def commission_all(user: ServiceUser, seed: int, premises: int, options: DriveOptions) -> dict[str, str]:
+    """Commission premises 0..premises-1 concurrently; failures by premises id."""
+    deadline = asyncio.get_running_loop().time() + options.commission_timeout_s
+    sem = asyncio.Semaphore(options.commission_concurrency)
+    profile = fleet_profile()
+    results = await asyncio.gather(*(_commission_retrying(user, seed, i, profile, deadline, sem)
+                                     for i in range(premises)))
+    return {f"P{i:04d}": why for i, why in enumerate(results) if why is not None}
+
+
+async def _read_once(user: ServiceUser, srv: str, target: str, reads: _Reads, sem: asyncio.Semaphore) -> None:
+    t0 = time.perf_counter()
+    try:
+        ack, final = await user.send(srv, target)
+        code = final.code if final is not None else ack.code
+    except Exception as e:  # a driver counts what went wrong and goes on
+        code = type(e).__name__
+    finally:
+        sem.release()
+    reads.latencies.append(time.perf_counter() - t0)
+    reads.codes[code] += 1
+    if code == "I0":
+        reads.answered.add(target)
+
+
+async def read_load(user: ServiceUser, targets: list[str], srv: str, rate: float, seconds: float,
+                    stop: asyncio.Event) -> tuple[_Reads, float]:
+    """``srv`` to each target in turn, ``rate`` per second, for ``seconds`` (0: until ``stop``); (reads, wall)."""
+    loop = asyncio.get_running_loop()
+    reads = _Reads()
+    tasks: set[asyncio.Task[None]] = set()
+    sem = asyncio.Semaphore(MAX_INFLIGHT_READS)
+    t0 = loop.time()
+    while targets and not stop.is_set() and (seconds <= 0 or loop.time() - t0 < seconds):
+        await sem.acquire()  # at most MAX_INFLIGHT_READS outstanding: beyond that the rate drops
+        task = asyncio.ensure_future(_read_once(user, srv, targets[reads.requests % len(targets)], reads, sem))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        reads.requests += 1
+        await asyncio.sleep(max(0.0, t0 + reads.requests / rate - loop.time()))
+    wall = loop.time() - t0
+    if tasks:
+        await asyncio.wait(tasks, timeout=user.service.timeout + 5)
+    return reads, wall
+
+
+def drive_summary(premises: int, failed: dict[str, str], commission_s: float, options: DriveOptions,
+                  reads: _Reads, wall: float) -> dict[str, Any]:
+    done = sum(reads.codes.values())
+    return {"premises": premises, "commissioned": premises - len(failed), "commission_failures": failed,
+            "commission_s": round(commission_s, 3), "srv": options.srv, "rate_target": options.rate,
+            "requests": reads.requests, "completed": done, "i0": reads.codes.get("I0", 0),
+            "failures": reads.requests - reads.codes.get("I0", 0), "codes": dict(reads.codes),
+            "meters_read": len(reads.answered), "read_s": round(wall, 3),
+            "reads_per_s": round(done / wall, 1) if wall > 0 else 0.0,
+            "p50_ms": round(_pct(reads.latencies, 0.5) * 1000, 2),
+            "p95_ms": round(_pct(reads.latencies, 0.95) * 1000, 2)}
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:
+    """The result of ``work``, or None (``work`` cancelled) if ``stop`` is set first."""
+    task, stopped = asyncio.ensure_future(work), asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def drive(user: ServiceUser, seed: int, premises: int, options: DriveOptions, seconds: float,
+                stop: asyncio.Event) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    failed = await _unless_stopped(commission_all(user, seed, premises, options), stop)
+    if failed is None:  # stopped while commissioning: say which premises were not done
+        failed = {f"P{i:04d}": "stopped before commissioned" for i in range(premises)
+                  if any(_status(user.service.core.repo, eui) != Status.COMMISSIONED
+                         for eui, _ in _meters(i, fleet_profile()))}
+    commission_s = time.perf_counter() - t0
+    targets = [device_eui(i, "ESME").hex().upper() for i in range(premises) if f"P{i:04d}" not in failed]
+    reads, wall = await read_load(user, targets, options.srv, options.rate, seconds, stop)
+    return drive_summary(premises, failed, commission_s, options, reads, wall)
+
+
+def _repository(db: Path | None) -> Repository:
+    if db is None:
+        return MemoryRepository()
+    from emulator.dsp.store import SqliteRepository
+
+    return SqliteRepository(db)
+
+
+def _heard(service: DspService, premises: int) -> dict[str, int]:
+    ours = {device_eui(i, "CHF").hex().upper() for i in range(premises)}
+    heard = set(service.delivered_per_hub)
+    return {"hubs_heard": len(heard & ours), "foreign_hubs": len(heard - ours)}
+
+
+async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, http_port: int = 8080,
+                  db: Path | None = None, http_host: str = "127.0.0.1", drive_options: DriveOptions | None = None,
+                  seconds: float = 0.0, clock: Clock | None = None, stop: asyncio.Event | None = None,
+                  wait_s: float = 15.0, response_timeout_s: float = 25.0,
+                  on_ready: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """The DSP over the broker with the SSI API on ``http_port`` (0: any), until ``stop`` or for
+    ``seconds``. With ``drive_options``: commission, then read for ``seconds``; the summary."""
+    url = _url(broker_url)
+    check_range(0, premises)
+    await probe_broker(url, wait_s)
+    clock = clock or RealClock()
+    stop = stop or asyncio.Event()
+    keys, _ = key_stores(seed, premises)
+    repo = _repository(db)
+    core = Dsp(repo, None, USERS)
+    add_inventory(core, seed, [fleet_profile()] * premises)
+    service = DspService(core, MqttDspPort(url), view(keys, [identities.ACB, identities.TRANSITIONAL_COS]), clock,
+                         response_timeout_s)
+    await service.start()
+    api = HttpApi(service, host=http_host, port=http_port)
+    summary: dict[str, Any] = {"role": "dsp", "premises": premises}
+    try:
+        bound = await api.start()
+        if on_ready is not None:
+            on_ready(bound)
+        if drive_options is None:
+            await _wait(stop, seconds)
+        else:
+            user = ServiceUser(SUPPLIER, "IS", service, view(keys, [bytes.fromhex(SUPPLIER)]), clock)
+            summary.update(await drive(user, seed, premises, drive_options, seconds, stop))
+        summary.update(_heard(service, premises))
+    finally:
+        await api.stop()
+        await service.stop()
+        close = getattr(repo, "close", None)
+        if close is not None:
+            close()
+    return summary
