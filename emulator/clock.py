@@ -17,7 +17,7 @@ import asyncio
 import selectors
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -72,7 +72,7 @@ class _JumpingSelector(selectors.BaseSelector):
         # (epoll counts in whole milliseconds, so anything between 0 and 1 ms costs 1 ms.)
         if len(self._real.get_map()) <= 1:
             grace = 0.0
-        elif self._loop.io_pending:
+        elif self._loop.io_waiting():
             grace = self._grace if timeout is None or timeout > 1.0 else 0.001
         elif timeout is None or timeout <= 1.0:
             grace = 0.0  # nothing awaited and a short jump (a poll interval): take what has arrived, go
@@ -114,6 +114,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._virtual_now = 0.0
         self.executor_jobs = 0
         self.io_pending = 0  # adapters count replies they await (e.g. an MQTT PUBACK)
+        # Adapters whose I/O the selector cannot see in flight (a pty's line discipline) say so here.
+        self.io_probes: list[Callable[[], bool]] = []
         real = self._selector  # type: ignore[has-type]
         self._selector = _JumpingSelector(real, self, grace)
 
@@ -128,6 +130,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def _executor_done(self, _: asyncio.Future[Any]) -> None:
         self.executor_jobs -= 1
+
+    def io_waiting(self) -> bool:
+        return bool(self.io_pending) or any(probe() for probe in self.io_probes)
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward (never back)."""

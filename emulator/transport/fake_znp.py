@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
+import struct
+import termios
+import time
 import tty
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.clock import Clock
+from emulator.clock import Clock, VirtualTimeLoop
 from emulator.hardware import RadioProfile
 from emulator.transport.han import HanDeviceLink, HanListener, HanPacket, HanRadio, JoinRefused
 from emulator.transport.virtual_han import Tap
@@ -31,6 +35,7 @@ from emulator.znp.fake import FakeOutput, FakeZnp
 
 log = logging.getLogger(__name__)
 DEFAULT_MANUFACTURER = 0x1234
+PTY_SETTLE_S = 0.005  # wall time the line discipline may take to hand written bytes to the reader
 
 
 @dataclass(slots=True)
@@ -71,6 +76,7 @@ class FakeZnpAir:
         self._pty: tuple[int, int] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._client_task: asyncio.Task[Any] | None = None
+        self._last_pty_write = 0.0
 
     # --- serving the host --------------------------------------------------------------------
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -86,7 +92,10 @@ class FakeZnpAir:
         tty.setraw(slave)
         os.set_blocking(master, False)
         self._pty = (master, slave)
-        asyncio.get_running_loop().add_reader(master, self._pty_readable, master)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(master, self._pty_readable, master)
+        if isinstance(loop, VirtualTimeLoop):
+            loop.io_probes.append(self._pty_in_flight)
         self.url = os.ttyname(slave)
         return self.url
 
@@ -113,7 +122,10 @@ class FakeZnpAir:
             self._server = None
         if self._pty is not None:
             master, slave = self._pty
-            asyncio.get_running_loop().remove_reader(master)
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(master)
+            if isinstance(loop, VirtualTimeLoop) and self._pty_in_flight in loop.io_probes:
+                loop.io_probes.remove(self._pty_in_flight)
             for fd in (master, slave):
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -138,6 +150,19 @@ class FakeZnpAir:
             writer.close()
             self.fake.reader.buffer.clear()  # a half frame from the old host is not the new host's
 
+    def _pty_in_flight(self) -> bool:
+        """Bytes still in the pty, either way, or written a moment ago (the line discipline hands them
+        over later): virtual time must not jump past the reply they carry."""
+        if self._pty is None:
+            return False
+        if time.monotonic() - self._last_pty_write < PTY_SETTLE_S:
+            return True
+        try:
+            return any(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0] > 0
+                       for fd in self._pty)
+        except OSError:
+            return False
+
     def _pty_readable(self, master: int) -> None:
         try:
             data = os.read(master, 4096)
@@ -155,12 +180,13 @@ class FakeZnpAir:
         if self._writer is not None and not self._writer.is_closing():
             self._writer.write(data)
         elif self._pty is not None:
+            self._last_pty_write = time.monotonic()
             with contextlib.suppress(OSError):
                 os.write(self._pty[0], data)
 
     def _from_host(self, data: bytes) -> None:
         self.stats.host_bytes_in += len(data)
-        self._apply(self.fake.receive(data, self.clock.now()))
+        self._apply(self.fake.receive(data, self.clock.now(), wire_time=time.monotonic()))
 
     def _apply(self, out: FakeOutput) -> None:
         for note in out.notes:

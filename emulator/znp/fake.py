@@ -115,11 +115,6 @@ class FakeZnp:
         self._handlers: dict[str, Callable[[dict[str, Any], float, FakeOutput], None]] = {
             "SYS.ResetReq": self._reset, "SYS.Ping": self._ping, "SYS.Version": self._version,
             "SYS.GetExtAddr": self._ext_addr, "SYS.SetTxPower": self._tx_power,
-            "SYS.OSALNVItemInit": self._osal_init, "SYS.OSALNVRead": self._osal_read,
-            "SYS.OSALNVReadExt": self._osal_read, "SYS.OSALNVWrite": self._osal_write,
-            "SYS.OSALNVWriteExt": self._osal_write, "SYS.OSALNVDelete": self._osal_delete,
-            "SYS.OSALNVLength": self._osal_length, "SYS.NVCreate": self._nv_create, "SYS.NVDelete": self._nv_delete,
-            "SYS.NVLength": self._nv_length, "SYS.NVRead": self._nv_read, "SYS.NVWrite": self._nv_write,
             "UTIL.GetDeviceInfo": self._device_info, "UTIL.LEDControl": self._ok,
             "UTIL.AssocFindDevice": self._assoc_find, "UTIL.AssocGetWithAddress": self._assoc_get,
             "UTIL.AssocRemove": self._ok, "UTIL.AssocAdd": self._ok,
@@ -135,15 +130,17 @@ class FakeZnp:
         }
 
     # --- host side -----------------------------------------------------------------------------
-    def receive(self, data: bytes, now: float) -> FakeOutput:
-        """Bytes from the host's serial port."""
+    def receive(self, data: bytes, now: float, *, wire_time: float | None = None) -> FakeOutput:
+        """Bytes from the host's serial port. ``wire_time`` is when they arrived on the wire (the
+        UART's own clock, real even when ``now`` is virtual); it defaults to ``now``."""
         out = FakeOutput()
-        if self.reader.pending and now - self._last_rx > FRAME_TIMEOUT_S:
+        arrived = now if wire_time is None else wire_time
+        if self.reader.pending and arrived - self._last_rx > FRAME_TIMEOUT_S:
             # Like the chip's UART: a frame that stopped arriving is dropped, so a host that
             # reconnects mid-frame is understood again.
             out.notes.append(f"dropped {self.reader.pending} bytes of a frame that stopped arriving")
             self.reader.buffer.clear()
-        self._last_rx = now
+        self._last_rx = arrived
         errors_before = len(self.reader.errors)
         for frame in self.reader.feed(data):
             self.handle(frame, now, out)
@@ -158,7 +155,7 @@ class FakeZnp:
             return out
         try:
             cmd, fields = mt.parse_request(frame)
-            handler = self._handlers.get(cmd.name)
+            handler = self._handlers.get(cmd.name) or (self._nv if cmd.name in nv.COMMANDS else None)
             if handler is None:
                 raise st.UnknownCommand(f"{cmd.name} is not implemented by this fake Z-Stack")
         except ZnpError as e:
@@ -275,6 +272,9 @@ class FakeZnp:
         node = zdo.NodeDescriptor(zdo.LogicalType.COORDINATOR, caps, 0x0000)
         return zdo.ZdoResponder(zdo.DeviceDescriptor(self.ieee, 0x0000, node, eps))
 
+    def _nv(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+        out.serial.append(mt.response(self._current, **nv.COMMANDS[self._current](self.nv, f)))
+
     def _status(self, status: int) -> MtFrame:
         return mt.response(self._current, Status=status)
 
@@ -314,44 +314,6 @@ class FakeZnp:
 
     def _tx_power(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("SYS.SetTxPower", StatusOrPower=st.SUCCESS))
-
-    def _osal_init(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        status = self.nv.create(nv.NvStore.osal(f["Id"]), f["ItemLen"], f["Value"])
-        out.serial.append(mt.response("SYS.OSALNVItemInit", Status=status))
-
-    def _osal_read(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        status, value = self.nv.read(nv.NvStore.osal(f["Id"]), f["Offset"], 240)
-        out.serial.append(mt.response(self._current, Status=status, Value=value))
-
-    def _osal_write(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(self._status(self.nv.write(nv.NvStore.osal(f["Id"]), f["Offset"],
-                                                                    f["Value"])))
-
-    def _osal_delete(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(mt.response("SYS.OSALNVDelete", Status=self.nv.delete(nv.NvStore.osal(f["Id"]))))
-
-    def _osal_length(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(mt.response("SYS.OSALNVLength", ItemLen=self.nv.length(nv.NvStore.osal(f["Id"]))))
-
-    @staticmethod
-    def _key(f: dict[str, Any]) -> nv.Key:
-        return (f["SysId"], f["ItemId"], f["SubId"])
-
-    def _nv_create(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(mt.response("SYS.NVCreate", Status=self.nv.create(self._key(f), f["Length"])))
-
-    def _nv_delete(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(mt.response("SYS.NVDelete", Status=self.nv.delete(self._key(f))))
-
-    def _nv_length(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(mt.response("SYS.NVLength", Length=self.nv.length(self._key(f))))
-
-    def _nv_read(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        status, value = self.nv.read(self._key(f), f["Offset"], min(f["Length"], 240))
-        out.serial.append(mt.response("SYS.NVRead", Status=status, Value=value))
-
-    def _nv_write(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        out.serial.append(mt.response("SYS.NVWrite", Status=self.nv.write(self._key(f), f["Offset"], f["Value"])))
 
     # --- UTIL ----------------------------------------------------------------------------------
     def _device_info(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
@@ -549,31 +511,6 @@ class FakeZnp:
     def _start_network(self, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.callback("ZDO.StateChangeInd", State=DEVICE_STATE_STARTING))
         if self._nib() is None or self.nv.get(nv.BDBNODEISONANETWORK) != b"\x01":
-            self._form()
+            nv.form(self.nv, self.rng, self.primary_channels)
         self.started = True
         out.serial.append(mt.callback("ZDO.StateChangeInd", State=DEVICE_STATE_STARTED))
-
-    def _form(self) -> None:
-        """A new network from what the host configured (PAN id, extended PAN id, key, channels)."""
-        pan_raw = self.nv.get(nv.PANID)
-        pan = int.from_bytes(pan_raw, "little") if pan_raw and len(pan_raw) == 2 else 0xFFFF
-        if pan >= 0xFFFE:
-            pan = self.rng.randrange(0x0001, 0xFFF7)
-        ext = self.nv.get(nv.APS_USE_EXT_PANID)
-        if not ext or len(ext) != 8 or ext in (bytes(8), b"\xff" * 8):
-            ext = self.rng.randbytes(8)
-        key = self.nv.get(nv.PRECFGKEY)
-        if not key or len(key) != 16:
-            key = self.rng.randbytes(16)
-        mask = self.primary_channels or 0x07FFF800
-        channel = next(c for c in range(11, 27) if mask & (1 << c)) if mask & 0x07FFF800 else 11
-        self.nv.put(nv.NIB_ID, nv.new_nib(nwk=0x0000, channel=channel, pan_id=pan, ext_pan_id_wire=ext,
-                                          channel_mask=mask))
-        self.nv.put(nv.EXTENDED_PAN_ID, ext)
-        self.nv.put(nv.NWK_ACTIVE_KEY_INFO, b"\x00" + key)
-        self.nv.put(nv.NWK_ALTERN_KEY_INFO, b"\x00" + key)
-        self.nv.put(nv.BDBNODEISONANETWORK, b"\x01")
-        if self.nv.get(nv.TCLK_SEED) is None:
-            self.nv.put(nv.TCLK_SEED, self.rng.randbytes(16))
-        self.nv.put_table_entry(nv.ITEM_NWK_SEC_MATERIAL_TABLE, 0, bytes(4) + ext)
-
