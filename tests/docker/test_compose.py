@@ -29,6 +29,11 @@ def _compose(name: str) -> dict:  # type: ignore[type-arg]
     return doc
 
 
+def _docker_daemon() -> bool:
+    return shutil.which("docker") is not None and subprocess.run(
+        ["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
 def test_compose_references_resolve():
     doc = _compose("compose.yaml")
     services = doc["services"]
@@ -70,9 +75,7 @@ def test_dockerfile_copies_what_exists_and_runs_the_cli():
     assert any(line.startswith("ENTRYPOINT") and "smets2-emu" in line for line in lines)
 
 
-@pytest.mark.skipif(shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True,
-                                                                     check=False).returncode != 0,
-                    reason="no Docker daemon here")
+@pytest.mark.skipif(not _docker_daemon(), reason="no Docker daemon here")
 def test_compose_config_with_docker():
     r = subprocess.run(["docker", "compose", "-f", str(DOCKER / "compose.yaml"), "config"], capture_output=True,
                        text=True, check=False)
@@ -240,3 +243,34 @@ def test_compose_broker_config_admits_the_services(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.mark.skipif(not _docker_daemon(), reason="no Docker daemon here")
+def test_compose_up_commissions_every_premises_of_two_workers():
+    """The real run, where Docker is: build the image, a broker, the DSP and 2 workers x 2 premises;
+    every meter in the DSP's inventory reaches Commissioned over the broker."""
+    import json
+    import os
+    import time
+    import urllib.request
+
+    env = {**os.environ, "FLEET_COUNT": "2", "FLEET_PREMISES": "4", "FLEET_RATE": "2"}
+    base = ["docker", "compose", "-f", str(DOCKER / "compose.yaml"), "-p", "smets2citest"]
+    up = subprocess.run([*base, "up", "--build", "-d", "--scale", "worker=2"], env=env, capture_output=True,
+                        text=True, timeout=1200, check=False)
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        meters: list[dict] = []  # type: ignore[type-arg]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:8080/api/inventory", timeout=5) as r:
+                    meters = [d for d in json.loads(r.read()) if d["device_type"] in ("ESME", "GSME")]
+            except OSError:
+                meters = []
+            if len(meters) == 8 and all(d["status"] == "Commissioned" for d in meters):
+                break
+            time.sleep(3)
+        assert len(meters) == 8 and {d["status"] for d in meters} == {"Commissioned"}, meters
+    finally:
+        subprocess.run([*base, "down", "-v"], env=env, capture_output=True, timeout=300, check=False)
