@@ -14,6 +14,8 @@ TC link keys, APS keys) a host walks sub id by sub id until one is missing. The 
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +94,7 @@ NIB = cs.Struct(
 )
 NIB_SIZE = NIB.sizeof()
 NWK_STATE_ROUTER = 8  # the coordinator runs its network as a router does (NWK_ROUTER)
+ALL_CHANNELS = 0x07FFF800  # channels 11-26
 
 
 def new_nib(*, nwk: int, channel: int, pan_id: int, ext_pan_id_wire: bytes, channel_mask: int) -> bytes:
@@ -188,3 +191,66 @@ class NvStore:
 
     def put_table_entry(self, item: int, sub: int, value: bytes) -> None:
         self.items[(SYS_ZSTACK, item, sub)] = bytearray(value)
+
+
+def form(store: NvStore, rng: random.Random, channel_mask: int) -> None:
+    """A new network from what the host configured (PAN id, extended PAN id, key, channels), as
+    Z-Stack's BDB formation leaves it in NV: NIB, keys, "on a network", security material."""
+    pan_raw = store.get(PANID)
+    pan = int.from_bytes(pan_raw, "little") if pan_raw and len(pan_raw) == 2 else 0xFFFF
+    if pan >= 0xFFFE:
+        pan = rng.randrange(0x0001, 0xFFF7)
+    ext = store.get(APS_USE_EXT_PANID)
+    if not ext or len(ext) != 8 or ext in (bytes(8), b"\xff" * 8):
+        ext = rng.randbytes(8)
+    key = store.get(PRECFGKEY)
+    if not key or len(key) != 16:
+        key = rng.randbytes(16)
+    mask = channel_mask & ALL_CHANNELS or ALL_CHANNELS
+    channel = next(c for c in range(11, 27) if mask & (1 << c))  # no energy scan: the lowest allowed
+    store.put(NIB_ID, new_nib(nwk=0x0000, channel=channel, pan_id=pan, ext_pan_id_wire=ext, channel_mask=mask))
+    store.put(EXTENDED_PAN_ID, ext)
+    store.put(NWK_ACTIVE_KEY_INFO, b"\x00" + key)
+    store.put(NWK_ALTERN_KEY_INFO, b"\x00" + key)
+    store.put(BDBNODEISONANETWORK, b"\x01")
+    if store.get(TCLK_SEED) is None:
+        store.put(TCLK_SEED, rng.randbytes(16))
+    store.put_table_entry(ITEM_NWK_SEC_MATERIAL_TABLE, 0, bytes(4) + ext)
+
+
+# --- the MT commands on NV: (store, request fields) -> response fields ----------------------------
+READ_CHUNK = 240  # what one SRSP carries after its status and length bytes, with room to spare
+
+
+def _ext(f: dict[str, Any]) -> Key:
+    return (f["SysId"], f["ItemId"], f["SubId"])
+
+
+def _osal_read(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
+    status, value = s.read(s.osal(f["Id"]), f["Offset"], READ_CHUNK)
+    return {"Status": status, "Value": value}
+
+
+def _osal_write(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
+    return {"Status": s.write(s.osal(f["Id"]), f["Offset"], f["Value"])}
+
+
+def _nv_read(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
+    status, value = s.read(_ext(f), f["Offset"], min(f["Length"], READ_CHUNK))
+    return {"Status": status, "Value": value}
+
+
+COMMANDS: dict[str, Callable[[NvStore, dict[str, Any]], dict[str, Any]]] = {
+    "SYS.OSALNVItemInit": lambda s, f: {"Status": s.create(s.osal(f["Id"]), f["ItemLen"], f["Value"])},
+    "SYS.OSALNVRead": _osal_read,
+    "SYS.OSALNVReadExt": _osal_read,
+    "SYS.OSALNVWrite": _osal_write,
+    "SYS.OSALNVWriteExt": _osal_write,
+    "SYS.OSALNVDelete": lambda s, f: {"Status": s.delete(s.osal(f["Id"]))},
+    "SYS.OSALNVLength": lambda s, f: {"ItemLen": s.length(s.osal(f["Id"]))},
+    "SYS.NVCreate": lambda s, f: {"Status": s.create(_ext(f), f["Length"])},
+    "SYS.NVDelete": lambda s, f: {"Status": s.delete(_ext(f))},
+    "SYS.NVLength": lambda s, f: {"Length": s.length(_ext(f))},
+    "SYS.NVRead": _nv_read,
+    "SYS.NVWrite": lambda s, f: {"Status": s.write(_ext(f), f["Offset"], f["Value"])},
+}
