@@ -75,24 +75,25 @@ def _first(text: str) -> int | str:
     return value
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
+def _number(kind: type[int] | type[float], least: float, strict: bool) -> Any:
+    """An argparse type: a whole number (or any number) of at least (or more than) ``least``."""
+    what = "a whole number" if kind is int else "a number"
+    bound = f"more than {least:g}" if strict else f"at least {least:g}"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < least or (strict and value == least):
+            raise argparse.ArgumentTypeError(f"{value} is not {bound}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not more than 0")
-    return value
+_positive = _number(int, 1, strict=False)
+_positive_float = _number(float, 0, strict=True)
 
 
 # --- --first auto ------------------------------------------------------------------------------
