@@ -14,6 +14,7 @@ from typing import Any
 
 from emulator.gbcs import asn1, dlms, gbz
 from emulator.gbcs.frames import Cra, Message
+from emulator.gbcs.usecase_builders import UseCaseRequest, builders
 from emulator.gbcs.usecases import use_case_for
 
 _OBIS = {
@@ -74,7 +75,10 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
     if uc is None:
         raise CommandError(f"SRV {srv} has no GBCS use case for a {device_type}")
     name = uc.use_case
-    if name in ("CCS01", "CCS02"):
+    builder = builders().get(name)
+    if builder is not None:
+        payload = builder(UseCaseRequest(uc.use_case, uc.message_code, originator, target, counter, body))
+    elif name in ("CCS01", "CCS02"):
         payload = device_log_payload(counter, bytes.fromhex(body["device"]), int(body.get("device_type", 0)),
                                      bytes.fromhex(body.get("install_code", "")), add=name == "CCS01")
     elif name == "CS06":
