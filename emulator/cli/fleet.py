@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
     d.add_argument("--commission-timeout", type=_positive_float, default=120.0,
                    help="give up commissioning a premises after this long (hubs may start late)")
     d.add_argument("--wait", type=float, default=15.0, help="how long to wait for the broker at start")
+    d.add_argument("--restricted-policy", type=Path, metavar="FILE",
+                   help="the alerts a Restricted device still delivers (RM-5): a CSV like "
+                        "emulator/data/restricted_alerts.csv")
     d.set_defaults(func=_dsp)
 
 
@@ -249,13 +252,15 @@ def _hubs(args: argparse.Namespace) -> int:
 
 
 def _dsp(args: argparse.Namespace) -> int:
+    from emulator.cli.run import load_policy
     from emulator.scenarios.fleet import DriveOptions, check_range, run_dsp
     from emulator.transport.broker import BrokerError, BrokerUrl
 
     try:
         url = BrokerUrl.parse(args.broker)
         check_range(0, args.premises)
-    except ValueError as e:
+        policy = load_policy(args.restricted_policy)
+    except ValueError as e:  # PolicyError is a ValueError
         return _fail("dsp", e)
     options = DriveOptions(args.srv, args.rate, args.commission_timeout) if args.drive else None
 
@@ -265,7 +270,7 @@ def _dsp(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> dict[str, Any]:
         return await run_dsp(url, seed=args.seed, premises=args.premises, http_port=args.port, db=args.db,
                              http_host=args.host, drive_options=options, seconds=args.seconds, stop=stop,
-                             wait_s=args.wait, on_ready=ready)
+                             wait_s=args.wait, on_ready=ready, policy=policy)
 
     try:
         summary: dict[str, Any] = asyncio.run(_signalled(main))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emulator.dsp.policy import RestrictedPolicy
 
 
 def register(sub: Any) -> None:
@@ -24,16 +27,25 @@ def register(sub: Any) -> None:
     p.add_argument("--han", choices=("virtual", "fake-znp", "fake-znp-pty"), default="virtual",
                    help="the HAN: the virtual bus, or the CHF on the real zigpy-znp driving a fake ZNP stick "
                         "(needs the radio extra)")
+    p.add_argument("--restricted-policy", type=Path, metavar="FILE",
+                   help="the alerts a Restricted device still delivers (RM-5): a CSV like "
+                        "emulator/data/restricted_alerts.csv (code,decision,category,reason)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from emulator.dsp.policy import PolicyError
     from emulator.hardware import RadioError
     from emulator.scenarios import journeys
     from emulator.scenarios.runner import RunOptions, run_sync
 
+    try:
+        policy = load_policy(args.restricted_policy)
+    except PolicyError as e:
+        print(f"smets2-emu run {args.journey}: {e}", file=sys.stderr)
+        return 2
     opts = RunOptions(args.journey, args.seed, args.realtime, args.broker, args.report, args.junit, args.pcap,
-                      args.trace, args.keys, args.db, args.quiet, args.han)
+                      args.trace, args.keys, args.db, args.quiet, args.han, policy)
     profiles, journey = journeys.get(args.journey)
     try:
         report = run_sync(opts, profiles, journey)
@@ -42,3 +54,16 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     sys.stdout.write(report.to_text())
     return 0 if report.ok else 1
+
+
+def load_policy(path: Path | None) -> RestrictedPolicy | None:
+    """The Restricted policy with a user's alert list (``--restricted-policy FILE``), or None for the default."""
+    from emulator.dsp.policy import PolicyError, RestrictedPolicy
+
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read the Restricted alert list ({e.strerror})") from None
+    return RestrictedPolicy().with_alert_list(text, str(path))

@@ -10,6 +10,13 @@ response later completes it (I0). Alerts from a Restricted device are split betw
 SAT log (delivered) and the diagnostics log (discarded) by policy (RM-5). Every change
 of the Restricted flag, every rejection and every discarded alert is written to the
 repository before the call returns (RM-12). Time is always the ``now`` argument.
+
+Restricted holds on every route by which a user can make a device act (docs/restricted.md):
+the rules are applied to the use case of the GBCS that will go out (its message code), not
+to the SRV a user names; a command variant 5 must be the very Pre-Command the DSP issued for
+that request; and a command is checked again whenever it is sent: a future-dated request at
+its execution time, a DCC schedule at each run, a re-send (:meth:`Dsp.gate`). The core owns
+its timers: :meth:`Dsp.next_timer` says when it next needs :meth:`Dsp.handle_timer`.
 """
 
 from __future__ import annotations
@@ -22,14 +29,22 @@ from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput
 from emulator.dsp.model import CODES, Device, Premises, Response, ServiceRequest, Status, User
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import Repository
-from emulator.gbcs import catalogue
-from emulator.gbcs.usecases import use_case_for
+from emulator.dsp.working_days import add_working_days
+from emulator.gbcs import catalogue, commands, frames, security
+from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.keys import KeyStore
+from emulator.gbcs.usecases import select_use_case, srvs_for_message_code, use_case_for
 
 _REQUEST_ID = re.compile(r"^([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):(\d{1,20})$")
 DCC_EUI = "90B3D51F30000002"
 # SRVs a device may receive before it is commissioned (installing and commissioning it).
 _PRE_COMMISSION = frozenset({"8.1.1", "8.7.1", "8.7.2", "8.11", "6.15.1", "6.21", "6.23", "11.2", "8.5", "6.11"})
 _PAYMENT_MODE_SRV = "1.6"
+_SCHEDULE_SRVS = ("5.1", "5.2", "5.3")
+# The use cases that switch a meter to prepayment (ECS03, GCS03): never on a Restricted meter (RM-3).
+_TO_PREPAYMENT = frozenset({0x001B, 0x006D})
+_PAYMENT_MODE_OF = {0x001A: "credit", 0x001B: "prepayment", 0x006C: "credit", 0x006D: "prepayment"}
+PRECOMMAND_MISMATCH = "E51"  # the project's code: a signed Pre-Command the DSP did not issue as it stands
 _ROLE_FOR_FUEL = {"ESME": ("IS", "ES"), "GSME": ("GS",), "GPF": ("GS",)}
 RESPONSE_TIMEOUT_S = 25.0  # DCC target for an on-demand round trip (gbcs.md)
 FUTURE_DATED_TIMEOUT_S = 22 * 3600.0  # DCC target for a future-dated request
@@ -37,10 +52,13 @@ FUTURE_DATED_TIMEOUT_S = 22 * 3600.0  # DCC target for a future-dated request
 
 class Dsp:
     def __init__(self, repo: Repository, policy: RestrictedPolicy | None = None,
-                 users: dict[str, User] | None = None) -> None:
+                 users: dict[str, User] | None = None, keys: KeyStore | None = None) -> None:
         self.repo = repo
         self.policy = policy or RestrictedPolicy()
         self.users: dict[str, User] = dict(users or {})
+        #: Users' public DS keys, to check a command variant 5's signature before it is accepted.
+        self.keys = keys
+        self._schedule_counter = security.CounterSource()
 
     # --- helpers --------------------------------------------------------------------------
     def _refuse(self, user: str, req_id: str, code: str, message: str, now: float) -> list[DspOutput]:
@@ -90,6 +108,9 @@ class Dsp:
                 srv.critical and req.command_variant in (4, 5)):
             return self._refuse(user_eui, rid, "E12", f"CommandVariant {req.command_variant} is not valid for SRV "
                                                       f"{req.srv} (allowed {list(srv.command_variants)})", now)
+        if req.command_variant == 5 and not srv.critical:
+            return self._refuse(user_eui, rid, "E12", f"CommandVariant 5 carries a signed Pre-Command: SRV {req.srv} "
+                                                      f"is not critical", now)
         role = req.role or next(iter(sorted(user.roles)), "")
         if role not in user.roles or role not in srv.roles:
             return self._refuse(user_eui, rid, "E3", f"role {role!r} may not send SRV {req.srv} "
@@ -109,45 +130,251 @@ class Dsp:
                 device.status != Status.COMMISSIONED and req.srv not in _PRE_COMMISSION):
             return self._refuse(user_eui, rid, "E5", f"device status {device.status.value} is incompatible with "
                                                      f"SRV {req.srv}", now)
-        if device.restricted:
-            refusal = self._restricted_refusal(device, req)
-            if refusal:
-                self.repo.log("audit", {"time": now, "who": user_eui, "what": "restricted-rejection",
-                                        "request_id": rid, "srv": req.srv, "device": device.eui})
-                return [Answer(now, user_eui, Response(rid, self.policy.rejection_code, refusal))]
+        issued: dict[str, Any] | None = None
+        if req.command_variant == 5:
+            issued_or_refusal = self._issued_precommand(user_eui, req, device.eui, now)
+            if isinstance(issued_or_refusal, str):
+                return self._refuse(user_eui, rid, PRECOMMAND_MISMATCH, issued_or_refusal, now)
+            issued = issued_or_refusal
+            message_code = int(issued["message_code"])
+        else:
+            uc = select_use_case(req.srv, device.device_type, req.body)
+            message_code = uc.message_code if uc else 0
+        refusal = self._restricted_refusal(device, message_code, req.srv)
+        if refusal:
+            return self._restricted_rejection(user_eui, rid, req.srv, device.eui, refusal, now)
         premises = self.repo.premises(device.premises)
         hub = premises.hub if premises else ""
-        self.repo.put("request", rid, {"user": user_eui, "srv": req.srv, "target": device.eui, "hub": hub,
-                                       "sent": now, "state": "sent", "counter": req.counter,
-                                       "class": srv.restricted_class, "restricted": device.restricted})
-        outs: list[DspOutput] = [Answer(now, user_eui, Response(rid, "I99", CODES["I99"]))]
+        state = {"user": user_eui, "srv": req.srv, "target": device.eui, "hub": hub, "device_type": device.device_type,
+                 "sent": now, "state": "sent", "counter": req.counter, "class": srv.restricted_class,
+                 "restricted": device.restricted, "message_code": message_code, "body": dict(req.body),
+                 "signed_command": req.signed_command}
         if srv.critical and req.command_variant == 4:
-            # CV 4: the DSP frames the Pre-Command for the user to sign; nothing goes to the WAN yet.
-            state = self.repo.get("request", rid) or {}
-            self.repo.put("request", rid, {**state, "state": "precommand"})
-            return [SendCommand(now, rid, hub, device.eui, device.device_type, req.srv, req.counter, user_eui,
-                                dict(req.body), None, precommand=True)]
-        if req.srv == "11.1":
-            outs.append(SendFirmware(now, rid, hub, str(req.body.get("image", "")),
-                                     tuple(req.body.get("targets", [device.eui]))))
-        else:
-            # A future-dated request (DUIS) waits in the DSP until its execution time; its answer
-            # is due within FUTURE_DATED_TIMEOUT_S of that time, else E30.
-            at = req.execution_time if req.execution_time is not None and req.execution_time > now else None
-            outs.append(SendCommand(now, rid, hub, device.eui, device.device_type, req.srv, req.counter,
-                                    user_eui, dict(req.body), req.signed_command, execute_at=at))
-        return outs
+            # CV 4: the DSP frames the Pre-Command for the user to sign and keeps it, to hold the
+            # signed command that comes back (CV 5) to exactly these bytes; nothing goes to the WAN.
+            return self._issue_precommand(user_eui, req, device.device_type, state, now)
+        if issued is not None:
+            issued["state"] = "used"
+            self.repo.put("precommand", _frame_key(user_eui, device.eui, int(issued["counter"])), issued)
+        if req.execution_time is not None and req.execution_time > now:
+            # A future-dated request (DUIS) waits in the DSP until its execution time, and is
+            # checked again then; its answer is due within FUTURE_DATED_TIMEOUT_S of that time, else E30.
+            self.repo.put("request", rid, {**state, "state": "waiting", "execute_at": req.execution_time})
+            self.repo.put("due", rid, {"at": req.execution_time})
+            return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"]))]
+        self.repo.put("request", rid, state)
+        return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"])), self._send(rid, state, now)]
 
-    def _restricted_refusal(self, device: Device, req: ServiceRequest) -> str:
-        """Why ``req`` may not reach Restricted ``device`` (RM-3, RM-4), or '' if it may."""
-        if not self.policy.srv_allowed(req.srv):
-            cls = catalogue.srvs()[req.srv].restricted_class
-            return f"device {device.eui} is Restricted: SRV {req.srv} ({cls}) is not on the allow-list (RM-4)"
-        if req.srv == _PAYMENT_MODE_SRV and str(req.body.get("payment_mode", "")).lower() == "prepayment":
-            return f"device {device.eui} is Restricted: it may not be switched to prepayment (RM-3)"
+    def _send(self, rid: str, state: dict[str, Any], now: float, future_dated: bool = False) -> SendCommand:
+        return SendCommand(now, rid, state["hub"], state["target"], state["device_type"], state["srv"],
+                           int(state["counter"]), state["user"], dict(state.get("body") or {}),
+                           state.get("signed_command"), future_dated=future_dated)
+
+    def _restricted_rejection(self, user: str, rid: str, srv: str, device: str, refusal: str,
+                              now: float) -> list[DspOutput]:
+        self.repo.log("audit", {"time": now, "who": user, "what": "restricted-rejection", "request_id": rid,
+                                "srv": srv, "device": device, "detail": refusal})
+        return [Answer(now, user, Response(rid, self.policy.rejection_code, refusal))]
+
+    def _restricted_refusal(self, device: Device, message_code: int, srv: str) -> str:
+        """Why a command with ``message_code`` may not reach ``device`` now (RM-3, RM-4), or '' if it may.
+
+        The use case inside the frame decides, whatever SRV the user named for it."""
+        if not device.restricted:
+            return ""
+        info = catalogue.message_codes().get(message_code)
+        name = info.use_case_id if info else f"message code 0x{message_code:04X}"
+        if message_code in _TO_PREPAYMENT:
+            return f"device {device.eui} is Restricted: it may not be switched to prepayment ({name}, RM-3)"
+        if not self.policy.frame_allowed(message_code):
+            srvs = ", ".join(sorted(srvs_for_message_code(message_code))) or "none"
+            return (f"device {device.eui} is Restricted: use case {name} (SRV {srvs}) is not on the allow-list "
+                    f"(RM-4; requested as SRV {srv})")
+        if not self.policy.srv_allowed(srv):
+            cls = catalogue.srvs()[srv].restricted_class
+            return f"device {device.eui} is Restricted: SRV {srv} ({cls}) is not on the allow-list (RM-4)"
         return ""
 
+    # --- command variants 4 and 5: the Pre-Command the DSP issued, signed by the user -----------
+    def _issue_precommand(self, user: str, req: ServiceRequest, device_type: str, state: dict[str, Any],
+                          now: float) -> list[DspOutput]:
+        rid = req.request_id
+        try:
+            built = commands.build(req.srv, device_type, bytes.fromhex(user), bytes.fromhex(req.target), req.counter,
+                                   req.body)
+        except KeyError as e:
+            return self._refuse(user, rid, "E1", f"SRV {req.srv}: the request body lacks {e}", now)
+        except (GbcsError, ValueError) as e:
+            return self._refuse(user, rid, "E1", f"cannot frame a Pre-Command for SRV {req.srv}: {e}", now)
+        pre = built.message.with_(precommand=True, mac_protected=False)
+        hex_pre = frames.encode(pre).hex().upper()
+        self.repo.put("request", rid, {**state, "state": "precommand", "message_code": pre.message_code})
+        self.repo.put("precommand", _frame_key(user, req.target, req.counter),
+                      {"request_id": rid, "user": user, "srv": req.srv, "target": req.target, "counter": req.counter,
+                       "message_code": pre.message_code, "precommand": hex_pre, "issued": now,
+                       "expires": now + self.policy.precommand_lifetime_s, "state": "issued"})
+        self.audit(now, user, "precommand-issued", request_id=rid, srv=req.srv, device=req.target,
+                   use_case=built.use_case)
+        return [Answer(now, user, Response(rid, "I0", "Pre-Command to sign", {"precommand": hex_pre}))]
+
+    def _issued_precommand(self, user: str, req: ServiceRequest, target: str, now: float) -> dict[str, Any] | str:
+        """The Pre-Command record a CV 5 request's signed GBCS answers, or why it answers none."""
+        if not req.signed_command:
+            return "CommandVariant 5 needs the signed Pre-Command (GBCSPayload)"
+        try:
+            msg = frames.decode(bytes.fromhex(req.signed_command))
+        except (GbcsError, ValueError) as e:
+            return f"the signed Pre-Command is not a GBCS message: {e}"
+        originator, frame_target = msg.originator.hex().upper(), msg.target.hex().upper()
+        if originator != user or frame_target != target:
+            return (f"the signed Pre-Command is from {originator} to {frame_target}; this request is from {user} "
+                    f"to {target}")
+        record = self.repo.get("precommand", _frame_key(user, target, msg.counter))
+        if record is None:
+            return f"the DSP issued no Pre-Command with counter {msg.counter} to {user} for {target}"
+        if record["state"] != "issued":
+            return f"the Pre-Command of request {record['request_id']} was already sent ({record['state']})"
+        if now > float(record["expires"]):
+            return f"the Pre-Command of request {record['request_id']} expired (issued at {record['issued']:.0f})"
+        if record["srv"] != req.srv:
+            return f"the Pre-Command of request {record['request_id']} is for SRV {record['srv']}, not {req.srv}"
+        unsigned = frames.encode(msg.with_(precommand=True, mac_protected=False, mac=None, signature=None))
+        if unsigned.hex().upper() != record["precommand"]:
+            return f"the signed GBCS differs from the Pre-Command issued for request {record['request_id']}"
+        if self.keys is not None:
+            try:
+                security.verify_signature(self.keys, msg.with_(precommand=False, mac_protected=False, mac=None))
+            except (GbcsError, KeyError) as e:
+                return f"the Pre-Command's signature is not {user}'s: {e}"
+        return record
+
+    def gate(self, request_id: str, now: float) -> list[DspOutput]:
+        """Check again, as a command goes out once more (a re-send), that it still may.
+
+        Empty: send it. Otherwise the request is answered with the refusal and must not be sent."""
+        state = self.repo.get("request", request_id)
+        if state is None or state.get("state") != "sent":
+            return []
+        refusal = self._recheck(state)
+        if not refusal:
+            return []
+        state.update(state="refused", done=now)
+        self.repo.put("request", request_id, state)
+        return self._restricted_rejection(state["user"], request_id, state["srv"], state["target"],
+                                          f"{refusal}; the command was not sent again", now)
+
+    def _recheck(self, state: dict[str, Any]) -> str:
+        device = self.repo.device(state["target"])
+        if device is None:
+            return f"device {state['target']} is no longer in the inventory"
+        if device.status in (Status.DECOMMISSIONED, Status.WITHDRAWN, Status.SUSPENDED):
+            return f"device {device.eui} is {device.status.value}"
+        return self._restricted_refusal(device, int(state.get("message_code") or 0), state["srv"])
+
+    # --- timers: future-dated requests and DCC schedules -------------------------------------
+    def next_timer(self) -> float | None:
+        """When :meth:`handle_timer` must next run (None: nothing waits)."""
+        times = [float(r["at"]) for _, r in self.repo.items("due")]
+        times += [float(s["next"]) for _, s in self.repo.items("schedule") if s.get("active")]
+        return min(times, default=None)
+
+    def handle_timer(self, now: float) -> list[DspOutput]:
+        """Send what is due (each checked again now) and run the DCC schedules that are due."""
+        outs: list[DspOutput] = []
+        for rid, due in sorted(self.repo.items("due"), key=lambda kv: float(kv[1]["at"])):
+            if float(due["at"]) > now:
+                continue
+            self.repo.delete("due", rid)
+            state = self.repo.get("request", rid)
+            if state is None or state.get("state") != "waiting":
+                continue
+            refusal = self._recheck(state)
+            if refusal:
+                state.update(state="refused", done=now)
+                self.repo.put("request", rid, state)
+                outs += self._restricted_rejection(state["user"], rid, state["srv"], state["target"],
+                                                   f"{refusal}; the future-dated command was not sent", now)
+                continue
+            state.update(state="sent", sent=now)
+            self.repo.put("request", rid, state)
+            outs.append(self._send(rid, state, now, future_dated=True))
+        for sid, sched in sorted(self.repo.items("schedule")):
+            if sched.get("active") and float(sched["next"]) <= now:
+                outs += self._run_schedule(sid, sched, now)
+        return outs
+
+    # --- DCC schedules (SRV 5.1 to 5.3): the DSP sends a read on the user's behalf, each run checked
+    def _schedule_request(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
+        rid, body = req.request_id, _unwrap(req.body, "CreateSchedule", "DeleteSchedule", "ReadSchedule")
+        if req.srv == "5.2":
+            mine = {sid: s for sid, s in self.repo.items("schedule") if s["user"] == user.eui and s.get("active")}
+            return [Answer(now, user.eui, Response(rid, "I0", f"{len(mine)} schedule(s)", {"schedules": mine}))]
+        if req.srv == "5.3":
+            sid = str(body.get("ScheduleID", ""))
+            sched = self.repo.get("schedule", sid)
+            if sched is None or sched["user"] != user.eui:
+                return self._refuse(user.eui, rid, "E19", f"ScheduleID {sid!r} is not a schedule of {user.eui}", now)
+            self.repo.put("schedule", sid, {**sched, "active": False, "deleted": now})
+            self.audit(now, user.eui, "schedule-deleted", schedule=sid)
+            return [Answer(now, user.eui, Response(rid, "I0", f"schedule {sid} deleted"))]
+        srv = str(body.get("DSPScheduledServiceReferenceVariant", ""))
+        info = catalogue.srvs().get(srv)
+        if info is None or not info.dcc_scheduled:
+            return self._refuse(user.eui, rid, "E1", f"DSPScheduledServiceReferenceVariant {srv!r} is not an SRV the "
+                                                     f"DSP can schedule", now)
+        if role not in info.roles:
+            return self._refuse(user.eui, rid, "E3", f"role {role!r} may not send SRV {srv}", now)
+        target = str(body.get("DeviceID", "")).replace("-", "").upper()
+        device = self.repo.device(target)
+        if device is None:
+            return self._refuse(user.eui, rid, "E19", f"DeviceID {target!r} is not in the inventory", now)
+        uc = select_use_case(srv, device.device_type)
+        if uc is None:
+            return self._refuse(user.eui, rid, "E11", f"SRV {srv} is not valid for a {device.device_type}", now)
+        if device.responsible_supplier not in (None, user.eui) and role in ("IS", "ES", "GS"):
+            return self._refuse(user.eui, rid, "E4", f"{user.eui} is not the responsible supplier of {target}", now)
+        try:
+            first = schedule_start(str(body.get("ScheduleStartDate", "")), str(body.get("ScheduleExecutionStartTime",
+                                                                                       "00:00:00")))
+            period = _FREQUENCY_S[str(body.get("ScheduleFrequency", "Daily"))]
+        except (ValueError, KeyError) as e:
+            return self._refuse(user.eui, rid, "E1", f"schedule dates or frequency are not valid: {e}", now)
+        refusal = self._restricted_refusal(device, uc.message_code, srv)
+        if refusal:
+            return self._restricted_rejection(user.eui, rid, req.srv, target, refusal, now)
+        while first < now:
+            first += period
+        premises = self.repo.premises(device.premises)
+        self.repo.put("schedule", rid, {"user": user.eui, "srv": srv, "target": target, "device_type":
+                                        device.device_type, "hub": premises.hub if premises else "", "next": first,
+                                        "period": period, "runs": 0, "active": True, "message_code": uc.message_code,
+                                        "class": info.restricted_class})
+        self.audit(now, user.eui, "schedule-created", schedule=rid, srv=srv, device=target)
+        return [Answer(now, user.eui, Response(rid, "I0", f"schedule {rid} created; first run at {first:.0f}",
+                                               {"ScheduleID": rid}))]
+
+    def _run_schedule(self, sid: str, sched: dict[str, Any], now: float) -> list[DspOutput]:
+        runs = int(sched["runs"]) + 1
+        self.repo.put("schedule", sid, {**sched, "runs": runs, "next": float(sched["next"]) + float(sched["period"])})
+        rid = f"{sid}#{runs}"
+        state = {"user": sched["user"], "srv": sched["srv"], "target": sched["target"], "hub": sched["hub"],
+                 "device_type": sched["device_type"], "sent": now, "state": "sent",
+                 "counter": self._schedule_counter.next(now), "class": sched["class"], "restricted": False,
+                 "message_code": sched["message_code"], "body": {}, "signed_command": None, "schedule": sid}
+        refusal = self._recheck(state)
+        if refusal:
+            state.update(state="refused", done=now)
+            self.repo.put("request", rid, state)
+            return self._restricted_rejection(sched["user"], rid, sched["srv"], sched["target"],
+                                              f"{refusal}; scheduled run {runs} of {sid} not sent", now)
+        device = self.repo.device(sched["target"])
+        state["restricted"] = bool(device and device.restricted)
+        self.repo.put("request", rid, state)
+        return [self._send(rid, state, now)]
+
     def _non_device(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
+        if req.srv in _SCHEDULE_SRVS:
+            return self._schedule_request(user, role, req, now)
         if req.srv == "8.2":
             return [Answer(now, user.eui, Response(req.request_id, "I0", "", {"inventory": self.read_inventory(
                 req.body.get("premises"))}))]
@@ -190,6 +417,13 @@ class Dsp:
     def on_response(self, request_id: str, ok: bool, detail: str, now: float,
                     body: dict[str, Any] | None = None) -> list[DspOutput]:
         state = self.repo.get("request", request_id)
+        if state is not None and state.get("state") == "refused":
+            # Sent once, then refused when it was due again (the device became Restricted): the
+            # user was told so, and what the device answered to the first send goes to diagnostics.
+            self.repo.log("diagnostics", {"time": now, "request_id": request_id, "device": state.get("target"),
+                                          "srv": state["srv"], "reason": "answer to a request refused on re-send "
+                                                                         "(RM-4): not delivered"})
+            return []
         if state is None or state.get("state") != "sent":
             return []  # unknown or already answered: a duplicate never reaches the user twice
         state.update(state="done", ok=ok, done=now)
@@ -197,6 +431,12 @@ class Dsp:
         self.repo.log("responses", {"time": now, "request_id": request_id, "srv": state["srv"], "ok": ok,
                                     "class": state.get("class"), "device": state.get("target"),
                                     "restricted": state.get("restricted", False)})
+        mode = _PAYMENT_MODE_OF.get(int(state.get("message_code") or 0))
+        device = self.repo.device(state.get("target", ""))
+        if ok and mode is not None and device is not None and device.payment_mode != mode:
+            device.payment_mode = mode  # the inventory follows SRV 1.6 (RM-3 reads it)
+            self.repo.put_device(device)
+            self.audit(now, state["user"], "payment-mode", device=device.eui, payment_mode=mode)
         # The device answered: I0 carries its response, whatever result it holds (DUIS).
         return [Answer(now, state["user"], Response(request_id, "I0", detail, body or {}))]
 
@@ -218,20 +458,26 @@ class Dsp:
                                                                         f"within {RESPONSE_TIMEOUT_S:.0f} s"))]
 
     def on_alert(self, device_eui: str, alert_code: int, critical: bool, gbcs_hex: str,
-                 now: float) -> list[DspOutput]:
-        """RM-5: deliver to the user and the SAT log, or discard to the diagnostics log."""
-        device = self.repo.device(device_eui)
-        record = {"time": now, "device": device_eui, "alert_code": f"0x{alert_code:04X}", "critical": critical,
-                  "gbcs": gbcs_hex}
-        if device is not None and device.restricted and not self.policy.alert_delivered(alert_code, critical):
-            self.repo.log("diagnostics", {**record, "reason": "device is Restricted (RM-5)"})
-            self.audit(now, "DSP", "alert-discarded", device=device_eui, alert_code=f"0x{alert_code:04X}")
+                 now: float, subject: str | None = None) -> list[DspOutput]:
+        """RM-5: deliver to the user and the SAT log, or discard to the diagnostics log.
+
+        ``subject`` is the device an alert is about when another raised it (the CHF's firmware
+        transfer alert 0x8F89 names the meter): the Restricted flag, the firmware log (RM-11) and
+        the user are the subject's. Only the configured alert list decides; a signature does not."""
+        about = subject or device_eui
+        device = self.repo.device(about)
+        record = {"time": now, "device": about, "raised_by": device_eui, "alert_code": f"0x{alert_code:04X}",
+                  "critical": critical, "gbcs": gbcs_hex}
+        if device is not None and device.restricted and not self.policy.alert_delivered(alert_code):
+            self.repo.log("diagnostics", {**record, "reason": "device is Restricted and the alert is not on the "
+                                                              "delivered list (RM-5)"})
+            self.audit(now, "DSP", "alert-discarded", device=about, alert_code=f"0x{alert_code:04X}")
             return []
         self.repo.log("sat", record)
         if alert_code in (0x8F89, 0x8F1C) and device is not None:
-            self.firmware_result(device_eui, False, now, f"alert 0x{alert_code:04X}")
+            self.firmware_result(about, False, now, f"alert 0x{alert_code:04X} from {device_eui}")
         user = device.responsible_supplier if device else None
-        return [AlertForUser(now, user or "", device_eui, alert_code, gbcs_hex)] if user else []
+        return [AlertForUser(now, user or "", about, alert_code, gbcs_hex)] if user else []
 
     def firmware_result(self, device_eui: str, ok: bool, now: float, detail: str = "") -> None:
         self.repo.log("firmware", {"time": now, "device": device_eui, "ok": ok, "detail": detail})
@@ -262,18 +508,35 @@ class Dsp:
             if premises is not None and premises.communications_mandatory:
                 return self._refuse(user_eui, rid, "E5", f"RM-3: premises {premises.id} must keep communications "
                                                          f"(Economy 7/load control, RTS or network managed)", now)
-        changed = [device]
-        if device.device_type == "GSME":  # RM-1: a GSME's Restricted flag applies to its GPF
-            changed += [d for d in self.repo.devices() if d.device_type == "GPF" and d.paired_gsme == device.eui]
         what = "set" if restricted else "cleared"
+        changed = self._with_gpf(device)
         outs: list[DspOutput] = [Answer(now, user_eui, Response(
             rid, "I0", f"Restricted {what} on {', '.join(d.eui for d in changed)}"))]
-        for d in changed:
-            d.restricted = restricted
-            self.repo.put_device(d)
-            self.audit(now, user_eui, "restricted-set" if restricted else "restricted-cleared", device=d.eui)
-            if self.policy.notify_csp and premises is not None:
-                outs.append(CspNotification(now, premises.region.value, premises.hub, d.eui, restricted))
+        return outs + self._change_flag(changed, restricted, user_eui, now)
+
+    def _with_gpf(self, device: Device) -> list[Device]:
+        """RM-1: a GSME's Restricted flag applies to its GPF."""
+        if device.device_type != "GSME":
+            return [device]
+        return [device] + [d for d in self.repo.devices() if d.device_type == "GPF" and d.paired_gsme == device.eui]
+
+    def _change_flag(self, devices: list[Device], restricted: bool, who: str, now: float,
+                     reason: str = "") -> list[DspOutput]:
+        """Set or clear the flag; the flag, its audit record and the CSP notification are one
+        transaction (RM-12), so a crash leaves all three or none."""
+        outs: list[DspOutput] = []
+        with self.repo.transaction():
+            for d in devices:
+                d.restricted = restricted
+                self.repo.put_device(d)
+                detail = {"reason": reason} if reason else {}
+                self.audit(now, who, "restricted-set" if restricted else "restricted-cleared", device=d.eui, **detail)
+                premises = self.repo.premises(d.premises)
+                if self.policy.notify_csp and premises is not None:
+                    note = CspNotification(now, premises.region.value, premises.hub, d.eui, restricted)
+                    self.repo.log("csp", {"time": now, "region": note.region, "hub": note.hub, "device": d.eui,
+                                          "restricted": restricted})
+                    outs.append(note)
         return outs
 
     # --- changes of supplier and tenancy (RM-9, IC-3) ------------------------------------------
@@ -286,31 +549,37 @@ class Dsp:
             device.gas_supplier = gaining
         else:
             device.import_supplier = gaining
+        device.losing_supplier = old  # IC-3: the gaining supplier asks this one for the install code
         self.repo.put_device(device)  # RM-9: Restricted is kept as it is
         self.audit(now, "DCC", "change-of-supplier", device=device_eui, losing=old, gaining=gaining,
                    restricted=device.restricted)
 
-    def change_of_tenancy(self, device_eui: str, now: float) -> None:
+    def change_of_tenancy(self, device_eui: str, now: float) -> list[DspOutput]:
+        """RM-9: clear the flag when the policy says so (with the GSME's GPF, and telling the CSP)."""
         device = self.repo.device(device_eui)
         if device is None:
-            return
+            return []
         if device.restricted and self.policy.clear_on_change_of_tenancy:
-            device.restricted = False
-            self.repo.put_device(device)
-            self.audit(now, "DCC", "restricted-cleared", device=device_eui, reason="change of tenancy (RM-9)")
-        else:
-            self.audit(now, "DCC", "change-of-tenancy", device=device_eui, restricted=device.restricted)
+            return self._change_flag(self._with_gpf(device), False, "DCC", now, reason="change of tenancy (RM-9)")
+        self.audit(now, "DCC", "change-of-tenancy", device=device_eui, restricted=device.restricted)
+        return []
 
     # --- install-code exchange between suppliers (MP121: IC-3, IC-4) -------------------------
     def request_install_code(self, gaining: str, device_eui: str, now: float) -> Response:
-        """The gaining supplier asks the losing one for a device's install code (tracked, 10 working days)."""
+        """The gaining supplier asks the losing one for a device's install code (10 working days, IC-3)."""
         device = self.repo.device(device_eui)
         rid = f"ic:{device_eui}:{now}"
         if device is None:
             return Response(rid, "E19", f"device {device_eui} is not in the inventory")
         if device.responsible_supplier != gaining:
             return Response(rid, "E4", f"{gaining} is not the responsible supplier of {device_eui}")
-        losing = device.installing_supplier or ""
+        if device.status == Status.COMMISSIONED:
+            return Response(rid, "E5", f"{device_eui} is Commissioned: the install-code exchange is only for a device "
+                                       f"never commissioned (IC-3)")
+        losing = device.losing_supplier or ""
+        if not losing or losing == gaining:
+            return Response(rid, "E4", f"{device_eui} has had no change of supplier: there is no losing supplier "
+                                       f"to ask (IC-3)")
         record = {"device": device_eui, "gaining": gaining, "losing": losing, "requested": now,
                   "deadline": add_working_days(now, 10), "state": "open"}
         self.repo.put("install-code", rid, record)
@@ -320,14 +589,22 @@ class Dsp:
     def answer_install_code(self, losing: str, exchange_id: str, now: float) -> Response:
         """The losing supplier answers: the code if it installed the device, else that it did not (IC-3).
 
-        The DSP hands a code only to the gaining supplier of an open exchange (IC-4)."""
+        The DSP hands a code only to the gaining supplier of an open exchange, and never the code
+        of a device commissioned meanwhile (IC-4)."""
         record = self.repo.get("install-code", exchange_id)
         if record is None:
             return Response(exchange_id, "E19", f"no install-code exchange {exchange_id}")
         if record["losing"] != losing:
             return Response(exchange_id, "E4", f"{losing} is not the supplier asked in {exchange_id}")
+        if record["state"] != "open":
+            return Response(exchange_id, "E1", f"exchange {exchange_id} was already answered ({record['state']})")
         device = self.repo.device(record["device"])
         late = now > record["deadline"]
+        if device is not None and device.status == Status.COMMISSIONED:
+            record.update(state="closed-commissioned", answered=now, late=late)
+            self.repo.put("install-code", exchange_id, record)
+            return Response(exchange_id, "E5", f"{record['device']} is Commissioned now: its install code is not "
+                                               f"released (IC-4)")
         if device is not None and device.installing_supplier == losing and device.install_code:
             record.update(state="answered", answered=now, late=late)
             self.repo.put("install-code", exchange_id, record)
@@ -344,12 +621,25 @@ class Dsp:
         return [dict(r, id=k) for k, r in items if r["state"] == "open" and now > r["deadline"]]
 
 
-def add_working_days(start: float, days: int) -> float:
-    """``start`` plus ``days`` working days (Monday to Friday, UTC), end of that day."""
-    t = datetime.datetime.fromtimestamp(start, datetime.UTC)
-    added = 0
-    while added < days:
-        t += datetime.timedelta(days=1)
-        if t.weekday() < 5:
-            added += 1
-    return t.replace(hour=23, minute=59, second=59).timestamp()
+def _frame_key(originator: str, target: str, counter: int) -> str:
+    """Where an issued Pre-Command is kept: the GBCS frame's own identity (originator, target, counter)."""
+    return f"{originator}:{target}:{counter}"
+
+
+def _unwrap(body: dict[str, Any], *wrappers: str) -> dict[str, Any]:
+    """A DUIS body whether it comes as its elements or wrapped in its SRV element."""
+    for name in wrappers:
+        inner = body.get(name)
+        if isinstance(inner, dict):
+            return inner
+    return body
+
+
+_FREQUENCY_S = {"Daily": 86400.0, "Weekly": 7 * 86400.0}
+
+
+def schedule_start(date: str, time: str) -> float:
+    """A DUIS ScheduleStartDate (xs:date) and ScheduleExecutionStartTime (xs:time) as a UTC timestamp."""
+    day = datetime.date.fromisoformat(date[:10])
+    at = datetime.time.fromisoformat(time[:8] if time else "00:00:00")
+    return datetime.datetime.combine(day, at, datetime.UTC).timestamp()

@@ -34,10 +34,9 @@ class SendCommand(DspOutput):
     originator: str
     body: dict[str, Any] = field(default_factory=dict)
     signed_command: str | None = None
-    precommand: bool = False
-    """CV 4: build the Pre-Command and hand it to the user to sign; send nothing."""
-    execute_at: float | None = None
-    """Future-dated: send at this time, not now."""
+    future_dated: bool = False
+    """Sent at its execution time (the core released it from :meth:`Dsp.handle_timer`): its answer
+    is due within the future-dated time-out."""
 
 
 @dataclass(frozen=True, slots=True)

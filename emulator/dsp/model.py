@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     "E20": "Cannot reach the device",
     "E21": "No response from the device",
     "E30": "Future-dated request timed out",
+    "E51": "Signed Pre-Command is not one the DSP issued (unknown, altered, expired or already used)",
     "E72": "Device is Restricted",
 }
 
@@ -75,6 +76,7 @@ class Device:
     import_supplier: str | None = None  # responsible supplier (ESME)
     gas_supplier: str | None = None  # responsible supplier (GSME, GPF)
     installing_supplier: str | None = None
+    losing_supplier: str | None = None  # the supplier before the last change of supplier (IC-3)
     install_code: str | None = None  # held for the installing supplier only (IC-4)
     paired_gsme: str | None = None  # for a GPF: its GSME
 

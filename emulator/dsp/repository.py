@@ -4,12 +4,14 @@ nothing it acknowledged is lost on restart (RM-12)."""
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 from emulator.dsp.model import Device, Premises
 
-LOGS = ("sat", "diagnostics", "audit", "firmware", "responses")
+LOGS = ("sat", "diagnostics", "audit", "firmware", "responses", "csp")
 
 
 class Repository(ABC):
@@ -40,6 +42,14 @@ class Repository(ABC):
 
     @abstractmethod
     def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+    @abstractmethod
+    def delete(self, kind: str, key: str) -> None: ...
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes inside happen together or not at all (a durable store commits them at the end)."""
+        yield
 
     @abstractmethod
     def log(self, name: str, record: dict[str, Any]) -> None:
@@ -82,6 +92,9 @@ class MemoryRepository(Repository):
 
     def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         return list(self._kv.get(kind, {}).items())
+
+    def delete(self, kind: str, key: str) -> None:
+        self._kv.get(kind, {}).pop(key, None)
 
     def log(self, name: str, record: dict[str, Any]) -> None:
         if name not in self._logs:

@@ -6,9 +6,11 @@ log line and inventory change it had acknowledged. WAL mode keeps writers quick.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,9 @@ class SqliteRepository(Repository):
         self.path = str(path)
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk (fsync) before the call returns, so a DSP killed right after
+        # acknowledging a flag change still has it (RM-12).
+        self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
         self._devices: dict[str, Device] = {}
         for (doc,) in self.db.execute("SELECT doc FROM devices"):
@@ -74,6 +78,23 @@ class SqliteRepository(Repository):
 
     def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (kind,))]
+
+    def delete(self, kind: str, key: str) -> None:
+        self.db.execute("DELETE FROM kv WHERE kind = ? AND key = ?", (kind, key))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One SQLite transaction (nested calls join the outer one)."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def log(self, name: str, record: dict[str, Any]) -> None:
         if name not in LOGS:

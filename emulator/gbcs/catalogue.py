@@ -39,7 +39,6 @@ class MessageCodeInfo:
 class AlertCodeInfo:
     code: int
     name: str
-    restricted_default: str  # "deliver" or "discard" (RM-5 default)
     group: str  # security, safety, firmware, other
 
 
@@ -101,8 +100,9 @@ def alert_codes() -> dict[int, AlertCodeInfo]:
     out: dict[int, AlertCodeInfo] = {}
     for r in _rows("alert_codes.csv"):
         code = int(r["code"], 16)
-        out[code] = AlertCodeInfo(code, r["name"].strip(), r["restricted_default"].strip(),
-                                  r["group"].strip())
+        # The file's restricted_default column (the shared catalogue's first guess) is not read:
+        # the Restricted alert list has one home, emulator/data/restricted_alerts.csv (RM-5).
+        out[code] = AlertCodeInfo(code, r["name"].strip(), r["group"].strip())
     return out
 
 

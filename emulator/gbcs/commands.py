@@ -15,7 +15,7 @@ from typing import Any
 from emulator.gbcs import asn1, dlms, gbz
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
-from emulator.gbcs.usecases import use_case_for
+from emulator.gbcs.usecases import select_use_case
 
 _OBIS = {
     "firmware": (1, bytes((0, 0, 0, 2, 1, 255)), 2),
@@ -71,7 +71,7 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
           body: dict[str, Any] | None = None) -> BuiltCommand:
     """The unsealed command (MAC-protected form; sign it first if ``critical``)."""
     body = body or {}
-    uc = use_case_for(srv, device_type)
+    uc = select_use_case(srv, device_type, body)
     if uc is None:
         raise CommandError(f"SRV {srv} has no GBCS use case for a {device_type}")
     name = uc.use_case

@@ -8,8 +8,10 @@ message-code table knows, so the DSP can frame a command for any device SRV.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from emulator.gbcs import catalogue
 
@@ -95,3 +97,51 @@ def use_case_for(srv: str, device_type: str) -> UseCase | None:
 def device_types_for(srv: str) -> tuple[str, ...]:
     """Device types for which ``srv`` resolves to a message code."""
     return tuple(d for d in _PREFIXES if use_case_for(srv, d) is not None)
+
+
+@cache
+def srvs_for_message_code(message_code: int) -> frozenset[str]:
+    """Every SRV whose use cases include ``message_code``: what a frame's use case stands for,
+    whichever SRV a user claimed for it (the Restricted rules decide on this, RM-4)."""
+    out: set[str] = set()
+    for srv, info in catalogue.srvs().items():
+        for raw in info.use_cases:
+            match = _TOKEN.match(raw.strip())
+            if match and message_code in _resolve_token(match.group(1)):
+                out.add(srv)
+    return frozenset(out)
+
+
+# Use cases chosen by what the request asks, not by the SRV alone: (SRV, DUIS body element) ->
+# the use case per device type. SRV 1.6 Update Payment Mode is ECS02/GCS02 (to credit) or
+# ECS03/GCS03 (to prepayment) depending on its DUIS choice element.
+_BY_BODY_ELEMENT: dict[tuple[str, str], dict[str, str]] = {
+    ("1.6", "Prepayment"): {"ESME": "ECS03", "GSME": "GCS03"},
+    ("1.6", "Credit"): {"ESME": "ECS02", "GSME": "GCS02"},
+}
+
+
+def body_elements(body: Mapping[str, Any]) -> set[str]:
+    """The DUIS element names at the top of a request body (and under its one wrapper element)."""
+    names = set(body)
+    for value in body.values():
+        if isinstance(value, Mapping):
+            names |= set(value)
+    legacy = str(body.get("payment_mode", "")).lower()  # the project's older JSON key
+    if legacy in ("prepayment", "credit"):
+        names.add(legacy.capitalize())
+    return names
+
+
+def select_use_case(srv: str, device_type: str, body: Mapping[str, Any] | None = None) -> UseCase | None:
+    """The use case a request for ``srv`` with ``body`` becomes on ``device_type``."""
+    base = use_case_for(srv, device_type)
+    if base is None or not body:
+        return base
+    for element in sorted(body_elements(body)):
+        name = _BY_BODY_ELEMENT.get((srv, element), {}).get(device_type)
+        if name is not None:
+            code = _codes_by_use_case()[name][0]
+            mc = catalogue.message_codes()[code]
+            return UseCase(srv, device_type, name, code, mc.critical or base.critical)
+    return base

@@ -48,6 +48,7 @@ from emulator.devices.events import DeviceEvent, JoinPermitted
 from emulator.devices.profile import PremisesProfile
 from emulator.dsp.core import Dsp
 from emulator.dsp.model import Status
+from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.gbcs import identities
 from emulator.pki.generate import device_eui
@@ -422,7 +423,8 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
                   db: Path | None = None, http_host: str = "127.0.0.1", drive_options: DriveOptions | None = None,
                   seconds: float = 0.0, clock: Clock | None = None, stop: asyncio.Event | None = None,
                   wait_s: float = 15.0, response_timeout_s: float = 25.0,
-                  on_ready: Callable[[int], None] | None = None) -> dict[str, Any]:
+                  on_ready: Callable[[int], None] | None = None,
+                  policy: RestrictedPolicy | None = None) -> dict[str, Any]:
     """The DSP over the broker with the SSI API on ``http_port`` (0: any), until ``stop`` or for
     ``seconds``. With ``drive_options``: commission, then read for ``seconds``; the summary."""
     url = _url(broker_url)
@@ -432,10 +434,10 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
     stop = stop or asyncio.Event()
     keys, _ = key_stores(seed, premises)
     repo = _repository(db)
-    core = Dsp(repo, None, USERS)
+    dsp_keys = view(keys, [identities.ACB, identities.TRANSITIONAL_COS])
+    core = Dsp(repo, policy, USERS, keys=dsp_keys)
     add_inventory(core, seed, [fleet_profile()] * premises)
-    service = DspService(core, MqttDspPort(url), view(keys, [identities.ACB, identities.TRANSITIONAL_COS]), clock,
-                         response_timeout_s)
+    service = DspService(core, MqttDspPort(url), dsp_keys, clock, response_timeout_s)
     await service.start()
     api = HttpApi(service, host=http_host, port=http_port)
     summary: dict[str, Any] = {"role": "dsp", "premises": premises}

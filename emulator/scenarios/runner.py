@@ -14,6 +14,7 @@ from typing import Any
 from emulator.clock import Clock, make_clock
 from emulator.clock import run as run_loop
 from emulator.devices.profile import PremisesProfile
+from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.scenarios.report import Progress, Recorder, Report
 from emulator.scenarios.trace import Trace, TracedDspPort
@@ -37,6 +38,7 @@ class RunOptions:
     db: Path | None = None
     quiet: bool = False
     han: str = "virtual"  # "virtual": the in-process bus; "fake-znp" / "fake-znp-pty": zigpy-znp over a fake stick
+    policy: RestrictedPolicy | None = None  # None: the default Restricted policy (RM-4, RM-5)
 
 
 Ports = tuple[DspPort, Callable[[bytes], HubPort], dict[str, Any]]
@@ -92,7 +94,7 @@ async def run_journey(opts: RunOptions, profiles: list[PremisesProfile], journey
             han = fake_znp_han(clock, seed=opts.seed, pty=opts.han == "fake-znp-pty", tap=trace.han if trace else None)
             info = {**info, "han": f"zigpy-znp over the fake ZNP ({'pty' if opts.han.endswith('pty') else 'TCP'})"}
         world = await build_world(clock, profiles, seed=opts.seed, dsp_port=dsp_port, hub_port=hub_port, repo=repo,
-                                  tap=trace.han if trace else None, han=han)
+                                  tap=trace.han if trace else None, han=han, policy=opts.policy)
         try:
             await journey(world, rec)
         finally:

@@ -10,6 +10,7 @@ import asyncio
 
 from emulator.devices.profile import MeterProfile, PremisesProfile
 from emulator.dsp.model import Status
+from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.reports import device_extract_csv
 from emulator.gbcs import catalogue, usecases
 from emulator.scenarios.report import Recorder, check
@@ -31,9 +32,9 @@ def profiles() -> list[PremisesProfile]:
     ]
 
 
-def cons_srvs(device_type: str) -> list[str]:
-    """Every SRV of class CONS that applies to ``device_type`` (generated from the catalogue)."""
-    return [s.srv for s in catalogue.srvs().values() if s.restricted_class == "CONS" and not s.non_device
+def cons_srvs(device_type: str, policy: RestrictedPolicy) -> list[str]:
+    """Every SRV the policy blocks that applies to ``device_type`` and a supplier may send."""
+    return [s.srv for s in catalogue.srvs().values() if not policy.srv_allowed(s.srv) and not s.non_device
             and usecases.use_case_for(s.srv, device_type) is not None and supplier_role(device_type) in s.roles]
 
 
@@ -74,28 +75,30 @@ async def run(world: World, rec: Recorder, *, image_size: int = IMAGE_SIZE) -> N
             check(f"{esme},ESME" in device_extract_csv(repo) and ",Y," in device_extract_csv(repo),
                   "the CSV extract does not flag the device")
         with rec.step(f"{p.id}.rejected", f"{tag}: every consumption SRV rejected with E72", ["RM-4"]) as s:
-            n = 0
+            rejected = []
             for target, kind in ((esme, "ESME"), (gsme, "GSME")):
-                for srv in cons_srvs(kind):
+                for srv in cons_srvs(kind, world.dsp.core.policy):
                     ack, final = await sup.send(srv, target, role=supplier_role(kind))
                     check(ack.code == "E72", f"SRV {srv} to Restricted {kind}: {ack.code} {ack.message}")
                     check(final is None, f"SRV {srv} reached the device")
-                    n += 1
-            s.detail = f"{n} CONS SRVs rejected before the WAN"
+                    rejected.append(f"{kind}:{srv}")
+            # The list itself, so that a test can hold it to the requirement's list.
+            s.detail = f"{len(rejected)} CONS SRVs rejected before the WAN: {' '.join(rejected)}"
         with rec.step(f"{p.id}.allowed", f"{tag}: allowed SRVs still succeed", ["RM-4", "RM-10"]):
             for eui, _ in meters(p):
                 await send_ok(sup, "11.2", eui)
                 await send_ok(sup, "6.2.4", eui)
-        with rec.step(f"{p.id}.alerts", f"{tag}: non-critical alert to diagnostics only, critical to SAT", ["RM-5"]):
+        with rec.step(f"{p.id}.alerts", f"{tag}: consumption alert to diagnostics only, security alert to SAT",
+                      ["RM-5"]):
             sat0, diag0 = len(repo.read_log("sat")), len(repo.read_log("diagnostics"))
             assert p.esme_runner is not None
-            p.esme_runner.raise_alert(0x8F32)  # Supply Armed: non-critical, discarded
+            p.esme_runner.raise_alert(0x8F0A)  # Billing Data Log Updated: consumption, discarded
             p.esme_runner.raise_alert(0x8F3F)  # Tamper: security, delivered
             await asyncio.sleep(2)
             sat = repo.read_log("sat")[sat0:]
             diag = repo.read_log("diagnostics")[diag0:]
-            check([r["alert_code"] for r in diag] == ["0x8F32"], f"diagnostics got {[r['alert_code'] for r in diag]}")
-            check("0x8F3F" in [r["alert_code"] for r in sat] and "0x8F32" not in [r["alert_code"] for r in sat],
+            check([r["alert_code"] for r in diag] == ["0x8F0A"], f"diagnostics got {[r['alert_code'] for r in diag]}")
+            check("0x8F3F" in [r["alert_code"] for r in sat] and "0x8F0A" not in [r["alert_code"] for r in sat],
                   f"SAT log got {[r['alert_code'] for r in sat]}")
         with rec.step(f"{p.id}.firmware", f"{tag}: OTA firmware to the Restricted ESME and GSME",
                       ["DV-5", "RM-4"]) as s:

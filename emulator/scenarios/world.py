@@ -176,8 +176,8 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
     assert port is not None
     hubs = hub_port or (memory.hub_port if memory else None)
     assert hubs is not None
-    core = Dsp(repo or MemoryRepository(), policy, USERS)
     dsp_keys = view(keys, [identities.ACB, identities.TRANSITIONAL_COS])
+    core = Dsp(repo or MemoryRepository(), policy, USERS, keys=dsp_keys)
     service = DspService(core, port, dsp_keys, clock, response_timeout_s)
     await service.start()
     world = World(clock, seed, keys, maker, service, {})

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,6 @@ class DspService:
         self.inbox: dict[str, UserInbox] = defaultdict(UserInbox)
         self.pending: dict[str, Pending] = {}
         self.by_frame: dict[tuple[bytes, int, bytes], str] = {}  # (device, counter, originator) -> request id
-        self.precommands: dict[str, str] = {}
         self.acb_counter = security.CounterSource()
         self.delivered_per_hub: dict[str, int] = defaultdict(int)
         self.seen: dict[str, None] = {}
@@ -69,9 +69,31 @@ class DspService:
         self._resenders: set[asyncio.Task[None]] = set()
         #: How long a command may wait for its device: a GSME answers when it next wakes.
         self.timeouts = {"GSME": 3600.0}
+        self._wake = asyncio.Event()
 
     async def start(self) -> None:
         await self.port.start(self.on_up)
+        self._spawn(self._run_timers())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._resenders.add(task)
+        task.add_done_callback(self._resenders.discard)
+
+    async def _run_timers(self) -> None:
+        """Run the core's timers (future-dated requests, DCC schedules) when it says they are due."""
+        while True:
+            self._wake.clear()
+            due = self.core.next_timer()
+            waiter = asyncio.ensure_future(self._wake.wait())
+            sleeper = asyncio.ensure_future(self.clock.sleep_until(due)) if due is not None else None
+            try:
+                await asyncio.wait({waiter} | ({sleeper} if sleeper else set()), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                if sleeper is not None:
+                    sleeper.cancel()
+            await self._apply(self.core.handle_timer(self.clock.now()))
 
     async def stop(self) -> None:
         for task in list(self._resenders):
@@ -85,7 +107,8 @@ class DspService:
         fut: asyncio.Future[Response] = loop.create_future()
         self.pending[req.request_id] = Pending(req.request_id, user, req.srv, fut)
         outs = self.core.submit(user, req, self.clock.now())
-        first = await self._apply(outs)
+        first = await self._apply(outs, initial=True)
+        self._wake.set()  # a future-dated request or a schedule may now be the next timer
         if first is None:
             self.pending.pop(req.request_id, None)
             return Response(req.request_id, "E1", "no answer from the DSP core")
@@ -110,21 +133,22 @@ class DspService:
         return ack, await self.result(req.request_id)
 
     async def set_restricted(self, user: str, device: str, restricted: bool) -> Response:
-        first = await self._apply(self.core.set_restricted(user, device, restricted, self.clock.now()))
+        first = await self._apply(self.core.set_restricted(user, device, restricted, self.clock.now()), initial=True)
         return first or Response("", "E1", "no answer")
 
     # --- core outputs -------------------------------------------------------------------------
-    async def _apply(self, outs: list[DspOutput]) -> Response | None:
+    async def _apply(self, outs: list[DspOutput], initial: bool = False) -> Response | None:
+        """Carry out the core's outputs; ``initial``: they answer a call (submit), not a timer or a gate."""
         first: Response | None = None
         for out in outs:
             if isinstance(out, Answer):
                 first = first or out.response
-                self.inbox[out.user].answers.append(out.response)
-            elif isinstance(out, SendCommand) and out.execute_at is not None:
-                self._later(out)
+                if not initial and out.response.request_id in self.pending:
+                    self._finish_later(out.response.request_id, out.response)  # a refusal from a timer or gate
+                else:
+                    self.inbox[out.user].answers.append(out.response)
             elif isinstance(out, SendCommand):
-                r = await self._send_command(out)
-                first = first or r
+                await self._send_command(out)
             elif isinstance(out, SendFirmware):
                 message = {"kind": "firmware", "id": f"fw:{out.request_id}:{out.hub}", "request_id": out.request_id,
                            "image": out.image_hex, "targets": list(out.targets)}
@@ -136,16 +160,6 @@ class DspService:
                 self.csps[out.region].notify(out)
         return first
 
-    def _later(self, cmd: SendCommand) -> None:
-        """A future-dated request: frame and send it at its execution time."""
-        async def at_time() -> None:
-            await self.clock.sleep_until(cmd.execute_at or self.clock.now())
-            await self._send_command(cmd, future_dated=True)
-
-        task = asyncio.ensure_future(at_time())
-        self._resenders.add(task)
-        task.add_done_callback(self._resenders.discard)
-
     def _finish_later(self, request_id: str, response: Response) -> None:
         pending = self.pending.pop(request_id, None)
         if pending is not None and not pending.done.done():
@@ -155,14 +169,13 @@ class DspService:
                 pending.timer.cancel()
             self.completed[request_id] = response
 
-    async def _send_command(self, cmd: SendCommand, future_dated: bool = False) -> Response | None:
+    async def _send_command(self, cmd: SendCommand) -> None:
         now = self.clock.now()
         target = bytes.fromhex(cmd.target)
         try:
             if cmd.signed_command:
+                # CV 5: the core matched it to the Pre-Command it issued; the DCC adds its MAC.
                 msg = frames.decode(bytes.fromhex(cmd.signed_command))
-                if msg.target != target:
-                    raise GbcsError("the signed command is for another device")
                 msg = security.precommand_to_command(self.keys, msg.with_(precommand=True), msg.signature or b"")
             else:
                 uc = commands.build(cmd.srv, cmd.device_type, bytes.fromhex(cmd.originator), target, cmd.counter,
@@ -173,29 +186,22 @@ class DspService:
                     msg = msg.with_(originator=dcc_party, counter=self.acb_counter.next(now))
                     if dcc_party == TRANSITIONAL_COS:
                         msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
-                if not cmd.precommand and uc.critical and dcc_party is None:
+                if uc.critical and dcc_party is None:
                     raise ValueError(f"use case {uc.use_case} is critical: send the SRV as command variant 4")
-                if cmd.precommand:
-                    pre = msg.with_(precommand=True, mac_protected=False)
-                    hex_pre = frames.encode(pre).hex().upper()
-                    self.precommands[cmd.request_id] = hex_pre
-                    self.pending.pop(cmd.request_id, None)
-                    return Response(cmd.request_id, "I0", "Pre-Command to sign", {"precommand": hex_pre})
             wire = security.seal(self.keys, msg)
         except (GbcsError, ValueError, KeyError) as e:
             self._finish_later(cmd.request_id, Response(cmd.request_id, "E1", f"cannot frame the command: {e}"))
-            return None
+            return
         self.by_frame[(target, msg.counter, msg.originator)] = cmd.request_id
         pending = self.pending.get(cmd.request_id)
         message = {"kind": "command", "id": cmd.request_id, "request_id": cmd.request_id, "gbcs": wire.hex().upper()}
         if pending is not None:
             loop = asyncio.get_running_loop()
-            wait = FUTURE_DATED_TIMEOUT_S if future_dated else self.timeouts.get(cmd.device_type, self.timeout)
+            wait = FUTURE_DATED_TIMEOUT_S if cmd.future_dated else self.timeouts.get(cmd.device_type, self.timeout)
             pending.timer = loop.call_later(wait, lambda: asyncio.ensure_future(
-                self._timeout(cmd.request_id, future_dated)))
+                self._timeout(cmd.request_id, cmd.future_dated)))
             self._resend(cmd.request_id, bytes.fromhex(cmd.hub), message)
         await self.port.send(bytes.fromhex(cmd.hub), message)
-        return None
 
     def _resend(self, request_id: str, hub: bytes, message: WanMessage) -> None:
         """Until the answer comes, send the command again now and then (WN-1): a broker that
@@ -205,12 +211,15 @@ class DspService:
         async def again() -> None:
             while request_id in self.pending:
                 await asyncio.sleep(COMMAND_RESEND_S)
-                if request_id in self.pending:
-                    await self.port.send(hub, message)
+                if request_id not in self.pending:
+                    return
+                refused = self.core.gate(request_id, self.clock.now())  # checked again as it goes out
+                if refused:
+                    await self._apply(refused)
+                    return
+                await self.port.send(hub, message)
 
-        task = asyncio.ensure_future(again())
-        self._resenders.add(task)
-        task.add_done_callback(self._resenders.discard)
+        self._spawn(again())
 
     async def _timeout(self, request_id: str, future_dated: bool = False) -> None:
         outs = self.core.on_timeout(request_id, self.clock.now(), future_dated)
@@ -246,8 +255,10 @@ class DspService:
             return
         if msg.cra is Cra.ALERT:
             code = alert_code_of(msg)
+            subject = alert_subject_of(msg)
             await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
-                                                 frames.encode(msg).hex().upper(), now))
+                                                 frames.encode(msg).hex().upper(), now,
+                                                 subject.hex().upper() if subject else None))
             await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}", "ids": [mid]})  # stored: stop re-sending
             return
         request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
@@ -316,6 +327,19 @@ def alert_code_of(msg: Message) -> int:
     if isinstance(parsed, asn1.Tlv) and parsed.children and parsed.children[0].tag == asn1.INTEGER:
         return parsed.children[0].int() & 0xFFFF
     return msg.message_code
+
+
+def alert_subject_of(msg: Message) -> bytes | None:
+    """The device a hub's alert is about: CCS08 (firmware transfer, 0x8F89/0x8F8A) names it in its
+    third element (RTDS: SEQUENCE { code, time, device EUI-64, version, result })."""
+    if msg.message_code != 0x0128 or msg.payload[:1] != b"\x30":
+        return None
+    try:
+        kids = asn1.decode(msg.payload).children or ()
+    except GbcsError:
+        return None
+    devices = [k.value for k in kids if k.tag == asn1.OCTET_STRING and len(k.value) == 8]
+    return devices[0] if devices else None
 
 
 def firmware_version_in(msg: Message) -> bytes | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.dsp.core import Dsp, add_working_days
+from emulator.dsp.core import Dsp
 from emulator.dsp.events import Answer, CspNotification, SendCommand
 from emulator.dsp.model import Device, Premises, Region, ServiceRequest, Status
 from emulator.dsp.policy import RestrictedPolicy
@@ -17,7 +17,14 @@ from emulator.dsp.store import SqliteRepository
 from emulator.gbcs import catalogue, usecases
 from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, USERS
 
-NOW = 1767225600.0
+NOW = 1767225600.0  # Thursday 2026-01-01T00:00:00Z (New Year's Day, a bank holiday)
+# RM-4's default block list, written from the requirement ("exactly the SRVs that read or relate to
+# consumption"): the instantaneous, billing, daily, profile, maximum-demand and power reads, and
+# the gas network data record. A catalogue change that moves one of them fails these tests.
+CONS_SRVS = frozenset({"4.1.1", "4.1.2", "4.1.3", "4.1.4", "4.2", "4.4.2", "4.4.3", "4.6.1", "4.6.2", "4.8.1",
+                       "4.8.2", "4.8.3", "4.12.1", "4.12.2", "4.14", "4.16", "4.17", "14.1"})
+# Consumption-derived or financial reads ("CONS?"): allowed by default, blocked by the stricter choice.
+CONS_QUESTION_SRVS = frozenset({"4.3", "4.4.4", "4.4.5", "4.10", "4.18"})
 HUB, ESME, GSME, GPF = "00DB1234567890A2", "00DB1234567890A0", "00DB1234567890A1", "00DB1234567890A3"
 
 
@@ -93,36 +100,33 @@ def test_rm3_preconditions_each_name_their_rule():
 def test_rm4_every_cons_srv_is_rejected_before_the_wan_and_others_pass():
     d = _dsp()
     d.set_restricted(SUPPLIER, ESME, True, NOW)
+    refused = set()
     for srv in catalogue.srvs().values():
         if srv.non_device or usecases.use_case_for(srv.srv, "ESME") is None or "IS" not in srv.roles:
             continue
         outs = d.submit(SUPPLIER, _req(srv.srv, ESME, cv=4 if srv.critical else 1), NOW)
-        if srv.restricted_class == "CONS":
-            assert _code(outs) == "E72", srv.srv
+        if _code(outs) == "E72":
+            refused.add(srv.srv)
             assert not any(isinstance(o, SendCommand) for o in outs)
-        else:
-            assert _code(outs) != "E72", srv.srv
+    assert refused == {s for s in CONS_SRVS if s not in ("4.1.4", "4.2", "4.6.2", "4.8.3", "4.12.2", "14.1")}
+    # (the exceptions: no IS role, or no ESME use case: gas-only, export-only or network-data SRVs)
 
 
 def test_rm4_allow_list_is_configurable_cons_question():
     strict = _dsp(policy=RestrictedPolicy.with_cons_question(blocked=True))
     strict.set_restricted(SUPPLIER, ESME, True, NOW)
-    cons_q = [s.srv for s in catalogue.srvs().values() if s.restricted_class == "CONS?" and not s.non_device
-              and usecases.use_case_for(s.srv, "ESME") and "IS" in s.roles]
-    assert cons_q
-    for srv in cons_q:
-        assert _code(strict.submit(SUPPLIER, _req(srv, ESME, cv=4 if catalogue.srvs()[srv].critical else 1), NOW)) \
-            == "E72"
+    for srv in sorted(CONS_QUESTION_SRVS):
+        info = catalogue.srvs()[srv]
+        if usecases.use_case_for(srv, "ESME") is None or "IS" not in info.roles:
+            continue
+        assert _code(strict.submit(SUPPLIER, _req(srv, ESME, cv=4 if info.critical else 1), NOW)) == "E72", srv
+        assert _code(_restricted_default().submit(SUPPLIER, _req(srv, ESME), NOW)) == "I99", srv
 
 
-def test_rm5_alerts_split_between_sat_and_diagnostics():
+def _restricted_default() -> Dsp:
     d = _dsp()
     d.set_restricted(SUPPLIER, ESME, True, NOW)
-    d.on_alert(ESME, 0x8F3F, False, "AA", NOW)  # tamper: security -> delivered
-    d.on_alert(ESME, 0x8F32, False, "BB", NOW)  # supply armed -> discarded
-    d.on_alert(ESME, 0x8F32, True, "CC", NOW)  # critical framing always delivered
-    assert [r["alert_code"] for r in d.repo.read_log("sat")] == ["0x8F3F", "0x8F32"]
-    assert [r["alert_code"] for r in d.repo.read_log("diagnostics")] == ["0x8F32"]
+    return d
 
 
 def test_rm6_flag_in_8_2_inventory_and_extract():
@@ -185,14 +189,40 @@ def test_rm9_kept_on_change_of_supplier_cleared_on_change_of_tenancy_by_policy()
     assert any(a["what"] == "restricted-cleared" and "tenancy" in a.get("reason", "") for a in d.repo.read_log("audit"))
 
 
+def test_rm9_rm1_change_of_tenancy_clears_the_gsme_and_its_gpf_and_tells_the_csp():
+    d = _dsp()
+    d.set_restricted(SUPPLIER, GSME, True, NOW)
+    outs = d.change_of_tenancy(GSME, NOW + 1)
+    assert not d.repo.device(GSME).restricted and not d.repo.device(GPF).restricted  # type: ignore[union-attr]
+    notes = [(o.region, o.hub, o.device, o.restricted) for o in outs if isinstance(o, CspNotification)]
+    assert notes == [("NORTH", HUB, GSME, False), ("NORTH", HUB, GPF, False)]
+
+
+def test_rm3_payment_mode_follows_srv_1_6_and_blocks_restricted_afterwards():
+    d = _dsp()
+    req = _req("1.6", ESME, cv=4, Prepayment={"SuspendDebtDisabled": "false", "SuspendDebtEmergency": "false",
+                                              "DisablementThreshold": "0"})
+    pre = d.submit(SUPPLIER, req, NOW)
+    assert _code(pre) == "I0"
+    # The signed CV 5 goes out and the meter answers: the inventory now says prepayment.
+    rec = d.repo.get("request", req.request_id)
+    assert rec is not None and rec["message_code"] == 0x001B  # ECS03 Set ESME Payment Mode to Prepayment
+    rec["state"] = "sent"
+    d.repo.put("request", req.request_id, rec)
+    d.on_response(req.request_id, True, "", NOW + 5)
+    assert d.repo.device(ESME).payment_mode == "prepayment"  # type: ignore[union-attr]
+    refused = d.set_restricted(SUPPLIER, ESME, True, NOW + 6)
+    assert _code(refused) == "E5" and "prepayment" in refused[0].response.message  # type: ignore[attr-defined]
+
+
 def test_rm11_firmware_monitoring_lists_restricted_devices_whose_updates_keep_failing():
     d = _dsp()
     d.set_restricted(SUPPLIER, ESME, True, NOW)
     for _ in range(3):
-        d.on_alert(ESME, 0x8F89, True, "AA", NOW)  # firmware transfer failed
-    d.on_alert(GSME, 0x8F89, True, "AA", NOW)
+        d.on_alert(HUB, 0x8F89, False, "AA", NOW, subject=ESME)  # the hub reports the meter's transfer failing
+    d.on_alert(HUB, 0x8F89, False, "AA", NOW, subject=GSME)  # not Restricted: not listed
     report = firmware_monitoring(d.repo, d.policy)
-    assert [r["device"] for r in report] == [ESME] and report[0]["consecutive_failures"] == 3
+    assert [(r["device"], r["consecutive_failures"]) for r in report] == [(ESME, 3)]
 
 
 def test_rm12_changes_rejections_and_discards_are_durable_and_auditable(tmp_path: Path):
@@ -201,28 +231,63 @@ def test_rm12_changes_rejections_and_discards_are_durable_and_auditable(tmp_path
     d = _dsp(repo)
     d.set_restricted(SUPPLIER, ESME, True, NOW)
     d.submit(SUPPLIER, _req("4.1.1", ESME), NOW + 1)
-    d.on_alert(ESME, 0x8F32, False, "BB", NOW + 2)
+    d.on_alert(ESME, 0x8F0A, True, "BB", NOW + 2)  # billing data: consumption, discarded even when signed
     repo.close()
     again = SqliteRepository(db)  # a restarted DSP
     assert again.device(ESME).restricted  # type: ignore[union-attr]
     audit = again.read_log("audit")
-    whats = [a["what"] for a in audit]
-    assert {"restricted-set", "restricted-rejection", "alert-discarded"} <= set(whats)
-    assert all("who" in a and "time" in a for a in audit)
-    assert [r["alert_code"] for r in again.read_log("diagnostics")] == ["0x8F32"]
+    assert [(a["what"], a["who"], a["time"]) for a in audit] == [
+        ("restricted-set", SUPPLIER, NOW), ("restricted-rejection", SUPPLIER, NOW + 1),
+        ("alert-discarded", "DSP", NOW + 2)]
+    assert [r["alert_code"] for r in again.read_log("diagnostics")] == ["0x8F0A"]
+    assert [(c["device"], c["restricted"]) for c in again.read_log("csp")] == [(ESME, True)]
 
 
-def test_ic3_ic4_install_code_exchange_and_deadline():
+def test_ic3_ic4_install_code_exchange_asks_the_losing_supplier_within_10_working_days():
     d = _dsp()
+    esme = d.repo.device(ESME)
+    assert esme is not None
+    esme.status = Status.INSTALLED_NOT_COMMISSIONED  # installed, never commissioned (IC-1)
+    d.repo.put_device(esme)
+    assert d.request_install_code(SUPPLIER, ESME, NOW).code == "E4"  # no change of supplier yet
     d.change_of_supplier(ESME, SECOND_SUPPLIER, NOW)
     r = d.request_install_code(SECOND_SUPPLIER, ESME, NOW)
-    assert r.code == "I0" and r.body["deadline"] == add_working_days(NOW, 10)
+    assert r.code == "I0" and r.body["losing"] == SUPPLIER
+    # Thu 1 Jan 2026 (bank holiday): working days are 2, 5, 6, 7, 8, 9, 12, 13, 14, 15 January.
+    assert r.body["deadline"] == 1768521599.0  # 2026-01-15T23:59:59Z
     assert d.answer_install_code(NETWORK_OPERATOR, r.request_id, NOW).code == "E4"
-    assert d.overdue_install_code_requests(r.body["deadline"] + 1)
+    assert not d.overdue_install_code_requests(1768521599.0)
+    assert d.overdue_install_code_requests(1768521600.0)
     ans = d.answer_install_code(SUPPLIER, r.request_id, NOW + 86400)
-    assert ans.body["install_code"] == "AA"
-    r2 = d.request_install_code(SUPPLIER, GSME, NOW)
-    assert d.answer_install_code("", r2.request_id, NOW).body.get("install_code") is None
+    assert ans.code == "I0" and ans.body["install_code"] == "AA" and ans.body["late"] is False
+    assert d.answer_install_code(SUPPLIER, r.request_id, NOW + 86400).code == "E1"  # answered once
+
+
+def test_ic3_ic4_a_commissioned_meters_code_is_never_released():
+    d = _dsp()
+    d.change_of_supplier(ESME, SECOND_SUPPLIER, NOW)
+    assert d.request_install_code(SECOND_SUPPLIER, ESME, NOW).code == "E5"
+    esme = d.repo.device(ESME)
+    assert esme is not None
+    esme.status = Status.INSTALLED_NOT_COMMISSIONED
+    d.repo.put_device(esme)
+    r = d.request_install_code(SECOND_SUPPLIER, ESME, NOW)
+    esme.status = Status.COMMISSIONED  # commissioned meanwhile
+    d.repo.put_device(esme)
+    ans = d.answer_install_code(SUPPLIER, r.request_id, NOW + 60)
+    assert ans.code == "E5" and "install_code" not in ans.body
+
+
+def test_ic3_a_losing_supplier_that_did_not_install_says_so():
+    d = _dsp()
+    gsme = d.repo.device(GSME)
+    assert gsme is not None
+    gsme.status, gsme.installing_supplier = Status.INSTALLED_NOT_COMMISSIONED, NETWORK_OPERATOR
+    d.repo.put_device(gsme)
+    d.change_of_supplier(GSME, SECOND_SUPPLIER, NOW)
+    r = d.request_install_code(SECOND_SUPPLIER, GSME, NOW)
+    ans = d.answer_install_code(SUPPLIER, r.request_id, NOW)
+    assert ans.code == "I0" and ans.body["install_code"] is None and "did not install" in ans.message
 
 
 ROLES = st.sampled_from([("IS", SUPPLIER), ("GS", SUPPLIER), ("ED", NETWORK_OPERATOR), ("GT", NETWORK_OPERATOR)])
@@ -241,10 +306,10 @@ def test_rm4_property_never_forwards_cons_to_restricted_and_always_answers(srv: 
     sends = [o for o in outs if isinstance(o, SendCommand)]
     dev = d.repo.device(target)
     assert answers or sends, "every request gets an answer"
-    if dev is not None and dev.restricted and catalogue.srvs()[srv].restricted_class == "CONS":
+    if dev is not None and dev.restricted and srv in CONS_SRVS:
         assert not sends
     for a in answers:
-        assert a.response.code in ("I0", "I99", "E3", "E4", "E5", "E11", "E12", "E72")
+        assert a.response.code in ("I0", "I99", "E1", "E3", "E4", "E5", "E11", "E12", "E72")
 
 
 def test_future_dated_request_is_sent_at_its_time_and_answered():

@@ -14,6 +14,11 @@ import pytest
 from emulator.transport.broker import find_mosquitto
 
 EXE = [sys.executable, "-m", "emulator"]
+UIT_REJECTED = [
+    "ESME:4.1.1", "ESME:4.1.2", "ESME:4.1.3", "ESME:4.4.2", "ESME:4.4.3", "ESME:4.6.1", "ESME:4.8.1",
+    "ESME:4.8.2", "ESME:4.12.1", "ESME:4.14", "ESME:4.16", "ESME:4.17", "GSME:4.1.1", "GSME:4.1.2",
+    "GSME:4.1.4", "GSME:4.4.2", "GSME:4.4.3", "GSME:4.6.1", "GSME:4.8.1", "GSME:4.14", "GSME:4.17",
+]
 
 
 def _run(journey: str, tmp: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:  # type: ignore[type-arg]
@@ -35,6 +40,11 @@ def test_uit_journey_over_the_embedded_mosquitto(tmp_path: Path):
     assert len(steps) == 24 and all(s["ok"] for s in steps)
     for s in steps:
         assert {"id", "name", "requirements", "ok", "detail", "duration_s"} <= set(s)
+    # RM-4 as the requirement states it (consumption reads, as a supplier may send them to each meter),
+    # written here rather than taken from the catalogue the journey reads.
+    for s in steps:
+        if s["id"].endswith(".rejected"):
+            assert s["detail"].split(": ", 1)[1].split() == UIT_REJECTED, s["detail"]
     reqs = {r for s in steps for r in s["requirements"]}
     assert {"RM-1", "RM-2", "RM-4", "RM-5", "RM-6", "RM-7", "RM-10", "IC-2", "DV-5"} <= reqs
     suite = ET.parse(tmp_path / "uit.xml").getroot().find("testsuite")

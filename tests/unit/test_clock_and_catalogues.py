@@ -43,7 +43,7 @@ def test_catalogues_load_typed():
     srvs = catalogue.srvs()
     assert len(srvs) == 129
     assert sum(s.restricted_class == "CONS" for s in srvs.values()) == 18
-    assert catalogue.alert_codes()[0x8F3D].restricted_default == "deliver"
+    assert catalogue.alert_codes()[0x8F3D].name == "Trusted Source Authentication Failure"
     assert srvs["8.2"].non_device and srvs["8.2"].command_variants == (8,)
 
 
