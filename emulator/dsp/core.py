@@ -641,5 +641,5 @@ _FREQUENCY_S = {"Daily": 86400.0, "Weekly": 7 * 86400.0}
 def schedule_start(date: str, time: str) -> float:
     """A DUIS ScheduleStartDate (xs:date) and ScheduleExecutionStartTime (xs:time) as a UTC timestamp."""
     day = datetime.date.fromisoformat(date[:10])
-    at = datetime.time.fromisoformat(time[:8] if time else "00:00:00")
-    return datetime.datetime.combine(day, at, datetime.UTC).timestamp()
+    hour, minute, second = (int(x) for x in (time[:8] if time else "00:00:00").split(":"))
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=datetime.UTC).timestamp()

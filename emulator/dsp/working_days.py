@@ -88,5 +88,4 @@ def add_working_days(start: float, days: int) -> float:
         day += _DAY
         if is_working_day(day):
             added += 1
-    end = datetime.datetime.combine(day, datetime.time(23, 59, 59), datetime.UTC)
-    return end.timestamp()
+    return datetime.datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=datetime.UTC).timestamp()

@@ -44,10 +44,10 @@ def test_rm_restricted_end_to_end_and_rm12_dsp_restart(tmp_path: Path):
             ack, final = await sup.send("11.2", esme)  # allowed, reaches the device (RM-10)
             assert final is not None and final.code == "I0"
             assert p.esme_runner is not None
-            p.esme_runner.raise_alert(0x8F32)
+            p.esme_runner.raise_alert(0x8F0A)
             p.esme_runner.raise_alert(0x8F3F)
             await asyncio.sleep(5)
-            assert [r["alert_code"] for r in repo.read_log("diagnostics")] == ["0x8F32"]  # RM-5
+            assert [r["alert_code"] for r in repo.read_log("diagnostics")] == ["0x8F0A"]  # RM-5
             w.dsp.core.change_of_supplier(esme, SECOND_SUPPLIER, w.clock.now())  # RM-9: flag kept
             ack, _ = await other.send("8.2", "", {"premises": p.id})
             assert {r["eui"]: r["restricted"] for r in ack.body["inventory"]}[esme] is True  # RM-6
@@ -60,7 +60,7 @@ def test_rm_restricted_end_to_end_and_rm12_dsp_restart(tmp_path: Path):
             await dsp2.start()
             dev = repo2.device(esme)
             assert dev is not None and dev.restricted and dev.responsible_supplier == SECOND_SUPPLIER
-            assert [r["alert_code"] for r in repo2.read_log("diagnostics")] == ["0x8F32"]
+            assert [r["alert_code"] for r in repo2.read_log("diagnostics")] == ["0x8F0A"]
             assert {"restricted-set", "restricted-rejection", "alert-discarded", "change-of-supplier"} <= {
                 a["what"] for a in repo2.read_log("audit")}
             other.service = dsp2
