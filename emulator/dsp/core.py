@@ -25,11 +25,13 @@ import datetime
 import re
 from typing import Any
 
+from emulator.dsp.due import Due, DueIndex
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
+from emulator.dsp.install_codes import InstallCodeExchange
 from emulator.dsp.model import CODES, Device, Premises, Response, ServiceRequest, Status, User
 from emulator.dsp.policy import RestrictedPolicy
+from emulator.dsp.precommands import Issued, PreCommandLedger
 from emulator.dsp.repository import Repository
-from emulator.dsp.working_days import add_working_days
 from emulator.gbcs import catalogue, commands, frames, security
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.keys import KeyStore
@@ -39,7 +41,7 @@ _REQUEST_ID = re.compile(r"^([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):([0-9A-Fa-f]{
 DCC_EUI = "90B3D51F30000002"
 # SRVs a device may receive before it is commissioned (installing and commissioning it).
 _PRE_COMMISSION = frozenset({"8.1.1", "8.7.1", "8.7.2", "8.11", "6.15.1", "6.21", "6.23", "11.2", "8.5", "6.11"})
-_PAYMENT_MODE_SRV = "1.6"
+_COMMISSION_SRV = "8.1.1"
 _SCHEDULE_SRVS = ("5.1", "5.2", "5.3")
 # The use cases that switch a meter to prepayment (ECS03, GCS03): never on a Restricted meter (RM-3).
 _TO_PREPAYMENT = frozenset({0x001B, 0x006D})
@@ -48,6 +50,7 @@ PRECOMMAND_MISMATCH = "E51"  # the project's code: a signed Pre-Command the DSP 
 _ROLE_FOR_FUEL = {"ESME": ("IS", "ES"), "GSME": ("GS",), "GPF": ("GS",)}
 RESPONSE_TIMEOUT_S = 25.0  # DCC target for an on-demand round trip (gbcs.md)
 FUTURE_DATED_TIMEOUT_S = 22 * 3600.0  # DCC target for a future-dated request
+COMMAND_RESEND_S = 20.0
 
 
 class Dsp:
@@ -58,7 +61,16 @@ class Dsp:
         self.users: dict[str, User] = dict(users or {})
         #: Users' public DS keys, to check a command variant 5's signature before it is accepted.
         self.keys = keys
+        self.precommands = PreCommandLedger(repo, keys)
+        self.install_codes = InstallCodeExchange(repo, self.audit)
         self._schedule_counter = security.CounterSource()
+        self.due = DueIndex(repo)
+        self.response_timeout_s = RESPONSE_TIMEOUT_S
+        #: How long a command may wait for its device: a GSME answers when it next wakes.
+        self.device_timeouts: dict[str, float] = {"GSME": 3600.0}
+        #: An unanswered command is sent again this often (WN-1): a broker that died after
+        #: acknowledging it may never have delivered it; the hub answers a repeat from its cache.
+        self.resend_s = COMMAND_RESEND_S
 
     # --- helpers --------------------------------------------------------------------------
     def _refuse(self, user: str, req_id: str, code: str, message: str, now: float) -> list[DspOutput]:
@@ -130,13 +142,13 @@ class Dsp:
                 device.status != Status.COMMISSIONED and req.srv not in _PRE_COMMISSION):
             return self._refuse(user_eui, rid, "E5", f"device status {device.status.value} is incompatible with "
                                                      f"SRV {req.srv}", now)
-        issued: dict[str, Any] | None = None
+        issued: Issued | None = None
         if req.command_variant == 5:
-            issued_or_refusal = self._issued_precommand(user_eui, req, device.eui, now)
+            issued_or_refusal = self.precommands.match(user_eui, req.srv, device.eui, req.signed_command, now)
             if isinstance(issued_or_refusal, str):
                 return self._refuse(user_eui, rid, PRECOMMAND_MISMATCH, issued_or_refusal, now)
             issued = issued_or_refusal
-            message_code = int(issued["message_code"])
+            message_code = issued.message_code
         else:
             uc = select_use_case(req.srv, device.device_type, req.body)
             message_code = uc.message_code if uc else 0
@@ -154,21 +166,14 @@ class Dsp:
             # signed command that comes back (CV 5) to exactly these bytes; nothing goes to the WAN.
             return self._issue_precommand(user_eui, req, device.device_type, state, now)
         if issued is not None:
-            issued["state"] = "used"
-            self.repo.put("precommand", _frame_key(user_eui, device.eui, int(issued["counter"])), issued)
+            self.precommands.use(issued)
         if req.execution_time is not None and req.execution_time > now:
             # A future-dated request (DUIS) waits in the DSP until its execution time, and is
             # checked again then; its answer is due within FUTURE_DATED_TIMEOUT_S of that time, else E30.
             self.repo.put("request", rid, {**state, "state": "waiting", "execute_at": req.execution_time})
-            self.repo.put("due", rid, {"at": req.execution_time})
+            self.due.set(Due.SEND, rid, req.execution_time)
             return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"]))]
-        self.repo.put("request", rid, state)
         return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"])), self._send(rid, state, now)]
-
-    def _send(self, rid: str, state: dict[str, Any], now: float, future_dated: bool = False) -> SendCommand:
-        return SendCommand(now, rid, state["hub"], state["target"], state["device_type"], state["srv"],
-                           int(state["counter"]), state["user"], dict(state.get("body") or {}),
-                           state.get("signed_command"), future_dated=future_dated)
 
     def _restricted_rejection(self, user: str, rid: str, srv: str, device: str, refusal: str,
                               now: float) -> list[DspOutput]:
@@ -209,59 +214,11 @@ class Dsp:
         pre = built.message.with_(precommand=True, mac_protected=False)
         hex_pre = frames.encode(pre).hex().upper()
         self.repo.put("request", rid, {**state, "state": "precommand", "message_code": pre.message_code})
-        self.repo.put("precommand", _frame_key(user, req.target, req.counter),
-                      {"request_id": rid, "user": user, "srv": req.srv, "target": req.target, "counter": req.counter,
-                       "message_code": pre.message_code, "precommand": hex_pre, "issued": now,
-                       "expires": now + self.policy.precommand_lifetime_s, "state": "issued"})
+        self.precommands.issue(Issued(rid, user, req.srv, req.target, req.counter, pre.message_code, hex_pre, now,
+                                      now + self.policy.precommand_lifetime_s))
         self.audit(now, user, "precommand-issued", request_id=rid, srv=req.srv, device=req.target,
                    use_case=built.use_case)
         return [Answer(now, user, Response(rid, "I0", "Pre-Command to sign", {"precommand": hex_pre}))]
-
-    def _issued_precommand(self, user: str, req: ServiceRequest, target: str, now: float) -> dict[str, Any] | str:
-        """The Pre-Command record a CV 5 request's signed GBCS answers, or why it answers none."""
-        if not req.signed_command:
-            return "CommandVariant 5 needs the signed Pre-Command (GBCSPayload)"
-        try:
-            msg = frames.decode(bytes.fromhex(req.signed_command))
-        except (GbcsError, ValueError) as e:
-            return f"the signed Pre-Command is not a GBCS message: {e}"
-        originator, frame_target = msg.originator.hex().upper(), msg.target.hex().upper()
-        if originator != user or frame_target != target:
-            return (f"the signed Pre-Command is from {originator} to {frame_target}; this request is from {user} "
-                    f"to {target}")
-        record = self.repo.get("precommand", _frame_key(user, target, msg.counter))
-        if record is None:
-            return f"the DSP issued no Pre-Command with counter {msg.counter} to {user} for {target}"
-        if record["state"] != "issued":
-            return f"the Pre-Command of request {record['request_id']} was already sent ({record['state']})"
-        if now > float(record["expires"]):
-            return f"the Pre-Command of request {record['request_id']} expired (issued at {record['issued']:.0f})"
-        if record["srv"] != req.srv:
-            return f"the Pre-Command of request {record['request_id']} is for SRV {record['srv']}, not {req.srv}"
-        unsigned = frames.encode(msg.with_(precommand=True, mac_protected=False, mac=None, signature=None))
-        if unsigned.hex().upper() != record["precommand"]:
-            return f"the signed GBCS differs from the Pre-Command issued for request {record['request_id']}"
-        if self.keys is not None:
-            try:
-                security.verify_signature(self.keys, msg.with_(precommand=False, mac_protected=False, mac=None))
-            except (GbcsError, KeyError) as e:
-                return f"the Pre-Command's signature is not {user}'s: {e}"
-        return record
-
-    def gate(self, request_id: str, now: float) -> list[DspOutput]:
-        """Check again, as a command goes out once more (a re-send), that it still may.
-
-        Empty: send it. Otherwise the request is answered with the refusal and must not be sent."""
-        state = self.repo.get("request", request_id)
-        if state is None or state.get("state") != "sent":
-            return []
-        refusal = self._recheck(state)
-        if not refusal:
-            return []
-        state.update(state="refused", done=now)
-        self.repo.put("request", request_id, state)
-        return self._restricted_rejection(state["user"], request_id, state["srv"], state["target"],
-                                          f"{refusal}; the command was not sent again", now)
 
     def _recheck(self, state: dict[str, Any]) -> str:
         device = self.repo.device(state["target"])
@@ -271,37 +228,93 @@ class Dsp:
             return f"device {device.eui} is {device.status.value}"
         return self._restricted_refusal(device, int(state.get("message_code") or 0), state["srv"])
 
-    # --- timers: future-dated requests and DCC schedules -------------------------------------
-    def next_timer(self) -> float | None:
+    def _refuse_on_send(self, rid: str, state: dict[str, Any], refusal: str, when: str,
+                        now: float) -> list[DspOutput]:
+        state.update(state="refused", done=now)
+        self.repo.put("request", rid, state)
+        self.due.clear(rid)
+        return self._restricted_rejection(state["user"], rid, state["srv"], state["target"], f"{refusal}; {when}", now)
+
+    # --- timers: future-dated sends, deadlines, re-sends, DCC schedules ---------------------
+    def get_timer(self) -> float | None:
         """When :meth:`handle_timer` must next run (None: nothing waits)."""
-        times = [float(r["at"]) for _, r in self.repo.items("due")]
-        times += [float(s["next"]) for _, s in self.repo.items("schedule") if s.get("active")]
-        return min(times, default=None)
+        return self.due.earliest()
 
     def handle_timer(self, now: float) -> list[DspOutput]:
-        """Send what is due (each checked again now) and run the DCC schedules that are due."""
+        """Do what is due: each send and re-send checked again now, each deadline answered."""
         outs: list[DspOutput] = []
-        for rid, due in sorted(self.repo.items("due"), key=lambda kv: float(kv[1]["at"])):
-            if float(due["at"]) > now:
+        for entry in self.due.pop_due(now):
+            if entry.kind is Due.SCHEDULE:
+                sched = self.repo.get("schedule", entry.key)
+                if sched is not None and sched.get("active"):
+                    outs += self._run_schedule(entry.key, sched, now)
                 continue
-            self.repo.delete("due", rid)
-            state = self.repo.get("request", rid)
-            if state is None or state.get("state") != "waiting":
+            state = self.repo.get("request", entry.key)
+            if state is None:
                 continue
-            refusal = self._recheck(state)
-            if refusal:
-                state.update(state="refused", done=now)
-                self.repo.put("request", rid, state)
-                outs += self._restricted_rejection(state["user"], rid, state["srv"], state["target"],
-                                                   f"{refusal}; the future-dated command was not sent", now)
-                continue
-            state.update(state="sent", sent=now)
-            self.repo.put("request", rid, state)
-            outs.append(self._send(rid, state, now, future_dated=True))
-        for sid, sched in sorted(self.repo.items("schedule")):
-            if sched.get("active") and float(sched["next"]) <= now:
-                outs += self._run_schedule(sid, sched, now)
+            if entry.kind is Due.SEND and state.get("state") == "waiting":
+                refusal = self._recheck(state)
+                if refusal:
+                    outs += self._refuse_on_send(entry.key, state, refusal, "the future-dated command was not sent",
+                                                 now)
+                else:
+                    outs.append(self._send(entry.key, state, now, future_dated=True))
+            elif entry.kind is Due.RESEND and state.get("state") == "sent":
+                refusal = self._recheck(state)
+                if refusal:
+                    outs += self._refuse_on_send(entry.key, state, refusal, "the command was not sent again", now)
+                else:
+                    self.due.set(Due.RESEND, entry.key, now + self.resend_s)
+                    outs.append(self._command(entry.key, state, now, resend=True))
+            elif entry.kind is Due.DEADLINE and state.get("state") == "sent":
+                outs += self._time_out(entry.key, state, now)
         return outs
+
+    def _send(self, rid: str, state: dict[str, Any], now: float, future_dated: bool = False) -> SendCommand:
+        """Send the request's command now; its answer is due by a deadline, and it is re-sent until then."""
+        wait = FUTURE_DATED_TIMEOUT_S if future_dated else self.device_timeouts.get(state["device_type"],
+                                                                                     self.response_timeout_s)
+        state.update(state="sent", sent=now, deadline=now + wait, future_dated=future_dated)
+        self.repo.put("request", rid, state)
+        self.due.set(Due.DEADLINE, rid, now + wait)
+        self.due.set(Due.RESEND, rid, now + self.resend_s)
+        return self._command(rid, state, now)
+
+    @staticmethod
+    def _command(rid: str, state: dict[str, Any], now: float, resend: bool = False) -> SendCommand:
+        return SendCommand(now, rid, state["hub"], state["target"], state["device_type"], state["srv"],
+                           int(state["counter"]), state["user"], dict(state.get("body") or {}),
+                           state.get("signed_command"), future_dated=bool(state.get("future_dated")),
+                           resend=resend)
+
+    def _time_out(self, rid: str, state: dict[str, Any], now: float, code: str = "",
+                  reason: str = "") -> list[DspOutput]:
+        self.due.clear(rid)
+        future = bool(state.get("future_dated"))
+        code = code or ("E30" if future else "E21")
+        reason = reason or (f"future-dated request timed out: no response from {state.get('target')} after its "
+                            f"execution" if future else f"no response from {state.get('target')} within "
+                                                        f"{float(state['deadline']) - float(state['sent']):.0f} s")
+        state.update(state="timeout", done=now)
+        self.repo.put("request", rid, state)
+        if not future:
+            self.repo.log("responses", {"time": now, "request_id": rid, "srv": state["srv"], "ok": False,
+                                        "class": state.get("class"), "device": state.get("target"),
+                                        "restricted": state.get("restricted", False)})
+        return [Answer(now, state["user"], Response(rid, code, reason))]
+
+    def on_unreachable(self, request_id: str, reason: str, now: float) -> list[DspOutput]:
+        """The hub says it cannot reach the device (it left the HAN, or the command cannot fit): E20."""
+        state = self.repo.get("request", request_id)
+        if state is None or state.get("state") != "sent":
+            return []
+        return self._time_out(request_id, state, now, "E20", f"cannot reach {state.get('target')}: {reason}")
+
+    def on_device_joined(self, eui: str, now: float) -> None:
+        """A whitelisted device joined its hub's HAN: Installed Not Commissioned."""
+        dev = self.repo.device(eui)
+        if dev is not None and dev.status in (Status.PENDING, Status.WHITELISTED):
+            self.set_status(eui, Status.INSTALLED_NOT_COMMISSIONED, now, "CHF")
 
     # --- DCC schedules (SRV 5.1 to 5.3): the DSP sends a read on the user's behalf, each run checked
     def _schedule_request(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
@@ -315,6 +328,7 @@ class Dsp:
             if sched is None or sched["user"] != user.eui:
                 return self._refuse(user.eui, rid, "E19", f"ScheduleID {sid!r} is not a schedule of {user.eui}", now)
             self.repo.put("schedule", sid, {**sched, "active": False, "deleted": now})
+            self.due.clear(sid, Due.SCHEDULE)
             self.audit(now, user.eui, "schedule-deleted", schedule=sid)
             return [Answer(now, user.eui, Response(rid, "I0", f"schedule {sid} deleted"))]
         srv = str(body.get("DSPScheduledServiceReferenceVariant", ""))
@@ -349,13 +363,16 @@ class Dsp:
                                         device.device_type, "hub": premises.hub if premises else "", "next": first,
                                         "period": period, "runs": 0, "active": True, "message_code": uc.message_code,
                                         "class": info.restricted_class})
+        self.due.set(Due.SCHEDULE, rid, first)
         self.audit(now, user.eui, "schedule-created", schedule=rid, srv=srv, device=target)
         return [Answer(now, user.eui, Response(rid, "I0", f"schedule {rid} created; first run at {first:.0f}",
                                                {"ScheduleID": rid}))]
 
     def _run_schedule(self, sid: str, sched: dict[str, Any], now: float) -> list[DspOutput]:
         runs = int(sched["runs"]) + 1
-        self.repo.put("schedule", sid, {**sched, "runs": runs, "next": float(sched["next"]) + float(sched["period"])})
+        following = float(sched["next"]) + float(sched["period"])
+        self.repo.put("schedule", sid, {**sched, "runs": runs, "next": following})
+        self.due.set(Due.SCHEDULE, sid, following)
         rid = f"{sid}#{runs}"
         state = {"user": sched["user"], "srv": sched["srv"], "target": sched["target"], "hub": sched["hub"],
                  "device_type": sched["device_type"], "sent": now, "state": "sent",
@@ -369,7 +386,6 @@ class Dsp:
                                               f"{refusal}; scheduled run {runs} of {sid} not sent", now)
         device = self.repo.device(sched["target"])
         state["restricted"] = bool(device and device.restricted)
-        self.repo.put("request", rid, state)
         return [self._send(rid, state, now)]
 
     def _non_device(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
@@ -426,8 +442,11 @@ class Dsp:
             return []
         if state is None or state.get("state") != "sent":
             return []  # unknown or already answered: a duplicate never reaches the user twice
+        self.due.clear(request_id)
         state.update(state="done", ok=ok, done=now)
         self.repo.put("request", request_id, state)
+        if ok and state["srv"] == _COMMISSION_SRV:
+            self._commissioned(state["target"], state["user"], now)
         self.repo.log("responses", {"time": now, "request_id": request_id, "srv": state["srv"], "ok": ok,
                                     "class": state.get("class"), "device": state.get("target"),
                                     "restricted": state.get("restricted", False)})
@@ -440,22 +459,12 @@ class Dsp:
         # The device answered: I0 carries its response, whatever result it holds (DUIS).
         return [Answer(now, state["user"], Response(request_id, "I0", detail, body or {}))]
 
-    def on_timeout(self, request_id: str, now: float, future_dated: bool = False) -> list[DspOutput]:
-        state = self.repo.get("request", request_id)
-        if state is None or state.get("state") != "sent":
-            return []
-        if future_dated:
-            state.update(state="timeout", done=now)
-            self.repo.put("request", request_id, state)
-            return [Answer(now, state["user"], Response(request_id, "E30", "future-dated request timed out: no "
-                                                        f"response from {state.get('target')} after its execution"))]
-        state.update(state="timeout", done=now)
-        self.repo.put("request", request_id, state)
-        self.repo.log("responses", {"time": now, "request_id": request_id, "srv": state["srv"], "ok": False,
-                                    "class": state.get("class"), "device": state.get("target"),
-                                    "restricted": state.get("restricted", False)})
-        return [Answer(now, state["user"], Response(request_id, "E21", f"no response from {state.get('target')} "
-                                                                        f"within {RESPONSE_TIMEOUT_S:.0f} s"))]
+    def _commissioned(self, eui: str, who: str, now: float) -> None:
+        """8.1.1 succeeded: the device is Commissioned, and a GSME's GPF in the hub with it."""
+        self.set_status(eui, Status.COMMISSIONED, now, who)
+        for gpf in self.repo.devices():
+            if gpf.device_type == "GPF" and gpf.paired_gsme == eui:
+                self.set_status(gpf.eui, Status.COMMISSIONED, now, who)
 
     def on_alert(self, device_eui: str, alert_code: int, critical: bool, gbcs_hex: str,
                  now: float, subject: str | None = None) -> list[DspOutput]:
@@ -478,6 +487,16 @@ class Dsp:
             self.firmware_result(about, False, now, f"alert 0x{alert_code:04X} from {device_eui}")
         user = device.responsible_supplier if device else None
         return [AlertForUser(now, user or "", about, alert_code, gbcs_hex)] if user else []
+
+    def note_firmware(self, eui: str, version: str | None, activation_ok: bool | None, now: float) -> None:
+        """A response reported a device's firmware version (11.2) or an activation's outcome (CS06):
+        the inventory follows, and the firmware log feeds RM-11."""
+        dev = self.repo.device(eui)
+        if dev is not None and version is not None and dev.firmware_version != version:
+            dev.firmware_version = version
+            self.repo.put_device(dev)
+        if activation_ok is not None:
+            self.firmware_result(eui, activation_ok, now, "CS06 activation")
 
     def firmware_result(self, device_eui: str, ok: bool, now: float, detail: str = "") -> None:
         self.repo.log("firmware", {"time": now, "device": device_eui, "ok": ok, "detail": detail})
@@ -564,66 +583,15 @@ class Dsp:
         self.audit(now, "DCC", "change-of-tenancy", device=device_eui, restricted=device.restricted)
         return []
 
-    # --- install-code exchange between suppliers (MP121: IC-3, IC-4) -------------------------
+    # --- install-code exchange between suppliers (MP121: IC-3, IC-4): emulator/dsp/install_codes.py
     def request_install_code(self, gaining: str, device_eui: str, now: float) -> Response:
-        """The gaining supplier asks the losing one for a device's install code (10 working days, IC-3)."""
-        device = self.repo.device(device_eui)
-        rid = f"ic:{device_eui}:{now}"
-        if device is None:
-            return Response(rid, "E19", f"device {device_eui} is not in the inventory")
-        if device.responsible_supplier != gaining:
-            return Response(rid, "E4", f"{gaining} is not the responsible supplier of {device_eui}")
-        if device.status == Status.COMMISSIONED:
-            return Response(rid, "E5", f"{device_eui} is Commissioned: the install-code exchange is only for a device "
-                                       f"never commissioned (IC-3)")
-        losing = device.losing_supplier or ""
-        if not losing or losing == gaining:
-            return Response(rid, "E4", f"{device_eui} has had no change of supplier: there is no losing supplier "
-                                       f"to ask (IC-3)")
-        record = {"device": device_eui, "gaining": gaining, "losing": losing, "requested": now,
-                  "deadline": add_working_days(now, 10), "state": "open"}
-        self.repo.put("install-code", rid, record)
-        self.audit(now, gaining, "install-code-requested", device=device_eui, exchange=rid, losing=losing)
-        return Response(rid, "I0", f"request sent to {losing}; answer due by {record['deadline']:.0f}", record)
+        return self.install_codes.request(gaining, device_eui, now)
 
     def answer_install_code(self, losing: str, exchange_id: str, now: float) -> Response:
-        """The losing supplier answers: the code if it installed the device, else that it did not (IC-3).
-
-        The DSP hands a code only to the gaining supplier of an open exchange, and never the code
-        of a device commissioned meanwhile (IC-4)."""
-        record = self.repo.get("install-code", exchange_id)
-        if record is None:
-            return Response(exchange_id, "E19", f"no install-code exchange {exchange_id}")
-        if record["losing"] != losing:
-            return Response(exchange_id, "E4", f"{losing} is not the supplier asked in {exchange_id}")
-        if record["state"] != "open":
-            return Response(exchange_id, "E1", f"exchange {exchange_id} was already answered ({record['state']})")
-        device = self.repo.device(record["device"])
-        late = now > record["deadline"]
-        if device is not None and device.status == Status.COMMISSIONED:
-            record.update(state="closed-commissioned", answered=now, late=late)
-            self.repo.put("install-code", exchange_id, record)
-            return Response(exchange_id, "E5", f"{record['device']} is Commissioned now: its install code is not "
-                                               f"released (IC-4)")
-        if device is not None and device.installing_supplier == losing and device.install_code:
-            record.update(state="answered", answered=now, late=late)
-            self.repo.put("install-code", exchange_id, record)
-            self.audit(now, losing, "install-code-given", device=record["device"], to=record["gaining"], late=late)
-            return Response(exchange_id, "I0", "install code provided", {"install_code": device.install_code,
-                                                                         "late": late})
-        record.update(state="not-installer", answered=now, late=late)
-        self.repo.put("install-code", exchange_id, record)
-        self.audit(now, losing, "install-code-not-installer", device=record["device"])
-        return Response(exchange_id, "I0", f"{losing} did not install {record['device']}", {"install_code": None})
+        return self.install_codes.answer(losing, exchange_id, now)
 
     def overdue_install_code_requests(self, now: float) -> list[dict[str, Any]]:
-        items = self.repo.items("install-code")
-        return [dict(r, id=k) for k, r in items if r["state"] == "open" and now > r["deadline"]]
-
-
-def _frame_key(originator: str, target: str, counter: int) -> str:
-    """Where an issued Pre-Command is kept: the GBCS frame's own identity (originator, target, counter)."""
-    return f"{originator}:{target}:{counter}"
+        return self.install_codes.overdue(now)
 
 
 def _unwrap(body: dict[str, Any], *wrappers: str) -> dict[str, Any]:

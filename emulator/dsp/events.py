@@ -35,8 +35,9 @@ class SendCommand(DspOutput):
     body: dict[str, Any] = field(default_factory=dict)
     signed_command: str | None = None
     future_dated: bool = False
-    """Sent at its execution time (the core released it from :meth:`Dsp.handle_timer`): its answer
-    is due within the future-dated time-out."""
+    """Sent at its execution time (the core released it from :meth:`Dsp.handle_timer`)."""
+    resend: bool = False
+    """The same command again (no answer yet): send the frame sent before, byte for byte."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The DSP stub as a running service: the sans-IO :class:`~emulator.dsp.core.Dsp` between
-Service Users (Python API, HTTP) and the WAN. One loop: outputs of the core become GBCS
-frames on the WAN or answers to users; what comes up the WAN is checked (MAC or
-signature) and fed back into the core. No rule is decided here.
+Service Users (Python API, HTTP) and the WAN. Outputs of the core become GBCS frames on the
+WAN or answers to users; what comes up the WAN is checked (MAC or signature) and fed back
+into the core; the core's timers (deadlines, re-sends, future-dated sends, schedules) run when
+:meth:`Dsp.get_timer` says. No rule and no timer is decided here.
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clock import Clock
-from emulator.dsp.core import FUTURE_DATED_TIMEOUT_S, RESPONSE_TIMEOUT_S, Dsp
+from emulator.dsp.core import RESPONSE_TIMEOUT_S, Dsp
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
-from emulator.dsp.model import Response, ServiceRequest, Status
+from emulator.dsp.model import Response, ServiceRequest
 from emulator.dsp.reports import CspStub
 from emulator.gbcs import asn1, commands, dlms, frames, gbz, security
 from emulator.gbcs.errors import GbcsError, UnknownKeyError
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 # Use cases the DCC itself originates, by message code: device-log changes come from the
 # ACB (as in the reference set); a change-of-supplier credential update from the
 # Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
-COMMAND_RESEND_S = 20.0
+REMEMBER = 100_000
 _DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
 
 
@@ -41,7 +42,6 @@ class Pending:
     user: str
     srv: str
     done: asyncio.Future[Response]
-    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass(slots=True)
@@ -58,17 +58,19 @@ class DspService:
         self.keys = keys
         self.clock = clock
         self.timeout = response_timeout_s
+        core.response_timeout_s = response_timeout_s  # configuration handed to the core, which times out
         self.csps = {"NORTH": CspStub("NORTH"), "CENTRAL_SOUTH": CspStub("CENTRAL_SOUTH")}
         self.inbox: dict[str, UserInbox] = defaultdict(UserInbox)
         self.pending: dict[str, Pending] = {}
         self.by_frame: dict[tuple[bytes, int, bytes], str] = {}  # (device, counter, originator) -> request id
         self.acb_counter = security.CounterSource()
         self.delivered_per_hub: dict[str, int] = defaultdict(int)
-        self.seen: dict[str, None] = {}
-        self.completed: dict[str, Response] = {}
-        self._resenders: set[asyncio.Task[None]] = set()
-        #: How long a command may wait for its device: a GSME answers when it next wakes.
-        self.timeouts = {"GSME": 3600.0}
+        # Bounded memories (a long run must not grow without end): ids seen (repeats of a message
+        # come within minutes, not after REMEMBER others) and answers nobody collected yet.
+        self.seen: OrderedDict[str, None] = OrderedDict()
+        self.completed: OrderedDict[str, Response] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wire: dict[str, tuple[bytes, WanMessage]] = {}  # request id -> (hub, the command as sent)
         self._wake = asyncio.Event()
 
     async def start(self) -> None:
@@ -77,14 +79,14 @@ class DspService:
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
-        self._resenders.add(task)
-        task.add_done_callback(self._resenders.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run_timers(self) -> None:
-        """Run the core's timers (future-dated requests, DCC schedules) when it says they are due."""
+        """Run the core's timers when it says they are due."""
         while True:
             self._wake.clear()
-            due = self.core.next_timer()
+            due = self.core.get_timer()
             waiter = asyncio.ensure_future(self._wake.wait())
             sleeper = asyncio.ensure_future(self.clock.sleep_until(due)) if due is not None else None
             try:
@@ -96,7 +98,7 @@ class DspService:
             await self._apply(self.core.handle_timer(self.clock.now()))
 
     async def stop(self) -> None:
-        for task in list(self._resenders):
+        for task in list(self._tasks):
             task.cancel()
         await self.port.stop()
 
@@ -138,15 +140,21 @@ class DspService:
 
     # --- core outputs -------------------------------------------------------------------------
     async def _apply(self, outs: list[DspOutput], initial: bool = False) -> Response | None:
-        """Carry out the core's outputs; ``initial``: they answer a call (submit), not a timer or a gate."""
+        """Carry out the core's outputs; ``initial``: they answer a call (submit), not a timer."""
         first: Response | None = None
         for out in outs:
             if isinstance(out, Answer):
                 first = first or out.response
+                if out.response.code != "I99":
+                    self._wire.pop(out.response.request_id, None)  # answered: nothing more to re-send
                 if not initial and out.response.request_id in self.pending:
-                    self._finish_later(out.response.request_id, out.response)  # a refusal from a timer or gate
+                    self._finish_later(out.response.request_id, out.response)  # a final answer from a timer
                 else:
                     self.inbox[out.user].answers.append(out.response)
+            elif isinstance(out, SendCommand) and out.resend:
+                hub_and_message = self._wire.get(out.request_id)
+                if hub_and_message is not None:
+                    await self.port.send(*hub_and_message)  # byte for byte the frame sent before
             elif isinstance(out, SendCommand):
                 await self._send_command(out)
             elif isinstance(out, SendFirmware):
@@ -158,6 +166,7 @@ class DspService:
                 self.inbox[out.user].alerts.append(out)
             elif isinstance(out, CspNotification):
                 self.csps[out.region].notify(out)
+        self._wake.set()  # the core's next timer may have changed
         return first
 
     def _finish_later(self, request_id: str, response: Response) -> None:
@@ -165,9 +174,7 @@ class DspService:
         if pending is not None and not pending.done.done():
             self.inbox[pending.user].answers.append(response)
             pending.done.set_result(response)
-            if pending.timer is not None:
-                pending.timer.cancel()
-            self.completed[request_id] = response
+            _remember(self.completed, request_id, response)
 
     async def _send_command(self, cmd: SendCommand) -> None:
         now = self.clock.now()
@@ -186,46 +193,16 @@ class DspService:
                     msg = msg.with_(originator=dcc_party, counter=self.acb_counter.next(now))
                     if dcc_party == TRANSITIONAL_COS:
                         msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
-                if uc.critical and dcc_party is None:
-                    raise ValueError(f"use case {uc.use_case} is critical: send the SRV as command variant 4")
             wire = security.seal(self.keys, msg)
         except (GbcsError, ValueError, KeyError) as e:
             self._finish_later(cmd.request_id, Response(cmd.request_id, "E1", f"cannot frame the command: {e}"))
             return
         self.by_frame[(target, msg.counter, msg.originator)] = cmd.request_id
-        pending = self.pending.get(cmd.request_id)
+        if len(self.by_frame) > REMEMBER:  # frames whose answer never came (timed out long ago)
+            del self.by_frame[next(iter(self.by_frame))]
         message = {"kind": "command", "id": cmd.request_id, "request_id": cmd.request_id, "gbcs": wire.hex().upper()}
-        if pending is not None:
-            loop = asyncio.get_running_loop()
-            wait = FUTURE_DATED_TIMEOUT_S if cmd.future_dated else self.timeouts.get(cmd.device_type, self.timeout)
-            pending.timer = loop.call_later(wait, lambda: asyncio.ensure_future(
-                self._timeout(cmd.request_id, cmd.future_dated)))
-            self._resend(cmd.request_id, bytes.fromhex(cmd.hub), message)
+        self._wire[cmd.request_id] = (bytes.fromhex(cmd.hub), message)
         await self.port.send(bytes.fromhex(cmd.hub), message)
-
-    def _resend(self, request_id: str, hub: bytes, message: WanMessage) -> None:
-        """Until the answer comes, send the command again now and then (WN-1): a broker that
-        died after acknowledging it may never have delivered it; the hub answers a repeat from
-        its cache and never acts twice."""
-
-        async def again() -> None:
-            while request_id in self.pending:
-                await asyncio.sleep(COMMAND_RESEND_S)
-                if request_id not in self.pending:
-                    return
-                refused = self.core.gate(request_id, self.clock.now())  # checked again as it goes out
-                if refused:
-                    await self._apply(refused)
-                    return
-                await self.port.send(hub, message)
-
-        self._spawn(again())
-
-    async def _timeout(self, request_id: str, future_dated: bool = False) -> None:
-        outs = self.core.on_timeout(request_id, self.clock.now(), future_dated)
-        for out in outs:
-            if isinstance(out, Answer):
-                self._finish_later(request_id, out.response)
 
     # --- the WAN, upwards -------------------------------------------------------------------
     async def on_up(self, hub: bytes, message: WanMessage) -> None:
@@ -235,7 +212,7 @@ class DspService:
                 await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}:{self.clock.now()}", "ids": [mid]})
             return  # redelivered: never reaches the user twice (WN-1)
         if mid:
-            self.seen[mid] = None
+            _remember(self.seen, mid, None)
         kind = message.get("kind")
         now = self.clock.now()
         self.delivered_per_hub[hub.hex().upper()] += 1
@@ -266,54 +243,24 @@ class DspService:
             return
         body = {"gbcs": message.get("gbcs"), "payload": decode_payload(msg.payload, message_code=msg.message_code,
                                                                        cra=2).to_tree()}
-        self._note_firmware(msg, now)
-        pending = self.pending.get(request_id)
-        if pending is not None and pending.timer is not None:
-            pending.timer.cancel()
-        for out in self.core.on_response(request_id, True, "", now, body):
-            if isinstance(out, Answer):
-                self._finish_later(request_id, out.response)
-        self._after_success(request_id, msg, now)
-
-    def _note_firmware(self, msg: Message, now: float) -> None:
-        """Keep the inventory's firmware version current from 11.2 / 11.3 responses."""
-        eui = msg.originator.hex().upper()
         version = firmware_version_in(msg)
-        dev = self.core.repo.device(eui)
-        if dev is not None and version is not None:
-            dev.firmware_version = version.hex().upper()
-            self.core.repo.put_device(dev)
-        if msg.message_code == 0x0012 and msg.payload[:1] == b"\x30":
-            try:
-                ok = asn1.decode(msg.payload).children[0].int() == 0  # type: ignore[index]
-            except (GbcsError, TypeError, IndexError):
-                ok = False
-            self.core.firmware_result(eui, ok, now, "CS06 activation")
-
-    def _after_success(self, request_id: str, msg: Message, now: float) -> None:
-        state = self.core.repo.get("request", request_id) or {}
-        srv = state.get("srv")
-        if srv == "8.1.1":
-            eui = msg.originator.hex().upper()
-            self.core.set_status(eui, Status.COMMISSIONED, now, state.get("user", "DCC"))
-            for gpf in self.core.repo.devices():  # the GPF in the hub is commissioned with its GSME
-                if gpf.device_type == "GPF" and gpf.paired_gsme == eui:
-                    self.core.set_status(gpf.eui, Status.COMMISSIONED, now, state.get("user", "DCC"))
+        self.core.note_firmware(msg.originator.hex().upper(), version.hex().upper() if version else None,
+                                activation_result_in(msg), now)
+        await self._apply(self.core.on_response(request_id, True, "", now, body))
 
     async def _on_event(self, message: WanMessage, now: float) -> None:
-        device = str(message.get("device", ""))
         event = message.get("event")
-        dev = self.core.repo.device(device)
-        if event == "joined" and dev is not None and dev.status in (Status.PENDING, Status.WHITELISTED):
-            self.core.set_status(device, Status.INSTALLED_NOT_COMMISSIONED, now, "CHF")
+        if event == "joined":
+            self.core.on_device_joined(str(message.get("device", "")), now)
         elif event == "unreachable":
-            rid = str(message.get("request_id", ""))
-            pending = self.pending.get(rid)
-            if pending is not None and pending.timer is not None:
-                pending.timer.cancel()
-            for out in self.core.on_timeout(rid, now):
-                if isinstance(out, Answer):
-                    self._finish_later(rid, Response(rid, "E20", f"cannot reach {device}: {message.get('reason')}"))
+            await self._apply(self.core.on_unreachable(str(message.get("request_id", "")),
+                                                       str(message.get("reason", "")), now))
+
+
+def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
+    memory[key] = value
+    if len(memory) > REMEMBER:
+        memory.popitem(last=False)
 
 
 def alert_code_of(msg: Message) -> int:
@@ -340,6 +287,16 @@ def alert_subject_of(msg: Message) -> bytes | None:
         return None
     devices = [k.value for k in kids if k.tag == asn1.OCTET_STRING and len(k.value) == 8]
     return devices[0] if devices else None
+
+
+def activation_result_in(msg: Message) -> bool | None:
+    """A CS06 Activate Firmware response's outcome (None: not one)."""
+    if msg.message_code != 0x0012 or msg.payload[:1] != b"\x30":
+        return None
+    try:
+        return bool(asn1.decode(msg.payload).children[0].int() == 0)  # type: ignore[index]
+    except (GbcsError, TypeError, IndexError):
+        return False
 
 
 def firmware_version_in(msg: Message) -> bytes | None:

@@ -190,11 +190,11 @@ def test_rm4_bypass_2_future_dated_read_accepted_before_the_flag_is_not_sent_aft
     a = Attack(keys, restricted=False)
     outs = a.dsp.submit(SUPPLIER, a.req("4.1.1", 1, at=NOW + 3600), NOW)
     assert _answer(outs).code == "I99" and not _sends(outs)
-    assert a.dsp.next_timer() == NOW + 3600
+    assert a.dsp.get_timer() == NOW + 3600
     a.restrict()
     released = a.dsp.handle_timer(NOW + 3600)
     assert _answer(released).code == "E72" and not _sends(released)
-    assert a.dsp.next_timer() is None
+    assert a.dsp.get_timer() is None
 
 
 def test_future_dated_allowed_command_is_sent_at_its_time(keys: Any) -> None:
@@ -216,16 +216,18 @@ def _schedule(a: Attack, srv: str = "4.6.1") -> ServiceRequest:
 def test_rm4_route_schedule_created_while_restricted_is_refused(keys: Any) -> None:
     a = Attack(keys)
     outs = a.dsp.submit(SUPPLIER, _schedule(a), NOW)
-    assert _answer(outs).code == "E72" and a.dsp.next_timer() is None
+    assert _answer(outs).code == "E72" and a.dsp.get_timer() is None
 
 
 def test_rm4_route_schedule_runs_are_checked_each_time(keys: Any) -> None:
     a = Attack(keys, restricted=False)
     outs = a.dsp.submit(SUPPLIER, _schedule(a), NOW)
     assert _answer(outs).code == "I0"
-    assert a.dsp.next_timer() == NOW + 3600  # 2026-01-01T01:00:00Z
+    assert a.dsp.get_timer() == NOW + 3600  # 2026-01-01T01:00:00Z
     first = a.dsp.handle_timer(NOW + 3600)
     assert len(_sends(first)) == 1 and _sends(first)[0].srv == "4.6.1"
+    run = _sends(first)[0].request_id
+    assert a.dsp.on_response(run, True, "", NOW + 3601)  # the first run's reading reaches the user
     a.restrict()
     second = a.dsp.handle_timer(NOW + 3600 + 86400)
     assert _answer(second).code == "E72" and not _sends(second)
@@ -234,13 +236,16 @@ def test_rm4_route_schedule_runs_are_checked_each_time(keys: Any) -> None:
 # --- route 5: re-sends ------------------------------------------------------------------------
 def test_rm4_route_resend_after_the_flag_is_refused_and_a_late_answer_is_not_delivered(keys: Any) -> None:
     a = Attack(keys, restricted=False)
+    a.dsp.response_timeout_s = 60.0  # time for two re-sends
     req = a.req("4.1.1", 1)
     outs = a.dsp.submit(SUPPLIER, req, NOW)
-    assert len(_sends(outs)) == 1
-    assert a.dsp.gate(req.request_id, NOW + 20) == []  # still allowed: re-send
+    assert len(_sends(outs)) == 1 and a.dsp.get_timer() == NOW + 20  # re-sent after 20 s unanswered
+    again = a.dsp.handle_timer(NOW + 20)
+    assert [(s.request_id, s.resend) for s in _sends(again)] == [(req.request_id, True)]
     a.restrict()
-    refused = a.dsp.gate(req.request_id, NOW + 40)
-    assert _answer(refused).code == "E72"
+    refused = a.dsp.handle_timer(NOW + 40)
+    assert _answer(refused).code == "E72" and not _sends(refused)
+    assert a.dsp.get_timer() is None  # no deadline left: the request is answered
     assert a.dsp.on_response(req.request_id, True, "", NOW + 41, {"register": 1234}) == []
     assert a.dsp.repo.read_log("diagnostics")[-1]["request_id"] == req.request_id
 
@@ -268,3 +273,50 @@ def test_route_impersonation_and_wrong_party_are_refused(keys: Any) -> None:
     assert _answer(not_responsible).code == "E4"
     network_operator_clock = a.dsp.submit(NETWORK_OPERATOR, a.req("6.11", 4, user=NETWORK_OPERATOR, role="ED"), NOW)
     assert _answer(network_operator_clock).code == "E3"
+
+
+# --- the core's timers: every deadline and re-send decided in the core, not in an adapter -------
+def test_deadlines_are_the_cores_e21_after_25_s_and_e30_after_22_h_for_future_dated(keys: Any) -> None:
+    a = Attack(keys, restricted=False)
+    now_req = a.req("11.2", 1)
+    a.dsp.submit(SUPPLIER, now_req, NOW)
+    fd = a.req("11.2", 1, at=NOW + 100)
+    a.dsp.submit(SUPPLIER, fd, NOW)
+    outs: list[DspOutput] = []
+    t = NOW
+    while (nxt := a.dsp.get_timer()) is not None and nxt <= NOW + 23 * 3600:
+        t = nxt
+        outs += a.dsp.handle_timer(t)
+    answers = {o.response.request_id: (o.response.code, o.time) for o in outs if isinstance(o, Answer)}
+    assert answers == {now_req.request_id: ("E21", NOW + 25), fd.request_id: ("E30", NOW + 100 + 22 * 3600)}
+    resends = [o.time for o in outs if isinstance(o, SendCommand) and o.resend and o.request_id == now_req.request_id]
+    assert resends == [NOW + 20]
+
+
+def test_a_gsme_has_an_hour_to_answer(keys: Any) -> None:
+    a = Attack(keys, restricted=False)
+    req = a.req("11.2", 1, target=GSME, role="GS")
+    a.dsp.submit(SUPPLIER, req, NOW)
+    outs: list[DspOutput] = []
+    while (nxt := a.dsp.get_timer()) is not None:
+        outs += a.dsp.handle_timer(nxt)
+    assert [(o.response.code, o.time) for o in outs if isinstance(o, Answer)] == [("E21", NOW + 3600)]
+
+
+def test_timers_survive_a_restart_of_the_core(keys: Any, tmp_path: Any) -> None:
+    from emulator.dsp.store import SqliteRepository
+
+    repo = SqliteRepository(tmp_path / "dsp.sqlite")
+    a = Attack.__new__(Attack)
+    Attack.__init__(a, keys, restricted=False)
+    first = Dsp(repo, RestrictedPolicy(), USERS)
+    for d in a.dsp.repo.devices():
+        first.add_device(d)
+    for p in a.dsp.repo.all_premises():
+        first.add_premises(p)
+    req = a.req("11.2", 1, at=NOW + 600)
+    assert _answer(first.submit(SUPPLIER, req, NOW)).code == "I99"
+    repo.close()
+    again = Dsp(SqliteRepository(tmp_path / "dsp.sqlite"), RestrictedPolicy(), USERS)
+    assert again.get_timer() == NOW + 600
+    assert [s.request_id for s in _sends(again.handle_timer(NOW + 600))] == [req.request_id]
