@@ -28,7 +28,7 @@ from typing import Any
 from emulator.dsp.due import Due, DueIndex
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.install_codes import InstallCodeExchange
-from emulator.dsp.model import CODES, Device, Premises, Response, ServiceRequest, Status, User
+from emulator.dsp.model import CODES, Device, Premises, RequestRecord, Response, ServiceRequest, Status, User
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.precommands import Issued, PreCommandLedger
 from emulator.dsp.repository import Repository
@@ -157,23 +157,23 @@ class Dsp:
             return self._restricted_rejection(user_eui, rid, req.srv, device.eui, refusal, now)
         premises = self.repo.premises(device.premises)
         hub = premises.hub if premises else ""
-        state = {"user": user_eui, "srv": req.srv, "target": device.eui, "hub": hub, "device_type": device.device_type,
-                 "sent": now, "state": "sent", "counter": req.counter, "class": srv.restricted_class,
-                 "restricted": device.restricted, "message_code": message_code, "body": dict(req.body),
-                 "signed_command": req.signed_command}
+        rec = RequestRecord(rid, user_eui, req.srv, device.eui, hub, device.device_type, req.counter,
+                            srv.restricted_class, message_code, device.restricted, dict(req.body), req.signed_command,
+                            sent=now)
         if srv.critical and req.command_variant == 4:
             # CV 4: the DSP frames the Pre-Command for the user to sign and keeps it, to hold the
             # signed command that comes back (CV 5) to exactly these bytes; nothing goes to the WAN.
-            return self._issue_precommand(user_eui, req, device.device_type, state, now)
+            return self._issue_precommand(user_eui, req, rec, now)
         if issued is not None:
             self.precommands.use(issued)
         if req.execution_time is not None and req.execution_time > now:
             # A future-dated request (DUIS) waits in the DSP until its execution time, and is
             # checked again then; its answer is due within FUTURE_DATED_TIMEOUT_S of that time, else E30.
-            self.repo.put("request", rid, {**state, "state": "waiting", "execute_at": req.execution_time})
+            rec.state, rec.execute_at = "waiting", req.execution_time
+            self.repo.put_request(rec)
             self.due.set(Due.SEND, rid, req.execution_time)
             return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"]))]
-        return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"])), self._send(rid, state, now)]
+        return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"])), self._send(rec, now)]
 
     def _restricted_rejection(self, user: str, rid: str, srv: str, device: str, refusal: str,
                               now: float) -> list[DspOutput]:
@@ -201,39 +201,38 @@ class Dsp:
         return ""
 
     # --- command variants 4 and 5: the Pre-Command the DSP issued, signed by the user -----------
-    def _issue_precommand(self, user: str, req: ServiceRequest, device_type: str, state: dict[str, Any],
-                          now: float) -> list[DspOutput]:
+    def _issue_precommand(self, user: str, req: ServiceRequest, rec: RequestRecord, now: float) -> list[DspOutput]:
         rid = req.request_id
         try:
-            built = commands.build(req.srv, device_type, bytes.fromhex(user), bytes.fromhex(req.target), req.counter,
-                                   req.body)
+            built = commands.build(req.srv, rec.device_type, bytes.fromhex(user), bytes.fromhex(req.target),
+                                   req.counter, req.body)
         except KeyError as e:
             return self._refuse(user, rid, "E1", f"SRV {req.srv}: the request body lacks {e}", now)
         except (GbcsError, ValueError) as e:
             return self._refuse(user, rid, "E1", f"cannot frame a Pre-Command for SRV {req.srv}: {e}", now)
         pre = built.message.with_(precommand=True, mac_protected=False)
         hex_pre = frames.encode(pre).hex().upper()
-        self.repo.put("request", rid, {**state, "state": "precommand", "message_code": pre.message_code})
+        rec.state, rec.message_code = "precommand", pre.message_code
+        self.repo.put_request(rec)
         self.precommands.issue(Issued(rid, user, req.srv, req.target, req.counter, pre.message_code, hex_pre, now,
                                       now + self.policy.precommand_lifetime_s))
         self.audit(now, user, "precommand-issued", request_id=rid, srv=req.srv, device=req.target,
                    use_case=built.use_case)
         return [Answer(now, user, Response(rid, "I0", "Pre-Command to sign", {"precommand": hex_pre}))]
 
-    def _recheck(self, state: dict[str, Any]) -> str:
-        device = self.repo.device(state["target"])
+    def _recheck(self, rec: RequestRecord) -> str:
+        device = self.repo.device(rec.target)
         if device is None:
-            return f"device {state['target']} is no longer in the inventory"
+            return f"device {rec.target} is no longer in the inventory"
         if device.status in (Status.DECOMMISSIONED, Status.WITHDRAWN, Status.SUSPENDED):
             return f"device {device.eui} is {device.status.value}"
-        return self._restricted_refusal(device, int(state.get("message_code") or 0), state["srv"])
+        return self._restricted_refusal(device, rec.message_code, rec.srv)
 
-    def _refuse_on_send(self, rid: str, state: dict[str, Any], refusal: str, when: str,
-                        now: float) -> list[DspOutput]:
-        state.update(state="refused", done=now)
-        self.repo.put("request", rid, state)
-        self.due.clear(rid)
-        return self._restricted_rejection(state["user"], rid, state["srv"], state["target"], f"{refusal}; {when}", now)
+    def _refuse_on_send(self, rec: RequestRecord, refusal: str, when: str, now: float) -> list[DspOutput]:
+        rec.state, rec.done = "refused", now
+        self.repo.put_request(rec)
+        self.due.clear(rec.request_id)
+        return self._restricted_rejection(rec.user, rec.request_id, rec.srv, rec.target, f"{refusal}; {when}", now)
 
     # --- timers: future-dated sends, deadlines, re-sends, DCC schedules ---------------------
     def get_timer(self) -> float | None:
@@ -249,66 +248,64 @@ class Dsp:
                 if sched is not None and sched.get("active"):
                     outs += self._run_schedule(entry.key, sched, now)
                 continue
-            state = self.repo.get("request", entry.key)
-            if state is None:
+            rec = self.repo.request(entry.key)
+            if rec is None:
                 continue
-            if entry.kind is Due.SEND and state.get("state") == "waiting":
-                refusal = self._recheck(state)
+            if entry.kind is Due.SEND and rec.state == "waiting":
+                refusal = self._recheck(rec)
                 if refusal:
-                    outs += self._refuse_on_send(entry.key, state, refusal, "the future-dated command was not sent",
-                                                 now)
+                    outs += self._refuse_on_send(rec, refusal, "the future-dated command was not sent", now)
                 else:
-                    outs.append(self._send(entry.key, state, now, future_dated=True))
-            elif entry.kind is Due.RESEND and state.get("state") == "sent":
-                refusal = self._recheck(state)
+                    outs.append(self._send(rec, now, future_dated=True))
+            elif entry.kind is Due.RESEND and rec.state == "sent":
+                refusal = self._recheck(rec)
                 if refusal:
-                    outs += self._refuse_on_send(entry.key, state, refusal, "the command was not sent again", now)
+                    outs += self._refuse_on_send(rec, refusal, "the command was not sent again", now)
                 else:
                     self.due.set(Due.RESEND, entry.key, now + self.resend_s)
-                    outs.append(self._command(entry.key, state, now, resend=True))
-            elif entry.kind is Due.DEADLINE and state.get("state") == "sent":
-                outs += self._time_out(entry.key, state, now)
+                    outs.append(self._command(rec, now, resend=True))
+            elif entry.kind is Due.DEADLINE and rec.state == "sent":
+                outs += self._time_out(rec, now)
         return outs
 
-    def _send(self, rid: str, state: dict[str, Any], now: float, future_dated: bool = False) -> SendCommand:
+    def _send(self, rec: RequestRecord, now: float, future_dated: bool = False) -> SendCommand:
         """Send the request's command now; its answer is due by a deadline, and it is re-sent until then."""
-        wait = FUTURE_DATED_TIMEOUT_S if future_dated else self.device_timeouts.get(state["device_type"],
+        wait = FUTURE_DATED_TIMEOUT_S if future_dated else self.device_timeouts.get(rec.device_type,
                                                                                      self.response_timeout_s)
-        state.update(state="sent", sent=now, deadline=now + wait, future_dated=future_dated)
-        self.repo.put("request", rid, state)
-        self.due.set(Due.DEADLINE, rid, now + wait)
-        self.due.set(Due.RESEND, rid, now + self.resend_s)
-        return self._command(rid, state, now)
+        rec.state, rec.sent, rec.deadline, rec.future_dated = "sent", now, now + wait, future_dated
+        self.repo.put_request(rec)
+        self.due.set(Due.DEADLINE, rec.request_id, now + wait)
+        self.due.set(Due.RESEND, rec.request_id, now + self.resend_s)
+        return self._command(rec, now)
 
     @staticmethod
-    def _command(rid: str, state: dict[str, Any], now: float, resend: bool = False) -> SendCommand:
-        return SendCommand(now, rid, state["hub"], state["target"], state["device_type"], state["srv"],
-                           int(state["counter"]), state["user"], dict(state.get("body") or {}),
-                           state.get("signed_command"), future_dated=bool(state.get("future_dated")),
-                           resend=resend)
+    def _command(rec: RequestRecord, now: float, resend: bool = False) -> SendCommand:
+        return SendCommand(now, rec.request_id, rec.hub, rec.target, rec.device_type, rec.srv, rec.counter, rec.user,
+                           dict(rec.body), rec.signed_command, future_dated=rec.future_dated, resend=resend)
 
-    def _time_out(self, rid: str, state: dict[str, Any], now: float, code: str = "",
-                  reason: str = "") -> list[DspOutput]:
-        self.due.clear(rid)
-        future = bool(state.get("future_dated"))
+    def _log_response(self, rec: RequestRecord, ok: bool, now: float) -> None:
+        self.repo.log("responses", {"time": now, "request_id": rec.request_id, "srv": rec.srv, "ok": ok,
+                                    "class": rec.srv_class, "device": rec.target, "restricted": rec.restricted})
+
+    def _time_out(self, rec: RequestRecord, now: float, code: str = "", reason: str = "") -> list[DspOutput]:
+        self.due.clear(rec.request_id)
+        future = rec.future_dated
         code = code or ("E30" if future else "E21")
-        reason = reason or (f"future-dated request timed out: no response from {state.get('target')} after its "
-                            f"execution" if future else f"no response from {state.get('target')} within "
-                                                        f"{float(state['deadline']) - float(state['sent']):.0f} s")
-        state.update(state="timeout", done=now)
-        self.repo.put("request", rid, state)
+        waited = (rec.deadline or now) - rec.sent
+        reason = reason or (f"future-dated request timed out: no response from {rec.target} after its execution"
+                            if future else f"no response from {rec.target} within {waited:.0f} s")
+        rec.state, rec.done = "timeout", now
+        self.repo.put_request(rec)
         if not future:
-            self.repo.log("responses", {"time": now, "request_id": rid, "srv": state["srv"], "ok": False,
-                                        "class": state.get("class"), "device": state.get("target"),
-                                        "restricted": state.get("restricted", False)})
-        return [Answer(now, state["user"], Response(rid, code, reason))]
+            self._log_response(rec, False, now)
+        return [Answer(now, rec.user, Response(rec.request_id, code, reason))]
 
     def on_unreachable(self, request_id: str, reason: str, now: float) -> list[DspOutput]:
         """The hub says it cannot reach the device (it left the HAN, or the command cannot fit): E20."""
-        state = self.repo.get("request", request_id)
-        if state is None or state.get("state") != "sent":
+        rec = self.repo.request(request_id)
+        if rec is None or rec.state != "sent":
             return []
-        return self._time_out(request_id, state, now, "E20", f"cannot reach {state.get('target')}: {reason}")
+        return self._time_out(rec, now, "E20", f"cannot reach {rec.target}: {reason}")
 
     def on_device_joined(self, eui: str, now: float) -> None:
         """A whitelisted device joined its hub's HAN: Installed Not Commissioned."""
@@ -374,19 +371,17 @@ class Dsp:
         self.repo.put("schedule", sid, {**sched, "runs": runs, "next": following})
         self.due.set(Due.SCHEDULE, sid, following)
         rid = f"{sid}#{runs}"
-        state = {"user": sched["user"], "srv": sched["srv"], "target": sched["target"], "hub": sched["hub"],
-                 "device_type": sched["device_type"], "sent": now, "state": "sent",
-                 "counter": self._schedule_counter.next(now), "class": sched["class"], "restricted": False,
-                 "message_code": sched["message_code"], "body": {}, "signed_command": None, "schedule": sid}
-        refusal = self._recheck(state)
-        if refusal:
-            state.update(state="refused", done=now)
-            self.repo.put("request", rid, state)
-            return self._restricted_rejection(sched["user"], rid, sched["srv"], sched["target"],
-                                              f"{refusal}; scheduled run {runs} of {sid} not sent", now)
         device = self.repo.device(sched["target"])
-        state["restricted"] = bool(device and device.restricted)
-        return [self._send(rid, state, now)]
+        rec = RequestRecord(rid, sched["user"], sched["srv"], sched["target"], sched["hub"], sched["device_type"],
+                            self._schedule_counter.next(now), sched["class"], int(sched["message_code"]),
+                            bool(device and device.restricted), schedule=sid, sent=now)
+        refusal = self._recheck(rec)
+        if refusal:
+            rec.state, rec.done = "refused", now
+            self.repo.put_request(rec)
+            return self._restricted_rejection(rec.user, rid, rec.srv, rec.target,
+                                              f"{refusal}; scheduled run {runs} of {sid} not sent", now)
+        return [self._send(rec, now)]
 
     def _non_device(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
         if req.srv in _SCHEDULE_SRVS:
@@ -402,8 +397,8 @@ class Dsp:
             hubs = {self._hub_of(t) for t in targets}
             outs: list[DspOutput] = [Answer(now, user.eui, Response(req.request_id, "I99", CODES["I99"]))]
             for hub in sorted(h for h in hubs if h):
-                self.repo.put("request", f"{req.request_id}#{hub}", {"user": user.eui, "srv": "11.1", "hub": hub,
-                                                                    "sent": now, "state": "sent"})
+                self.repo.put("firmware-distribution", f"{req.request_id}#{hub}",
+                              {"user": user.eui, "srv": "11.1", "hub": hub, "sent": now, "state": "sent"})
                 outs.append(SendFirmware(now, req.request_id, hub, str(req.body.get("image", "")),
                                          tuple(t for t in targets if self._hub_of(t) == hub)))
             return outs
@@ -432,32 +427,29 @@ class Dsp:
     # --- device responses and alerts --------------------------------------------------------
     def on_response(self, request_id: str, ok: bool, detail: str, now: float,
                     body: dict[str, Any] | None = None) -> list[DspOutput]:
-        state = self.repo.get("request", request_id)
-        if state is not None and state.get("state") == "refused":
+        rec = self.repo.request(request_id)
+        if rec is not None and rec.state == "refused":
             # Sent once, then refused when it was due again (the device became Restricted): the
             # user was told so, and what the device answered to the first send goes to diagnostics.
-            self.repo.log("diagnostics", {"time": now, "request_id": request_id, "device": state.get("target"),
-                                          "srv": state["srv"], "reason": "answer to a request refused on re-send "
-                                                                         "(RM-4): not delivered"})
+            self.repo.log("diagnostics", {"time": now, "request_id": request_id, "device": rec.target, "srv": rec.srv,
+                                          "reason": "answer to a request refused on re-send (RM-4): not delivered"})
             return []
-        if state is None or state.get("state") != "sent":
+        if rec is None or rec.state != "sent":
             return []  # unknown or already answered: a duplicate never reaches the user twice
         self.due.clear(request_id)
-        state.update(state="done", ok=ok, done=now)
-        self.repo.put("request", request_id, state)
-        if ok and state["srv"] == _COMMISSION_SRV:
-            self._commissioned(state["target"], state["user"], now)
-        self.repo.log("responses", {"time": now, "request_id": request_id, "srv": state["srv"], "ok": ok,
-                                    "class": state.get("class"), "device": state.get("target"),
-                                    "restricted": state.get("restricted", False)})
-        mode = _PAYMENT_MODE_OF.get(int(state.get("message_code") or 0))
-        device = self.repo.device(state.get("target", ""))
+        rec.state, rec.ok, rec.done = "done", ok, now
+        self.repo.put_request(rec)
+        if ok and rec.srv == _COMMISSION_SRV:
+            self._commissioned(rec.target, rec.user, now)
+        self._log_response(rec, ok, now)
+        mode = _PAYMENT_MODE_OF.get(rec.message_code)
+        device = self.repo.device(rec.target)
         if ok and mode is not None and device is not None and device.payment_mode != mode:
             device.payment_mode = mode  # the inventory follows SRV 1.6 (RM-3 reads it)
             self.repo.put_device(device)
-            self.audit(now, state["user"], "payment-mode", device=device.eui, payment_mode=mode)
+            self.audit(now, rec.user, "payment-mode", device=device.eui, payment_mode=mode)
         # The device answered: I0 carries its response, whatever result it holds (DUIS).
-        return [Answer(now, state["user"], Response(request_id, "I0", detail, body or {}))]
+        return [Answer(now, rec.user, Response(request_id, "I0", detail, body or {}))]
 
     def _commissioned(self, eui: str, who: str, now: float) -> None:
         """8.1.1 succeeded: the device is Commissioned, and a GSME's GPF in the hub with it."""

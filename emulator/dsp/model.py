@@ -135,3 +135,36 @@ class Response:
     @property
     def ok(self) -> bool:
         return self.code in ("I0", "I99")
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One device request as the DSP keeps it, from acceptance to its final answer (one home)."""
+
+    request_id: str
+    user: str
+    srv: str
+    target: str
+    hub: str
+    device_type: str
+    counter: int  # the GBCS originator counter of the command
+    srv_class: str  # the SRV's Restricted class (CONS, OPS...) for the reports (RM-8)
+    message_code: int  # the use case of the GBCS that goes out: what the Restricted rules judge
+    restricted: bool = False  # the device was Restricted when the request was accepted
+    body: dict[str, Any] = field(default_factory=dict)  # the DUIS-level parameters
+    signed_command: str | None = None  # CV 5: the user's signed Pre-Command (hex)
+    state: str = "accepted"  # waiting | precommand | sent | done | timeout | refused
+    sent: float = 0.0
+    done: float | None = None
+    ok: bool | None = None
+    deadline: float | None = None
+    future_dated: bool = False
+    execute_at: float | None = None
+    schedule: str | None = None  # the DCC schedule this run belongs to
+
+    def to_doc(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RequestRecord:
+        return cls(**{k: v for k, v in doc.items() if k in cls.__dataclass_fields__})

@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.dsp.model import Device, Premises
+from emulator.dsp.model import Device, Premises, RequestRecord
 
 LOGS = ("sat", "diagnostics", "audit", "firmware", "responses", "csp")
 
@@ -45,6 +45,13 @@ class Repository(ABC):
 
     @abstractmethod
     def delete(self, kind: str, key: str) -> None: ...
+
+    def request(self, request_id: str) -> RequestRecord | None:
+        doc = self.get("request", request_id)
+        return RequestRecord.from_doc(doc) if doc is not None else None
+
+    def put_request(self, record: RequestRecord) -> None:
+        self.put("request", record.request_id, record.to_doc())
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

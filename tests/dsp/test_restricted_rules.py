@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hypothesis import given
@@ -14,8 +15,8 @@ from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.reports import CspStub, device_extract_csv, firmware_monitoring, monthly_report
 from emulator.dsp.repository import MemoryRepository
 from emulator.dsp.store import SqliteRepository
-from emulator.gbcs import catalogue, usecases
-from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, USERS
+from emulator.gbcs import catalogue, frames, security, usecases
+from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, USERS, key_stores
 
 NOW = 1767225600.0  # Thursday 2026-01-01T00:00:00Z (New Year's Day, a bank holiday)
 # RM-4's default block list, written from the requirement ("exactly the SRVs that read or relate to
@@ -204,12 +205,15 @@ def test_rm3_payment_mode_follows_srv_1_6_and_blocks_restricted_afterwards():
                                               "DisablementThreshold": "0"})
     pre = d.submit(SUPPLIER, req, NOW)
     assert _code(pre) == "I0"
-    # The signed CV 5 goes out and the meter answers: the inventory now says prepayment.
-    rec = d.repo.get("request", req.request_id)
-    assert rec is not None and rec["message_code"] == 0x001B  # ECS03 Set ESME Payment Mode to Prepayment
-    rec["state"] = "sent"
-    d.repo.put("request", req.request_id, rec)
-    d.on_response(req.request_id, True, "", NOW + 5)
+    frame = frames.decode(bytes.fromhex(pre[0].response.body["precommand"]))  # type: ignore[attr-defined]
+    assert frame.message_code == 0x001B  # ECS03 Set ESME Payment Mode to Prepayment
+    keys, _ = key_stores(1, 1)
+    signed = frames.encode(security.sign(keys, frame).with_(mac_protected=False)).hex().upper()
+    cv5 = dataclasses.replace(_req("1.6", ESME, cv=5), signed_command=signed)
+    sends = [o for o in d.submit(SUPPLIER, cv5, NOW + 1) if isinstance(o, SendCommand)]
+    assert len(sends) == 1
+    # The meter answers: the inventory now says prepayment.
+    d.on_response(cv5.request_id, True, "", NOW + 5)
     assert d.repo.device(ESME).payment_mode == "prepayment"  # type: ignore[union-attr]
     refused = d.set_restricted(SUPPLIER, ESME, True, NOW + 6)
     assert _code(refused) == "E5" and "prepayment" in refused[0].response.message  # type: ignore[attr-defined]
