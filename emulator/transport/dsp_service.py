@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,9 @@ class DspService:
         self._resenders: set[asyncio.Task[None]] = set()
         #: How long a command may wait for its device: a GSME answers when it next wakes.
         self.timeouts = {"GSME": 3600.0}
+        #: Told of every answer and alert that reaches a user after the synchronous answer
+        #: (device responses, time-outs, alerts): the DUIS delivery adapter listens here.
+        self.user_listeners: list[Callable[[str, Response | AlertForUser], None]] = []
 
     async def start(self) -> None:
         await self.port.start(self.on_up)
@@ -132,6 +136,7 @@ class DspService:
                 self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
             elif isinstance(out, AlertForUser):
                 self.inbox[out.user].alerts.append(out)
+                self._tell_user(out.user, out)
             elif isinstance(out, CspNotification):
                 self.csps[out.region].notify(out)
         return first
@@ -154,6 +159,11 @@ class DspService:
             if pending.timer is not None:
                 pending.timer.cancel()
             self.completed[request_id] = response
+            self._tell_user(pending.user, response)
+
+    def _tell_user(self, user: str, item: Response | AlertForUser) -> None:
+        for listener in self.user_listeners:
+            listener(user, item)
 
     async def _send_command(self, cmd: SendCommand, future_dated: bool = False) -> Response | None:
         now = self.clock.now()
