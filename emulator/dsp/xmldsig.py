@@ -11,7 +11,8 @@ x500UniqueIdentifier, the user's EUI) with the roles it was registered for.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
-from signxml.signer import XMLSigner
+from signxml.signer import SignatureReference, XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from emulator.dsp.duis_xml import DS, SIGNATURE, DuisXmlError, to_bytes
@@ -113,12 +114,24 @@ def strip_whitespace(root: etree._Element) -> etree._Element:
     return out
 
 
+class _DuisSigner(XMLSigner):
+    """signxml's signer with the reference digested as XMLDSig defines it when the only transform is
+    the enveloped one: over inclusive C14N 1.0 (what DCC Boxed's verifiers, and signxml's, compute),
+    while ``SignedInfo`` stays exclusive c14n. signxml would otherwise digest with the SignedInfo's
+    algorithm yet not name it; the structure is checked against DCC Boxed's own signed samples."""
+
+    def _build_sig(self, sig_root: Any, references: list[SignatureReference], *args: Any, **kwargs: Any) -> Any:
+        inclusive = [replace(r, c14n_method=r.c14n_method or CanonicalizationMethod.CANONICAL_XML_1_0)
+                     for r in references]
+        return super()._build_sig(sig_root, inclusive, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
 class XmlSigner:
     """Signs DUIS documents with one XML-signing key (the DSP's for responses, a user's for requests)."""
 
     def __init__(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
         self.key, self.cert = key, cert
-        self._signer = XMLSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        self._signer = _DuisSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256,
                                  digest_algorithm=DigestAlgorithm.SHA256,
                                  c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
 
