@@ -217,3 +217,31 @@ async def test_device_and_dcc_alerts_are_delivered_signed():
         await until(lambda: dsp.ep.received)
         alert = check_dsp_reply(dsp.ep.received[0], dsp.xsd)
         assert alert.findtext("sr:Body/sr:DCCAlertMessage/sr:DCCAlertCode", namespaces=NS) == "AD1"
+
+
+async def test_duis_command_signs_validates_and_sends(tmp_path: Path):
+    import asyncio
+    import sys
+
+    template = tmp_path / "request.xml"
+    async with running_dsp() as dsp:
+        request_id = rid(SUPPLIER, ESME, counter())
+        template.write_bytes(etree.tostring(sample("ECS52_11.2_SUCCESS_REQUEST_DUIS.XML", request_id)))
+
+        async def cli(*args: str) -> tuple[int, str, str]:
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "emulator", "duis", *args,
+                                                        stdout=asyncio.subprocess.PIPE,
+                                                        stderr=asyncio.subprocess.PIPE)
+            out, err = await proc.communicate()
+            return proc.returncode or 0, out.decode(), err.decode()
+
+        code, out, err = await cli("validate", str(template))
+        assert code == 1 and "E2" in err  # the template is unsigned
+        code, out, err = await cli("sign", str(template), "-o", str(tmp_path / "signed.xml"))
+        assert code == 0, err
+        code, out, err = await cli("validate", str(tmp_path / "signed.xml"))
+        assert code == 0 and "signed by 90B3D51F30010000" in out, err
+        code, out, err = await cli("send", str(template), "--url", dsp.url)
+        assert code == 0 and "I99, XSD-valid, signed by 90B3D51F30000002" in err, err
+        await until(lambda: dsp.ep.received)
+        assert request_id.encode() in dsp.ep.received[0]
