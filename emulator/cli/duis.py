@@ -66,11 +66,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.duis_command == "validate":
         load_schema(duis_dir / "xsd").check(root)
         who = load_trust(keys, {}).verify(root)
-        kind = "request " + decode_request(root).request_id if root.tag.endswith("Request") else \
+        kind = "request " + decode_request(root).request_id if _is_request(root) else \
             "response " + (decode_response(root).code or "")
         print(f"valid DUIS {kind}, signed by {who.eui}")
         return 0
-    if root.tag.endswith("Request"):
+    if _is_request(root):
         originator = decode_request(root).originator
     else:
         originator = ""
@@ -95,6 +95,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     code = decode_response(reply).code
     print(f"HTTP {status}: {code}, XSD-valid, signed by {signer.eui}", file=sys.stderr)
     return 0 if code in ("I0", "I99") else 2
+
+
+def _is_request(root: Any) -> bool:
+    from lxml import etree
+
+    return bool(etree.QName(root).localname == "Request")
 
 
 async def _post(url: str, body: bytes) -> tuple[int, bytes]:

@@ -159,3 +159,16 @@ def test_load_signer_names_the_missing_file(tmp_path: Path):
 
     with pytest.raises(DuisFilesError, match="xml-sign-90B3D51F30010000-ds"):
         load_signer(tmp_path, "90B3D51F30010000")
+
+
+def test_pki_init_issues_xml_signing_keys_that_sign_and_verify(tmp_path: Path):
+    from emulator.pki.generate import init
+
+    init(tmp_path, seed=7)
+    trust = load_trust(tmp_path, {"90B3D51F30010000": ("IS", "GS")})
+    assert {i.eui for i in trust.identities()} == {"90B3D51F30010000", "90B3D51F30020000", "90B3D51F30030000",
+                                                   "90B3D51F30000002"}
+    doc = encode_response(0.0, "I0", "11.2", None)
+    ident = trust.verify(parse(load_signer(tmp_path, "90B3D51F30010000").sign(doc)))
+    assert (ident.eui, ident.roles) == ("90B3D51F30010000", ("IS", "GS"))
+    assert trust.verify(parse(load_dsp_signer(tmp_path).sign(doc))).eui == "90B3D51F30000002"
