@@ -33,10 +33,9 @@ _CONFIG = SignatureConfiguration(location="./", expect_references=1,
 def eui_of(cert: x509.Certificate) -> str:
     """The EUI-64 in a DUIS XML-signing certificate's x500UniqueIdentifier (a BIT STRING's 8 bytes)."""
     attrs = cert.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)
-    value = attrs[0].value if attrs else b""
-    if isinstance(value, str):  # written as text (16 hex digits) by some tools
-        value = bytes.fromhex(value) if len(value) == 16 else value.encode()
-    raw = value
+    raw = attrs[0].value if attrs else b""
+    if not isinstance(raw, bytes):  # text, as in this PKI's GBCS remote-party certificates: not a DUIS one
+        raise ValueError("x500UniqueIdentifier is not a BIT STRING: not a DUIS XML-signing certificate")
     if len(raw) < 8:
         raise ValueError("certificate subject has no x500UniqueIdentifier holding an EUI-64")
     return raw[-8:].hex().upper()
