@@ -10,6 +10,7 @@ the signer's certificate was registered for; everything after that is the DSP co
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from lxml import etree
 
 from emulator.dsp.duis_xml import (
+    MALFORMED,
     NSMAP,
     DuisRequest,
     DuisSchema,
@@ -96,13 +98,15 @@ class DuisGateway:
         self.schema = schema
         self.trust = trust
         self.signer = signer
+        self.non_duis_codes: dict[str, int] = {}
 
-    def accept(self, raw: bytes, service: str, device_of: Callable[[str], Device | None]) -> Accepted:
+    def accept(self, raw: bytes, service: str, device_of: Callable[[str], Device | None],
+               now: float | None = None) -> Accepted:
         """The request as the DSP core takes it, or :class:`DuisXmlError` with the DUIS code."""
         root = parse(raw)
         self.schema.check(root, "the request")
         req = decode_request(root)
-        user = self.trust.verify(root)
+        user = self.trust.verify(root, now)
         if user.eui != req.originator:
             raise DuisXmlError(f"signed by {user.eui}, but the RequestID's originator is {req.originator}",
                                "E2", req.request_id)
@@ -120,8 +124,21 @@ class DuisGateway:
 
     # --- answers ---------------------------------------------------------------------------------
     def sign(self, root: etree._Element) -> bytes:
-        """Validate an outgoing document against the XSD, then sign it: the bytes to send."""
-        self.schema.check(root, "the DSP's response")
+        """Validate an outgoing document against the XSD, then sign it: the bytes to send.
+
+        One exception, by design: a response code of the project's own that DUIS 5.4 does not
+        define (the configurable Restricted code, E72 by default) is sent as it is, everything else
+        in the document being valid; :attr:`non_duis_codes` counts them (README: DUIS codes)."""
+        try:
+            self.schema.check(root, "the DSP's response")
+        except DuisXmlError:
+            code = root.find("sr:Header/sr:ResponseCode", NSMAP)
+            if code is None or code.text in (None, MALFORMED):
+                raise
+            probe = copy.deepcopy(root)
+            probe.find("sr:Header/sr:ResponseCode", NSMAP).text = MALFORMED  # type: ignore[union-attr]
+            self.schema.check(probe, "the DSP's response")  # raises unless only the code is outside DUIS 5.4
+            self.non_duis_codes[code.text] = self.non_duis_codes.get(code.text, 0) + 1
         return self.signer.sign(root)
 
     def answer(self, response: Response, srv: str, now: float) -> bytes:

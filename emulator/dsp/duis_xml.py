@@ -95,11 +95,15 @@ def _text(root: etree._Element, path: str) -> str | None:
 
 # --- trees ----------------------------------------------------------------------------------------
 def tree_of(el: etree._Element) -> Tree:
-    """An element's content: its text if it has no children, else local name -> subtree (list if repeated)."""
+    """An element's content: its text if it has neither children nor attributes, else local name ->
+    subtree (a list if the element repeats), with attributes as ``@name`` and text beside them as ``#text``."""
     kids = [k for k in el if isinstance(k.tag, str)]
-    if not kids:
-        return (el.text or "").strip()
-    out: dict[str, Any] = {}
+    text = (el.text or "").strip()
+    if not kids and not el.attrib:
+        return text
+    out: dict[str, Any] = {f"@{etree.QName(k).localname}": str(v) for k, v in el.attrib.items()}
+    if text and not kids:
+        out["#text"] = text
     for k in kids:
         name, value = _local(k), tree_of(k)
         if name in out:
@@ -119,8 +123,13 @@ def build_tree(parent: etree._Element, name: str, value: Tree) -> None:
     el = etree.SubElement(parent, _q(name))
     if isinstance(value, Mapping):
         for k, v in value.items():
-            build_tree(el, k, v)
-    else:
+            if k.startswith("@"):
+                el.set(k[1:], str(v))
+            elif k == "#text":
+                el.text = str(v)
+            else:
+                build_tree(el, k, v)
+    elif value != "":
         el.text = str(value)
 
 

@@ -11,6 +11,7 @@ x500UniqueIdentifier, the user's EUI) with the roles it was registered for.
 from __future__ import annotations
 
 import copy
+import datetime
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -74,8 +75,9 @@ class TrustStore:
     def identities(self) -> list[XmlIdentity]:
         return list(self._by_key.values())
 
-    def verify(self, root: etree._Element) -> XmlIdentity:
-        """The identity whose registered certificate signed ``root``; :class:`DuisXmlError` (E2) if none did."""
+    def verify(self, root: etree._Element, now: float | None = None) -> XmlIdentity:
+        """The identity whose registered certificate signed ``root``; :class:`DuisXmlError` (E2) if none
+        did, or if that certificate is not valid at ``now`` (several ZAZ1 ones expired in 2025)."""
         sig = root.find(f"{{{DS}}}Signature")
         if sig is None:
             raise DuisXmlError("the request is not signed (no ds:Signature)", SIGNATURE)
@@ -86,19 +88,28 @@ class TrustStore:
         ident = self._by_key.get((_name_key(name), int(serial.strip())))
         if ident is None:
             raise DuisXmlError(f"no registered certificate {name} #{serial.strip()}", SIGNATURE)
+        if now is not None and not (ident.cert.not_valid_before_utc.timestamp() <= now
+                                    <= ident.cert.not_valid_after_utc.timestamp()):
+            cert = ident.cert
+            raise DuisXmlError(f"the certificate of {ident.eui} is not valid now (valid "
+                               f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d})",
+                               SIGNATURE)
+        # The certificate's validity is judged at ``now`` (the injected clock), never the wall clock.
+        config = _CONFIG if now is None else replace(
+            _CONFIG, verification_time=datetime.datetime.fromtimestamp(now, datetime.UTC))
         try:
-            _verify(root, ident.cert)
+            _verify(root, ident.cert, config)
         except (InvalidSignature, InvalidInput) as first:
             try:  # DCC Boxed's clients verify after removing whitespace between elements
-                _verify(strip_whitespace(root), ident.cert)
+                _verify(strip_whitespace(root), ident.cert, config)
             except (InvalidSignature, InvalidInput):
                 raise DuisXmlError(f"signature does not verify with the certificate of {ident.eui}: {first}",
                                    SIGNATURE) from None
         return ident
 
 
-def _verify(root: etree._Element, cert: x509.Certificate) -> None:
-    result = XMLVerifier().verify(root, x509_cert=cert, expect_config=_CONFIG)
+def _verify(root: etree._Element, cert: x509.Certificate, config: SignatureConfiguration) -> None:
+    result = XMLVerifier().verify(root, x509_cert=cert, expect_config=config)
     signed = result.signed_xml if not isinstance(result, list) else None
     if signed is None or etree.QName(signed).localname != etree.QName(root).localname:
         raise InvalidInput("the signature must cover the whole document (Reference URI=\"\")")

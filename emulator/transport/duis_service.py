@@ -63,7 +63,7 @@ class DuisFrontEnd:
         """Answer one POST to ``/api/v1/{endpoint}``."""
         now = self.service.clock.now()
         try:
-            accepted = self.gateway.accept(raw, endpoint, self.service.core.repo.device)
+            accepted = self.gateway.accept(raw, endpoint, self.service.core.repo.device, now)
         except DuisXmlError as e:
             self.refused += 1
             self.service.core.audit(now, "DUIS", "refused", code=e.code, detail=str(e), request_id=e.request_id)

@@ -172,3 +172,40 @@ def test_pki_init_issues_xml_signing_keys_that_sign_and_verify(tmp_path: Path):
     ident = trust.verify(parse(load_signer(tmp_path, "90B3D51F30010000").sign(doc)))
     assert (ident.eui, ident.roles) == ("90B3D51F30010000", ("IS", "GS"))
     assert trust.verify(parse(load_dsp_signer(tmp_path).sign(doc))).eui == "90B3D51F30000002"
+
+
+def test_expired_certificate_is_refused_e2():
+    """Z1-supplier2 (90B3D51F30030000) expired on 2025-12-22: its signature no longer counts."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from emulator.dsp.xmldsig import XmlSigner
+
+    key = serialization.load_pem_private_key((KEYS / "Z1-supplier2-ds.key").read_bytes(), None)
+    cert = x509.load_pem_x509_certificate((KEYS / "Z1-supplier2-ds.pem").read_bytes())
+    raw = XmlSigner(key, cert).sign(encode_response(0.0, "I0", "11.2", None))  # type: ignore[arg-type]
+    trust = load_trust(KEYS, {})
+    assert trust.verify(parse(raw), now=1_700_000_000.0).eui == "90B3D51F30030000"  # 2023: still valid
+    with pytest.raises(DuisXmlError, match="not valid now") as e:
+        trust.verify(parse(raw), now=1_767_225_600.0)  # 2026-01-01
+    assert e.value.code == "E2"
+
+
+def test_tariff_body_re_encodes_to_a_valid_request_with_the_same_tree():
+    from emulator.dsp.duis_xml import encode_request
+
+    req = decode_request(parse((SAMPLES / "ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML").read_bytes()))
+    again = encode_request(req.request_id, req.command_variant, req.srv, req.body_element, req.body)
+    load_schema(DUIS / "xsd").check(again)
+    assert decode_request(again).body == req.body
+
+
+def test_project_restricted_code_is_sent_though_not_in_duis_5_4_but_nothing_else_invalid_is():
+    from emulator.dsp.duis_gateway import DuisGateway
+
+    gw = DuisGateway(load_schema(DUIS / "xsd"), load_trust(KEYS, {}), load_dsp_signer(KEYS))
+    rid = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:5"
+    raw = gw.sign(encode_response(0.0, "E72", "4.1.1", rid))
+    assert b"<sr:ResponseCode>E72</sr:ResponseCode>" in raw and gw.non_duis_codes == {"E72": 1}
+    with pytest.raises(DuisXmlError):
+        gw.sign(encode_response(0.0, "E72", "4.1.1", "not-a-request-id"))
