@@ -70,8 +70,11 @@ async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = N
         print(f"DUIS endpoints disabled: {e}", file=sys.stderr, flush=True)
     api = HttpApi(world.dsp, port=port, duis=duis, token=token)
     bound = await api.start()
-    print(f"SSI on http://127.0.0.1:{bound}/#token={api.token}", flush=True)
-    print(f"DUIS on http://127.0.0.1:{bound}/api/v1/serviceS|serviceT|serviceD; SSI token {api.token}", flush=True)
+    print(f"SSI on http://127.0.0.1:{bound}/", flush=True)
+    print(f"SSI token {api.token} (changing calls; the page: http://127.0.0.1:{bound}/#token={api.token})",
+          flush=True)
+    if duis is not None:
+        print(f"DUIS on http://127.0.0.1:{bound}/api/v1/serviceS|serviceT|serviceD", flush=True)
     if bound_port is not None:
         bound_port.append(bound)
     if ready is not None:
