@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 # Sub-command modules, in the order `--help` lists them.
-_GROUPS = ("run", "gbcs", "pki", "zigbee", "firmware", "hardware", "dsp", "fleet", "bench")
+_GROUPS = ("run", "gbcs", "pki", "zigbee", "firmware", "hardware", "dsp", "duis", "fleet", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_SUITES = ("codec", "han", "wan", "wan2", "radio")
+_SUITES = ("codec", "han", "wan", "wan2", "radio", "duis")
 
 
 def register(sub: Any) -> None:

@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import sys
@@ -264,13 +265,17 @@ def _dsp(args: argparse.Namespace) -> int:
         return _fail("dsp", e)
     options = DriveOptions(args.srv, args.rate, args.commission_timeout) if args.drive else None
 
+    token = secrets.token_urlsafe(18)
+
     def ready(port: int) -> None:
         print(f"SSI on http://{args.host}:{port}/", file=sys.stderr, flush=True)
+        print(f"SSI token {token} (changing calls; the page: http://{args.host}:{port}/#token={token})",
+              file=sys.stderr, flush=True)
 
     async def main(stop: asyncio.Event) -> dict[str, Any]:
         return await run_dsp(url, seed=args.seed, premises=args.premises, http_port=args.port, db=args.db,
                              http_host=args.host, drive_options=options, seconds=args.seconds, stop=stop,
-                             wait_s=args.wait, on_ready=ready, policy=policy)
+                             wait_s=args.wait, on_ready=ready, policy=policy, token=token)
 
     try:
         summary: dict[str, Any] = asyncio.run(_signalled(main))

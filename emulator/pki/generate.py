@@ -8,6 +8,9 @@ Layout written to DIR:
   ``<eui>-{ds,ka}.pem`` / ``.key``  PEM certificate / PKCS#8 private key per party
   ``root-ca.pem``                    the local root CA certificate (and ``root-ca.key``)
   ``manufacturer-ds.pem`` / ``.key`` the firmware-signing key of the meters' maker
+  ``xml-sign-<EUI>-ds.pem`` / ``.key``     DUIS XML-signing key per Service User (supplier, network
+                                     operator, second supplier), named as DCC Boxed names its ZAZ1 keys
+  ``dsp-xml-sign-<EUI>-ds.pem`` / ``.key`` the DSP's DUIS response-signing key (the DCC's EUI)
   ``keystore.json``                  the same keys in the DCC Boxed keystore layout
   ``pki.json``                       manifest: seed, parties, premises and their devices
 """
@@ -24,6 +27,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from emulator.gbcs import identities
@@ -34,6 +38,7 @@ _NOT_AFTER = _dt.datetime(2125, 1, 1, tzinfo=_dt.UTC)  # far future: the emulato
 _X500_UNIQUE_ID = NameOID.X500_UNIQUE_IDENTIFIER
 _HARDWARE_MODULE_NAME = ObjectIdentifier("1.3.6.1.5.5.7.8.4")
 _SMETS_DEVICE_OID = ObjectIdentifier("1.3.6.1.5.5.7.8.4.1")
+_BIT_STRING = _ASN1Type.BitString
 
 # GBCS remote party roles, as DCC tooling records them (keystore.json "role", subject OU in hex).
 ROLES = {"recovery": 1, "supplier": 2, "second_supplier": 2, "network_operator": 3, "acb": 4,
@@ -154,6 +159,26 @@ def build(seed: int = 1, premises: int = 1) -> tuple[list[Issued], x509.Certific
     return issued, root, root_key, manifest
 
 
+#: Parties given DUIS XML-signing keys: the Service Users, and the DSP (the DCC's EUI) for its responses.
+XML_SIGNING = {"supplier": "xml-sign", "network_operator": "xml-sign", "second_supplier": "xml-sign",
+               "acb": "dsp-xml-sign"}
+
+
+def xml_signing(seed: int, root: x509.Certificate, root_key: ec.EllipticCurvePrivateKey) -> list[
+        tuple[str, ec.EllipticCurvePrivateKey, x509.Certificate]]:
+    """DUIS XML-signing keys as DCC Boxed's are made: subject OU and the EUI in x500UniqueIdentifier
+    (a BIT STRING), digitalSignature only; file stems ``{prefix}-{EUI}-ds``."""
+    out = []
+    for name, prefix in XML_SIGNING.items():
+        eui = identities.REMOTE_PARTIES[name]
+        key = derive_key(seed, eui, "xml-sign")
+        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"{ROLES[name]:02X}"),
+                             x509.NameAttribute(_X500_UNIQUE_ID, b"\x00" + eui, _type=_BIT_STRING)])
+        cert = _cert(seed, subject, key.public_key(), root.subject, root_key, "ds", f"{name}/xml-sign")
+        out.append((f"{prefix}-{eui.hex().upper()}-ds", key, cert))
+    return out
+
+
 def manufacturer_key(seed: int) -> ec.EllipticCurvePrivateKey:
     """The meter maker's firmware-signing key (OTA images are signed with it)."""
     return derive_key(seed, b"\xff" * 8, "manufacturer")
@@ -203,6 +228,9 @@ def init(directory: Path | str, *, seed: int = 1, premises: int = 1, force: bool
     mcert = _cert(seed, mname, mkey.public_key(), root_cert.subject, root_key, "ds", "manufacturer")
     files["manufacturer-ds.pem"] = mcert.public_bytes(serialization.Encoding.PEM)
     files["manufacturer-ds.key"] = _pem_key(mkey)
+    for name, key, cert in xml_signing(seed, root_cert, root_key):
+        files[f"{name}.pem"] = cert.public_bytes(serialization.Encoding.PEM)
+        files[f"{name}.key"] = _pem_key(key)
     files["keystore.json"] = (json.dumps(keystore_json(issued), indent=2, sort_keys=True) + "\n").encode()
     files["pki.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     # Write everything beside, then rename: a crash never leaves a half-written PKI.

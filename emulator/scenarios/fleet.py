@@ -423,10 +423,11 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
                   db: Path | None = None, http_host: str = "127.0.0.1", drive_options: DriveOptions | None = None,
                   seconds: float = 0.0, clock: Clock | None = None, stop: asyncio.Event | None = None,
                   wait_s: float = 15.0, response_timeout_s: float = 25.0,
-                  on_ready: Callable[[int], None] | None = None,
+                  on_ready: Callable[[int], None] | None = None, token: str | None = None,
                   policy: RestrictedPolicy | None = None) -> dict[str, Any]:
     """The DSP over the broker with the SSI API on ``http_port`` (0: any), until ``stop`` or for
-    ``seconds``. With ``drive_options``: commission, then read for ``seconds``; the summary."""
+    ``seconds``. With ``drive_options``: commission, then read for ``seconds``; the summary.
+    ``token`` authenticates the SSI's changing calls (random if not given)."""
     url = _url(broker_url)
     check_range(0, premises)
     await probe_broker(url, wait_s)
@@ -439,7 +440,7 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
     add_inventory(core, seed, [fleet_profile()] * premises)
     service = DspService(core, MqttDspPort(url), dsp_keys, clock, response_timeout_s)
     await service.start()
-    api = HttpApi(service, host=http_host, port=http_port)
+    api = HttpApi(service, host=http_host, port=http_port, token=token)
     summary: dict[str, Any] = {"role": "dsp", "premises": premises}
     try:
         bound = await api.start()

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict, defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,9 @@ class DspService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wire: dict[str, tuple[bytes, WanMessage]] = {}  # request id -> (hub, the command as sent)
         self._wake = asyncio.Event()
+        #: Told of every answer and alert that reaches a user after the synchronous answer
+        #: (device responses, time-outs, alerts): the DUIS delivery adapter listens here.
+        self.user_listeners: list[Callable[[str, Response | AlertForUser], None]] = []
 
     async def start(self) -> None:
         await self.port.start(self.on_up)
@@ -151,6 +154,8 @@ class DspService:
                     self._finish_later(out.response.request_id, out.response)  # a final answer from a timer
                 else:
                     self.inbox[out.user].answers.append(out.response)
+                    if not initial:  # a DCC schedule's run, say: nobody waits on it, the user is told
+                        self._tell_user(out.user, out.response)
             elif isinstance(out, SendCommand) and out.resend:
                 hub_and_message = self._wire.get(out.request_id)
                 if hub_and_message is not None:
@@ -164,6 +169,7 @@ class DspService:
                 self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
             elif isinstance(out, AlertForUser):
                 self.inbox[out.user].alerts.append(out)
+                self._tell_user(out.user, out)
             elif isinstance(out, CspNotification):
                 self.csps[out.region].notify(out)
         self._wake.set()  # the core's next timer may have changed
@@ -175,6 +181,11 @@ class DspService:
             self.inbox[pending.user].answers.append(response)
             pending.done.set_result(response)
             _remember(self.completed, request_id, response)
+            self._tell_user(pending.user, response)
+
+    def _tell_user(self, user: str, item: Response | AlertForUser) -> None:
+        for listener in self.user_listeners:
+            listener(user, item)
 
     async def _send_command(self, cmd: SendCommand) -> None:
         now = self.clock.now()

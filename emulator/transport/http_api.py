@@ -1,130 +1,157 @@
-"""The SSI stand-in over HTTP: a small asyncio HTTP/1.1 server (stdlib only) in front of the
-DSP service. One mechanical loop: parse a request, route it, answer JSON, CSV or the page.
+"""The DSP over HTTP on aiohttp: DCC Boxed's DUIS endpoints, the SSI page and its JSON API.
 
+    POST /api/v1/serviceS|serviceT|serviceD   signed DUIS XML in and out (DuisFrontEnd)
     GET  /                        the SSI page
     GET  /api/inventory           devices with the Restricted flag (RM-6)
     GET  /api/extract.csv         the device extract (RM-6)
     GET  /api/logs/{sat|diagnostics|audit}
     GET  /api/reports/{monthly|firmware}, /api/csp/{NORTH|CENTRAL_SOUTH}
-    POST /api/restricted          {"user", "device", "restricted"} (RM-2, RM-3)
-    POST /api/requests            a DUIS request, JSON or XML (Content-Type), user in X-User
+    GET  /api/deliveries          the DUIS delivery log (outbox)
+    POST /api/restricted          {"user", "device", "restricted"} (RM-2, RM-3)     token
+    POST /api/requests            a DUIS-like JSON request, user in X-User           token
     GET  /api/requests/{id}       the device's response when it has come
+
+Changing calls of the JSON API need the local token printed at start (``Authorization:
+Bearer TOKEN`` or ``X-SSI-Token``); the DUIS endpoints are authenticated by their signatures.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
+import hmac
 import json
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from emulator.dsp.duis import DuisError, from_json, from_xml, to_json, to_xml
+from aiohttp import web
+
+from emulator.dsp.duis import DuisError, from_json, to_json
 from emulator.dsp.reports import device_extract_csv, firmware_monitoring, monthly_report
 from emulator.transport.dsp_service import DspService
+from emulator.transport.duis_service import DuisFrontEnd
 from emulator.transport.ssi_page import PAGE
 
 MAX_BODY = 2_000_000
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.json_response(value, status=status, headers={"Cache-Control": "no-store"})
 
 
 class HttpApi:
-    def __init__(self, service: DspService, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, service: DspService, host: str = "127.0.0.1", port: int = 0, *,
+                 duis: DuisFrontEnd | None = None, token: str | None = None) -> None:
         self.service = service
         self.host, self.port = host, port
-        self.server: asyncio.Server | None = None
+        self.duis = duis
+        #: The local token that changing JSON calls must carry (printed at start).
+        self.token = token or secrets.token_urlsafe(18)
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._auth])
+        r = app.router
+        r.add_get("/", self._page)
+        r.add_get("/api/inventory", self._inventory)
+        r.add_get("/api/extract.csv", self._extract)
+        r.add_get("/api/logs/{name}", self._logs)
+        r.add_get("/api/reports/monthly", self._monthly)
+        r.add_get("/api/reports/firmware", self._firmware)
+        r.add_get("/api/csp/{region}", self._csp)
+        r.add_get("/api/deliveries", self._deliveries)
+        r.add_get("/api/requests/{rid}", self._result)
+        r.add_post("/api/restricted", self._restricted)
+        r.add_post("/api/requests", self._request)
+        r.add_post("/api/v1/{endpoint:service[STD]}", self._duis)
+        return app
 
     async def start(self) -> int:
-        self.server = await asyncio.start_server(self._client, self.host, self.port)
-        self.port = int(self.server.sockets[0].getsockname()[1])
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
         return self.port
 
     async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # --- authentication of changing JSON calls ------------------------------------------------------
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "POST" and request.path.startswith("/api/") and not request.path.startswith("/api/v1/"):
+            given = request.headers.get("X-SSI-Token", "")
+            auth = request.headers.get("Authorization", "")
+            if auth.startswith("Bearer "):
+                given = auth[7:].strip()
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                return _json({"ResponseCode": "E3", "ResponseMessage": "this call needs the SSI token printed at "
+                                                                       "start (Authorization: Bearer TOKEN)"}, 401)
+        return await handler(request)
+
+    # --- DUIS ---------------------------------------------------------------------------------------
+    async def _duis(self, request: web.Request) -> web.Response:
+        if self.duis is None:
+            return web.Response(status=503, text="DUIS is not configured on this DSP (no schema or keys)")
+        answer = await self.duis.handle(request.match_info["endpoint"], await request.read())
+        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
+
+    # --- the SSI ------------------------------------------------------------------------------------
+    async def _page(self, request: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+    async def _inventory(self, request: web.Request) -> web.Response:
+        return _json(self.service.core.read_inventory())
+
+    async def _extract(self, request: web.Request) -> web.Response:
+        return web.Response(text=device_extract_csv(self.service.core.repo), content_type="text/csv")
+
+    async def _logs(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in ("sat", "diagnostics", "audit"):
+            return _json({"error": f"no log {name!r}: sat, diagnostics or audit"}, 404)
+        return _json(self.service.core.repo.read_log(name))
+
+    async def _monthly(self, request: web.Request) -> web.Response:
+        now = self.service.clock.now()
+        return _json(monthly_report(self.service.core.repo, now - 31 * 86400, now + 1))
+
+    async def _firmware(self, request: web.Request) -> web.Response:
+        return _json(firmware_monitoring(self.service.core.repo, self.service.core.policy))
+
+    async def _csp(self, request: web.Request) -> web.Response:
+        csp = self.service.csps.get(request.match_info["region"])
+        if csp is None:
+            return _json({"error": "region is NORTH or CENTRAL_SOUTH"}, 404)
+        return _json({"region": csp.region, "restricted_hubs": csp.restricted_hubs(),
+                      "notifications": len(csp.received)})
+
+    async def _deliveries(self, request: web.Request) -> web.Response:
+        queue = self.duis.delivery if self.duis is not None else None
+        return _json([dataclasses.asdict(d) for d in queue.log()] if queue is not None else [])
+
+    async def _result(self, request: web.Request) -> web.Response:
+        rid = request.match_info["rid"]
+        done = self.service.completed.get(rid)
+        return _json(to_json(done)) if done else _json({"RequestID": rid, "pending": True}, 202)
+
+    async def _restricted(self, request: web.Request) -> web.Response:
         try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                method, target, _ = line.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                while (h := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    k, _, v = h.decode("latin-1").partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                n = int(headers.get("content-length", "0"))
-                if n > MAX_BODY:
-                    await self._send(writer, 413, "text/plain", b"request body too large")
-                    return
-                body = await reader.readexactly(n) if n else b""
-                status, ctype, payload = await self._route(method, target, headers, body)
-                await self._send(writer, status, ctype, payload)
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            return
-        finally:
-            writer.close()
+            doc = json.loads(await request.read())
+            r = await self.service.set_restricted(str(doc["user"]), str(doc["device"]).upper(),
+                                                  bool(doc["restricted"]))
+        except (ValueError, KeyError, TypeError) as e:
+            return _json({"ResponseCode": "E1", "ResponseMessage": f"body needs user, device, restricted ({e})"}, 400)
+        return _json(to_json(r))
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, ctype: str, payload: bytes) -> None:
-        reason = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 413: "Too Large"}.get(status, "")
-        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
-                     f"Cache-Control: no-store\r\n\r\n".encode() + payload)
-        await writer.drain()
-
-    def _json(self, value: Any, status: int = 200) -> tuple[int, str, bytes]:
-        return status, "application/json", json.dumps(value).encode()
-
-    async def _route(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
-        path = unquote(urlsplit(target).path)
-        core = self.service.core
-        if method == "GET":
-            if path == "/":
-                return 200, "text/html; charset=utf-8", PAGE.encode()
-            if path == "/api/inventory":
-                return self._json(core.read_inventory())
-            if path == "/api/extract.csv":
-                return 200, "text/csv", device_extract_csv(core.repo).encode()
-            if path.startswith("/api/logs/"):
-                name = path.rsplit("/", 1)[1]
-                if name not in ("sat", "diagnostics", "audit"):
-                    return self._json({"error": f"no log {name!r}: sat, diagnostics or audit"}, 404)
-                return self._json(core.repo.read_log(name))
-            if path == "/api/reports/monthly":
-                now = self.service.clock.now()
-                return self._json(monthly_report(core.repo, now - 31 * 86400, now + 1))
-            if path == "/api/reports/firmware":
-                return self._json(firmware_monitoring(core.repo, core.policy))
-            if path.startswith("/api/csp/"):
-                csp = self.service.csps.get(path.rsplit("/", 1)[1])
-                if csp is None:
-                    return self._json({"error": "region is NORTH or CENTRAL_SOUTH"}, 404)
-                return self._json({"region": csp.region, "restricted_hubs": csp.restricted_hubs(),
-                                   "notifications": len(csp.received)})
-            if path.startswith("/api/requests/"):
-                rid = path.split("/api/requests/", 1)[1]
-                done = self.service.completed.get(rid)
-                return self._json(to_json(done)) if done else self._json({"RequestID": rid, "pending": True}, 202)
-        if method == "POST":
-            if path == "/api/restricted":
-                try:
-                    doc = json.loads(body)
-                    r = await self.service.set_restricted(str(doc["user"]), str(doc["device"]).upper(),
-                                                          bool(doc["restricted"]))
-                except (ValueError, KeyError, TypeError) as e:
-                    return self._json({"ResponseCode": "E1", "ResponseMessage": f"body needs user, device, "
-                                                                                f"restricted ({e})"}, 400)
-                return self._json(to_json(r))
-            if path == "/api/requests":
-                xml = "xml" in headers.get("content-type", "")
-                try:
-                    req = from_xml(body) if xml else from_json(body)
-                except DuisError as e:
-                    return self._json({"ResponseCode": e.code, "ResponseMessage": str(e)}, 400)
-                user = headers.get("x-user") or req.originator
-                r = await self.service.submit(user, req)
-                if xml:
-                    return 200, "application/xml", to_xml(r).encode()
-                return self._json(to_json(r))
-        return self._json({"error": f"no route {method} {path}"}, 404)
+    async def _request(self, request: web.Request) -> web.Response:
+        try:
+            req = from_json(await request.read())
+        except DuisError as e:
+            return _json({"ResponseCode": e.code, "ResponseMessage": str(e)}, 400)
+        user = request.headers.get("X-User") or req.originator
+        return _json(to_json(await self.service.submit(user, req)))

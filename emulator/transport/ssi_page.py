@@ -1,7 +1,9 @@
 """The SSI stand-in page: inventory with the Restricted flag, set/clear, SAT and diagnostics logs.
 
-Plain HTML and a little JavaScript against the HTTP API; a fragment ``#set=EUI`` or
-``#clear=EUI`` on the URL performs that action on load (how the headless-browser test drives it).
+Plain HTML and a little JavaScript against the HTTP API. The fragment carries the SSI token
+printed at start (``#token=T``), kept for the session and sent with every changing call; a
+further ``&set=EUI`` or ``&clear=EUI`` performs that action on load (how the headless-browser
+test drives it). The DUIS delivery log shows what was POSTed to each user's endpoint.
 """
 
 PAGE = """<!doctype html>
@@ -15,9 +17,15 @@ padding:2px 6px}.r{background:#fdd}</style></head>
 <p><a href="/api/extract.csv">Device extract (CSV)</a> &middot; <a href="/api/reports/monthly">Monthly report</a>
 &middot; <a href="/api/reports/firmware">Firmware monitoring</a></p>
 <h2>SAT log</h2><ul id="sat"></ul><h2>Diagnostics log</h2><ul id="diagnostics"></ul>
+<h2>DUIS deliveries</h2><table id="deliveries"><thead><tr><th>#</th><th>User</th><th>Kind</th><th>Reference</th>
+<th>Attempts</th><th>Delivered</th><th>Last result</th></tr></thead><tbody></tbody></table>
 <script>
+const frag = new URLSearchParams(location.hash.slice(1));
+if (frag.get('token')) sessionStorage.setItem('ssi-token', frag.get('token'));
+function token() { return sessionStorage.getItem('ssi-token') || ''; }
 async function restricted(eui, on) {
-  const r = await fetch('/api/restricted', {method: 'POST', headers: {'Content-Type': 'application/json'},
+  const r = await fetch('/api/restricted', {method: 'POST',
+    headers: {'Content-Type': 'application/json', 'Authorization': 'Bearer ' + token()},
     body: JSON.stringify({user: document.getElementById('user').value, device: eui, restricted: on})});
   const j = await r.json();
   document.getElementById('status').textContent = j.ResponseCode + ' ' + j.ResponseMessage;
@@ -42,11 +50,15 @@ async function render() {
     const rows = await (await fetch('/api/logs/' + name)).json();
     document.getElementById(name).innerHTML = rows.map(r => `<li>${r.device} ${r.alert_code}</li>`).join('');
   }
+  const dl = await (await fetch('/api/deliveries')).json();
+  document.querySelector('#deliveries tbody').innerHTML = dl.map(d => `<tr><td>${d.seq}</td><td>${d.user}</td>` +
+    `<td>${d.kind}</td><td>${d.ref}</td><td>${d.attempts}</td><td>${d.delivered ? 'yes' : 'no'}</td>` +
+    `<td>${d.last_result}</td></tr>`).join('');
   document.body.dataset.ready = 'yes';
 }
 window.addEventListener('load', async () => {
-  const m = location.hash.match(/^#(set|clear)=([0-9A-F]{16})$/);
-  if (m) { await restricted(m[2], m[1] === 'set'); } else { await render(); }
+  const eui = frag.get('set') || frag.get('clear');
+  if (eui && /^[0-9A-F]{16}$/.test(eui)) { await restricted(eui, frag.has('set')); } else { await render(); }
 });
 </script></body></html>
 """

@@ -1,4 +1,5 @@
-"""The SSI stand-in (RM-2, RM-6): the HTTP API, DUIS JSON and XML, and the page in headless Chromium."""
+"""The SSI stand-in (RM-2, RM-6): the HTTP API (token-authenticated changes), DUIS-like JSON, and the
+page in headless Chromium, on the aiohttp server. Signed DUIS XML is tests/e2e/test_duis.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from emulator.cli.dsp import serve_demo
 
 ESME = "00DB1234567890A0"
+TOKEN = "test-ssi-token"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,8 @@ def ssi() -> Iterator[str]:
     def main() -> None:
         async def go() -> None:
             ev = asyncio.Event()
-            task = asyncio.ensure_future(serve_demo(0, None, ev, seconds=120, bound_port=port_holder))
+            task = asyncio.ensure_future(serve_demo(0, None, ev, seconds=120, bound_port=port_holder,
+                                                          token=TOKEN))
             control["loop"], control["task"] = asyncio.get_running_loop(), task
             await ev.wait()
             ready.set()
@@ -51,8 +54,9 @@ def _get(url: str) -> bytes:
         return bytes(r.read())
 
 
-def _post(url: str, body: bytes, ctype: str, user: str = "") -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype, "X-User": user}, method="POST")
+def _post(url: str, body: bytes, ctype: str, user: str = "", token: str = TOKEN) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype, "X-User": user,
+                                                          "Authorization": f"Bearer {token}"}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, bytes(r.read())
@@ -71,23 +75,23 @@ def test_rm6_api_shows_the_flag_and_rm2_refuses_others(ssi: str):
     assert b"restricted" in _get(f"{ssi}/api/extract.csv").splitlines()[0]
 
 
-def test_duis_json_and_xml_requests(ssi: str):
+def test_duis_json_requests(ssi: str):
     rid = "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:9000000000001"
     status, body = _post(f"{ssi}/api/requests", json.dumps(
         {"RequestID": rid, "CommandVariant": 1, "ServiceReferenceVariant": "11.2", "Body": {}}).encode(),
         "application/json")
     assert json.loads(body)["ResponseCode"] == "I99"
-    xml = ("<Request><Header><RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:9000000000002</RequestID>"
-           "<CommandVariant>1</CommandVariant><ServiceReference>11.2</ServiceReference>"
-           "<ServiceReferenceVariant>11.2</ServiceReferenceVariant></Header>"
-           "<Body><ReadFirmwareVersion/></Body></Request>")
-    status, body = _post(f"{ssi}/api/requests", xml.encode(), "application/xml")
-    assert b"<ResponseCode>I99</ResponseCode>" in body
-    bad = xml.replace("ReadFirmwareVersion", "ReadInventory")
-    status, body = _post(f"{ssi}/api/requests", bad.encode(), "application/xml")
-    assert status == 400 and b"Body/ReadInventory" in body
     status, body = _post(f"{ssi}/api/requests", b'{"RequestID": "x"}', "application/json")
     assert status == 400 and b"ServiceReferenceVariant" in body
+
+
+def test_changing_calls_need_the_token(ssi: str):
+    for path in ("/api/requests", "/api/restricted"):
+        status, body = _post(f"{ssi}{path}", b"{}", "application/json", token="wrong")
+        assert status == 401 and b"token" in body
+        status, body = _post(f"{ssi}{path}", b"{}", "application/json", token="")
+        assert status == 401
+    assert b"inventory" in _get(f"{ssi}/")  # reading needs no token
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None,
@@ -96,7 +100,7 @@ def test_rm2_rm6_page_in_headless_chromium_sets_restricted(ssi: str):
     with tempfile.TemporaryDirectory() as profile:
         cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-               "--virtual-time-budget=10000", "--dump-dom", f"{ssi}/#set={ESME}"]
+               "--virtual-time-budget=10000", "--dump-dom", f"{ssi}/#token={TOKEN}&set={ESME}"]
         dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
     assert 'data-ready="yes"' in dom, dom[-2000:]
     assert f'id="dev-{ESME}" class="r"' in dom and ">Restricted<" in dom
