@@ -62,8 +62,8 @@ def _label(i: int) -> Op:
 def _description(p: Params, i: int) -> str:
     found = p.find("ALCSHCALCSDescription")
     items = found if isinstance(found, list) else [found] if found is not None else []
-    for item in items:
-        if isinstance(item, dict) and int(str(item.get("AuxiliaryLoadControlSwitchNumber", -1))) == i + 1:
+    for item in items:  # the XML attribute ``index`` (1-5), given as "index" or "@index"
+        if isinstance(item, dict) and str(item.get("index", item.get("@index", ""))).strip() == str(i + 1):
             return str(item.get("SwitchDescription", ""))
     return "" if p.body else f"ALCS_{i + 1}"
 
@@ -92,8 +92,8 @@ WRITES: dict[str, tuple[Op, ...]] = {
     "ECS15a": (act(7, "0-0:99.98.0.255", 1),),
     "ECS15c": (act(7, "0-17:99.98.2.255", 1),),
     # 3.4 UpdateSupplierName: SupplierName, SupplierTelephoneNumber.
-    "ECS16": (put(9000, "0-0:96.13.0.255", 2, _text("SupplierName")),
-              put(9000, "0-0:96.13.1.255", 2, _text("SupplierTelephoneNumber"))),
+    "ECS16": (put(9000, "0-0:96.13.0.255", 2, _text("SupplierTelephoneNumber")),
+              put(9000, "0-0:96.13.1.255", 2, _text("SupplierName"))),
     # 3.5 DisablePrivacyPIN: no parameters (the PIN becomes empty).
     "ECS14": (put(1, "0-0:94.44.3.1", 2, Data("octet-string", b"")),),
     # 6.12 UpdateDeviceConfigurationInstantaneousPowerThreshold.

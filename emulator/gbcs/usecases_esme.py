@@ -14,10 +14,11 @@ Registered in :mod:`emulator.gbcs.usecase_builders`.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 
 from emulator.gbcs.dlms import Data
-from emulator.gbcs.duis_params import CANCEL, Params, dlms_datetime, execution_time
+from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, Params, dlms_datetime, execution_time
 from emulator.gbcs.esme_ops import Op, Protected, access_request, act, get, protected_read, put, read_range
 from emulator.gbcs.esme_writes import WRITES
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
@@ -174,20 +175,18 @@ def _payment_mode(prepayment: bool) -> Callable[[UseCaseRequest], bytes]:
 
 def _clock_sync(req: UseCaseRequest) -> bytes:
     """6.11 SynchroniseClock / 8.1.1 CommissionDeviceSynchroniseClock: CurrentDateTime, TolerancePeriod
-    (s). The ESME presets its clock when the command arrives within [CurrentDateTime, +TolerancePeriod]."""
+    (s, default 60). The validity window is [CurrentDateTime, CurrentDateTime + TolerancePeriod]: an ESME
+    whose clock lies outside it takes CurrentDateTime. Without CurrentDateTime the window is all time
+    (the clock is kept): the DSP fills CurrentDateTime from its own clock when it has one."""
     p = Params(req.body)
     clock = "0-0:1.0.0.255"
     current = p.datetime("CurrentDateTime")
-    tolerance = p.int("TolerancePeriod", 60)
-
-    def window(p: Params) -> Data:
-        import datetime as _dt
-
-        start = current or _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
-        end = start + _dt.timedelta(seconds=tolerance)
-        return Data("structure", (Data("octet-string", CANCEL), Data("octet-string", dlms_datetime(start)),
-                                  Data("octet-string", dlms_datetime(end))))
-
+    if current is None:
+        start, end = ALL_FROM, ALL_TO
+    else:
+        start, end = current, current + _dt.timedelta(seconds=p.int("TolerancePeriod", 60))
+    window = Data("structure", (Data("octet-string", CANCEL), Data("octet-string", dlms_datetime(start)),
+                                Data("octet-string", dlms_datetime(end))))
     ops = (put(8, clock, 9, Data("enum", 5)), act(8, clock, 5, window), act(8, clock, 4),
            get(8, clock, 2), get(8, clock, 4))
     return access_request(ops, req)
