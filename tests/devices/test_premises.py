@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from emulator.clock import VirtualClock, run
+from emulator.devices.compact import rows_of
 from emulator.devices.events import AlertRaised, FirmwareActivated, FirmwareBlockReceived, FirmwareTransferEnded
 from emulator.devices.profile import PremisesProfile
-from emulator.devices.compact import rows_of
 from emulator.gbcs import dlms, frames, security
 from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, World, build_world
@@ -208,7 +209,7 @@ def test_dv4_esme_logs_half_hour_profile_daily_reads_and_events():
         rows = _protected_rows(sup.keys, await send_ok(sup, "4.8.1", p.esme))
         assert len(rows) == 3 * 48 and all(isinstance(r[1], int) and r[1] >= 0 for r in rows)
         assert [r[0] for r in rows] == sorted(r[0] for r in rows)  # oldest first, half-hour steps
-        assert all(int(str(b[0])) - int(str(a[0])) == 1800 for a, b in zip(rows, rows[1:], strict=False))
+        assert all(int(str(b[0])) - int(str(a[0])) == 1800 for a, b in itertools.pairwise(rows))
         # ECS21a: daily reads: the import register at each midnight never goes down
         daily = _protected_rows(sup.keys, await send_ok(sup, "4.6.1", p.esme))
         values = [int(str(r[1])) for r in daily]
