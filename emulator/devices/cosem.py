@@ -83,7 +83,7 @@ _TEMPLATES: dict[tuple[int, int], Data] = {
     (4, 5): Data("octet-string", bytes.fromhex("FFFFFFFFFFFFFFFFFF8000FF")), (7, 4): _u32(1800),
     (10, 2): Data("array", ()), (11, 2): Data("array", ()), (20, 3): Data("array", ()), (20, 4): Data("array", ()),
     (20, 5): Data("array", ()), (21, 2): Data("array", ()), (22, 4): Data("array", ()), (111, 11): Data("array", ()),
-    (111, 16): Data("double-long", 0), (111, 18): Data("double-long", 0), (111, 19): Data("long-unsigned", 0),
+    (111, 16): Data("double-long", 0), (111, 18): Data("long-unsigned", 0), (111, 19): Data("double-long", 0),
     (112, 9): Data("double-long", 0), (112, 10): Data("double-long", 0), (113, 8): _u32(0),
     (113, 13): Data("long-unsigned", 0), (71, 4): _u32(0), (71, 6): _u32(0), (71, 7): _u32(0),
     (113, 5): Data("structure", (Data("structure", (Data("integer", 0), Data("integer", 0))),

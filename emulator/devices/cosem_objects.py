@@ -67,6 +67,12 @@ def factory_objects(eui: bytes, model: bytes = b"EMU-ESME", smets_version: bytes
         # load limiting (ECS27): enabled flag, counter, thresholds
         "9000 0-0:94.44.0.3 2": Data("boolean", 0x00),
         "71 0-0:17.0.0.255 4": _u32(0), "71 0-0:17.0.0.255 6": _u32(0), "71 0-0:17.0.0.255 7": _u32(0),
+        # GBCS extended objects read by ECS24 / ECS26a: tariff switching enabled, thresholds
+        "9000 0-0:94.44.2.0 2": Data("boolean", 0x00),
+        "9000 0-0:94.44.2.10 2": Data("double-long", 0),
+        "9000 0-0:94.44.2.20 2": Data("double-long", 0),
+        # boost button configured (ECS61c)
+        "1 0-0:94.44.7.255 2": Data("boolean", 0x00),
         # active power import supply-side reading for the prepay meter (ECS82): meter balance
         "112 0-0:19.10.0.255 2": Data("double-long", 0),
     }
@@ -75,6 +81,10 @@ def factory_objects(eui: bytes, model: bytes = b"EMU-ESME", smets_version: bytes
         table[f"1 0-0:94.44.0.{11 + i} 2"] = Data("visible-string", f"ALCS {i + 1}")
         table[f"1 0-0:94.44.6.{1 + i} 2"] = Data("boolean", 0x00)
         table[f"70 0-{1 + i}:96.3.10.255 2"] = Data("boolean", 0x00)  # auxiliary switch output state
+    # auxiliary controllers (ECS61a/e): identifiers, types and their JSON state reports
+    for i in range(5):
+        table[f"1 0-0:94.44.0.{21 + i} 2"] = Data("octet-string", bytes(8))
+        table[f"1 0-0:94.44.0.{31 + i} 2"] = Data("utf8-string", b"{}")
     # voltage thresholds and durations (ECS26b/k, ECS29a-d): register monitors and limits
     for i in range(1, 5):
         table[f"71 0-0:17.0.{i}.255 4"] = _u32(0)

@@ -84,7 +84,7 @@ class Esme(Meter):
             else:
                 code = self.cosem.action(spec.class_id, spec.obis, spec.attribute, arg, now)
             data.append(value if value is not None else dlms.NULL)
-            results.append((spec.kind, code))
+            results.append((dlms.GET if spec.kind == dlms.GET_WITH_SELECTION else spec.kind, code))
         return dlms.AccessResponse(invoke, tuple(data), tuple(results)).encode()
 
     def _protected(self, msg: Message, arg: dlms.Data, now: float) -> tuple[int, dlms.Data | None]:
