@@ -38,7 +38,8 @@ FIRMWARE_VERSION = (1, obis("0-0:0.2.1.255"), 2)  # ECS52, SRV 11.2 (gbcs.md)
 CLOCK = obis("0-0:1.0.0.255")
 IMPORT_ENERGY = (3, obis("1-0:1.8.0.255"), 2)
 DISCONNECTOR = obis("0-0:96.3.10.255")
-ACCOUNT = obis("0-1:19.0.0.255")
+ACCOUNT = obis("0-0:19.0.0.255")  # the account in force (ECS26j reads it)
+PASSIVE_ACCOUNT = obis("0-1:19.0.0.255")  # the account ECS02/ECS03 write, active from its activation time
 SUPPLY_SCRIPTS = obis("0-0:10.0.106.255")
 TARIFF_SCRIPTS = obis("0-0:10.0.100.255")
 EVENT_LOG = obis("0-0:99.98.0.255")
@@ -118,6 +119,7 @@ class CosemModel:
     def __post_init__(self) -> None:
         self.stored = {**factory_objects(self.eui), **self.stored}
         self.stored[(111, ACCOUNT, 2)] = self._mode_value(self.payment_mode)
+        self.stored[(111, PASSIVE_ACCOUNT, 2)] = self._mode_value(self.payment_mode)
 
     @staticmethod
     def _mode_value(mode: str) -> Data:
@@ -196,41 +198,43 @@ class CosemModel:
         if key in self._registers(now) and key[0] != 8:
             return READ_WRITE_DENIED
         class_id, ln, attr = key
-        if (class_id, ln, attr) == (111, ACCOUNT, 13):  # execution time of the payment mode change
+        if (class_id, ln, attr) == (111, PASSIVE_ACCOUNT, 13):  # activation time of the passive account
             return self._schedule_mode(value, now)
         self.stored[key] = value
         return SUCCESS
 
     def _schedule_mode(self, when: Data, now: float) -> int:
+        """Activation of the passive account (payment mode, credit/charge configuration): now when the
+        time is "immediate" (year 0) or past, later when future-dated, never when all-FF (cancel)."""
         raw = bytes(when.value) if when.type == "octet-string" else b""
-        mode = self.stored.get((111, ACCOUNT, 2))
-        if len(raw) != 12 or mode is None:
+        if len(raw) != 12 or (111, PASSIVE_ACCOUNT, 2) not in self.stored:
             return TYPE_UNMATCHED
-        key = (111, ACCOUNT, 2)
-        if raw[0] == 0xFF:  # cancellation: drop pending changes, keep the mode in force
-            self.pending = [p for p in self.pending if p[1] != key]
-            self.stored[key] = self._mode_value(self.payment_mode)
+        self.pending = [p for p in self.pending if p[1] != (111, PASSIVE_ACCOUNT, 13)]
+        if raw[0] == 0xFF:
             return SUCCESS
         at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
         if at is None or at <= self.device_time(now):
-            self._set_mode(mode)
+            self._activate_passive()
         else:
-            self.stored[key] = self._mode_value(self.payment_mode)
-            self.pending.append((at, key, mode))
+            self.pending.append((at, (111, PASSIVE_ACCOUNT, 13), when))
         return SUCCESS
 
-    def _set_mode(self, mode: Data) -> None:
+    def _activate_passive(self) -> None:
+        for attr in (2, 11):
+            value = self.stored.get((111, PASSIVE_ACCOUNT, attr))
+            if value is not None:
+                self.stored[(111, ACCOUNT, attr)] = value
+        mode = self.stored[(111, ACCOUNT, 2)]
         self.payment_mode = "prepayment" if mode.value[0].value == 2 else "credit"
-        self.stored[(111, ACCOUNT, 2)] = self._mode_value(self.payment_mode)
 
     def _apply_pending(self, now: float) -> None:
         due = [p for p in self.pending if p[0] <= self.device_time(now)]
+        self.pending = [p for p in self.pending if p not in due]
         for _, key, value in due:
-            if key == (111, ACCOUNT, 2):
-                self._set_mode(value)
+            if key == (111, PASSIVE_ACCOUNT, 13):
+                self._activate_passive()
             else:
                 self.stored[key] = value
-        self.pending = [p for p in self.pending if p not in due]
 
     # --- methods --------------------------------------------------------------------------
     def action(self, class_id: int, ln: bytes, method: int, arg: Data, now: float) -> int:

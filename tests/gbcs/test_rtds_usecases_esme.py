@@ -15,7 +15,6 @@ The coverage table (byte-exact / structural / not covered and why) is printed by
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +284,169 @@ def test_the_esme_answers_every_built_command_with_the_reference_structure(files
         assert ok, f"{_key(path)}: {why}"
         compared += 1
     assert compared >= 92
+
+
+# --- values that follow from the ESME's state ----------------------------------------------
+
+SUPPLIER = bytes.fromhex("90B3D51F30010000")
+
+
+class _Session:
+    """One emulated ESME (the reference ESME's keys) and a supplier sending it use cases."""
+
+    def __init__(self, keys: Any) -> None:
+        self.keys = keys
+        self.esme = _esme(keys)
+        self.counter = 5000
+
+    def run(self, use_case: str, body: dict[str, Any] | None = None, now: float = NOW) -> dlms.AccessResponse:
+        from emulator.gbcs.usecases import use_case_for  # noqa: F401  (the DSP's SRV -> use case table)
+
+        self.counter += 1
+        code = {"ECS42": 0x4F, "ECS43": 0x50, "ECS44": 0x51}.get(use_case, 0)
+        payload = builders()[use_case](UseCaseRequest(use_case, code, SUPPLIER, ESME_EUI, self.counter, body or {}))
+        self.last = Message(Cra.COMMAND, self.counter, SUPPLIER, ESME_EUI, code, payload)
+        return dlms.decode_access_response(self.esme.execute(self.last, now))
+
+    def protected(self, use_case: str, body: dict[str, Any] | None = None, now: float = NOW) -> dlms.Data:
+        rsp = self.run(use_case, body, now)
+        assert rsp.results == ((dlms.ACTION, 0),), rsp.results
+        part = bytes(rsp.data[0].value[1].value)
+        plain = security.decrypt_part(self.keys, ESME_EUI, SUPPLIER, self.counter, part)
+        return dlms.decode_data(plain, 0)[0]
+
+
+@pytest.fixture
+def session(rtds_keys: Any) -> _Session:
+    need_rtds()
+    return _Session(rtds_keys)
+
+
+def test_supply_disable_arm_enable_change_what_ecs45_reads(session: _Session) -> None:
+    def state() -> int:
+        return int(session.run("ECS45").data[0].value)
+
+    assert state() == 1  # connected
+    assert session.run("ECS42").results == ((dlms.ACTION, 0),)
+    assert state() == 0  # disabled
+    assert session.run("ECS44").results == ((dlms.ACTION, 250),)  # enable from disabled: arm first
+    assert state() == 0
+    session.run("ECS43")
+    assert state() == 2  # armed
+    session.run("ECS44")
+    assert state() == 1
+
+
+def test_payment_mode_immediate_future_dated_and_cancelled(session: _Session) -> None:
+    def mode() -> list[int]:
+        return [d.value for d in session.run("ECS26j").data[0].value]
+
+    assert mode() == [1, 1] and session.esme.cosem.payment_mode == "credit"
+    prepay = {"Prepayment": {"SuspendDebtDisabled": "false", "SuspendDebtEmergency": "false",
+                             "DisablementThreshold": "100"}}
+    assert all(r == (dlms.SET, 0) for r in session.run("ECS03", prepay).results)
+    assert mode() == [2, 1] and session.esme.cosem.payment_mode == "prepayment"
+    # future-dated back to credit: nothing changes until the execution time, then it does
+    later = NOW + 86400
+    session.run("ECS02", {"Credit": {}, "ExecutionDateTime": "2015-01-02T12:00:00Z"})
+    assert mode() == [2, 1]
+    assert [d.value for d in session.run("ECS26j", now=later + 1).data[0].value] == [1, 1]
+    # a cancelled future change never happens
+    session.run("ECS03", {**prepay, "ExecutionDateTime": "2015-01-05T00:00:00Z"}, now=later + 2)
+    session.run("ECS03", {**prepay, "Cancel": "true"}, now=later + 3)
+    assert [d.value for d in session.run("ECS26j", now=later + 5 * 86400).data[0].value] == [1, 1]
+
+
+def test_configuration_set_by_one_use_case_is_read_back_by_another(session: _Session) -> None:
+    session.run("ECS34", {"LowMediumPowerThreshold": "2300", "MediumHighPowerThreshold": "4600"})
+    assert [d.value for d in session.run("ECS26f").data[0].value] == [2300, 4600]
+    session.run("ECS39a", {"ImportMPAN": "1312345678333"})
+    assert session.run("ECS40").data[0].value == b"1312345678333"
+    session.run("ECS46a", {"ALCSHCALCSDescription": [{"index": "3", "SwitchDescription": "Immersion"}]})
+    labels = [d.value for d in session.run("ECS61d").data[:5]]
+    assert labels[2] == "Immersion" and labels[0] == "ALCS 1"
+    session.run("ECS38", {"RandomisedOffsetLimit": "900"})
+    assert session.run("ECS26c").data[2].value == 900
+    session.run("ECS81", {"SupplyTamperState": "Locked"})
+    assert session.run("ECS26e").data[4].value == 0xFF
+    session.run("ECS62Add")
+    assert {d.value for d in session.run("ECS61c").data[2:]} == {0xFF}
+    session.run("ECS62Remove")
+    assert {d.value for d in session.run("ECS61c").data[2:]} == {0}
+
+
+def test_protected_registers_follow_the_load_and_the_account(session: _Session) -> None:
+    energy = session.esme.cosem.load.energy_wh(NOW)
+    registers = session.protected("ECS17b").value[0].value
+    assert registers[0] == dlms.Data("double-long-unsigned", energy)
+    assert registers[1] == dlms.Data("structure", (dlms.Data("integer", 0), dlms.Data("enum", 30)))  # Wh
+    tou = session.protected("ECS17d").value[0].value[0].value
+    assert len(tou) == 48 and sum(d.value for d in tou) <= energy
+    session.run("ECS04a", {"AdjustMeterBalance": "1200000"})
+    assert session.protected("ECS19").value[0].value[0] == dlms.Data("double-long", 1200000)
+    assert session.run("ECS82").data[0] == dlms.Data("double-long", 1200000)
+    session.run("ECS04b")
+    assert session.protected("ECS19").value[0].value[0] == dlms.Data("double-long", 0)
+
+
+def test_profile_reads_return_the_requested_period(session: _Session) -> None:
+    day = _period("2014-12-31T00:00:00Z", "2015-01-01T00:00:00Z")
+    rows = rows_of(session.protected("ECS22b", day).value[0])
+    start = int(dt.datetime(2014, 12, 31, tzinfo=dt.UTC).timestamp()) - 946684800
+    assert [r[0] for r in rows] == [start + 1800 * i for i in range(49)]  # both ends included, as the reference
+    load = session.esme.cosem.load
+    assert sum(int(str(r[1])) for r in rows[1:]) == pytest.approx(load.energy_wh(NOW - 12 * 3600) -
+                                                                  load.energy_wh(NOW - 36 * 3600), abs=48)
+    daily = rows_of(session.protected("ECS21a", _period("2014-12-20T00:00:00Z", "2014-12-25T00:00:00Z")).value[0])
+    assert len(daily) == 6 and [r[1] for r in daily] == sorted(r[1] for r in daily)  # type: ignore[type-var]
+
+
+def test_ecs35a_reads_the_event_log_by_range_and_ecs15a_clears_it(session: _Session) -> None:
+    esme = session.esme
+    esme.cosem.record_event(NOW - 3 * 86400, 0x8F32)
+    esme.cosem.record_event(NOW - 3600, 0x8F33)
+    rows = rows_of(session.run("ECS35a", _period("2015-01-01T00:00:00Z", "2015-01-02T00:00:00Z")).data[0])
+    assert [r[1] for r in rows] == [0x8F33]
+    assert len(rows_of(session.run("ECS35a").data[0])) == 2
+    assert session.run("ECS15a").results == ((dlms.ACTION, 0),)
+    assert rows_of(session.run("ECS35a").data[0]) == []
+
+
+def test_ecs70_sets_a_clock_outside_the_window_and_keeps_one_inside(session: _Session) -> None:
+    inside = {"CurrentDateTime": "2015-01-01T11:59:30Z", "TolerancePeriod": "60"}
+    rsp = session.run("ECS70", inside)
+    assert rsp.results == ((dlms.SET, 0), (dlms.ACTION, 0), (dlms.ACTION, 0), (dlms.GET, 0), (dlms.GET, 0))
+    assert session.esme.cosem.clock_offset == 0
+    session.run("ECS70", {"CurrentDateTime": "2015-01-01T13:00:00Z", "TolerancePeriod": "60"})
+    assert session.esme.cosem.clock_offset == 3600
+    clock = session.run("ECS70", {"CurrentDateTime": "2015-01-01T13:00:00Z"}).data[3].value
+    assert clock[:8] == bytes.fromhex("07DF0101") + bytes((4, 13, 0, 0))  # 2015-01-01 (Thursday) 13:00:00
+
+
+# --- the compact-array codec ----------------------------------------------------------------
+
+_ROW = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 0xFFFF), st.binary(max_size=20))
+
+
+@given(st.lists(_ROW, max_size=20))
+def test_compact_rows_round_trip(rows: list[tuple[int, int, bytes]]) -> None:
+    data = compact(bytes.fromhex("0203061209"), rows)
+    raw = dlms.encode_data(data)
+    back, end = dlms.decode_data(raw, 0)
+    assert end == len(raw) and rows_of(back) == [tuple(r) for r in rows]
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.lists(st.integers(0, 2**32 - 1), min_size=3, max_size=3)),
+                max_size=10))
+def test_compact_rows_with_arrays_round_trip(rows: list[tuple[int, list[int]]]) -> None:
+    description = bytes.fromhex("020206010003 06".replace(" ", ""))
+    back = rows_of(compact(description, rows))
+    assert back == [(t, tuple(v)) for t, v in rows]
+
+
+@given(st.binary(max_size=12), st.binary(max_size=64))
+def test_compact_decoder_fuzz_names_the_failure(description: bytes, contents: bytes) -> None:
+    try:
+        rows_of(dlms.Data("compact-array", (description, contents)))
+    except CompactError as e:
+        assert "row" in str(e) or "type" in str(e) or "description" in str(e)
