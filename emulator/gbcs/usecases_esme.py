@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, Params, dlms_datetime, execution_time
+from emulator.gbcs.esme_config import CONFIG
 from emulator.gbcs.esme_ops import Op, Protected, access_request, act, get, protected_read, put, read_range
 from emulator.gbcs.esme_writes import WRITES
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
@@ -196,6 +197,7 @@ BUILDERS: dict[str, Builder] = {
     **{name: _ops(ops) for name, ops in READS.items()},
     **{name: protected_read(obj, targets) for name, (obj, targets) in PROTECTED.items()},
     **{name: _ops(ops) for name, ops in WRITES.items()},
+    **{name: _ops(ops) for name, ops in CONFIG.items()},
     "ECS02": _payment_mode(prepayment=False),
     "ECS03": _payment_mode(prepayment=True),
     "ECS70": _clock_sync,
