@@ -369,12 +369,30 @@ def _clock_adjust(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
     return SUCCESS
 
 
+def _activate_charge(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    """Class 113 method 2: the passive unit charge (attribute 6) becomes the active one (5)."""
+    passive = m.stored.get((113, ln, 6))
+    if passive is None:
+        return OBJECT_UNDEFINED
+    m.stored[(113, ln, 5)] = passive
+    return SUCCESS
+
+
+def _debt_amount(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    """Class 113 method 4 set_total_amount_remaining: a debt register (time debt 1, 2, payment debt)."""
+    if arg.type != "double-long":
+        return TYPE_UNMATCHED
+    m.stored[(113, ln, 9)] = arg
+    m.account.debt = sum(int(v.value) for (c, _, a), v in m.stored.items() if c == 113 and a == 9)
+    return SUCCESS
+
+
 Action = Callable[[CosemModel, bytes, Data, float], int]
 _ACTIONS: dict[tuple[int, int], Action] = {
     (9, 1): _scripts, (70, 1): _disconnector, (70, 2): _reconnect,
     (112, 1): _adjust_credit, (112, 2): _reset_credit, (112, 3): _emergency_credit,
     (7, 1): _clear_log, (3, 1): _reset_register, (4, 1): _reset_demand, (8, 5): _clock_preset,
-    (8, 4): _clock_adjust,
+    (8, 4): _clock_adjust, (113, 2): _activate_charge, (113, 4): _debt_amount,
 }
 
 __all__ = ["NULL", "CosemModel"]

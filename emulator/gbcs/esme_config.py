@@ -155,7 +155,62 @@ def max_demand_period(p: Params) -> Data:
                           _md_entry(1, _time(p.text("EndTime", "19:00:00"), "EndTime"))))
 
 
+# --- 2.3 debt ----------------------------------------------------------------------------------
+
+_TIME_DEBT = ("0-0:19.20.1.255", "0-0:19.20.2.255")  # time-based debt charges 1 and 2
+_PAYMENT_DEBT = "0-0:19.20.3.255"
+_PERIOD = {"HOURLY": 3600, "DAILY": 86400}
+
+
+def _unit_charge(i: int) -> ValueFn:
+    """ElecDebtRecovery<i>: DebtRecoveryRate at DebtRecoveryRatePriceScale, as a passive unit charge."""
+    def value(p: Params) -> Data:
+        r = _sub(p, f"ElecDebtRecovery{i}")
+        return Data("structure", (
+            Data("structure", (Data("integer", 0), Data("integer", r.int("DebtRecoveryRatePriceScale", 0)))),
+            Data("structure", (Data("long-unsigned", 0), Data("octet-string", bytes(6)), Data("integer", 0))),
+            Data("array", (Data("structure", (Data("octet-string", b""),
+                                              Data("long", r.int("DebtRecoveryRate", 0)))),))))
+    return value
+
+
+def _recovery_period(i: int) -> ValueFn:
+    def value(p: Params) -> Data:
+        period = _sub(p, f"ElecDebtRecovery{i}").text("DebtRecoveryRatePeriod", "DAILY").upper()
+        if period not in _PERIOD:
+            raise ParameterError(f"DebtRecoveryRatePeriod must be HOURLY or DAILY, got {period!r}",
+                                 field="DebtRecoveryRatePeriod")
+        return _u32(_PERIOD[period])
+    return value
+
+
+def _sub(p: Params, name: str) -> Params:
+    found = p.find(name)
+    return Params(found) if isinstance(found, Mapping) else Params({})
+
+
+def _amount(name: str) -> ValueFn:
+    return lambda p: Data("double-long", p.int(name, 0))
+
+
+# UpdateDebt: ElecDebtRecovery1/2 (DebtRecoveryRate, DebtRecoveryRatePriceScale, DebtRecoveryRatePeriod),
+# DebtRecoveryPerPayment, PaymentDebtRegister, TimeDebtRegister1/2: the passive unit charges and their
+# periods, activated, then the three debt registers set.
+DEBT: tuple[Op, ...] = (
+    put(113, _TIME_DEBT[0], 6, _unit_charge(1)),
+    put(113, _TIME_DEBT[1], 6, _unit_charge(2)),
+    put(113, _PAYMENT_DEBT, 13, lambda p: Data("long-unsigned", p.int("DebtRecoveryPerPayment", 0))),
+    put(113, _TIME_DEBT[0], 8, _recovery_period(1)),
+    put(113, _TIME_DEBT[1], 8, _recovery_period(2)),
+    act(113, _TIME_DEBT[0], 2), act(113, _TIME_DEBT[1], 2),
+    act(113, _PAYMENT_DEBT, 4, _amount("PaymentDebtRegister")),
+    act(113, _TIME_DEBT[0], 4, _amount("TimeDebtRegister1")),
+    act(113, _TIME_DEBT[1], 4, _amount("TimeDebtRegister2")),
+)
+
+
 CONFIG: dict[str, tuple[Op, ...]] = {
+    "ECS07": DEBT,
     "ECS30": BILLING_CALENDAR,
     "ECS30a": BILLING_CALENDAR,
     "ECS28a": load_limiting(),

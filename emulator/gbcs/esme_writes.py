@@ -7,8 +7,8 @@ element it carries (named in the comment; default in the call when the element i
 from __future__ import annotations
 
 from emulator.gbcs.dlms import Data
-from emulator.gbcs.duis_params import Params, dlms_datetime, execution_time
-from emulator.gbcs.esme_ops import Op, ValueFn, act, put
+from emulator.gbcs.duis_params import ParameterError, Params, dlms_datetime, execution_time
+from emulator.gbcs.esme_ops import Op, Predicate, ValueFn, act, put
 
 SUPPLY_SCRIPTS = "0-0:10.0.106.255"  # disconnector script table: 51 disable, 52 arm, 54 enable
 SCRIPT_DISABLE, SCRIPT_ARM, SCRIPT_ENABLE = 51, 52, 54
@@ -68,6 +68,63 @@ def _description(p: Params, i: int) -> str:
     return "" if p.body else f"ALCS_{i + 1}"
 
 
+# --- auxiliary load control (7.5, 7.6, 7.8) and auxiliary proportional controllers (7.13, 7.16) ---
+# The GBCS script identifiers below follow the RTDS examples (GBCS's ALCS script table is not public
+# here): an ALCS script is (2 x index - 1) in the high byte and the action in the low byte (0x11
+# activate, 0x12 deactivate, 0x20 reset); a controller script is the mode in the high byte (0x11
+# level 0, 0x15 output level, 0x23 input from the controlled load) and the commanded level in the low.
+ALCS_ACTIVATE, ALCS_DEACTIVATE, ALCS_RESET = 0x11, 0x12, 0x20
+
+
+def _index(p: Params, element: str) -> int:
+    found = p.find(element)
+    raw = found.get("index", found.get("@index", 1)) if isinstance(found, dict) else 1
+    index = int(str(raw))
+    if not 1 <= index <= 5:
+        raise ParameterError(f"{element} index must be 1-5, got {index}", field=element)
+    return index
+
+
+def _alcs(element: str, action: int, duration_field: int | None) -> tuple[Op, ...]:
+    """ActivateALCSHCALCS / DeactivateALCSHCALCS (index, Duration s) / ResetALCSHCALCS (index)."""
+    script = act(9, AUX_SCRIPTS, 1, lambda p: Data("long-unsigned", ((2 * _index(p, element) - 1) << 8) | action))
+    if duration_field is None:
+        return (script,)
+    # the duration object depends on the index: one request per possible index, the indexed one chosen
+    def indexed(i: int) -> Predicate:
+        return lambda p: _index(p, element) == i
+
+    ops = tuple(put(1, f"0-0:94.44.{115 + 2 * i}.{duration_field}", 2,
+                    lambda p: Data("long-unsigned", p.int("Duration", 0)), when=indexed(i)) for i in range(1, 6))
+    return (*ops, script)
+
+
+def _controller(table: str, first_field: int) -> tuple[Op, ...]:
+    """SetAuxiliaryControllerState / LimitAPCLevel: StartDateTime, EndDateTime, CommandedStateLevel (0-100),
+    InputFromControlledLoad (present: the level applies to the input)."""
+    def mode(p: Params) -> int:
+        if p.has("InputFromControlledLoad"):
+            return 0x23
+        return 0x11 if p.int("CommandedStateLevel", 0) == 0 else 0x15
+
+    def level(p: Params) -> int:
+        value = p.int("CommandedStateLevel", 0)
+        if not 0 <= value <= 100:
+            raise ParameterError(f"CommandedStateLevel must be 0-100, got {value}", field="CommandedStateLevel")
+        return value
+
+    def in_mode(m: int) -> Predicate:
+        return lambda p: mode(p) == m
+
+    objects = {0x11: 117, 0x23: 119, 0x15: 121}
+    ops: list[Op] = []
+    for m, e in objects.items():
+        ops.append(put(1, f"0-0:94.44.{e}.{first_field}", 2, _when("StartDateTime"), when=in_mode(m)))
+        ops.append(put(1, f"0-0:94.44.{e}.{first_field + 1}", 2, _when("EndDateTime"), when=in_mode(m)))
+    ops.append(act(9, table, 1, lambda p: Data("long-unsigned", (mode(p) << 8) | level(p))))
+    return tuple(ops)
+
+
 _BOOST = tuple(f"0-0:94.44.6.{i}" for i in range(1, 6))
 
 
@@ -122,6 +179,11 @@ WRITES: dict[str, tuple[Op, ...]] = {
     # 6.26 daily resetting of the tariff block counter matrix: midnight, every day.
     "ECS48": (put(22, "0-0:15.1.0.255", 4, Data("array", (Data("structure", (
         Data("octet-string", bytes.fromhex("00000000")), Data("octet-string", bytes.fromhex("FFFFFFFFFF")))),))),),
+    "ECS47Activate": _alcs("ActivateALCSHCALCS", ALCS_ACTIVATE, 1),
+    "ECS47Deactivate": _alcs("DeactivateALCSHCALCS", ALCS_DEACTIVATE, 2),
+    "ECS47Reset": _alcs("ResetALCSHCALCS", ALCS_RESET, None),
+    "ECS47a": _controller(AUX_SCRIPTS, 1),
+    "ECS47e": _controller("0-0:10.0.107.255", 3),
 }
 
 __all__ = ["WRITES", "execution_time"]
