@@ -200,6 +200,8 @@ class CosemModel:
         class_id, ln, attr = key
         if (class_id, ln, attr) == (111, PASSIVE_ACCOUNT, 13):  # activation time of the passive account
             return self._schedule_mode(value, now)
+        if class_id == 113 and attr == 7:  # activation time of a passive unit charge (price update)
+            return self._schedule_charge(ln, value, now)
         self.stored[key] = value
         return SUCCESS
 
@@ -219,6 +221,27 @@ class CosemModel:
             self.pending.append((at, (111, PASSIVE_ACCOUNT, 13), when))
         return SUCCESS
 
+    def _schedule_charge(self, ln: bytes, when: Data, now: float) -> int:
+        raw = bytes(when.value) if when.type == "octet-string" else b""
+        if len(raw) != 12:
+            return TYPE_UNMATCHED
+        key = (113, ln, 7)
+        self.stored[key] = when
+        self.pending = [p for p in self.pending if p[1] != key]
+        if raw[0] == 0xFF:
+            return SUCCESS
+        at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
+        if at is None or at <= self.device_time(now):
+            self._activate_charge(ln)
+        else:
+            self.pending.append((at, key, when))
+        return SUCCESS
+
+    def _activate_charge(self, ln: bytes) -> None:
+        passive = self.stored.get((113, ln, 6))
+        if passive is not None:
+            self.stored[(113, ln, 5)] = passive
+
     def _activate_passive(self) -> None:
         for attr in (2, 11):
             value = self.stored.get((111, PASSIVE_ACCOUNT, attr))
@@ -233,6 +256,8 @@ class CosemModel:
         for _, key, value in due:
             if key == (111, PASSIVE_ACCOUNT, 13):
                 self._activate_passive()
+            elif key[0] == 113 and key[2] == 7:
+                self._activate_charge(key[1])
             else:
                 self.stored[key] = value
 
@@ -371,10 +396,9 @@ def _clock_adjust(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
 
 def _activate_charge(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
     """Class 113 method 2: the passive unit charge (attribute 6) becomes the active one (5)."""
-    passive = m.stored.get((113, ln, 6))
-    if passive is None:
+    if (113, ln, 6) not in m.stored:
         return OBJECT_UNDEFINED
-    m.stored[(113, ln, 5)] = passive
+    m._activate_charge(ln)
     return SUCCESS
 
 
