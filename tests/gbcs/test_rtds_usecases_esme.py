@@ -603,3 +603,60 @@ def test_coverage_table(rtds_keys: Any) -> None:
     # The figures of the issue note, as measured; a regression (or an improvement) must update them.
     assert counts == {"byte-exact": 98, "partly byte-exact": 2, "not covered": 12}, counts
     assert set(NOT_COVERED) == {uc for uc, (status, _) in table.items() if status == "not covered"}
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("use_case", "body", "element"), [
+    ("ECS38", {"RandomisedOffsetLimit": "soon"}, "RandomisedOffsetLimit"),
+    ("ECS70", {"CurrentDateTime": "yesterday"}, "CurrentDateTime"),
+    ("ECS47Activate", {"ActivateALCSHCALCS": {"index": "9", "Duration": "30"}}, "ActivateALCSHCALCS"),
+    ("ECS07", {"ElecDebtRecovery1": {"DebtRecoveryRatePeriod": "WEEKLY"}}, "DebtRecoveryRatePeriod"),
+    ("ECS01d", {"ElectricityPriceElement": [{"index": "1", "value": "70000"}]}, "ElectricityPriceElement"),
+    ("ECS02", {"Credit": {}, "ExecutionDateTime": "2030-13-01T00:00:00Z"}, "ExecutionDateTime"),
+])
+def test_a_bad_duis_parameter_is_refused_naming_the_element(use_case: str, body: dict[str, Any],
+                                                            element: str) -> None:
+    from emulator.gbcs.duis_params import ParameterError
+
+    with pytest.raises(ParameterError) as e:
+        builders()[use_case](UseCaseRequest(use_case, 0, SUPPLIER, ESME_EUI, 1, body))
+    assert e.value.field == element and element in str(e.value)
+
+
+_KNOWN_OBJECTS = sorted({(s.class_id, s.obis, s.attribute, s.kind)
+                         for uc in ("ECS26a", "ECS24", "ECS02", "ECS42", "ECS70", "ECS35a", "ECS17b", "ECS07",
+                                    "ECS01d", "ECS04a", "ECS15a", "ECS57")
+                         for s in dlms.decode_access_request(
+                             builders()[uc](UseCaseRequest(uc, 0, SUPPLIER, ESME_EUI, 1, {}))).specs})
+_DATA = st.recursive(
+    st.one_of(st.just(dlms.NULL), st.builds(dlms.Data, st.just("long-unsigned"), st.integers(0, 0xFFFF)),
+              st.builds(dlms.Data, st.just("octet-string"), st.binary(max_size=14)),
+              st.builds(dlms.Data, st.just("double-long"), st.integers(-(2**31), 2**31 - 1)),
+              st.builds(dlms.Data, st.just("enum"), st.integers(0, 255))),
+    lambda kids: st.builds(dlms.Data, st.sampled_from(["array", "structure"]), st.lists(kids, max_size=4).map(tuple)),
+    max_leaves=12)
+
+
+@given(st.lists(st.tuples(st.sampled_from(_KNOWN_OBJECTS), _DATA), min_size=1, max_size=4))
+def test_the_esme_answers_any_request_on_its_objects_without_failing(requests: list[Any]) -> None:
+    """Whatever arguments arrive for the objects the use cases name, the ESME answers a well-formed
+    Access-Response with one result per request (a wrong argument is a result code, not a crash)."""
+    need_rtds()
+    from emulator.pki import load_directory
+
+    esme = _esme(_keys_cache(load_directory))
+    specs = tuple(dlms.RequestSpec(kind, cls, ln, attr, (1, dlms.NULL) if kind == dlms.GET_WITH_SELECTION else None)
+                  for (cls, ln, attr, kind), _ in requests)
+    payload = dlms.AccessRequest(dlms.invoke_id_for(7), specs, tuple(d for _, d in requests)).encode()
+    rsp = dlms.decode_access_response(esme.execute(Message(Cra.COMMAND, 7, SUPPLIER, ESME_EUI, 0, payload), NOW))
+    assert len(rsp.results) == len(requests) == len(rsp.data)
+
+
+_KEYS: list[Any] = []
+
+
+def _keys_cache(load: Any) -> Any:
+    if not _KEYS:
+        _KEYS.append(load(RTDS / "keystore"))
+    return _KEYS[0]
