@@ -16,7 +16,7 @@ from emulator.gbcs.esme_ops import Op, ValueFn, act, put
 NEVER = b"\xff" * 5  # a DLMS date with every field "not specified"
 
 
-def _time(text: str, name: str) -> bytes:
+def xs_time(text: str, name: str) -> bytes:
     """xs:time "HH:MM:SS" -> DLMS time (hour, minute, second, hundredths)."""
     try:
         h, m, s = (int(float(x)) for x in text.strip().rstrip("Z").split(":")[:3])
@@ -35,7 +35,7 @@ def billing_calendar(p: Params) -> Data:
     """ElectricityBillingCalendar: BillingTime and one of Daily, Weekly (day 1-7), Monthly
     (DayOfMonth), Quarterly / SixMonthly / Yearly (DayOfMonth, BillingPeriodStartMonth).
     Default: midnight on the first of each month."""
-    time = _time(p.text("BillingTime", "00:00:00"), "BillingTime")
+    time = xs_time(p.text("BillingTime", "00:00:00"), "BillingTime")
     dates: list[bytes]
     if p.has("Daily"):
         dates = [NEVER]
@@ -151,8 +151,8 @@ def _md_entry(index: int, time: bytes) -> Data:
 
 def max_demand_period(p: Params) -> Data:
     """MaximumDemandTimePeriodSchedule: StartTime, EndTime (xs:time; default 16:00-19:00), every day."""
-    return Data("array", (_md_entry(0, _time(p.text("StartTime", "16:00:00"), "StartTime")),
-                          _md_entry(1, _time(p.text("EndTime", "19:00:00"), "EndTime"))))
+    return Data("array", (_md_entry(0, xs_time(p.text("StartTime", "16:00:00"), "StartTime")),
+                          _md_entry(1, xs_time(p.text("EndTime", "19:00:00"), "EndTime"))))
 
 
 # --- 2.3 debt ----------------------------------------------------------------------------------

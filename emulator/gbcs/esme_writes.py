@@ -69,10 +69,11 @@ def _description(p: Params, i: int) -> str:
 
 
 # --- auxiliary load control (7.5, 7.6, 7.8) and auxiliary proportional controllers (7.13, 7.16) ---
-# The GBCS script identifiers below follow the RTDS examples (GBCS's ALCS script table is not public
-# here): an ALCS script is (2 x index - 1) in the high byte and the action in the low byte (0x11
-# activate, 0x12 deactivate, 0x20 reset); a controller script is the mode in the high byte (0x11
-# level 0, 0x15 output level, 0x23 input from the controlled load) and the commanded level in the low.
+# GBCS's ALCS script table is not public here; the identifiers follow the RTDS examples, read the way
+# the ALCS scheduler (ECS46c) uses them: switch index in the high byte, action in the low byte
+# (0x01 on, 0x02 off, 0x11 on for a duration, 0x12 off for a duration, 0x20 reset); the duration of
+# switch i sits in 0-0:94.44.(116 + i).1 (on) / .2 (off). The controller scripts (ECS47a/e) are fitted to
+# the three RTDS examples: mode in the high byte (0x11 level 0, 0x15 output level, 0x23 input), level low.
 ALCS_ACTIVATE, ALCS_DEACTIVATE, ALCS_RESET = 0x11, 0x12, 0x20
 
 
@@ -87,14 +88,15 @@ def _index(p: Params, element: str) -> int:
 
 def _alcs(element: str, action: int, duration_field: int | None) -> tuple[Op, ...]:
     """ActivateALCSHCALCS / DeactivateALCSHCALCS (index, Duration s) / ResetALCSHCALCS (index)."""
-    script = act(9, AUX_SCRIPTS, 1, lambda p: Data("long-unsigned", ((2 * _index(p, element) - 1) << 8) | action))
+    script = act(9, AUX_SCRIPTS, 1, lambda p: Data("long-unsigned", (_index(p, element) << 8) | action))
     if duration_field is None:
         return (script,)
-    # the duration object depends on the index: one request per possible index, the indexed one chosen
+
     def indexed(i: int) -> Predicate:
         return lambda p: _index(p, element) == i
 
-    ops = tuple(put(1, f"0-0:94.44.{115 + 2 * i}.{duration_field}", 2,
+    # the duration object depends on the index: one request per possible index, the indexed one chosen
+    ops = tuple(put(1, f"0-0:94.44.{116 + i}.{duration_field}", 2,
                     lambda p: Data("long-unsigned", p.int("Duration", 0)), when=indexed(i)) for i in range(1, 6))
     return (*ops, script)
 
