@@ -23,6 +23,7 @@ from emulator.devices.cosem_objects import ObjectKey, factory_objects, obis
 from emulator.devices.load import LoadModel
 from emulator.gbcs.dlms import NULL, Data
 from emulator.gbcs.dlms_datetime import DlmsDateTime
+from emulator.gbcs.errors import GbcsError
 
 # DLMS Data-Access-Result / Action-Result codes (IEC 62056-5-3).
 SUCCESS = 0
@@ -287,7 +288,7 @@ class CosemModel:
                 if code != SUCCESS or value is None:
                     return code, None
                 values.append(value)
-        except (AttributeError, IndexError, TypeError, ValueError):
+        except (AttributeError, IndexError, TypeError, ValueError, GbcsError):
             return TYPE_UNMATCHED, None
         return SUCCESS, Data("structure", tuple(values))
 
@@ -374,7 +375,7 @@ def _clock_preset(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
     """Method 5 preset_adjusting_time: (preset time, validity start, validity end)."""
     try:
         start, end = (DlmsDateTime.decode(bytes(d.value)).to_epoch() for d in arg.value[1:3])
-    except (AttributeError, TypeError, ValueError, IndexError):
+    except (AttributeError, TypeError, ValueError, IndexError, GbcsError):
         return TYPE_UNMATCHED
     if start is None or end is None:
         return TYPE_UNMATCHED
