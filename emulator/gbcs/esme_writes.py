@@ -9,6 +9,7 @@ from __future__ import annotations
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import ParameterError, Params, dlms_datetime, execution_time
 from emulator.gbcs.esme_ops import Op, Predicate, ValueFn, act, put
+from emulator.gbcs.esme_schedule import controller_script
 
 SUPPLY_SCRIPTS = "0-0:10.0.106.255"  # disconnector script table: 51 disable, 52 arm, 54 enable
 SCRIPT_DISABLE, SCRIPT_ARM, SCRIPT_ENABLE = 51, 52, 54
@@ -72,8 +73,8 @@ def _description(p: Params, i: int) -> str:
 # GBCS's ALCS script table is not public here; the identifiers follow the RTDS examples, read the way
 # the ALCS scheduler (ECS46c) uses them: switch index in the high byte, action in the low byte
 # (0x01 on, 0x02 off, 0x11 on for a duration, 0x12 off for a duration, 0x20 reset); the duration of
-# switch i sits in 0-0:94.44.(116 + i).1 (on) / .2 (off). The controller scripts (ECS47a/e) are fitted to
-# the three RTDS examples: mode in the high byte (0x11 level 0, 0x15 output level, 0x23 input), level low.
+# switch i sits in 0-0:94.44.(116 + i).1 (on) / .2 (off); a controller's scripts are built by
+# :func:`emulator.gbcs.esme_schedule.controller_script`, its period objects are 0-0:94.44.(116 + N).x.
 ALCS_ACTIVATE, ALCS_DEACTIVATE, ALCS_RESET = 0x11, 0x12, 0x20
 
 
@@ -102,29 +103,24 @@ def _alcs(element: str, action: int, duration_field: int | None) -> tuple[Op, ..
 
 
 def _controller(table: str, first_field: int) -> tuple[Op, ...]:
-    """SetAuxiliaryControllerState / LimitAPCLevel: StartDateTime, EndDateTime, CommandedStateLevel (0-100),
-    InputFromControlledLoad (present: the level applies to the input)."""
-    def mode(p: Params) -> int:
-        if p.has("InputFromControlledLoad"):
-            return 0x23
-        return 0x11 if p.int("CommandedStateLevel", 0) == 0 else 0x15
+    """SetAuxiliaryControllerState / LimitAPCLevel (attribute auxiliaryControllerN, default 1): StartDateTime,
+    EndDateTime into controller N's period objects, then its level script (CommandedStateLevel 0-100,
+    InputFromControlledLoad present: the input side)."""
+    def number(p: Params) -> int:
+        return p.int("auxiliaryControllerN", p.int("@auxiliaryControllerN", 1))
 
-    def level(p: Params) -> int:
-        value = p.int("CommandedStateLevel", 0)
-        if not 0 <= value <= 100:
-            raise ParameterError(f"CommandedStateLevel must be 0-100, got {value}", field="CommandedStateLevel")
-        return value
+    def script(p: Params) -> Data:
+        return Data("long-unsigned", controller_script(number(p), p.int("CommandedStateLevel", 0),
+                                                       p.has("InputFromControlledLoad"), scheduled=False))
 
-    def in_mode(m: int) -> Predicate:
-        return lambda p: mode(p) == m
+    def numbered(n: int) -> Predicate:
+        return lambda p: number(p) == n
 
-    objects = {0x11: 117, 0x23: 119, 0x15: 121}
     ops: list[Op] = []
-    for m, e in objects.items():
-        ops.append(put(1, f"0-0:94.44.{e}.{first_field}", 2, _when("StartDateTime"), when=in_mode(m)))
-        ops.append(put(1, f"0-0:94.44.{e}.{first_field + 1}", 2, _when("EndDateTime"), when=in_mode(m)))
-    ops.append(act(9, table, 1, lambda p: Data("long-unsigned", (mode(p) << 8) | level(p))))
-    return tuple(ops)
+    for n in range(1, 6):
+        ops.append(put(1, f"0-0:94.44.{116 + n}.{first_field}", 2, _when("StartDateTime"), when=numbered(n)))
+        ops.append(put(1, f"0-0:94.44.{116 + n}.{first_field + 1}", 2, _when("EndDateTime"), when=numbered(n)))
+    return (*ops, act(9, table, 1, script))
 
 
 _BOOST = tuple(f"0-0:94.44.6.{i}" for i in range(1, 6))
