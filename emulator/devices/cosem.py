@@ -1,23 +1,31 @@
 """The ESME's COSEM object model: what a DLMS Get/Set/Action on (class, OBIS, attribute) does.
 
-Registers are computed from the synthetic load at ``now`` (DV-4); settable objects
-keep their last value; anything not modelled answers DLMS "object-undefined", as a
-real meter does for an object it lacks, rather than failing the whole request.
-Values are (DLMS type name, Python value) pairs; the engine encodes them.
+Three kinds of object. Measured values (energy registers, demand, clock, supply state,
+profiles and logs) are computed from the synthetic load and the meter's state at ``now``
+(DV-4). Configuration objects live in a store seeded with the factory values
+(:mod:`emulator.devices.cosem_objects`): a Set replaces the value, the next Get returns
+it. Methods act on the state: the disconnector scripts switch the supply, credit
+methods move the account, the clock presets, logs clear, registers reset. Anything not
+modelled answers DLMS "object-undefined", as a real meter does for an object it lacks.
+
+Protected reads (class 30 method 1, GBCS 7.2.x) return the plaintext the ESME then
+encrypts for the requester (:meth:`CosemModel.protected_read`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
+from emulator.devices.cosem_logs import read_log
+from emulator.devices.cosem_objects import ObjectKey, factory_objects, obis
 from emulator.devices.load import LoadModel
+from emulator.gbcs.dlms import NULL, Data
+from emulator.gbcs.dlms_datetime import DlmsDateTime
+from emulator.gbcs.errors import GbcsError
 
-Value = tuple[str, Any]  # ("double-long-unsigned", 1234), ("octet-string", b".."), ...
-ObjectKey = tuple[int, bytes, int]  # class id, OBIS (6 bytes), attribute or method
-
-# DLMS Data-Access-Result codes (IEC 62056-5-3).
+# DLMS Data-Access-Result / Action-Result codes (IEC 62056-5-3).
 SUCCESS = 0
 HARDWARE_FAULT = 1
 TEMPORARY_FAILURE = 2
@@ -27,108 +35,389 @@ OBJECT_UNAVAILABLE = 11
 TYPE_UNMATCHED = 12
 OTHER_REASON = 250
 
-
-def obis(text: str) -> bytes:
-    """``"1-0:1.8.0.255"`` -> 6 bytes."""
-    a, rest = text.split("-")
-    b, rest = rest.split(":")
-    c, d, e, f = rest.split(".")
-    return bytes(int(x) for x in (a, b, c, d, e, f))
-
-
 FIRMWARE_VERSION = (1, obis("0-0:0.2.1.255"), 2)  # ECS52, SRV 11.2 (gbcs.md)
-CLOCK_TIME = (8, obis("0-0:1.0.0.255"), 2)
+CLOCK = obis("0-0:1.0.0.255")
 IMPORT_ENERGY = (3, obis("1-0:1.8.0.255"), 2)
-EXPORT_ENERGY = (3, obis("1-0:2.8.0.255"), 2)
-REACTIVE_IMPORT = (3, obis("1-0:3.8.0.255"), 2)
-ACTIVE_POWER = (3, obis("1-0:1.7.0.255"), 2)
-MAX_DEMAND = (4, obis("1-0:1.6.0.255"), 2)
-DISCONNECT_STATE = (70, obis("0-0:96.3.10.255"), 3)  # control state: 0 disconnected, 1 connected, 2 armed
-PAYMENT_MODE = (1, obis("0-0:94.44.1.255"), 2)
-DEVICE_ID = (1, obis("0-0:96.1.0.255"), 2)
-HALF_HOUR_PROFILE = (7, obis("1-0:99.1.0.255"), 2)  # profile generic buffer: last 48 half-hours (ECS22b)
-DAILY_READ_LOG = (7, obis("1-0:98.1.0.255"), 2)  # midnight register reads, last 31 days (ECS21a, ECS66)
-EVENT_LOG = (7, obis("0-0:99.98.0.255"), 2)  # what the meter recorded: refusals, alerts (ECS35a)
+DISCONNECTOR = obis("0-0:96.3.10.255")
+ACCOUNT = obis("0-0:19.0.0.255")  # the account in force (ECS26j reads it)
+PASSIVE_ACCOUNT = obis("0-1:19.0.0.255")  # the account ECS02/ECS03 write, active from its activation time
+SUPPLY_SCRIPTS = obis("0-0:10.0.106.255")
+TARIFF_SCRIPTS = obis("0-0:10.0.100.255")
+EVENT_LOG = obis("0-0:99.98.0.255")
+ALCS_LOG = obis("0-17:99.98.2.255")
 MAX_EVENTS = 100
-TOU_REGISTERS = tuple((3, obis(f"1-0:1.8.{i}.255"), 2) for i in range(1, 5))
+DISCONNECTED, CONNECTED, ARMED = 0, 1, 2  # class 70 control states
+SCRIPT_STATE = {51: DISCONNECTED, 52: ARMED, 54: CONNECTED}  # ECS42 disable, ECS43 arm, ECS44 enable
+IMMEDIATE_YEAR = 0
+WH, VARH, W = 30, 32, 27  # DLMS units
+
+
+def _scaler_unit(unit: int) -> Data:
+    return Data("structure", (Data("integer", 0), Data("enum", unit)))
+
+
+def _u32(v: int) -> Data:
+    return Data("double-long-unsigned", max(0, min(int(v), 2**32 - 1)))
+
+
+def _dt(t: float) -> Data:
+    return Data("octet-string", DlmsDateTime.from_epoch(t).encode())
+
+
+@dataclass(slots=True)
+class Account:
+    """Prepayment account: meter balance, emergency credit, debt (currency units x 10^-5)."""
+
+    balance: int = 0
+    emergency_credit: int = 0
+    emergency_active: bool = False
+    debt: int = 0
+    credits: list[tuple[float, int]] = field(default_factory=list)  # (time, amount) credit adjustments
+
+    def snapshot(self) -> tuple[int, int, int, int, int, int]:
+        """ECS19 prepayment values: balance, emergency credit, debt, time debt 1, 2, accumulated debt."""
+        return (self.balance, self.emergency_credit if self.emergency_active else 0, self.debt, 0, 0, self.debt)
+
+
+# Attribute types of objects a Get may name before anything set them (class, attribute) -> value.
+_TEMPLATES: dict[tuple[int, int], Data] = {
+    (3, 2): _u32(0), (3, 3): _scaler_unit(WH), (4, 2): _u32(0), (4, 3): _scaler_unit(W),
+    (4, 5): Data("octet-string", bytes.fromhex("FFFFFFFFFFFFFFFFFF8000FF")), (7, 4): _u32(1800),
+    (10, 2): Data("array", ()), (11, 2): Data("array", ()), (20, 3): Data("array", ()), (20, 4): Data("array", ()),
+    (20, 5): Data("array", ()), (21, 2): Data("array", ()), (22, 4): Data("array", ()), (111, 11): Data("array", ()),
+    (111, 16): Data("double-long", 0), (111, 18): Data("long-unsigned", 0), (111, 19): Data("double-long", 0),
+    (112, 9): Data("double-long", 0), (112, 10): Data("double-long", 0), (113, 8): _u32(0),
+    (113, 13): Data("long-unsigned", 0), (71, 4): _u32(0), (71, 6): _u32(0), (71, 7): _u32(0),
+    (113, 5): Data("structure", (Data("structure", (Data("integer", 0), Data("integer", 0))),
+                                 Data("structure", (Data("long-unsigned", 0), Data("octet-string", bytes(6)),
+                                                    Data("integer", 0))), Data("array", ()))),
+}
 
 
 @dataclass(slots=True)
 class CosemModel:
     """The live object model of one ESME."""
 
+    SECURITY_EVENTS: ClassVar[frozenset[int]] = frozenset({0x8F3D, 0x8F30, 0x8F3F, 0x81BE, 0x8F1C, 0x8F1D})
+    POWER_EVENTS: ClassVar[frozenset[int]] = frozenset({0x8F3B, 0x8F3C, 0x8F35, 0x8F36})
+
     eui: bytes
     load: LoadModel
     firmware_version: bytes
     payment_mode: str = "credit"
-    supply_state: int = 1  # 1 connected (enabled), 2 armed, 0 disconnected
+    supply_state: int = CONNECTED
     max_demand_w: int = 0
-    stored: dict[ObjectKey, Value] = field(default_factory=dict)
+    clock_offset: float = 0.0
+    stored: dict[ObjectKey, Data] = field(default_factory=dict)
     events: list[tuple[float, int]] = field(default_factory=list)
+    alcs_events: list[tuple[float, int, int, int]] = field(default_factory=list)
+    account: Account = field(default_factory=Account)
+    billing_points: list[tuple[float, int]] = field(default_factory=list)
+    tou_shares: tuple[float, ...] = (0.4, 0.3, 0.2, 0.1)
+    pending: list[tuple[float, ObjectKey, Data]] = field(default_factory=list)  # future-dated sets
+    preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
+
+    def __post_init__(self) -> None:
+        self.stored = {**factory_objects(self.eui), **self.stored}
+        self.stored[(111, ACCOUNT, 2)] = self._mode_value(self.payment_mode)
+        self.stored[(111, PASSIVE_ACCOUNT, 2)] = self._mode_value(self.payment_mode)
+
+    @staticmethod
+    def _mode_value(mode: str) -> Data:
+        return Data("structure", (Data("enum", 2 if mode == "prepayment" else 1), Data("enum", 1)))
+
+    def device_time(self, now: float) -> float:
+        return now + self.clock_offset
 
     def record_event(self, now: float, code: int) -> None:
         """An entry for the event log (bounded, oldest dropped first, as a meter's log wraps)."""
-        self.events.append((now, code))
+        self.events.append((self.device_time(now), code))
         del self.events[:-MAX_EVENTS]
 
-    def daily_reads(self, now: float, days: int = 31) -> list[tuple[float, int]]:
-        midnight = now - (now % 86400)
-        return [(t, self.load.energy_wh(t)) for t in (midnight - d * 86400 for d in range(days - 1, -1, -1))
-                if t >= self.load.start]
-
-    def getters(self) -> dict[ObjectKey, Callable[[float], Value]]:
-        load = self.load
-        getters: dict[ObjectKey, Callable[[float], Value]] = {
-            FIRMWARE_VERSION: lambda now: ("octet-string", self.firmware_version),
-            IMPORT_ENERGY: lambda now: ("double-long-unsigned", load.energy_wh(now)),
-            EXPORT_ENERGY: lambda now: ("double-long-unsigned", 0),
-            REACTIVE_IMPORT: lambda now: ("double-long-unsigned", load.energy_wh(now) // 10),
-            ACTIVE_POWER: lambda now: ("double-long", load.power_w(now)),
-            MAX_DEMAND: lambda now: ("double-long-unsigned", max(self.max_demand_w, load.power_w(now))),
-            DISCONNECT_STATE: lambda now: ("enum", self.supply_state),
-            PAYMENT_MODE: lambda now: ("enum", 0 if self.payment_mode == "credit" else 1),
-            DEVICE_ID: lambda now: ("octet-string", self.eui),
-            CLOCK_TIME: lambda now: ("date-time", now),
-            HALF_HOUR_PROFILE: lambda now: ("profile", load.profile(now - now % 1800, 48)),
-            DAILY_READ_LOG: lambda now: ("profile", self.daily_reads(now)),
-            EVENT_LOG: lambda now: ("events", list(self.events)),
+    # --- reads ----------------------------------------------------------------------------
+    def _registers(self, now: float) -> dict[ObjectKey, Callable[[], Data]]:
+        t = self.device_time(now)
+        energy = self.load.energy_wh(t)
+        power = self.load.power_w(t)
+        tou = [_u32(int(energy * s)) for s in self.tou_shares] + [_u32(0)] * (48 - len(self.tou_shares))
+        r = "0-0:94.44.34."
+        table: dict[str, Callable[[], Data]] = {
+            "1 0-0:0.2.1.255 2": lambda: Data("octet-string", self.firmware_version),
+            "8 0-0:1.0.0.255 2": lambda: _dt(t),
+            "8 0-0:1.0.0.255 4": lambda: Data("unsigned", 0),
+            "3 1-0:1.8.0.255 2": lambda: _u32(energy),
+            "3 1-0:3.8.0.255 2": lambda: _u32(energy // 10),
+            "3 1-0:3.8.0.255 3": lambda: _scaler_unit(VARH),
+            "3 1-0:2.8.0.255 2": lambda: _u32(0),
+            "3 1-0:4.8.0.255 2": lambda: _u32(0),
+            "3 1-0:4.8.0.255 3": lambda: _scaler_unit(VARH),
+            "3 1-0:1.7.0.255 2": lambda: Data("double-long", power),
+            "4 1-0:1.6.0.255 2": lambda: _u32(max(self.max_demand_w, power)),
+            "70 0-0:96.3.10.255 3": lambda: Data("enum", self.supply_state),
+            "70 0-0:96.3.10.255 2": lambda: Data("boolean", 0xFF if self.supply_state == CONNECTED else 0),
+            "112 0-0:19.10.0.255 2": lambda: Data("double-long", self.account.balance),
+            "1 0-0:94.44.5.0 2": lambda: _dt(self.load.start),
+            "1 0-0:94.44.5.1 2": lambda: _dt(self.load.start),
+            "1 0-0:94.44.5.2 2": lambda: _dt(self.load.start),
+            # GBCS protected register groups (ECS17b/d/e, ECS19) and active power (ECS17c)
+            "1 " + r + "10 2": lambda: Data("structure", (_u32(energy), _scaler_unit(WH), _u32(energy // 10),
+                                                          _scaler_unit(VARH))),
+            "1 " + r + "1 2": lambda: Data("structure", (Data("array", tuple(tou)),)),
+            "1 " + r + "2 2": lambda: Data("structure", (Data("array", tuple(tou + [_u32(0)] * 16)),)),
+            "1 " + r + "30 2": lambda: Data("structure", tuple(Data("double-long", v)
+                                                               for v in self.account.snapshot())),
+            "1 " + r + "20 2": lambda: Data("structure", (_u32(power), _scaler_unit(W), _u32(power))),
         }
-        for i, key in enumerate(TOU_REGISTERS):
-            getters[key] = self._tou_getter((0.4, 0.3, 0.2, 0.1)[i])
-        return getters
+        out: dict[ObjectKey, Callable[[], Data]] = {}
+        for key, fn in table.items():
+            cls, ln, attr = key.split()
+            out[(int(cls), obis(ln), int(attr))] = fn
+        return out
 
-    def _tou_getter(self, share: float) -> Callable[[float], Value]:
-        # TOU split of the import register: fixed shares, so the rates sum to the total.
-        def get(now: float) -> Value:
-            return ("double-long-unsigned", int(self.load.energy_wh(now) * share))
-
-        return get
-
-    def get(self, key: ObjectKey, now: float) -> tuple[int, Value | None]:
-        """(Data-Access-Result, value) for a Get."""
-        getter = self.getters().get(key)
-        if getter is not None:
-            return SUCCESS, getter(now)
+    def get(self, key: ObjectKey, now: float, period: tuple[float | None, float | None] | None = None
+            ) -> tuple[int, Data | None]:
+        """(Data-Access-Result, value) for a Get; ``period`` selects a log's entries by time."""
+        self._apply_pending(now)
+        class_id, ln, attr = key
+        if class_id == 7 and attr == 2:
+            start, end = period or (None, None)
+            log = read_log(self, ln, self.device_time(now), start, end)
+            return (SUCCESS, log) if log is not None else (OBJECT_UNDEFINED, None)
+        computed = self._registers(now).get(key)
+        if computed is not None:
+            return SUCCESS, computed()
         if key in self.stored:
             return SUCCESS, self.stored[key]
+        template = _TEMPLATES.get((class_id, attr))
+        if template is not None and class_id != 1:
+            return SUCCESS, template
         return OBJECT_UNDEFINED, None
 
-    def set(self, key: ObjectKey, value: Value) -> int:
-        """Data-Access-Result for a Set. Computed registers are read-only."""
-        if key in self.getters() and key not in (CLOCK_TIME, PAYMENT_MODE):
+    # --- writes ---------------------------------------------------------------------------
+    def set(self, key: ObjectKey, value: Data, now: float) -> int:
+        """Data-Access-Result for a Set. Measured values are read-only."""
+        if key in self._registers(now) and key[0] != 8:
             return READ_WRITE_DENIED
-        if key == PAYMENT_MODE:
-            self.payment_mode = "credit" if value[1] == 0 else "prepayment"
+        class_id, ln, attr = key
+        if (class_id, ln, attr) == (111, PASSIVE_ACCOUNT, 13):  # activation time of the passive account
+            return self._schedule_mode(value, now)
+        if class_id == 113 and attr == 7:  # activation time of a passive unit charge (price update)
+            return self._schedule_charge(ln, value, now)
         self.stored[key] = value
         return SUCCESS
 
-    def action(self, class_id: int, obis_code: bytes, method: int) -> int:
-        """Action-Result. Disconnect control (class 70): 1 remote disconnect, 2 remote reconnect."""
-        if class_id == 70:
-            if method == 1:
-                self.supply_state = 0
-                return SUCCESS
-            if method == 2:
-                self.supply_state = 2 if self.supply_state == 0 else 1  # reconnect arms first
-                return SUCCESS
-        return SUCCESS if (class_id, obis_code, method) in self.stored else OBJECT_UNDEFINED
+    def _schedule_mode(self, when: Data, now: float) -> int:
+        """Activation of the passive account (payment mode, credit/charge configuration): now when the
+        time is "immediate" (year 0) or past, later when future-dated, never when all-FF (cancel)."""
+        raw = bytes(when.value) if when.type == "octet-string" else b""
+        if len(raw) != 12 or (111, PASSIVE_ACCOUNT, 2) not in self.stored:
+            return TYPE_UNMATCHED
+        self.pending = [p for p in self.pending if p[1] != (111, PASSIVE_ACCOUNT, 13)]
+        if raw[0] == 0xFF:
+            return SUCCESS
+        at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
+        if at is None or at <= self.device_time(now):
+            self._activate_passive()
+        else:
+            self.pending.append((at, (111, PASSIVE_ACCOUNT, 13), when))
+        return SUCCESS
+
+    def _schedule_charge(self, ln: bytes, when: Data, now: float) -> int:
+        raw = bytes(when.value) if when.type == "octet-string" else b""
+        if len(raw) != 12:
+            return TYPE_UNMATCHED
+        key = (113, ln, 7)
+        self.stored[key] = when
+        self.pending = [p for p in self.pending if p[1] != key]
+        if raw[0] == 0xFF:
+            return SUCCESS
+        at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
+        if at is None or at <= self.device_time(now):
+            self._activate_charge(ln)
+        else:
+            self.pending.append((at, key, when))
+        return SUCCESS
+
+    def _activate_charge(self, ln: bytes) -> None:
+        passive = self.stored.get((113, ln, 6))
+        if passive is not None:
+            self.stored[(113, ln, 5)] = passive
+
+    def _activate_passive(self) -> None:
+        for attr in (2, 11):
+            value = self.stored.get((111, PASSIVE_ACCOUNT, attr))
+            if value is not None:
+                self.stored[(111, ACCOUNT, attr)] = value
+        mode = self.stored[(111, ACCOUNT, 2)]
+        self.payment_mode = "prepayment" if mode.value[0].value == 2 else "credit"
+
+    def _apply_pending(self, now: float) -> None:
+        due = [p for p in self.pending if p[0] <= self.device_time(now)]
+        self.pending = [p for p in self.pending if p not in due]
+        for _, key, value in due:
+            if key == (111, PASSIVE_ACCOUNT, 13):
+                self._activate_passive()
+            elif key[0] == 113 and key[2] == 7:
+                self._activate_charge(key[1])
+            else:
+                self.stored[key] = value
+
+    # --- methods --------------------------------------------------------------------------
+    def action(self, class_id: int, ln: bytes, method: int, arg: Data, now: float) -> int:
+        """Action-Result of a method invocation."""
+        self._apply_pending(now)
+        handler = _ACTIONS.get((class_id, method))
+        if handler is None:
+            return OBJECT_UNDEFINED
+        return handler(self, ln, arg, now)
+
+    def protected_read(self, arg: Data, now: float) -> tuple[int, Data | None]:
+        """Class 30 method 1: the attributes named in ``arg`` as one structure (to be encrypted)."""
+        try:
+            descriptors = arg.value[0].value
+            values = []
+            for d in descriptors:
+                class_id, ln, attr = d.value[0].value, bytes(d.value[1].value), d.value[2].value
+                access = d.value[4].value
+                period = None
+                if access[0].value == 1:
+                    bounds = access[1].value
+                    period = (DlmsDateTime.decode(bytes(bounds[0].value)).to_epoch(),
+                              DlmsDateTime.decode(bytes(bounds[1].value)).to_epoch())
+                code, value = self.get((class_id, ln, attr), now, period)
+                if code != SUCCESS or value is None:
+                    return code, None
+                values.append(value)
+        except (AttributeError, IndexError, TypeError, ValueError, GbcsError):
+            return TYPE_UNMATCHED, None
+        return SUCCESS, Data("structure", tuple(values))
+
+
+def _scripts(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    script = arg.value if arg.type == "long-unsigned" else None
+    if ln == SUPPLY_SCRIPTS and script in SCRIPT_STATE:
+        state = SCRIPT_STATE[script]
+        if state == CONNECTED and m.supply_state == DISCONNECTED:
+            return OTHER_REASON  # enable from disabled needs arming first (the consumer restores)
+        m.supply_state = state
+        return SUCCESS
+    if ln == TARIFF_SCRIPTS and script == 99:
+        return SUCCESS  # block counters restart: the synthetic tariff has no block state
+    if ln in (obis("0-0:10.0.103.255"), obis("0-0:10.0.107.255")) and isinstance(script, int):
+        m.alcs_events.append((m.device_time(now), script, (script >> 8) & 0x0F, script & 0xFF))
+        return SUCCESS
+    return OBJECT_UNDEFINED
+
+
+def _disconnector(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    if ln != DISCONNECTOR:
+        return OBJECT_UNDEFINED
+    m.supply_state = DISCONNECTED
+    return SUCCESS
+
+
+def _reconnect(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    if ln != DISCONNECTOR:
+        return OBJECT_UNDEFINED
+    m.supply_state = ARMED if m.supply_state == DISCONNECTED else CONNECTED
+    return SUCCESS
+
+
+def _adjust_credit(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    if ln != obis("0-0:19.10.0.255") or arg.type != "double-long":
+        return TYPE_UNMATCHED
+    m.account.balance += int(arg.value)
+    m.account.credits.append((m.device_time(now), int(arg.value)))
+    return SUCCESS
+
+
+def _reset_credit(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    which = ln[4] if ln[:4] == bytes((0, 0, 19, 10)) else -1
+    if which == 0:
+        m.account.balance = 0
+    elif which == 1:
+        m.account.emergency_credit, m.account.emergency_active = 0, False
+    elif which == 2:
+        m.account.debt = 0
+    else:
+        return OBJECT_UNDEFINED
+    return SUCCESS
+
+
+def _emergency_credit(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    m.account.emergency_active = True
+    return SUCCESS
+
+
+def _clear_log(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    if ln == EVENT_LOG:
+        m.events.clear()
+    elif ln == ALCS_LOG:
+        m.alcs_events.clear()
+    else:
+        return OBJECT_UNDEFINED
+    return SUCCESS
+
+
+def _reset_register(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    m.stored[(3, ln, 2)] = _u32(0)
+    return SUCCESS
+
+
+def _reset_demand(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    if ln == obis("1-0:1.6.0.255"):
+        m.max_demand_w = 0
+    m.stored[(4, ln, 2)] = _u32(0)
+    return SUCCESS
+
+
+def _clock_preset(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    """Method 5 preset_adjusting_time: (preset time, validity start, validity end)."""
+    try:
+        start, end = (DlmsDateTime.decode(bytes(d.value)).to_epoch() for d in arg.value[1:3])
+    except (AttributeError, TypeError, ValueError, IndexError, GbcsError):
+        return TYPE_UNMATCHED
+    if start is None or end is None:
+        return TYPE_UNMATCHED
+    m.preset = (start, start, end)
+    return SUCCESS
+
+
+def _clock_adjust(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    """Method 4 adjust_to_preset_time: a clock inside the validity window (CurrentDateTime plus the
+    tolerance) is kept; one outside it is set to the window's start, the time the DSP gave."""
+    if m.preset is None:
+        return OTHER_REASON
+    _, start, end = m.preset
+    m.preset = None
+    if not start <= m.device_time(now) <= end:
+        m.clock_offset = start - now
+    return SUCCESS
+
+
+def _activate_charge(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    """Class 113 method 2: the passive unit charge (attribute 6) becomes the active one (5)."""
+    if (113, ln, 6) not in m.stored:
+        return OBJECT_UNDEFINED
+    m._activate_charge(ln)
+    return SUCCESS
+
+
+def _debt_amount(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
+    """Class 113 method 4 set_total_amount_remaining: a debt register (time debt 1, 2, payment debt)."""
+    if arg.type != "double-long":
+        return TYPE_UNMATCHED
+    m.stored[(113, ln, 9)] = arg
+    m.account.debt = sum(int(v.value) for (c, _, a), v in m.stored.items() if c == 113 and a == 9)
+    return SUCCESS
+
+
+Action = Callable[[CosemModel, bytes, Data, float], int]
+_ACTIONS: dict[tuple[int, int], Action] = {
+    (9, 1): _scripts, (70, 1): _disconnector, (70, 2): _reconnect,
+    (112, 1): _adjust_credit, (112, 2): _reset_credit, (112, 3): _emergency_credit,
+    (7, 1): _clear_log, (3, 1): _reset_register, (4, 1): _reset_demand, (8, 5): _clock_preset,
+    (8, 4): _clock_adjust, (113, 2): _activate_charge, (113, 4): _debt_amount,
+}
+
+__all__ = ["NULL", "CosemModel"]

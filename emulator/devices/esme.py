@@ -5,35 +5,34 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.devices.base import Output
-from emulator.devices.cosem import OTHER_REASON, CosemModel
+from emulator.devices.cosem import HARDWARE_FAULT, OTHER_REASON, CosemModel
 from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.meter import Meter
 from emulator.devices.profile import MeterProfile
 from emulator.devices.usecase_handlers import asn1_response
-from emulator.gbcs import dlms
+from emulator.gbcs import dlms, security
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.esme_ops import protection_parameters
 from emulator.gbcs.frames import Message
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import tunneling
 from emulator.zigbee.packet import CLUSTER_TUNNELING
 
-_DLMS_TYPES = {"octet-string", "double-long-unsigned", "double-long", "enum", "long-unsigned", "unsigned"}
+_GET = (dlms.GET, dlms.GET_WITH_SELECTION)
+PROTECTION_CLASS = 30  # Data Protection: method 1 returns attributes encrypted for the requester
+_EPOCH_2000 = 946684800
 
 
-def _to_data(value: tuple[str, object]) -> dlms.Data:
-    kind, v = value
-    if kind in ("profile", "events"):
-        # Profile generic buffer: an array of {capture time, value} structures.
-        rows = v if isinstance(v, list) else []
-        value_type = "double-long-unsigned" if kind == "profile" else "long-unsigned"
-        return dlms.Data("array", tuple(
-            dlms.Data("structure", (dlms.Data("octet-string", DlmsDateTime.from_epoch(float(t)).encode()),
-                                    dlms.Data(value_type, int(x))))
-            for t, x in rows))
-    if kind == "date-time":
-        return dlms.Data("octet-string", DlmsDateTime.from_epoch(float(v)).encode())  # type: ignore[arg-type]
-    return dlms.Data(kind if kind in _DLMS_TYPES else "octet-string", v)
+def _period(spec: dlms.RequestSpec) -> tuple[float | None, float | None] | None:
+    """The time range of a range selection (bounds in seconds since 2000), else None."""
+    if spec.selector is None or spec.selector[0] != 1:
+        return None
+    try:
+        bounds = spec.selector[1].value
+        return float(bounds[1].value + _EPOCH_2000), float(bounds[2].value + _EPOCH_2000)
+    except (AttributeError, IndexError, TypeError):
+        return None
 
 
 class Esme(Meter):
@@ -74,18 +73,33 @@ class Esme(Meter):
         results: list[tuple[int, int]] = []
         for i, spec in enumerate(req.specs):
             key = (spec.class_id, spec.obis, spec.attribute)
-            if spec.kind in (dlms.GET, dlms.GET_WITH_SELECTION):
-                code, value = self.cosem.get(key, now)
-                data.append(_to_data(value) if value is not None else dlms.NULL)
+            arg = req.data[i] if i < len(req.data) else dlms.NULL
+            value: dlms.Data | None = None
+            if spec.kind in _GET:
+                code, value = self.cosem.get(key, now, _period(spec))
             elif spec.kind == dlms.SET:
-                arg = req.data[i] if i < len(req.data) else dlms.NULL
-                code = self.cosem.set(key, (arg.type, arg.value))
-                data.append(dlms.NULL)
+                code = self.cosem.set(key, arg, now)
+            elif spec.class_id == PROTECTION_CLASS and spec.attribute == 1:
+                code, value = self._protected(msg, arg, now)
             else:
-                code = self.cosem.action(spec.class_id, spec.obis, spec.attribute)
-                data.append(dlms.NULL)
-            results.append((spec.kind, code))
+                code = self.cosem.action(spec.class_id, spec.obis, spec.attribute, arg, now)
+            data.append(value if value is not None else dlms.NULL)
+            results.append((dlms.GET if spec.kind == dlms.GET_WITH_SELECTION else spec.kind, code))
         return dlms.AccessResponse(invoke, tuple(data), tuple(results)).encode()
+
+    def _protected(self, msg: Message, arg: dlms.Data, now: float) -> tuple[int, dlms.Data | None]:
+        """A protected read: the values, encrypted with the key agreed with the requester (GBCS 7.2.x),
+        after the protection parameters echoed with originator and recipient swapped."""
+        code, plain = self.cosem.protected_read(arg, now)
+        if plain is None:
+            return code, None
+        try:
+            part = security.encrypt_part(self.endpoint.keys, self.eui, msg.originator, msg.counter,
+                                         dlms.encode_data(plain))
+        except GbcsError:
+            return HARDWARE_FAULT, None
+        params = protection_parameters(msg.counter, self.eui, msg.originator)
+        return code, dlms.Data("structure", (params, dlms.Data("octet-string", part)))
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
                     message_code: int | None = None, critical: bool | None = None) -> Output:

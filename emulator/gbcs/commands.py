@@ -19,19 +19,8 @@ from emulator.gbcs.usecases import select_use_case
 
 _OBIS = {
     "firmware": (1, bytes((0, 0, 0, 2, 1, 255)), 2),
-    "import": (3, bytes((1, 0, 1, 8, 0, 255)), 2),
-    "export": (3, bytes((1, 0, 2, 8, 0, 255)), 2),
-    "power": (3, bytes((1, 0, 1, 7, 0, 255)), 2),
-    "tou": (3, bytes((1, 0, 1, 8, 1, 255)), 2),
     "device_id": (1, bytes((0, 0, 96, 1, 0, 255)), 2),
-    "disconnect": (70, bytes((0, 0, 96, 3, 10, 255)), 3),
-    "half_hours": (7, bytes((1, 0, 99, 1, 0, 255)), 2),
-    "daily_reads": (7, bytes((1, 0, 98, 1, 0, 255)), 2),
-    "events": (7, bytes((0, 0, 99, 98, 0, 255)), 2),
 }
-_DLMS_READS = {"ECS52": "firmware", "ECS17a": "export", "ECS17b": "import", "ECS17c": "power",
-               "ECS17d": "tou", "ECS17e": "tou", "ECS21a": "daily_reads", "ECS66": "daily_reads",
-               "ECS22b": "half_hours", "ECS35a": "events"}
 _ZCL_READS = {"GCS38": 0x0206, "GCS13a": 0x0000, "GCS13b": 0x0000, "GCS13c": 0x0000}
 ZIGBEE_NETWORK_CONTROL = (104, bytes((0, 0, 30, 3, 0, 255)))
 
@@ -86,8 +75,8 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
                                         body.get("execution_time")).encode()
     elif name.startswith("CS02") and "certificate" in body:
         payload = asn1.sequence(asn1.decode(bytes.fromhex(body["certificate"]))).encode()
-    elif name.startswith("ECS"):
-        payload = _dlms_get(counter, _DLMS_READS.get(name, "device_id"))
+    elif name.startswith("ECS"):  # the few ECS use cases usecases_esme does not build yet
+        payload = _dlms_get(counter, "device_id")
     elif name.startswith(("GCS",)):
         payload = _zcl_read(_ZCL_READS.get(name, 0x0000))
     elif name == "CS08":

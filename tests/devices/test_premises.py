@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from emulator.clock import VirtualClock, run
+from emulator.devices.compact import rows_of
 from emulator.devices.events import AlertRaised, FirmwareActivated, FirmwareBlockReceived, FirmwareTransferEnded
 from emulator.devices.profile import PremisesProfile
-from emulator.gbcs import frames
+from emulator.gbcs import dlms, frames, security
 from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, World, build_world
 from emulator.transport.han import JoinRefusedReason
@@ -180,6 +182,20 @@ def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing()
     run(main())
 
 
+def _protected_rows(user_keys, response) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    """Rows of the log a protected read returns (GBCS 7.2.x): the user decrypts the ESME's part."""
+    msg = frames.decode(bytes.fromhex(response.body["gbcs"]))
+    answer = dlms.decode_access_response(msg.payload).data[0]
+    part = bytes(answer.value[1].value)
+    plain, _ = dlms.decode_data(security.decrypt_part(user_keys, msg.originator, msg.target, msg.counter, part), 0)
+    return rows_of(plain.value[0])
+
+
+def _log_rows(response) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    msg = frames.decode(bytes.fromhex(response.body["gbcs"]))
+    return rows_of(dlms.decode_access_response(msg.payload).data[0])
+
+
 def test_dv4_esme_logs_half_hour_profile_daily_reads_and_events():
     async def main() -> None:
         w = await _commissioned()
@@ -189,14 +205,18 @@ def test_dv4_esme_logs_half_hour_profile_daily_reads_and_events():
         assert p.esme_runner is not None
         p.esme_runner.raise_alert(0x8F32)
         await asyncio.sleep(1)
-        half_hours = await send_ok(sup, "4.8.1", p.esme)  # ECS22b half-hour profile (active import)
-        rows = half_hours.body["payload"]["data"][0]["array"]
-        assert len(rows) == 48 and all(r["structure"][1]["double-long-unsigned"] >= 0 for r in rows)
-        daily = (await send_ok(sup, "4.6.1", p.esme)).body["payload"]["data"][0]["array"]  # ECS21a
-        values = [r["structure"][1]["double-long-unsigned"] for r in daily]
-        assert len(values) >= 3 and values == sorted(values)  # a register never goes down
-        events = (await send_ok(sup, "6.13", p.esme)).body["payload"]["data"][0]["array"]  # ECS35a
-        assert any(e["structure"][1]["long-unsigned"] == 0x8F32 for e in events)
+        # ECS22b: the whole active import profile (no ReadLogPeriod), encrypted for the supplier
+        rows = _protected_rows(sup.keys, await send_ok(sup, "4.8.1", p.esme))
+        assert len(rows) == 3 * 48 and all(isinstance(r[1], int) and r[1] >= 0 for r in rows)
+        assert [r[0] for r in rows] == sorted(r[0] for r in rows)  # oldest first, half-hour steps
+        assert all(int(str(b[0])) - int(str(a[0])) == 1800 for a, b in itertools.pairwise(rows))
+        # ECS21a: daily reads: the import register at each midnight never goes down
+        daily = _protected_rows(sup.keys, await send_ok(sup, "4.6.1", p.esme))
+        values = [int(str(r[1])) for r in daily]
+        assert len(values) >= 3 and values == sorted(values)
+        # ECS35a: the event log holds the alert the meter raised
+        events = _log_rows(await send_ok(sup, "6.13", p.esme))
+        assert any(e[1] == 0x8F32 for e in events)
         await w.stop()
 
     run(main())
