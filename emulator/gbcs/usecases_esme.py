@@ -18,7 +18,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from emulator.gbcs.dlms import Data
-from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, Params, dlms_datetime, execution_time
+from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, NOT_SPECIFIED, Params, dlms_datetime, execution_time
 from emulator.gbcs.esme_config import CONFIG
 from emulator.gbcs.esme_ops import Op, Protected, access_request, act, get, protected_read, put, read_range
 from emulator.gbcs.esme_schedule import ALCS_SCHEDULER, CONTROLLER_SCHEDULER
@@ -141,7 +141,9 @@ def _payment_mode(prepayment: bool) -> Callable[[UseCaseRequest], bytes]:
     """1.6 UpdatePaymentMode: ``Credit`` or ``Prepayment`` (SuspendDebtDisabled, SuspendDebtEmergency,
     DisablementThreshold), ExecutionDateTime (immediate when absent; ``Cancel`` = true cancels a pending
     change, as the RTDS cancellation variant). Not DUIS: ``ESMEVariant`` "B" (twin element) adds the
-    second element's charges; the DSP knows it from the inventory."""
+    second element's charges; the DSP knows it from the inventory. The credit/charge flags (C0 time debt
+    collection suspended while disabled, the emergency-credit charges left out when suspended in emergency)
+    follow the RTDS examples."""
     account = "0-1:19.0.0.255"
 
     def charges(p: Params) -> Data:
@@ -188,7 +190,7 @@ def _clock_sync(req: UseCaseRequest) -> bytes:
         start, end = ALL_FROM, ALL_TO
     else:
         start, end = current, current + _dt.timedelta(seconds=p.int("TolerancePeriod", 60))
-    window = Data("structure", (Data("octet-string", CANCEL), Data("octet-string", dlms_datetime(start)),
+    window = Data("structure", (Data("octet-string", NOT_SPECIFIED), Data("octet-string", dlms_datetime(start)),
                                 Data("octet-string", dlms_datetime(end))))
     ops = (put(8, clock, 9, Data("enum", 5)), act(8, clock, 5, window), act(8, clock, 4),
            get(8, clock, 2), get(8, clock, 4))
