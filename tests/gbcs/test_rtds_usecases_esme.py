@@ -67,19 +67,19 @@ _LOAD_LIMIT = {"LoadLimitSupplyState": "Disable", "LoadLimitPowerThreshold": "69
 
 def _iv(index: int, value: int) -> dict[str, str]:
     """A DUIS element with an ``index`` attribute and a value."""
-    return {"index": str(index), "value": str(value)}
+    return {"@index": str(index), "#text": str(value)}
 
 
 _SECONDARY_PRICES = {"PriceElements": {"PriceScale": "-5", "ElectricityPriceElement": [
     _iv(1, 1010), _iv(2, 1120), _iv(3, 1230), _iv(4, 1340)]}}
 _PRIMARY = {"StandingCharge": "20000", "StandingChargeScale": "-5", "PriceScale": "-5"}
 _HYBRID = {**_PRIMARY, "HybridTariff": {
-    "BlockPrices": [{"index": "1", "BlockPrice": [_iv(1, 3289), _iv(2, 4546)]},
-                    {"index": "2", "BlockPrice": [_iv(1, 5002), _iv(2, 7969)]}],
+    "BlockPrices": [{"@index": "1", "BlockPrice": [_iv(1, 3289), _iv(2, 4546)]},
+                    {"@index": "2", "BlockPrice": [_iv(1, 5002), _iv(2, 7969)]}],
     "TOUPrice": [_iv(1, 3121)]}}
 _TOU = {**_PRIMARY, "TOUTariff": {"TOUPrice": [_iv(1, 3221), _iv(2, 4327), _iv(3, 5744)]}}
 _BLOCK = {**_PRIMARY, "BlockTariff": {"BlockPrices": [
-    {"index": "1", "BlockPrice": [_iv(1, 2361), _iv(2, 4289), _iv(3, 6566)]}]}}
+    {"@index": "1", "BlockPrice": [_iv(1, 2361), _iv(2, 4289), _iv(3, 6566)]}]}}
 
 
 
@@ -92,11 +92,11 @@ def _date(month: int, day: int, year: int | None = None) -> dict[str, Any]:
 def _switching(index: int, on: bool, time: str, days: list[str] | None = None, specials: int = 0,
                start: dict[str, Any] | None = None, end: dict[str, Any] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "ActivateDeactivateSwitch": {"index": str(index), ("ActivateSwitch" if on else "DeactivateSwitch"): {}},
+        "ActivateDeactivateSwitch": {"@index": str(index), ("ActivateSwitch" if on else "DeactivateSwitch"): {}},
         "ALCSScheduleDatesAndTime": {"SwitchTime": time, **({"StartDate": start} if start else {}),
                                      **({"EndDate": end} if end else {})}}
     if specials:
-        item["SpecialDaysApplicability"] = [{"index": str(i)} for i in range(1, specials + 1)]
+        item["SpecialDaysApplicability"] = [{"@index": str(i)} for i in range(1, specials + 1)]
     if days:
         item["DaysOfWeekApplicability"] = {"DayOfWeekApplicability": [{"DayOfWeekID": d} for d in days]}
     return item
@@ -111,11 +111,11 @@ _ALCS_SCHEDULE = {
         _switching(2, True, "13:00:00", ["Saturday", "Sunday"], 4, **_SUMMER),
         _switching(2, False, "21:00:00", ["Saturday", "Sunday"], 4, **_SUMMER)],
     "ALCSHCALCSSpecialDays": {"ALCSHCALCSSpecialDay": [
-        {"index": "1", **_date(12, 25)}, {"index": "2", **_date(12, 26)}, {"index": "3", **_date(4, 3, 2015)},
-        {"index": "4", **_date(8, 31, 2015)}]},
+        {"@index": "1", **_date(12, 25)}, {"@index": "2", **_date(12, 26)}, {"@index": "3", **_date(4, 3, 2015)},
+        {"@index": "4", **_date(8, 31, 2015)}]},
 }
-_ALL_SWITCHES = [{"index": "1", "ALCS": {}}, {"index": "2", "HCALCS": "00-DB-12-34-56-78-90-97"},
-                 {"index": "3", "ALCS": {}}, {"index": "4", "ALCS": {}}, {"index": "5", "ALCS": {}}]
+_ALL_SWITCHES = [{"@index": "1", "ALCS": {}}, {"@index": "2", "HCALCS": "00-DB-12-34-56-78-90-97"},
+                 {"@index": "3", "ALCS": {}}, {"@index": "4", "ALCS": {}}, {"@index": "5", "ALCS": {}}]
 
 
 
@@ -133,13 +133,13 @@ def _controller_schedule(four_days: bool, level: int, input_side: bool = False) 
             action["InputFromControlledLoad"] = {}
         schedule.append({
             "AuxiliaryControllerAction": action,
-            "SpecialDaysApplicability": [{"identifier": str(d)} for d in specials[i]],
+            "SpecialDaysApplicability": [{"@identifier": str(d)} for d in specials[i]],
             "DaysOfWeekApplicability": {"DayOfWeekApplicability": [{"DayOfWeekID": d} for d in _WEEKDAYS]},
             "AuxiliaryControllerSchedulePeriodAndTime": {
                 "SwitchTime": f"{9 + i // 2:02d}:{30 * (i % 2):02d}:00", "StartDate": _date(6, 21, 2015),
                 "EndDate": _date(12, 21, 2015)}})
     return {"AuxiliaryControllerSchedule": schedule, "AuxiliaryControllerSpecialDayDefinitions": {
-        "AuxiliaryControllerSpecialDayDefinition": [{"identifier": str(i), **d} for i, d in enumerate(days, 1)]}}
+        "AuxiliaryControllerSpecialDayDefinition": [{"@identifier": str(i), **d} for i, d in enumerate(days, 1)]}}
 
 
 # The DUIS body each reference command encodes (by file name without _COMMAND_GBCS.HEX); absent: {}.
@@ -197,14 +197,14 @@ BODIES: dict[str, dict[str, Any]] = {
     **{f"ECS70Commission_8.1.1_{v}": {"CurrentDateTime": "2014-12-31T23:59:10Z", "TolerancePeriod": "60"}
        for v in ("SUCCESS", "ERROR")},
     **{f"ECS46a_6.14.1_ALL_OPTIONALS_{v}": {"UpdateDeviceConfigurationALCDescriptions": {"ALCSHCALCSDescription": [
-        {"index": "1", "SwitchDescription": "ALCS_1_Description"},
-        {"index": "2", "SwitchDescription": "HCALCS_2_Description"},
-        {"index": "3", "SwitchDescription": "ALCS_3_Description"},
-        {"index": "4", "SwitchDescription": "ALCS_4_Description"},
-        {"index": "5", "SwitchDescription": "ALCS_5_Description"}]}} for v in ("SUCCESS", "ERROR")},
+        {"@index": "1", "SwitchDescription": "ALCS_1_Description"},
+        {"@index": "2", "SwitchDescription": "HCALCS_2_Description"},
+        {"@index": "3", "SwitchDescription": "ALCS_3_Description"},
+        {"@index": "4", "SwitchDescription": "ALCS_4_Description"},
+        {"@index": "5", "SwitchDescription": "ALCS_5_Description"}]}} for v in ("SUCCESS", "ERROR")},
     "ECS46a_6.14.1_SOME_OPTIONALS_SUCCESS": {"ALCSHCALCSDescription": [
-        {"index": "2", "SwitchDescription": "Label2"}, {"index": "3", "SwitchDescription": "Label3"},
-        {"index": "4", "SwitchDescription": "Label4"}]},
+        {"@index": "2", "SwitchDescription": "Label2"}, {"@index": "3", "SwitchDescription": "Label3"},
+        {"@index": "4", "SwitchDescription": "Label4"}]},
     **{f"ECS39a_6.20.1_SINGLE_{v}": {"ImportMPANs": {"ImportMPAN": "1312345678333"}} for v in ("SUCCESS", "ERROR")},
     "ECS39a_6.20.1_TWIN_SUCCESS": {"ImportMPANs": {"ImportMPAN": "1312345678111",
                                                   "SecondaryImportMPAN": "1312345678222"}},
@@ -236,19 +236,19 @@ BODIES: dict[str, dict[str, Any]] = {
                               "DebtRecoveryRatePeriod": "DAILY"},
         "ElecDebtRecovery2": {"DebtRecoveryRate": "15", "DebtRecoveryRatePriceScale": "-1",
                               "DebtRecoveryRatePeriod": "DAILY"}}} for v in ("SUCCESS", "ERROR")},
-    **{f"ECS47Activate_7.5_{v}": {"ActivateALCSHCALCS": {"index": "1", "Duration": "30"}}
+    **{f"ECS47Activate_7.5_{v}": {"ActivateALCSHCALCS": {"@index": "1", "Duration": "30"}}
        for v in ("SUCCESS", "ERROR")},
-    **{f"ECS47Deactivate_7.6_{v}": {"DeactivateALCSHCALCS": {"index": "3", "Duration": "60"}}
+    **{f"ECS47Deactivate_7.6_{v}": {"DeactivateALCSHCALCS": {"@index": "3", "Duration": "60"}}
        for v in ("SUCCESS", "ERROR")},
-    **{f"ECS47Reset_7.8_{v}": {"ResetALCSHCALCS": {"index": "5"}} for v in ("SUCCESS", "ERROR")},
+    **{f"ECS47Reset_7.8_{v}": {"ResetALCSHCALCS": {"@index": "5"}} for v in ("SUCCESS", "ERROR")},
     **{f"ECS47{uc}_{srv}_{variant}_{v}": {"StartDateTime": "2015-01-03T00:00:00Z",
                                           "EndDateTime": "2015-01-03T01:00:00Z", **extra}
        for uc, srv in (("a", "7.13"), ("e", "7.16"))
-       for variant, extra in (("ALCS_ACTIVATE", {"auxiliaryControllerN": "5", "CommandedStateLevel": "100"}),
-                              ("ALCS_DEACTIVATE", {"auxiliaryControllerN": "1", "CommandedStateLevel": "0"}),
-                              ("APC_INPUT", {"auxiliaryControllerN": "3", "CommandedStateLevel": "50",
+       for variant, extra in (("ALCS_ACTIVATE", {"@auxiliaryControllerN": "5", "CommandedStateLevel": "100"}),
+                              ("ALCS_DEACTIVATE", {"@auxiliaryControllerN": "1", "CommandedStateLevel": "0"}),
+                              ("APC_INPUT", {"@auxiliaryControllerN": "3", "CommandedStateLevel": "50",
                                              "InputFromControlledLoad": {}}),
-                              ("APC_OUTPUT", {"auxiliaryControllerN": "5", "CommandedStateLevel": "100"}))
+                              ("APC_OUTPUT", {"@auxiliaryControllerN": "5", "CommandedStateLevel": "100"}))
        for v in ("SUCCESS", "ERROR")},
     "ECS01d_1.2.2_IMMEDIATE_SUCCESS": _SECONDARY_PRICES,
     "ECS01d_1.2.2_IMMEDIATE_ERROR": _SECONDARY_PRICES,
@@ -272,6 +272,10 @@ BODIES: dict[str, dict[str, Any]] = {
     **{f"ECS46d_6.14.3_IMMEDIATE_ALCS_{v}": _controller_schedule(False, 100) for v in ("SUCCESS", "ERROR")},
     "ECS46d_6.14.3_IMMEDIATE_APC_INPUT_SUCCESS": _controller_schedule(False, 50, input_side=True),
     **{f"ECS46d_6.14.3_IMMEDIATE_APC_OUTPUT_{v}": _controller_schedule(False, 50) for v in ("SUCCESS", "ERROR")},
+    **{f"ECS62Add_7.9_{v}": {"AddToBoostButton": [{"@index": str(i), "#text": "true"} for i in range(1, 6)]}
+       for v in ("SUCCESS", "ERROR")},
+    **{f"ECS62Remove_7.10_{v}": {"RemoveFromBoostButton": [{"@index": str(i), "#text": "true"} for i in range(1, 6)]}
+       for v in ("SUCCESS", "ERROR")},
 }
 
 # Reference commands our builders cannot reproduce from DUIS parameters, and why.
@@ -517,15 +521,15 @@ def test_configuration_set_by_one_use_case_is_read_back_by_another(session: _Ses
     assert [d.value for d in session.run("ECS26f").data[0].value] == [2300, 4600]
     session.run("ECS39a", {"ImportMPAN": "1312345678333"})
     assert session.run("ECS40").data[0].value == b"1312345678333"
-    session.run("ECS46a", {"ALCSHCALCSDescription": [{"index": "3", "SwitchDescription": "Immersion"}]})
+    session.run("ECS46a", {"ALCSHCALCSDescription": [{"@index": "3", "SwitchDescription": "Immersion"}]})
     labels = [d.value for d in session.run("ECS61d").data[:5]]
     assert labels[2] == "Immersion" and labels[0] == "ALCS 1"
     session.run("ECS38", {"RandomisedOffsetLimit": "900"})
     assert session.run("ECS26c").data[2].value == 900
     session.run("ECS81", {"SupplyTamperState": "Locked"})
     assert session.run("ECS26e").data[4].value == 0xFF
-    session.run("ECS62Add")
-    assert {d.value for d in session.run("ECS61c").data[2:]} == {0xFF}
+    session.run("ECS62Add", {"AddToBoostButton": [{"@index": "1", "#text": "true"}, {"@index": "2", "#text": "false"}]})
+    assert [d.value for d in session.run("ECS61c").data[2:]] == [0xFF, 0, 0xFF, 0xFF, 0xFF]
     session.run("ECS62Remove")
     assert {d.value for d in session.run("ECS61c").data[2:]} == {0}
     session.run("ECS30", {"ElectricityBillingCalendar": {"BillingTime": "12:00:00", "Monthly": "15"}})
@@ -682,7 +686,7 @@ def test_coverage_table(rtds_keys: Any) -> None:
 @pytest.mark.parametrize(("use_case", "body", "element"), [
     ("ECS38", {"RandomisedOffsetLimit": "soon"}, "RandomisedOffsetLimit"),
     ("ECS70", {"CurrentDateTime": "yesterday"}, "CurrentDateTime"),
-    ("ECS47Activate", {"ActivateALCSHCALCS": {"index": "9", "Duration": "30"}}, "ActivateALCSHCALCS"),
+    ("ECS47Activate", {"ActivateALCSHCALCS": {"@index": "9", "Duration": "30"}}, "ActivateALCSHCALCS"),
     ("ECS07", {"ElecDebtRecovery1": {"DebtRecoveryRatePeriod": "WEEKLY"}}, "DebtRecoveryRatePeriod"),
     ("ECS01d", {"ElectricityPriceElement": [{"index": "1", "value": "70000"}]}, "ElectricityPriceElement"),
     ("ECS02", {"Credit": {}, "ExecutionDateTime": "2030-13-01T00:00:00Z"}, "ExecutionDateTime"),
