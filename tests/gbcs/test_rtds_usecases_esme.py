@@ -710,7 +710,8 @@ _DATA = st.recursive(
               st.builds(dlms.Data, st.just("octet-string"), st.binary(max_size=14)),
               st.builds(dlms.Data, st.just("double-long"), st.integers(-(2**31), 2**31 - 1)),
               st.builds(dlms.Data, st.just("enum"), st.integers(0, 255))),
-    lambda kids: st.builds(dlms.Data, st.sampled_from(["array", "structure"]), st.lists(kids, max_size=4).map(tuple)),
+    lambda kids: st.builds(dlms.Data, st.sampled_from(["array", "structure"]),
+                           st.lists(kids, min_size=1, max_size=4).map(tuple)),
     max_leaves=12)
 
 
