@@ -112,7 +112,7 @@ class CosemModel:
     events: list[tuple[float, int]] = field(default_factory=list)
     alcs_events: list[tuple[float, int, int, int]] = field(default_factory=list)
     account: Account = field(default_factory=Account)
-    billing_points: list[tuple[float, int]] = field(default_factory=list)
+    mode_changes: list[float] = field(default_factory=list)  # payment mode / tariff activations (ECS20b)
     tou_shares: tuple[float, ...] = (0.4, 0.3, 0.2, 0.1)
     pending: list[tuple[float, ObjectKey, Data]] = field(default_factory=list)  # future-dated sets
     preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
@@ -218,6 +218,7 @@ class CosemModel:
         at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
         if at is None or at <= self.device_time(now):
             self._activate_passive()
+            self._note_change(self.device_time(now))
         else:
             self.pending.append((at, (111, PASSIVE_ACCOUNT, 13), when))
         return SUCCESS
@@ -234,9 +235,15 @@ class CosemModel:
         at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
         if at is None or at <= self.device_time(now):
             self._activate_charge(ln)
+            self._note_change(self.device_time(now))
         else:
             self.pending.append((at, key, when))
         return SUCCESS
+
+    def _note_change(self, t: float) -> None:
+        """A change of mode or tariff, logged once however many objects it activated together."""
+        if not self.mode_changes or self.mode_changes[-1] != t:
+            self.mode_changes.append(t)
 
     def _activate_charge(self, ln: bytes) -> None:
         passive = self.stored.get((113, ln, 6))
@@ -254,11 +261,13 @@ class CosemModel:
     def _apply_pending(self, now: float) -> None:
         due = [p for p in self.pending if p[0] <= self.device_time(now)]
         self.pending = [p for p in self.pending if p not in due]
-        for _, key, value in due:
+        for at, key, value in due:
             if key == (111, PASSIVE_ACCOUNT, 13):
                 self._activate_passive()
+                self._note_change(at)
             elif key[0] == 113 and key[2] == 7:
                 self._activate_charge(key[1])
+                self._note_change(at)
             else:
                 self.stored[key] = value
 

@@ -123,9 +123,9 @@ PROTECTED: dict[str, tuple[str, tuple[Protected, ...]]] = {
     "ECS17d": ("0-0:43.2.9.255", (Protected(1, _REG + "1"),)),  # import TOU registers
     "ECS17e": ("0-0:43.2.10.255", (Protected(1, _REG + "2"),)),  # import TOU with blocks
     "ECS19": ("0-0:43.2.1.255", (Protected(1, _REG + "30"),)),  # prepayment values
-    "ECS20b": ("0-0:43.2.3.255", (Protected(7, "0-0:98.1.2.255", period=True),)),  # billing calendar log
+    "ECS20b": ("0-0:43.2.3.255", (Protected(7, "0-0:98.1.2.255", period=True),)),  # CoM/tariff billing log
     "ECS20c": ("0-0:43.2.2.255", (Protected(7, "0-0:98.1.0.255", period=True),
-                                  Protected(7, "0-0:98.1.1.255", period=True))),  # CoM/tariff billing log
+                                  Protected(7, "0-0:98.1.1.255", period=True))),  # billing calendar log
     "ECS21a": ("0-0:43.2.5.255", (Protected(7, "0-0:98.1.9.255", period=True),)),  # import daily read log
     "ECS21b": ("0-0:43.2.6.255", (Protected(7, "0-0:98.1.8.255", period=True),)),  # prepayment daily read log
     "ECS22b": ("0-0:43.2.7.255", (Protected(7, "0-0:99.1.0.255", period=True),)),  # active import profile
