@@ -15,7 +15,8 @@ Registered in :mod:`emulator.gbcs.usecase_builders`.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, NOT_SPECIFIED, Params, dlms_datetime, execution_time
@@ -210,3 +211,51 @@ BUILDERS: dict[str, Builder] = {
     "ECS70": _clock_sync,
     "ECS70Commission": _clock_sync,
 }
+
+
+# --- which ESME use case an SRV becomes, by what its DUIS body asks ----------------------------
+# (for emulator.gbcs.usecases' body-dependent selection; None: the SRV's default use case)
+_LOGS = {"Event": "ECS35a", "Security": "ECS35b", "PowerEvent": "ECS35e", "ALCSEvent": "ECS35f"}
+_ALERT_SETTINGS = (("ElectricitySupplierHANAlertSettings", "ECS25a1"), ("ElectricitySupplierAlarmSettings", "ECS25a2"),
+                   ("ElectricitySupplierLoggingSettings", "ECS25a3"),
+                   ("ElectricityNetworkOperatorLoggingSettings", "ECS25b3"),
+                   ("ElectricityNetworkOperatorAlerts", "ECS25b"), ("ElectricitySupplierAlerts", "ECS25a"))
+
+
+def _balance(p: Params) -> str | None:
+    return "ECS04b" if p.has("ResetMeterBalance") else "ECS04a" if p.has("AdjustMeterBalance") else None
+
+
+def _mode(p: Params) -> str | None:
+    return "ECS03" if p.has("Prepayment") else "ECS02" if p.has("Credit") else None
+
+
+def _clear_log(p: Params) -> str | None:
+    return {"ESME": "ECS15a", "ALCS": "ECS15c"}.get(p.text("ClearEventLog", ""))
+
+
+def _voltage(p: Params) -> str | None:
+    if not (p.has("SinglePhaseVoltageSettings") or p.has("PolyPhaseVoltageSettings")):
+        return None
+    poly, keep = p.has("PolyPhaseVoltageSettings"), p.has("RMSVoltageCountersNotReset")
+    return {(False, False): "ECS29a", (True, False): "ECS29b", (False, True): "ECS29c", (True, True): "ECS29d"}[
+        (poly, keep)]
+
+
+def _log(p: Params) -> str | None:
+    return _LOGS.get(p.text("LogToRead", ""))
+
+
+def _alerts(p: Params) -> str | None:
+    return next((uc for element, uc in _ALERT_SETTINGS if p.has(element)), None)
+
+
+SELECTORS: dict[str, Callable[[Params], str | None]] = {
+    "1.5": _balance, "1.6": _mode, "3.3": _clear_log, "6.5": _voltage, "6.13": _log, "6.22": _alerts,
+}
+
+
+def select(srv: str, body: Mapping[str, Any]) -> str | None:
+    """The ESME use case the DUIS ``body`` of ``srv`` asks for, or None (the SRV's default)."""
+    chooser = SELECTORS.get(srv)
+    return chooser(Params(body)) if chooser is not None and body else None

@@ -757,3 +757,28 @@ def _keys_cache(load: Any) -> Any:
     if not _KEYS:
         _KEYS.append(load(RTDS / "keystore"))
     return _KEYS[0]
+
+
+# --- which use case the body asks for -------------------------------------------------------------
+
+@pytest.mark.parametrize(("srv", "body", "use_case"), [
+    ("1.5", {"UpdateMeterBalance": {"PrepaymentMode": {"AdjustMeterBalance": "100"}}}, "ECS04a"),
+    ("1.5", {"UpdateMeterBalance": {"CreditMode": {"ResetMeterBalance": {}}}}, "ECS04b"),
+    ("1.6", {"UpdatePaymentMode": {"Prepayment": {"DisablementThreshold": "0"}}}, "ECS03"),
+    ("1.6", {"UpdatePaymentMode": {"Credit": {}}}, "ECS02"),
+    ("3.3", {"ClearEventLog": "ALCS"}, "ECS15c"),
+    ("3.3", {"ClearEventLog": "ESME"}, "ECS15a"),
+    ("6.5", {"PolyPhaseVoltageSettings": [], "RMSVoltageCountersNotReset": {}}, "ECS29d"),
+    ("6.5", {"SinglePhaseVoltageSettings": {}}, "ECS29a"),
+    ("6.13", {"ReadEventOrSecurityLog": {"LogToRead": "Security"}}, "ECS35b"),
+    ("6.13", {"LogToRead": "PowerEvent"}, "ECS35e"),
+    ("6.13", {"LogToRead": "ALCSEvent"}, "ECS35f"),
+    ("6.22", {"ConfigureAlertBehaviour": {"ElectricityNetworkOperatorLoggingSettings": {}}}, "ECS25b3"),
+    ("6.22", {"ElectricitySupplierAlarmSettings": {}}, "ECS25a2"),
+    ("6.13", {}, None),
+    ("4.1.1", {"anything": "1"}, None),
+])
+def test_the_body_chooses_the_esme_use_case(srv: str, body: dict[str, Any], use_case: str | None) -> None:
+    from emulator.gbcs.usecases_esme import select
+
+    assert select(srv, body) == use_case
