@@ -203,6 +203,8 @@ class CosemModel:
             return self._schedule_mode(value, now)
         if class_id == 113 and attr == 7:  # activation time of a passive unit charge (price update)
             return self._schedule_charge(ln, value, now)
+        if class_id == 20 and attr == 10:  # activation time of the passive activity calendar (tariff)
+            return self._schedule_charge(ln, value, now, key=(20, ln, 10))
         self.stored[key] = value
         return SUCCESS
 
@@ -223,18 +225,19 @@ class CosemModel:
             self.pending.append((at, (111, PASSIVE_ACCOUNT, 13), when))
         return SUCCESS
 
-    def _schedule_charge(self, ln: bytes, when: Data, now: float) -> int:
+    def _schedule_charge(self, ln: bytes, when: Data, now: float, key: ObjectKey | None = None) -> int:
+        """Activation of a passive unit charge (class 113) or activity calendar (class 20) at its time."""
         raw = bytes(when.value) if when.type == "octet-string" else b""
         if len(raw) != 12:
             return TYPE_UNMATCHED
-        key = (113, ln, 7)
+        key = key or (113, ln, 7)
         self.stored[key] = when
         self.pending = [p for p in self.pending if p[1] != key]
         if raw[0] == 0xFF:
             return SUCCESS
         at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
         if at is None or at <= self.device_time(now):
-            self._activate_charge(ln)
+            self._activate(key)
             self._note_change(self.device_time(now))
         else:
             self.pending.append((at, key, when))
@@ -244,6 +247,28 @@ class CosemModel:
         """A change of mode or tariff, logged once however many objects it activated together."""
         if not self.mode_changes or self.mode_changes[-1] != t:
             self.mode_changes.append(t)
+
+    def _activate(self, key: ObjectKey) -> None:
+        if key[0] == 20:
+            self._activate_calendar(key[1])
+        else:
+            self._activate_charge(key[1])
+
+    def _activate_calendar(self, ln: bytes) -> None:
+        """The passive season, week and day profiles become active, with the element's special days
+        (0-1:11.0.n -> 0-0:11.0.n) and, for the primary element, its block thresholds (16.1.x -> 16.0.x)."""
+        for passive, active in ((7, 3), (8, 4), (9, 5)):
+            if (20, ln, passive) in self.stored:
+                self.stored[(20, ln, active)] = self.stored[(20, ln, passive)]
+        element = ln[4]  # 0-0:13.0.<element>.255
+        special = self.stored.get((11, bytes((0, 1, 11, 0, element, 255)), 2))
+        if special is not None:
+            self.stored[(11, bytes((0, 0, 11, 0, element, 255)), 2)] = special
+        if element == 0:
+            for band in range(11, 19):
+                thresholds = self.stored.get((21, bytes((0, 0, 16, 1, band, 255)), 2))
+                if thresholds is not None:
+                    self.stored[(21, bytes((0, 0, 16, 0, band, 255)), 2)] = thresholds
 
     def _activate_charge(self, ln: bytes) -> None:
         passive = self.stored.get((113, ln, 6))
@@ -265,8 +290,8 @@ class CosemModel:
             if key == (111, PASSIVE_ACCOUNT, 13):
                 self._activate_passive()
                 self._note_change(at)
-            elif key[0] == 113 and key[2] == 7:
-                self._activate_charge(key[1])
+            elif (key[0], key[2]) in ((113, 7), (20, 10)):
+                self._activate(key)
                 self._note_change(at)
             else:
                 self.stored[key] = value
