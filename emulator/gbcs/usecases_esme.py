@@ -22,7 +22,7 @@ from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, NOT_SPECIFIED, Params, dlms_datetime, execution_time
 from emulator.gbcs.esme_config import CONFIG
 from emulator.gbcs.esme_ops import Op, Protected, access_request, act, get, protected_read, put, read_range
-from emulator.gbcs.esme_schedule import ALCS_SCHEDULER, CONTROLLER_SCHEDULER
+from emulator.gbcs.esme_schedule import ALCS_SCHEDULER, CONTROLLER_SCHEDULER, prepayment_configuration
 from emulator.gbcs.esme_tariff import TARIFF
 from emulator.gbcs.esme_writes import WRITES
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
@@ -206,6 +206,8 @@ BUILDERS: dict[str, Builder] = {
     **{name: _ops(ops) for name, ops in TARIFF.items()},
     "ECS46c": _ops(ALCS_SCHEDULER),
     "ECS46d": _ops(CONTROLLER_SCHEDULER),
+    "ECS08": _ops(prepayment_configuration(max_balance_attribute=2)),
+    "ECS08a": _ops(prepayment_configuration(max_balance_attribute=4)),
     "ECS02": _payment_mode(prepayment=False),
     "ECS03": _payment_mode(prepayment=True),
     "ECS70": _clock_sync,
