@@ -4,8 +4,8 @@ Three kinds of object. Measured values (energy registers, demand, clock, supply 
 profiles and logs) are computed from the synthetic load and the meter's state at ``now``
 (DV-4). Configuration objects live in a store seeded with the factory values
 (:mod:`emulator.devices.cosem_objects`): a Set replaces the value, the next Get returns
-it. Methods act on the state: the disconnector scripts switch the supply, credit
-methods move the account, the clock presets, logs clear, registers reset. Anything not
+it. Methods act on the state (:mod:`emulator.devices.cosem_methods`): the disconnector
+scripts switch the supply, credit methods move the account, the clock presets, logs clear. Anything not
 modelled answers DLMS "object-undefined", as a real meter does for an object it lacks.
 
 Protected reads (class 30 method 1, GBCS 7.2.x) return the plaintext the ESME then
@@ -21,7 +21,7 @@ from typing import ClassVar
 from emulator.devices.cosem_logs import read_log
 from emulator.devices.cosem_objects import ObjectKey, factory_objects, obis
 from emulator.devices.load import LoadModel
-from emulator.gbcs.dlms import NULL, Data
+from emulator.gbcs.dlms import Data
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
 
@@ -112,7 +112,7 @@ class CosemModel:
     events: list[tuple[float, int]] = field(default_factory=list)
     alcs_events: list[tuple[float, int, int, int]] = field(default_factory=list)
     account: Account = field(default_factory=Account)
-    billing_points: list[tuple[float, int]] = field(default_factory=list)
+    mode_changes: list[float] = field(default_factory=list)  # payment mode / tariff activations (ECS20b)
     tou_shares: tuple[float, ...] = (0.4, 0.3, 0.2, 0.1)
     pending: list[tuple[float, ObjectKey, Data]] = field(default_factory=list)  # future-dated sets
     preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
@@ -203,6 +203,8 @@ class CosemModel:
             return self._schedule_mode(value, now)
         if class_id == 113 and attr == 7:  # activation time of a passive unit charge (price update)
             return self._schedule_charge(ln, value, now)
+        if class_id == 20 and attr == 10:  # activation time of the passive activity calendar (tariff)
+            return self._schedule_charge(ln, value, now, key=(20, ln, 10))
         self.stored[key] = value
         return SUCCESS
 
@@ -218,25 +220,55 @@ class CosemModel:
         at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
         if at is None or at <= self.device_time(now):
             self._activate_passive()
+            self._note_change(self.device_time(now))
         else:
             self.pending.append((at, (111, PASSIVE_ACCOUNT, 13), when))
         return SUCCESS
 
-    def _schedule_charge(self, ln: bytes, when: Data, now: float) -> int:
+    def _schedule_charge(self, ln: bytes, when: Data, now: float, key: ObjectKey | None = None) -> int:
+        """Activation of a passive unit charge (class 113) or activity calendar (class 20) at its time."""
         raw = bytes(when.value) if when.type == "octet-string" else b""
         if len(raw) != 12:
             return TYPE_UNMATCHED
-        key = (113, ln, 7)
+        key = key or (113, ln, 7)
         self.stored[key] = when
         self.pending = [p for p in self.pending if p[1] != key]
         if raw[0] == 0xFF:
             return SUCCESS
         at = DlmsDateTime.decode(raw).to_epoch() if int.from_bytes(raw[:2], "big") != IMMEDIATE_YEAR else None
         if at is None or at <= self.device_time(now):
-            self._activate_charge(ln)
+            self._activate(key)
+            self._note_change(self.device_time(now))
         else:
             self.pending.append((at, key, when))
         return SUCCESS
+
+    def _note_change(self, t: float) -> None:
+        """A change of mode or tariff, logged once however many objects it activated together."""
+        if not self.mode_changes or self.mode_changes[-1] != t:
+            self.mode_changes.append(t)
+
+    def _activate(self, key: ObjectKey) -> None:
+        if key[0] == 20:
+            self._activate_calendar(key[1])
+        else:
+            self._activate_charge(key[1])
+
+    def _activate_calendar(self, ln: bytes) -> None:
+        """The passive season, week and day profiles become active, with the element's special days
+        (0-1:11.0.n -> 0-0:11.0.n) and, for the primary element, its block thresholds (16.1.x -> 16.0.x)."""
+        for passive, active in ((7, 3), (8, 4), (9, 5)):
+            if (20, ln, passive) in self.stored:
+                self.stored[(20, ln, active)] = self.stored[(20, ln, passive)]
+        element = ln[4]  # 0-0:13.0.<element>.255
+        special = self.stored.get((11, bytes((0, 1, 11, 0, element, 255)), 2))
+        if special is not None:
+            self.stored[(11, bytes((0, 0, 11, 0, element, 255)), 2)] = special
+        if element == 0:
+            for band in range(11, 19):
+                thresholds = self.stored.get((21, bytes((0, 0, 16, 1, band, 255)), 2))
+                if thresholds is not None:
+                    self.stored[(21, bytes((0, 0, 16, 0, band, 255)), 2)] = thresholds
 
     def _activate_charge(self, ln: bytes) -> None:
         passive = self.stored.get((113, ln, 6))
@@ -254,11 +286,13 @@ class CosemModel:
     def _apply_pending(self, now: float) -> None:
         due = [p for p in self.pending if p[0] <= self.device_time(now)]
         self.pending = [p for p in self.pending if p not in due]
-        for _, key, value in due:
+        for at, key, value in due:
             if key == (111, PASSIVE_ACCOUNT, 13):
                 self._activate_passive()
-            elif key[0] == 113 and key[2] == 7:
-                self._activate_charge(key[1])
+                self._note_change(at)
+            elif (key[0], key[2]) in ((113, 7), (20, 10)):
+                self._activate(key)
+                self._note_change(at)
             else:
                 self.stored[key] = value
 
@@ -266,7 +300,9 @@ class CosemModel:
     def action(self, class_id: int, ln: bytes, method: int, arg: Data, now: float) -> int:
         """Action-Result of a method invocation."""
         self._apply_pending(now)
-        handler = _ACTIONS.get((class_id, method))
+        from emulator.devices.cosem_methods import ACTIONS  # the handlers import this module's model
+
+        handler = ACTIONS.get((class_id, method))
         if handler is None:
             return OBJECT_UNDEFINED
         return handler(self, ln, arg, now)
@@ -291,133 +327,3 @@ class CosemModel:
         except (AttributeError, IndexError, TypeError, ValueError, GbcsError):
             return TYPE_UNMATCHED, None
         return SUCCESS, Data("structure", tuple(values))
-
-
-def _scripts(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    script = arg.value if arg.type == "long-unsigned" else None
-    if ln == SUPPLY_SCRIPTS and script in SCRIPT_STATE:
-        state = SCRIPT_STATE[script]
-        if state == CONNECTED and m.supply_state == DISCONNECTED:
-            return OTHER_REASON  # enable from disabled needs arming first (the consumer restores)
-        m.supply_state = state
-        return SUCCESS
-    if ln == TARIFF_SCRIPTS and script == 99:
-        return SUCCESS  # block counters restart: the synthetic tariff has no block state
-    if ln in (obis("0-0:10.0.103.255"), obis("0-0:10.0.107.255")) and isinstance(script, int):
-        m.alcs_events.append((m.device_time(now), script, (script >> 8) & 0x0F, script & 0xFF))
-        return SUCCESS
-    return OBJECT_UNDEFINED
-
-
-def _disconnector(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    if ln != DISCONNECTOR:
-        return OBJECT_UNDEFINED
-    m.supply_state = DISCONNECTED
-    return SUCCESS
-
-
-def _reconnect(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    if ln != DISCONNECTOR:
-        return OBJECT_UNDEFINED
-    m.supply_state = ARMED if m.supply_state == DISCONNECTED else CONNECTED
-    return SUCCESS
-
-
-def _adjust_credit(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    if ln != obis("0-0:19.10.0.255") or arg.type != "double-long":
-        return TYPE_UNMATCHED
-    m.account.balance += int(arg.value)
-    m.account.credits.append((m.device_time(now), int(arg.value)))
-    return SUCCESS
-
-
-def _reset_credit(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    which = ln[4] if ln[:4] == bytes((0, 0, 19, 10)) else -1
-    if which == 0:
-        m.account.balance = 0
-    elif which == 1:
-        m.account.emergency_credit, m.account.emergency_active = 0, False
-    elif which == 2:
-        m.account.debt = 0
-    else:
-        return OBJECT_UNDEFINED
-    return SUCCESS
-
-
-def _emergency_credit(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    m.account.emergency_active = True
-    return SUCCESS
-
-
-def _clear_log(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    if ln == EVENT_LOG:
-        m.events.clear()
-    elif ln == ALCS_LOG:
-        m.alcs_events.clear()
-    else:
-        return OBJECT_UNDEFINED
-    return SUCCESS
-
-
-def _reset_register(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    m.stored[(3, ln, 2)] = _u32(0)
-    return SUCCESS
-
-
-def _reset_demand(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    if ln == obis("1-0:1.6.0.255"):
-        m.max_demand_w = 0
-    m.stored[(4, ln, 2)] = _u32(0)
-    return SUCCESS
-
-
-def _clock_preset(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    """Method 5 preset_adjusting_time: (preset time, validity start, validity end)."""
-    try:
-        start, end = (DlmsDateTime.decode(bytes(d.value)).to_epoch() for d in arg.value[1:3])
-    except (AttributeError, TypeError, ValueError, IndexError, GbcsError):
-        return TYPE_UNMATCHED
-    if start is None or end is None:
-        return TYPE_UNMATCHED
-    m.preset = (start, start, end)
-    return SUCCESS
-
-
-def _clock_adjust(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    """Method 4 adjust_to_preset_time: a clock inside the validity window (CurrentDateTime plus the
-    tolerance) is kept; one outside it is set to the window's start, the time the DSP gave."""
-    if m.preset is None:
-        return OTHER_REASON
-    _, start, end = m.preset
-    m.preset = None
-    if not start <= m.device_time(now) <= end:
-        m.clock_offset = start - now
-    return SUCCESS
-
-
-def _activate_charge(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    """Class 113 method 2: the passive unit charge (attribute 6) becomes the active one (5)."""
-    if (113, ln, 6) not in m.stored:
-        return OBJECT_UNDEFINED
-    m._activate_charge(ln)
-    return SUCCESS
-
-
-def _debt_amount(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
-    """Class 113 method 4 set_total_amount_remaining: a debt register (time debt 1, 2, payment debt)."""
-    if arg.type != "double-long":
-        return TYPE_UNMATCHED
-    m.stored[(113, ln, 9)] = arg
-    m.account.debt = sum(int(v.value) for (c, _, a), v in m.stored.items() if c == 113 and a == 9)
-    return SUCCESS
-
-
-Action = Callable[[CosemModel, bytes, Data, float], int]
-_ACTIONS: dict[tuple[int, int], Action] = {
-    (9, 1): _scripts, (70, 1): _disconnector, (70, 2): _reconnect,
-    (112, 1): _adjust_credit, (112, 2): _reset_credit, (112, 3): _emergency_credit,
-    (7, 1): _clear_log, (3, 1): _reset_register, (4, 1): _reset_demand, (8, 5): _clock_preset,
-    (8, 4): _clock_adjust, (113, 2): _activate_charge, (113, 4): _debt_amount,
-}
-
-__all__ = ["NULL", "CosemModel"]

@@ -9,6 +9,7 @@ list gives the events, so a read is a pure function of the meter's state.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ TOU_RATES = 48
 BLOCKS = 8
 HALF_HOURS_KEPT = 48 * 13 * 7  # 13 weeks of half-hours (GBCS profile data log depth)
 DAYS_KEPT = 31  # daily read log depth
+BILLING_KEPT = 12  # billing data log depth: a year of monthly bills
 
 # Column layouts (IEC 62056-6-2 type descriptions): 06 = double-long-unsigned, 05 = double-long,
 # 12 = long-unsigned, 16 = enum, 09 = octet-string, 01 nnnn t = array of nnnn t, 02 n = structure of n.
@@ -51,11 +53,13 @@ def _half_hours(m: CosemModel, now: float) -> list[Row]:
 
 
 def _reactive_half_hours(m: CosemModel, now: float) -> list[Row]:
-    return [(since_2000(t), wh, wh // 10) for t, wh in m.load.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT)]
+    # reactive import: the synthetic load runs at a fixed 0.1 varh per Wh (as the reactive register)
+    return [(since_2000(t), wh // 10) for t, wh in m.load.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT)]
 
 
-def _zero_half_hours(m: CosemModel, now: float) -> list[Row]:
-    return [(since_2000(t), 0) for t, _ in m.load.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT)]
+def _export_half_hours(m: CosemModel, now: float) -> list[Row]:
+    # export: active and reactive export per half-hour; the emulated premises generate nothing
+    return [(since_2000(t), 0, 0) for t, _ in m.load.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT)]
 
 
 def _midnights(m: CosemModel, now: float) -> list[float]:
@@ -85,15 +89,38 @@ def _prepay_daily(m: CosemModel, now: float) -> list[Row]:
 
 
 def _billing(m: CosemModel, now: float) -> list[Row]:
-    return [(*_register_snapshot(m, t), *m.account.snapshot()) for t, _ in m.billing_points]
+    """A snapshot at each change of payment mode or tariff (the passive account or charges activated)."""
+    return [(*_register_snapshot(m, t), *m.account.snapshot()) for t in m.mode_changes[-BILLING_KEPT:] if t <= now]
+
+
+def calendar_points(m: CosemModel, now: float, max_days: int = 400) -> list[float]:
+    """The instants the billing calendar (0-0:15.0.0.255 attribute 4: time, date with wildcards) fired."""
+    entries = m.stored.get((22, obis("0-0:15.0.0.255"), 4))
+    if entries is None or entries.type != "array":
+        return []
+    first = max(m.load.start, now - max_days * DAY)
+    points = []
+    day = first - first % DAY
+    while day <= now:
+        date = _dt.datetime.fromtimestamp(day, _dt.UTC)
+        for entry in entries.value:
+            time, when = bytes(entry.value[0].value), bytes(entry.value[1].value)
+            year, month, dom, dow = int.from_bytes(when[:2], "big"), when[2], when[3], when[4]
+            if (year in (0xFFFF, date.year) and month in (0xFF, date.month) and dom in (0xFF, date.day)
+                    and dow in (0xFF, date.isoweekday())):
+                t = day + time[0] * 3600 + time[1] * 60 + time[2]
+                if first <= t <= now:
+                    points.append(t)
+        day += DAY
+    return sorted(points)[-BILLING_KEPT:]
 
 
 def _billing_registers(m: CosemModel, now: float) -> list[Row]:
-    return [_register_snapshot(m, t) for t, _ in m.billing_points]
+    return [_register_snapshot(m, t) for t in calendar_points(m, now)]
 
 
 def _billing_account(m: CosemModel, now: float) -> list[Row]:
-    return [(since_2000(t), *m.account.snapshot()) for t, _ in m.billing_points]
+    return [(since_2000(t), *m.account.snapshot()) for t in calendar_points(m, now)]
 
 
 def _events(m: CosemModel, now: float) -> list[Row]:
@@ -128,15 +155,15 @@ class Log:
 
 LOGS: dict[bytes, Log] = {obis(ln): log for ln, log in {
     "0-0:99.1.0.255": Log(TIME_VALUE, _half_hours),  # active import profile (ECS22b)
-    "0-0:99.1.1.255": Log(TIME_TWO_VALUES, _reactive_half_hours),  # reactive import profile (ECS22a)
-    "0-0:99.1.2.255": Log(TIME_VALUE, _zero_half_hours),  # export profile (ECS22c)
+    "0-0:99.1.1.255": Log(TIME_TWO_VALUES, _export_half_hours),  # export profile (ECS22a)
+    "0-0:99.1.2.255": Log(TIME_VALUE, _reactive_half_hours),  # reactive import profile (ECS22c)
     "0-0:99.1.3.255": Log(TIME_VALUE, _daily_consumption),  # daily consumption log (ECS66)
     "0-0:98.1.9.255": Log(DAILY_READ, _daily_reads),  # import daily read log (ECS21a)
     "0-0:98.1.8.255": Log(PREPAY_DAILY, _prepay_daily),  # prepayment daily read log (ECS21b)
     "0-0:98.1.10.255": Log(TIME_VALUE, _nothing),  # export daily read log (ECS21c): no export
-    "0-0:98.1.2.255": Log(BILLING, _billing),  # billing calendar triggered billing log (ECS20b)
-    "0-0:98.1.0.255": Log(DAILY_READ, _billing_registers),  # CoM / tariff triggered log (ECS20c)
-    "0-0:98.1.1.255": Log(PREPAY_DAILY, _billing_account),
+    "0-0:98.1.2.255": Log(BILLING, _billing),  # change of mode / tariff triggered billing log (ECS20b)
+    "0-0:98.1.0.255": Log(DAILY_READ, _billing_registers),  # billing calendar triggered: registers (ECS20c)
+    "0-0:98.1.1.255": Log(PREPAY_DAILY, _billing_account),  # billing calendar triggered: account (ECS20c)
     "0-0:98.1.4.255": Log(TIME_VALUE, _credits),  # debt payments (ECS20a)
     "0-0:98.1.5.255": Log(TIME_VALUE, _credits),  # prepayment credits (ECS20d)
     "0-0:99.98.0.255": Log(EVENT, _events),  # event log (ECS35a/c)

@@ -29,7 +29,7 @@ def _u32(v: int) -> Data:
     return Data("double-long-unsigned", v)
 
 
-_NEVER = "FFFFFFFFFF"
+_NEVER = "FFFFFFFFFF"  # every field "not specified": any date
 _MIDNIGHT = "00000000"
 
 
@@ -46,8 +46,9 @@ def factory_objects(eui: bytes, model: bytes = b"EMU-ESME", smets_version: bytes
         "1 0-0:94.44.0.0 2": Data("long-unsigned", 0),
         "1 0-0:94.44.0.2 2": Data("long-unsigned", 0),
         "1 0-0:94.44.0.1 2": Data("long-unsigned", 0),
-        # billing calendars (ECS26d/l, ECS30, ECS48): single-action schedules, attribute 4
-        "22 0-0:15.0.0.255 4": Data("array", (Data("structure", (_o(_MIDNIGHT), _o(_NEVER))),)),
+        # billing calendar (ECS26d/l, ECS30): midnight on the 1st of each month; block counter reset (ECS48):
+        # every midnight (single-action schedules, attribute 4: time, date with wildcards)
+        "22 0-0:15.0.0.255 4": Data("array", (Data("structure", (_o(_MIDNIGHT), _o("FFFFFF01FF"))),)),
         "22 0-0:15.1.0.255 4": Data("array", (Data("structure", (_o(_MIDNIGHT), _o(_NEVER))),)),
         # instantaneous power thresholds (ECS26f / ECS34), W
         "21 0-0:16.0.0.255 2": Data("array", (_u32(0), _u32(0))),

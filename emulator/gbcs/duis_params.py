@@ -21,9 +21,11 @@ from typing import Any
 from emulator.gbcs.errors import EncodeError
 
 EPOCH_2000 = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
-# Execution date-time of a command that runs on receipt, and of a cancellation (GBCS 7.2.x).
+# Execution date-time of a command that runs on receipt, and of a cancellation (GBCS 7.2.x); the
+# all-FF date-time also means "not specified" where a time is not used (the clock's preset time).
 IMMEDIATE = bytes.fromhex("0000000000000000008000FF")
-CANCEL = bytes.fromhex("FFFFFFFFFFFFFFFFFF8000FF")
+NOT_SPECIFIED = bytes.fromhex("FFFFFFFFFFFFFFFFFF8000FF")
+CANCEL = NOT_SPECIFIED
 # Defaults when a log period is absent: everything the device holds.
 ALL_FROM = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
 ALL_TO = _dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=_dt.UTC)

@@ -25,7 +25,7 @@ from typing import Any
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import CANCEL, ParameterError, Params, execution_time
 from emulator.gbcs.esme_config import xs_time
-from emulator.gbcs.esme_ops import Op, Predicate, obis, put
+from emulator.gbcs.esme_ops import Op, Predicate, ValueFn, obis, put
 
 SWITCH_IDS = tuple(f"0-0:94.44.0.{21 + i}" for i in range(5))
 SPECIAL_DAYS = "0-1:11.0.3.255"
@@ -54,7 +54,13 @@ def _field(node: Mapping[str, Any], name: str, unspecified: int) -> int:
 
 
 def dlms_date(node: Any) -> bytes:
-    """A DUIS Date (Year, Month, DayOfMonth, DayOfWeek) as a DLMS date."""
+    """A DUIS Date (Year, Month, DayOfMonth, DayOfWeek) or an xs:date as a DLMS date."""
+    if isinstance(node, str) and node.strip():
+        try:
+            y, m, d = (int(x) for x in node.strip()[:10].split("-"))
+        except ValueError:
+            raise ParameterError(f"not an xs:date: {node!r}", field="Date") from None
+        return y.to_bytes(2, "big") + bytes((m, d, 0xFF))
     if not isinstance(node, Mapping):
         return NEVER
     return (_field(node, "Year", 0xFFFF).to_bytes(2, "big")
@@ -88,7 +94,7 @@ def _bits(count: int, chosen: set[int]) -> Data:
 
 
 def _entry(n: int, script: int, item: Mapping[str, Any], when_element: str, special_count: int,
-           special_attribute: str = "index") -> Data:
+           special_attribute: str = "index", table: bytes = ALCS_SCRIPTS) -> Data:
     when = item.get(when_element)
     when = when if isinstance(when, Mapping) else {}
     days_node = item.get("DaysOfWeekApplicability")
@@ -98,8 +104,7 @@ def _entry(n: int, script: int, item: Mapping[str, Any], when_element: str, spec
     specials = {_index(s, "SpecialDaysApplicability", special_attribute)
                 for s in _items(item.get("SpecialDaysApplicability")) if isinstance(s, Mapping)}
     return Data("structure", (
-        Data("long-unsigned", n), Data("boolean", 0xFF), Data("octet-string", ALCS_SCRIPTS),
-        Data("long-unsigned", script),
+        Data("long-unsigned", n), Data("boolean", 0xFF), Data("octet-string", table), Data("long-unsigned", script),
         Data("octet-string", xs_time(str(when.get("SwitchTime", "00:00:00")), "SwitchTime")),
         Data("long-unsigned", 0xFFFF), _bits(7, weekdays), _bits(special_count, specials),
         Data("octet-string", dlms_date(when.get("StartDate"))), Data("octet-string", dlms_date(when.get("EndDate")))))
@@ -171,3 +176,53 @@ ALCS_SCHEDULER: tuple[Op, ...] = (
 CONTROLLER_SCHEDULER: tuple[Op, ...] = (
     put(11, SPECIAL_DAYS, 2, _controller_calendar), put(10, SCHEDULE, 2, _controller_schedule), *_ACTIVATIONS,
 )
+
+
+# --- 2.1 prepayment configuration (ECS08, ECS08a) ------------------------------------------------
+# UpdatePrepayConfigElectricity: DebtRecoveryRateCap, EmergencyCreditLimit, EmergencyCreditThreshold,
+# LowCreditThreshold, MaxMeterBalance, MaxCreditThreshold; ElectricityNonDisablementCalendar:
+# ElectricitySpecialDays/SpecialDay (index, Date) and ElectricityNonDisablementSchedule (NonDisablementScript
+# START/STOP, SpecialDaysApplicability, DaysOfWeekApplicability, ScheduleDatesAndTime with xs:date or, as the
+# RTDS examples need, a DUIS Date with wildcards). The cap applies per week (a constant, not a DUIS element).
+DISCONNECTOR_SCRIPTS = obis("0-0:10.0.106.255")
+NON_DISABLEMENT = {"START": 32, "STOP": 33}
+DEBT_CAP_PERIOD = 604800  # one week, in seconds
+_PREPAY = "0-0:94.44.128."
+
+
+def _prepay_special_days(p: Params) -> Data:
+    return _days(_special_days(p, "SpecialDay"))
+
+
+def _non_disablement(p: Params) -> Data:
+    count = len(_special_days(p, "SpecialDay"))
+    entries = [e for e in _items(p.find("ElectricityNonDisablementSchedule")) if isinstance(e, Mapping)]
+    out = []
+    for n, e in enumerate(entries, start=1):
+        script = NON_DISABLEMENT.get(str(e.get("NonDisablementScript", "START")).upper())
+        if script is None:
+            raise ParameterError("NonDisablementScript must be START or STOP", field="NonDisablementScript")
+        out.append(_entry(n, script, e, "ScheduleDatesAndTime", count, table=DISCONNECTOR_SCRIPTS))
+    return Data("array", tuple(out))
+
+
+def _money(name: str) -> ValueFn:
+    return lambda p: Data("double-long", p.int(name, 0))
+
+
+def prepayment_configuration(max_balance_attribute: int) -> tuple[Op, ...]:
+    settings = ((f"{_PREPAY}12", lambda p: Data("long-unsigned", p.int("DebtRecoveryRateCap", 0))),
+                (f"{_PREPAY}13", lambda p: Data("double-long", DEBT_CAP_PERIOD)),
+                (f"{_PREPAY}9", _money("EmergencyCreditLimit")), (f"{_PREPAY}2", _money("EmergencyCreditThreshold")))
+    return (
+        put(11, "0-1:11.0.2.255", 2, _prepay_special_days),
+        put(9000, "0-0:94.44.2.20", max_balance_attribute, _money("MaxMeterBalance")),
+        put(9000, "0-0:94.44.2.10", 4, _money("MaxCreditThreshold")),
+        put(10, "0-1:12.0.1.255", 2, _non_disablement),
+        *(put(9000, ln, 4, value) for ln, value in settings),
+        put(9000, f"{_PREPAY}31", 6, _activation),
+        put(9000, f"{_PREPAY}3", 4, _money("LowCreditThreshold")),
+        *(put(9000, ln, 6, _activation) for ln in ("0-0:94.44.2.20", "0-0:94.44.2.10", f"{_PREPAY}12",
+                                                  f"{_PREPAY}13", f"{_PREPAY}9", f"{_PREPAY}2", f"{_PREPAY}3",
+                                                  f"{_PREPAY}28")),
+    )

@@ -29,8 +29,22 @@ def _when(name: str) -> ValueFn:
     return value
 
 
-def _flag(name: str, default: bool = True) -> ValueFn:
-    return lambda p: Data("boolean", 0xFF if p.bool(name, default) else 0x00)
+def _boost(element: str, i: int, adding: bool) -> ValueFn:
+    """7.9 AddToBoostButton / 7.10 RemoveFromBoostButton: five booleans, each with its ``index`` (1-5).
+    The object holds "in the boost group": added -> true, removed -> false; an index not given keeps the
+    use case's sense (all five, as the RTDS examples)."""
+    def value(p: Params) -> Data:
+        chosen = True
+        for item in _listed(p.find(element)):
+            if isinstance(item, dict) and str(item.get("@index", item.get("index", ""))).strip() == str(i + 1):
+                chosen = Params({"v": item.get("#text", item.get("value", "true"))}).bool("v", True)
+        in_group = chosen if adding else not chosen
+        return Data("boolean", 0xFF if in_group else 0x00)
+    return value
+
+
+def _listed(node: object) -> list[object]:
+    return node if isinstance(node, list) else [] if node is None else [node]
 
 
 def _mpans(p: Params) -> Data:
@@ -170,8 +184,9 @@ WRITES: dict[str, tuple[Op, ...]] = {
     # 7.12 SetRandomisedOffsetLimit (seconds).
     "ECS38": (put(1, "0-0:94.44.0.1", 2, lambda p: Data("long-unsigned", p.int("RandomisedOffsetLimit", 0))),),
     # 7.9 / 7.10 Add/RemoveAuxiliaryLoadToBoostButton: one flag per ALCS (all five when not given).
-    "ECS62Add": tuple(put(1, ln, 2, _flag("AddToBoostButton")) for ln in _BOOST),
-    "ECS62Remove": tuple(put(1, ln, 2, Data("boolean", 0)) for ln in _BOOST),
+    "ECS62Add": tuple(put(1, ln, 2, _boost("AddToBoostButton", i, adding=True)) for i, ln in enumerate(_BOOST)),
+    "ECS62Remove": tuple(put(1, ln, 2, _boost("RemoveFromBoostButton", i, adding=False))
+                         for i, ln in enumerate(_BOOST)),
     # 9.1 RequestCustomerIdentificationNumber: the DSP's CustomerIdentificationNumber.
     "ECS50": (put(1, "0-3:96.13.1.255", 2, _text("CustomerIdentificationNumber", "0000")),),
     # 6.26 daily resetting of the tariff block counter matrix: midnight, every day.

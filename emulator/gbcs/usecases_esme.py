@@ -15,13 +15,14 @@ Registered in :mod:`emulator.gbcs.usecase_builders`.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from emulator.gbcs.dlms import Data
-from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, Params, dlms_datetime, execution_time
+from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, NOT_SPECIFIED, Params, dlms_datetime, execution_time
 from emulator.gbcs.esme_config import CONFIG
 from emulator.gbcs.esme_ops import Op, Protected, access_request, act, get, protected_read, put, read_range
-from emulator.gbcs.esme_schedule import ALCS_SCHEDULER, CONTROLLER_SCHEDULER
+from emulator.gbcs.esme_schedule import ALCS_SCHEDULER, CONTROLLER_SCHEDULER, prepayment_configuration
 from emulator.gbcs.esme_tariff import TARIFF
 from emulator.gbcs.esme_writes import WRITES
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
@@ -123,9 +124,9 @@ PROTECTED: dict[str, tuple[str, tuple[Protected, ...]]] = {
     "ECS17d": ("0-0:43.2.9.255", (Protected(1, _REG + "1"),)),  # import TOU registers
     "ECS17e": ("0-0:43.2.10.255", (Protected(1, _REG + "2"),)),  # import TOU with blocks
     "ECS19": ("0-0:43.2.1.255", (Protected(1, _REG + "30"),)),  # prepayment values
-    "ECS20b": ("0-0:43.2.3.255", (Protected(7, "0-0:98.1.2.255", period=True),)),  # billing calendar log
+    "ECS20b": ("0-0:43.2.3.255", (Protected(7, "0-0:98.1.2.255", period=True),)),  # CoM/tariff billing log
     "ECS20c": ("0-0:43.2.2.255", (Protected(7, "0-0:98.1.0.255", period=True),
-                                  Protected(7, "0-0:98.1.1.255", period=True))),  # CoM/tariff billing log
+                                  Protected(7, "0-0:98.1.1.255", period=True))),  # billing calendar log
     "ECS21a": ("0-0:43.2.5.255", (Protected(7, "0-0:98.1.9.255", period=True),)),  # import daily read log
     "ECS21b": ("0-0:43.2.6.255", (Protected(7, "0-0:98.1.8.255", period=True),)),  # prepayment daily read log
     "ECS22b": ("0-0:43.2.7.255", (Protected(7, "0-0:99.1.0.255", period=True),)),  # active import profile
@@ -141,7 +142,9 @@ def _payment_mode(prepayment: bool) -> Callable[[UseCaseRequest], bytes]:
     """1.6 UpdatePaymentMode: ``Credit`` or ``Prepayment`` (SuspendDebtDisabled, SuspendDebtEmergency,
     DisablementThreshold), ExecutionDateTime (immediate when absent; ``Cancel`` = true cancels a pending
     change, as the RTDS cancellation variant). Not DUIS: ``ESMEVariant`` "B" (twin element) adds the
-    second element's charges; the DSP knows it from the inventory."""
+    second element's charges; the DSP knows it from the inventory. The credit/charge flags (C0 time debt
+    collection suspended while disabled, the emergency-credit charges left out when suspended in emergency)
+    follow the RTDS examples."""
     account = "0-1:19.0.0.255"
 
     def charges(p: Params) -> Data:
@@ -188,7 +191,7 @@ def _clock_sync(req: UseCaseRequest) -> bytes:
         start, end = ALL_FROM, ALL_TO
     else:
         start, end = current, current + _dt.timedelta(seconds=p.int("TolerancePeriod", 60))
-    window = Data("structure", (Data("octet-string", CANCEL), Data("octet-string", dlms_datetime(start)),
+    window = Data("structure", (Data("octet-string", NOT_SPECIFIED), Data("octet-string", dlms_datetime(start)),
                                 Data("octet-string", dlms_datetime(end))))
     ops = (put(8, clock, 9, Data("enum", 5)), act(8, clock, 5, window), act(8, clock, 4),
            get(8, clock, 2), get(8, clock, 4))
@@ -203,8 +206,58 @@ BUILDERS: dict[str, Builder] = {
     **{name: _ops(ops) for name, ops in TARIFF.items()},
     "ECS46c": _ops(ALCS_SCHEDULER),
     "ECS46d": _ops(CONTROLLER_SCHEDULER),
+    "ECS08": _ops(prepayment_configuration(max_balance_attribute=2)),
+    "ECS08a": _ops(prepayment_configuration(max_balance_attribute=4)),
     "ECS02": _payment_mode(prepayment=False),
     "ECS03": _payment_mode(prepayment=True),
     "ECS70": _clock_sync,
     "ECS70Commission": _clock_sync,
 }
+
+
+# --- which ESME use case an SRV becomes, by what its DUIS body asks ----------------------------
+# (for emulator.gbcs.usecases' body-dependent selection; None: the SRV's default use case)
+_LOGS = {"Event": "ECS35a", "Security": "ECS35b", "PowerEvent": "ECS35e", "ALCSEvent": "ECS35f"}
+_ALERT_SETTINGS = (("ElectricitySupplierHANAlertSettings", "ECS25a1"), ("ElectricitySupplierAlarmSettings", "ECS25a2"),
+                   ("ElectricitySupplierLoggingSettings", "ECS25a3"),
+                   ("ElectricityNetworkOperatorLoggingSettings", "ECS25b3"),
+                   ("ElectricityNetworkOperatorAlerts", "ECS25b"), ("ElectricitySupplierAlerts", "ECS25a"))
+
+
+def _balance(p: Params) -> str | None:
+    return "ECS04b" if p.has("ResetMeterBalance") else "ECS04a" if p.has("AdjustMeterBalance") else None
+
+
+def _mode(p: Params) -> str | None:
+    return "ECS03" if p.has("Prepayment") else "ECS02" if p.has("Credit") else None
+
+
+def _clear_log(p: Params) -> str | None:
+    return {"ESME": "ECS15a", "ALCS": "ECS15c"}.get(p.text("ClearEventLog", ""))
+
+
+def _voltage(p: Params) -> str | None:
+    if not (p.has("SinglePhaseVoltageSettings") or p.has("PolyPhaseVoltageSettings")):
+        return None
+    poly, keep = p.has("PolyPhaseVoltageSettings"), p.has("RMSVoltageCountersNotReset")
+    return {(False, False): "ECS29a", (True, False): "ECS29b", (False, True): "ECS29c", (True, True): "ECS29d"}[
+        (poly, keep)]
+
+
+def _log(p: Params) -> str | None:
+    return _LOGS.get(p.text("LogToRead", ""))
+
+
+def _alerts(p: Params) -> str | None:
+    return next((uc for element, uc in _ALERT_SETTINGS if p.has(element)), None)
+
+
+SELECTORS: dict[str, Callable[[Params], str | None]] = {
+    "1.5": _balance, "1.6": _mode, "3.3": _clear_log, "6.5": _voltage, "6.13": _log, "6.22": _alerts,
+}
+
+
+def select(srv: str, body: Mapping[str, Any]) -> str | None:
+    """The ESME use case the DUIS ``body`` of ``srv`` asks for, or None (the SRV's default)."""
+    chooser = SELECTORS.get(srv)
+    return chooser(Params(body)) if chooser is not None and body else None

@@ -67,19 +67,19 @@ _LOAD_LIMIT = {"LoadLimitSupplyState": "Disable", "LoadLimitPowerThreshold": "69
 
 def _iv(index: int, value: int) -> dict[str, str]:
     """A DUIS element with an ``index`` attribute and a value."""
-    return {"index": str(index), "value": str(value)}
+    return {"@index": str(index), "#text": str(value)}
 
 
 _SECONDARY_PRICES = {"PriceElements": {"PriceScale": "-5", "ElectricityPriceElement": [
     _iv(1, 1010), _iv(2, 1120), _iv(3, 1230), _iv(4, 1340)]}}
 _PRIMARY = {"StandingCharge": "20000", "StandingChargeScale": "-5", "PriceScale": "-5"}
 _HYBRID = {**_PRIMARY, "HybridTariff": {
-    "BlockPrices": [{"index": "1", "BlockPrice": [_iv(1, 3289), _iv(2, 4546)]},
-                    {"index": "2", "BlockPrice": [_iv(1, 5002), _iv(2, 7969)]}],
+    "BlockPrices": [{"@index": "1", "BlockPrice": [_iv(1, 3289), _iv(2, 4546)]},
+                    {"@index": "2", "BlockPrice": [_iv(1, 5002), _iv(2, 7969)]}],
     "TOUPrice": [_iv(1, 3121)]}}
 _TOU = {**_PRIMARY, "TOUTariff": {"TOUPrice": [_iv(1, 3221), _iv(2, 4327), _iv(3, 5744)]}}
 _BLOCK = {**_PRIMARY, "BlockTariff": {"BlockPrices": [
-    {"index": "1", "BlockPrice": [_iv(1, 2361), _iv(2, 4289), _iv(3, 6566)]}]}}
+    {"@index": "1", "BlockPrice": [_iv(1, 2361), _iv(2, 4289), _iv(3, 6566)]}]}}
 
 
 
@@ -92,11 +92,11 @@ def _date(month: int, day: int, year: int | None = None) -> dict[str, Any]:
 def _switching(index: int, on: bool, time: str, days: list[str] | None = None, specials: int = 0,
                start: dict[str, Any] | None = None, end: dict[str, Any] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "ActivateDeactivateSwitch": {"index": str(index), ("ActivateSwitch" if on else "DeactivateSwitch"): {}},
+        "ActivateDeactivateSwitch": {"@index": str(index), ("ActivateSwitch" if on else "DeactivateSwitch"): {}},
         "ALCSScheduleDatesAndTime": {"SwitchTime": time, **({"StartDate": start} if start else {}),
                                      **({"EndDate": end} if end else {})}}
     if specials:
-        item["SpecialDaysApplicability"] = [{"index": str(i)} for i in range(1, specials + 1)]
+        item["SpecialDaysApplicability"] = [{"@index": str(i)} for i in range(1, specials + 1)]
     if days:
         item["DaysOfWeekApplicability"] = {"DayOfWeekApplicability": [{"DayOfWeekID": d} for d in days]}
     return item
@@ -111,11 +111,11 @@ _ALCS_SCHEDULE = {
         _switching(2, True, "13:00:00", ["Saturday", "Sunday"], 4, **_SUMMER),
         _switching(2, False, "21:00:00", ["Saturday", "Sunday"], 4, **_SUMMER)],
     "ALCSHCALCSSpecialDays": {"ALCSHCALCSSpecialDay": [
-        {"index": "1", **_date(12, 25)}, {"index": "2", **_date(12, 26)}, {"index": "3", **_date(4, 3, 2015)},
-        {"index": "4", **_date(8, 31, 2015)}]},
+        {"@index": "1", **_date(12, 25)}, {"@index": "2", **_date(12, 26)}, {"@index": "3", **_date(4, 3, 2015)},
+        {"@index": "4", **_date(8, 31, 2015)}]},
 }
-_ALL_SWITCHES = [{"index": "1", "ALCS": {}}, {"index": "2", "HCALCS": "00-DB-12-34-56-78-90-97"},
-                 {"index": "3", "ALCS": {}}, {"index": "4", "ALCS": {}}, {"index": "5", "ALCS": {}}]
+_ALL_SWITCHES = [{"@index": "1", "ALCS": {}}, {"@index": "2", "HCALCS": "00-DB-12-34-56-78-90-97"},
+                 {"@index": "3", "ALCS": {}}, {"@index": "4", "ALCS": {}}, {"@index": "5", "ALCS": {}}]
 
 
 
@@ -133,14 +133,103 @@ def _controller_schedule(four_days: bool, level: int, input_side: bool = False) 
             action["InputFromControlledLoad"] = {}
         schedule.append({
             "AuxiliaryControllerAction": action,
-            "SpecialDaysApplicability": [{"identifier": str(d)} for d in specials[i]],
+            "SpecialDaysApplicability": [{"@identifier": str(d)} for d in specials[i]],
             "DaysOfWeekApplicability": {"DayOfWeekApplicability": [{"DayOfWeekID": d} for d in _WEEKDAYS]},
             "AuxiliaryControllerSchedulePeriodAndTime": {
                 "SwitchTime": f"{9 + i // 2:02d}:{30 * (i % 2):02d}:00", "StartDate": _date(6, 21, 2015),
                 "EndDate": _date(12, 21, 2015)}})
     return {"AuxiliaryControllerSchedule": schedule, "AuxiliaryControllerSpecialDayDefinitions": {
-        "AuxiliaryControllerSpecialDayDefinition": [{"identifier": str(i), **d} for i, d in enumerate(days, 1)]}}
+        "AuxiliaryControllerSpecialDayDefinition": [{"@identifier": str(i), **d} for i, d in enumerate(days, 1)]}}
 
+
+
+
+def _day(name: int, *schedule: tuple[str, str, int]) -> dict[str, Any]:
+    return {"DayName": str(name), "ProfileSchedule": [{"StartTime": t, kind: str(v)} for t, kind, v in schedule]}
+
+
+def _week(name: int, *days: int) -> dict[str, Any]:
+    return {"WeekName": str(name), "ReferencedDayName": [str(d) for d in days]}
+
+
+_TOU_ACT, _BLK_ACT = "TOUTariffAction", "BlockTariffAction"
+_TWO_SEASONS = {"Season": [{"SeasonName": "winter", "SeasonStartDate": _date(10, 27, 2014), "ReferencedWeekName": "1"},
+                           {"SeasonName": "summer", "SeasonStartDate": _date(3, 29, 2015), "ReferencedWeekName": "2"}]}
+_TWO_WEEKS = {"WeekProfile": [_week(1, 1, 1, 1, 1, 1, 3, 3), _week(2, 2, 2, 2, 2, 2, 3, 3)]}
+
+
+def _tariff(days: list[dict[str, Any]], special: list[tuple[dict[str, Any], int]], prices: dict[str, Any],
+            thresholds: dict[int, list[int]] | None = None, seasons: dict[str, Any] = _TWO_SEASONS,
+            weeks: dict[str, Any] = _TWO_WEEKS) -> dict[str, Any]:
+    elements: dict[str, Any] = {
+        "CurrencyUnits": "GBP",
+        "SwitchingTable": {"DayProfiles": {"DayProfile": days}, "WeekProfiles": weeks, "Seasons": seasons},
+        "SpecialDays": {"SpecialDay": [{"Date": d, "ReferencedDayName": str(n)} for d, n in special]}}
+    if thresholds:
+        elements["ThresholdMatrix"] = {"Thresholds": [
+            {"@index": str(band), "BlockThreshold": [_iv(i, v) for i, v in enumerate(limits, start=1)]}
+            for band, limits in thresholds.items()]}
+    return {"ElecTariffElements": elements, "PriceElements": prices}
+
+
+_TOU_TARIFF = _tariff(
+    [_day(1, ("00:00:00", _TOU_ACT, 2), ("07:00:00", _TOU_ACT, 3)),
+     _day(2, ("06:00:00", _TOU_ACT, 3), ("23:00:00", _TOU_ACT, 2)),
+     _day(3, ("00:00:00", _TOU_ACT, 1))],
+    [(_date(5, 1, 2015), 2), (_date(12, 25), 3)],
+    {"ElectricityPriceElements": {**_PRIMARY, "TOUTariff": {"TOUPrice": [_iv(1, 2121), _iv(2, 3127), _iv(3, 4744)]}}})
+_TOU_BLOCK_TARIFF = _tariff(
+    [_day(1, ("00:00:00", _BLK_ACT, 2), ("07:00:00", _BLK_ACT, 1)),
+     _day(2, ("06:00:00", _BLK_ACT, 1), ("23:00:00", _BLK_ACT, 2)),
+     _day(3, ("00:00:00", _TOU_ACT, 1))],
+    [(_date(5, 1, 2015), 1), (_date(12, 25), 3)],
+    {"ElectricityPriceElements": {**_PRIMARY, "HybridTariff": {
+        "BlockPrices": [{"@index": "1", "BlockPrice": [_iv(1, 2289), _iv(2, 3546)]},
+                        {"@index": "2", "BlockPrice": [_iv(1, 4002), _iv(2, 6969)]}],
+        "TOUPrice": [_iv(1, 2121)]}}},
+    thresholds={1: [10000], 2: [40000]})
+_BLOCK_TARIFF = _tariff(
+    [_day(1, ("00:00:00", _BLK_ACT, 1))], [],
+    {"ElectricityPriceElements": {**_PRIMARY, "BlockTariff": {"BlockPrices": [
+        {"@index": "1", "BlockPrice": [_iv(1, 1361), _iv(2, 2289), _iv(3, 5566)]}]}}},
+    thresholds={1: [10000, 20000]},
+    seasons={"Season": [{"SeasonName": "all", "SeasonStartDate": _date(1, 1, 2015), "ReferencedWeekName": "1"}]},
+    weeks={"WeekProfile": [_week(1, 1, 1, 1, 1, 1, 1, 1)]})
+_SECONDARY_TARIFF = {**_tariff(
+    [_day(1, ("00:00:00", _TOU_ACT, 1), ("07:00:00", _TOU_ACT, 4), ("19:00:00", _TOU_ACT, 3)),
+     _day(2, ("06:00:00", _TOU_ACT, 4), ("18:00:00", _TOU_ACT, 3), ("23:00:00", _TOU_ACT, 1)),
+     _day(3, ("00:00:00", _TOU_ACT, 4))],
+    [(_date(5, 1, 2015), 3), (_date(12, 25), 1)],
+    {"PriceScale": "-5", "ElectricityPriceElement": [_iv(1, 10100), _iv(3, 12300), _iv(4, 13400)]})}
+
+
+
+def _nd(script: str, time: str, days: list[str] | None, specials: list[int], start: Any, end: Any) -> dict[str, Any]:
+    """One ElectricityNonDisablementSchedule entry."""
+    return {"NonDisablementScript": script, "SpecialDaysApplicability": [{"@index": str(i)} for i in specials],
+            "DaysOfWeekApplicability": {"DayOfWeekApplicability": [{"DayOfWeekID": d} for d in days or []]},
+            "ScheduleDatesAndTime": {"SwitchTime": time, "StartDate": start, "EndDate": end}}
+
+
+def _nd_week(start: Any, end: Any) -> list[dict[str, Any]]:
+    weekend = ["Saturday", "Sunday"]
+    return [_nd("START", "00:00:00", weekend, [], start, end), _nd("STOP", "09:30:00", weekend, [], start, end),
+            _nd("START", "22:00:00", weekend, [], start, end), _nd("START", "00:00:00", _WEEKDAYS, [], start, end),
+            _nd("STOP", "07:30:00", _WEEKDAYS, [], start, end), _nd("START", "20:00:00", _WEEKDAYS, [], start, end)]
+
+
+_PREPAY_CONFIG = {"UpdatePrepayConfigElectricity": {
+    "DebtRecoveryRateCap": "30", "EmergencyCreditLimit": "200000", "EmergencyCreditThreshold": "300000",
+    "LowCreditThreshold": "100000", "MaxMeterBalance": "5000000", "MaxCreditThreshold": "1000000",
+    "ElectricityNonDisablementCalendar": {
+        "ElectricitySpecialDays": {"SpecialDay": [{"@index": str(i), **_date(m, d)} for i, (m, d) in enumerate(
+            ((7, 29), (8, 25), (9, 6), (10, 5), (8, 15)), start=1)]},
+        "ElectricityNonDisablementSchedule": [
+            *_nd_week("2014-10-27", "2015-03-28"), *_nd_week(_date(4, 29), _date(7, 25)),
+            _nd("START", "00:00:00", None, [1, 2, 5], _date(7, 26), _date(8, 31)),
+            _nd("STOP", "19:00:00", None, [1, 2, 5], _date(7, 26), _date(8, 31)),
+            _nd("START", "01:15:00", None, [3, 4], _date(9, 1), _date(10, 26)),
+            _nd("STOP", "18:45:00", None, [3, 4], _date(9, 1), _date(10, 26))]}}}
 
 # The DUIS body each reference command encodes (by file name without _COMMAND_GBCS.HEX); absent: {}.
 BODIES: dict[str, dict[str, Any]] = {
@@ -197,14 +286,14 @@ BODIES: dict[str, dict[str, Any]] = {
     **{f"ECS70Commission_8.1.1_{v}": {"CurrentDateTime": "2014-12-31T23:59:10Z", "TolerancePeriod": "60"}
        for v in ("SUCCESS", "ERROR")},
     **{f"ECS46a_6.14.1_ALL_OPTIONALS_{v}": {"UpdateDeviceConfigurationALCDescriptions": {"ALCSHCALCSDescription": [
-        {"index": "1", "SwitchDescription": "ALCS_1_Description"},
-        {"index": "2", "SwitchDescription": "HCALCS_2_Description"},
-        {"index": "3", "SwitchDescription": "ALCS_3_Description"},
-        {"index": "4", "SwitchDescription": "ALCS_4_Description"},
-        {"index": "5", "SwitchDescription": "ALCS_5_Description"}]}} for v in ("SUCCESS", "ERROR")},
+        {"@index": "1", "SwitchDescription": "ALCS_1_Description"},
+        {"@index": "2", "SwitchDescription": "HCALCS_2_Description"},
+        {"@index": "3", "SwitchDescription": "ALCS_3_Description"},
+        {"@index": "4", "SwitchDescription": "ALCS_4_Description"},
+        {"@index": "5", "SwitchDescription": "ALCS_5_Description"}]}} for v in ("SUCCESS", "ERROR")},
     "ECS46a_6.14.1_SOME_OPTIONALS_SUCCESS": {"ALCSHCALCSDescription": [
-        {"index": "2", "SwitchDescription": "Label2"}, {"index": "3", "SwitchDescription": "Label3"},
-        {"index": "4", "SwitchDescription": "Label4"}]},
+        {"@index": "2", "SwitchDescription": "Label2"}, {"@index": "3", "SwitchDescription": "Label3"},
+        {"@index": "4", "SwitchDescription": "Label4"}]},
     **{f"ECS39a_6.20.1_SINGLE_{v}": {"ImportMPANs": {"ImportMPAN": "1312345678333"}} for v in ("SUCCESS", "ERROR")},
     "ECS39a_6.20.1_TWIN_SUCCESS": {"ImportMPANs": {"ImportMPAN": "1312345678111",
                                                   "SecondaryImportMPAN": "1312345678222"}},
@@ -236,19 +325,19 @@ BODIES: dict[str, dict[str, Any]] = {
                               "DebtRecoveryRatePeriod": "DAILY"},
         "ElecDebtRecovery2": {"DebtRecoveryRate": "15", "DebtRecoveryRatePriceScale": "-1",
                               "DebtRecoveryRatePeriod": "DAILY"}}} for v in ("SUCCESS", "ERROR")},
-    **{f"ECS47Activate_7.5_{v}": {"ActivateALCSHCALCS": {"index": "1", "Duration": "30"}}
+    **{f"ECS47Activate_7.5_{v}": {"ActivateALCSHCALCS": {"@index": "1", "Duration": "30"}}
        for v in ("SUCCESS", "ERROR")},
-    **{f"ECS47Deactivate_7.6_{v}": {"DeactivateALCSHCALCS": {"index": "3", "Duration": "60"}}
+    **{f"ECS47Deactivate_7.6_{v}": {"DeactivateALCSHCALCS": {"@index": "3", "Duration": "60"}}
        for v in ("SUCCESS", "ERROR")},
-    **{f"ECS47Reset_7.8_{v}": {"ResetALCSHCALCS": {"index": "5"}} for v in ("SUCCESS", "ERROR")},
+    **{f"ECS47Reset_7.8_{v}": {"ResetALCSHCALCS": {"@index": "5"}} for v in ("SUCCESS", "ERROR")},
     **{f"ECS47{uc}_{srv}_{variant}_{v}": {"StartDateTime": "2015-01-03T00:00:00Z",
                                           "EndDateTime": "2015-01-03T01:00:00Z", **extra}
        for uc, srv in (("a", "7.13"), ("e", "7.16"))
-       for variant, extra in (("ALCS_ACTIVATE", {"auxiliaryControllerN": "5", "CommandedStateLevel": "100"}),
-                              ("ALCS_DEACTIVATE", {"auxiliaryControllerN": "1", "CommandedStateLevel": "0"}),
-                              ("APC_INPUT", {"auxiliaryControllerN": "3", "CommandedStateLevel": "50",
+       for variant, extra in (("ALCS_ACTIVATE", {"@auxiliaryControllerN": "5", "CommandedStateLevel": "100"}),
+                              ("ALCS_DEACTIVATE", {"@auxiliaryControllerN": "1", "CommandedStateLevel": "0"}),
+                              ("APC_INPUT", {"@auxiliaryControllerN": "3", "CommandedStateLevel": "50",
                                              "InputFromControlledLoad": {}}),
-                              ("APC_OUTPUT", {"auxiliaryControllerN": "5", "CommandedStateLevel": "100"}))
+                              ("APC_OUTPUT", {"@auxiliaryControllerN": "5", "CommandedStateLevel": "100"}))
        for v in ("SUCCESS", "ERROR")},
     "ECS01d_1.2.2_IMMEDIATE_SUCCESS": _SECONDARY_PRICES,
     "ECS01d_1.2.2_IMMEDIATE_ERROR": _SECONDARY_PRICES,
@@ -272,6 +361,21 @@ BODIES: dict[str, dict[str, Any]] = {
     **{f"ECS46d_6.14.3_IMMEDIATE_ALCS_{v}": _controller_schedule(False, 100) for v in ("SUCCESS", "ERROR")},
     "ECS46d_6.14.3_IMMEDIATE_APC_INPUT_SUCCESS": _controller_schedule(False, 50, input_side=True),
     **{f"ECS46d_6.14.3_IMMEDIATE_APC_OUTPUT_{v}": _controller_schedule(False, 50) for v in ("SUCCESS", "ERROR")},
+    **{f"ECS62Add_7.9_{v}": {"AddToBoostButton": [{"@index": str(i), "#text": "true"} for i in range(1, 6)]}
+       for v in ("SUCCESS", "ERROR")},
+    **{f"ECS62Remove_7.10_{v}": {"RemoveFromBoostButton": [{"@index": str(i), "#text": "true"} for i in range(1, 6)]}
+       for v in ("SUCCESS", "ERROR")},
+    **{f"ECS01a_1.1.1_IMMEDIATE_{v}": _TOU_TARIFF for v in ("TOU_SUCCESS", "ERROR")},
+    "ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS": _BLOCK_TARIFF,
+    "ECS01a_1.1.1_CANCELLATION_TOU_BLOCK_SUCCESS": {**_TOU_BLOCK_TARIFF, "Cancel": "true"},
+    "ECS01a_1.1.1_FUTURE_DATED_TOU_BLOCK_SUCCESS": {**_TOU_BLOCK_TARIFF, "ExecutionDateTime": "2030-01-15T09:00:00Z"},
+    **{f"ECS01c_1.1.2_IMMEDIATE_{v}": _SECONDARY_TARIFF for v in ("SUCCESS", "ERROR")},
+    "ECS01c_1.1.2_CANCELLATION_SUCCESS": {**_SECONDARY_TARIFF, "Cancel": "true"},
+    "ECS01c_1.1.2_FUTURE_DATED_SUCCESS": {**_SECONDARY_TARIFF, "ExecutionDateTime": "2030-01-15T09:00:00Z"},
+    **{f"ECS08{x}_2.1_IMMEDIATE_{v}": _PREPAY_CONFIG for x in ("", "a") for v in ("SUCCESS", "ERROR")},
+    **{f"ECS08{x}_2.1_CANCELLATION_SUCCESS": {**_PREPAY_CONFIG, "Cancel": "true"} for x in ("", "a")},
+    **{f"ECS08{x}_2.1_FUTURE_DATED_SUCCESS": {**_PREPAY_CONFIG, "ExecutionDateTime": "2030-01-15T09:00:00Z"}
+       for x in ("", "a")},
 }
 
 # Reference commands our builders cannot reproduce from DUIS parameters, and why.
@@ -324,7 +428,7 @@ def test_every_built_esme_command_is_byte_exact_with_its_reference(files: list[P
         ref, payload = built
         assert payload.hex().upper() == ref.payload.hex().upper(), _key(path)
         checked += 1
-    assert checked == 237
+    assert checked == 254
 
 
 def test_the_commands_listed_as_not_exact_really_differ(files: list[Path]) -> None:
@@ -426,6 +530,11 @@ NOT_STRUCTURAL: dict[str, str] = {
     "ECS21a_4.6.1_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
     "ECS22b_4.8.1_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
     "ECS57_6.18.2_SOME_OPTIONALS_SUCCESS": "the command is not reproduced (see NOT_EXACT)",
+    # CHF use cases with ECS names: the emulated CHF (devices/chf.py) answers them, not the ESME
+    "ECS26i_6.2.4_SUCCESS": "a CHF use case (CHF identity): answered by the CHF model, not compared here",
+    "ECS26n_6.2.4_SUCCESS": "a CHF use case (CHF identity and type): answered by the CHF model, not compared here",
+    "ECS35c_6.13_SUCCESS": "a CHF use case (CHF event log): answered by the CHF model, not compared here",
+    "ECS35d_6.13_SUCCESS": "a CHF use case (CHF security log): answered by the CHF model, not compared here",
 }
 
 
@@ -438,7 +547,7 @@ def test_the_esme_answers_every_built_command_with_the_reference_structure(files
         ok, why = _structural(rtds_keys, path)
         assert ok, f"{_key(path)}: {why}"
         compared += 1
-    assert compared == 127
+    assert compared == 136
 
 
 # --- values that follow from the ESME's state ----------------------------------------------
@@ -517,15 +626,15 @@ def test_configuration_set_by_one_use_case_is_read_back_by_another(session: _Ses
     assert [d.value for d in session.run("ECS26f").data[0].value] == [2300, 4600]
     session.run("ECS39a", {"ImportMPAN": "1312345678333"})
     assert session.run("ECS40").data[0].value == b"1312345678333"
-    session.run("ECS46a", {"ALCSHCALCSDescription": [{"index": "3", "SwitchDescription": "Immersion"}]})
+    session.run("ECS46a", {"ALCSHCALCSDescription": [{"@index": "3", "SwitchDescription": "Immersion"}]})
     labels = [d.value for d in session.run("ECS61d").data[:5]]
     assert labels[2] == "Immersion" and labels[0] == "ALCS 1"
     session.run("ECS38", {"RandomisedOffsetLimit": "900"})
     assert session.run("ECS26c").data[2].value == 900
     session.run("ECS81", {"SupplyTamperState": "Locked"})
     assert session.run("ECS26e").data[4].value == 0xFF
-    session.run("ECS62Add")
-    assert {d.value for d in session.run("ECS61c").data[2:]} == {0xFF}
+    session.run("ECS62Add", {"AddToBoostButton": [{"@index": "1", "#text": "true"}, {"@index": "2", "#text": "false"}]})
+    assert [d.value for d in session.run("ECS61c").data[2:]] == [0xFF, 0, 0xFF, 0xFF, 0xFF]
     session.run("ECS62Remove")
     assert {d.value for d in session.run("ECS61c").data[2:]} == {0}
     session.run("ECS30", {"ElectricityBillingCalendar": {"BillingTime": "12:00:00", "Monthly": "15"}})
@@ -546,6 +655,20 @@ def test_price_update_becomes_the_active_charge_at_its_time(session: _Session) -
                            "ExecutionDateTime": "2015-01-02T00:00:00Z"})
     assert secondary_prices() == [1010, 1120, 0, 0]  # not yet
     assert secondary_prices(NOW + 86400) == [2000, 0, 0, 0]
+
+
+def test_a_tariff_update_becomes_the_active_calendar_thresholds_and_prices(session: _Session) -> None:
+    session.run("ECS01a", _BLOCK_TARIFF)
+    tariff = session.run("ECS24").data
+    assert [bytes(s.value[0].value) for s in tariff[2].value] == [b"all"]  # season profile
+    assert [d.value[0].value for d in tariff[4].value] == [1]  # day profiles
+    assert [d.value for d in tariff[6].value] == [10000, 20000, 0xFFFFFFFF]  # band 1 block thresholds
+    prices = {bytes(e.value[0].value).hex(): e.value[1].value for e in tariff[16].value[2].value if e.value[1].value}
+    assert prices == {"a1": 1361, "b1": 2289, "c1": 5566}
+    session.run("ECS01a", {**_TOU_TARIFF, "ExecutionDateTime": "2015-02-01T00:00:00Z"})
+    assert [bytes(s.value[0].value) for s in session.run("ECS24").data[2].value] == [b"all"]  # not yet
+    later = dt.datetime(2015, 2, 1, 0, 0, 1, tzinfo=dt.UTC).timestamp()
+    assert [bytes(s.value[0].value) for s in session.run("ECS24", now=later).data[2].value] == [b"winter", b"summer"]
 
 
 def test_protected_registers_follow_the_load_and_the_account(session: _Session) -> None:
@@ -574,6 +697,21 @@ def test_profile_reads_return_the_requested_period(session: _Session) -> None:
                                                                   load.energy_wh(NOW - 36 * 3600), abs=48)
     daily = rows_of(session.protected("ECS21a", _period("2014-12-20T00:00:00Z", "2014-12-25T00:00:00Z")).value[0])
     assert len(daily) == 6 and [r[1] for r in daily] == sorted(r[1] for r in daily)  # type: ignore[type-var]
+
+
+def test_billing_logs_follow_the_calendar_and_the_changes_of_mode(session: _Session) -> None:
+    # the factory calendar bills at midnight on the 1st: March 2014 (the meter's start) to January 2015
+    rows = rows_of(session.protected("ECS20c").value[0])
+    firsts = [dt.datetime(2014 + (3 + i - 1) // 12, (3 + i - 1) % 12 + 1, 1, tzinfo=dt.UTC) for i in range(11)]
+    assert [r[0] for r in rows] == [int(t.timestamp()) - 946684800 for t in firsts]
+    session.run("ECS30", {"ElectricityBillingCalendar": {"BillingTime": "00:00:00", "Daily": {}}})
+    assert len(rows_of(session.protected("ECS20c", _period("2014-12-25T00:00:00Z", "2015-01-01T00:00:00Z"))
+                       .value[0])) == 8  # every midnight of the period, both ends included
+    assert rows_of(session.protected("ECS20b").value[0]) == []
+    session.run("ECS03", {"Prepayment": {"SuspendDebtDisabled": "false", "SuspendDebtEmergency": "false",
+                                         "DisablementThreshold": "0"}})
+    changes = rows_of(session.protected("ECS20b").value[0])
+    assert [r[0] for r in changes] == [int(NOW) - 946684800]  # one snapshot at the change of mode
 
 
 def test_ecs35a_reads_the_event_log_by_range_and_ecs15a_clears_it(session: _Session) -> None:
@@ -631,11 +769,6 @@ def test_compact_decoder_fuzz_names_the_failure(description: bytes, contents: by
 
 # Use cases with no builder yet (they still go out as the generic frame), and why.
 NOT_COVERED: dict[str, str] = {
-    "ECS01a": "import tariff (primary element): DUIS switching tables, seasons, special days, block thresholds "
-              "-> calendar and register monitor objects not mapped yet",
-    "ECS01c": "import tariff (secondary element): as ECS01a",
-    "ECS08": "prepayment configuration: DUIS thresholds and non-disablement calendar not mapped yet",
-    "ECS08a": "prepayment configuration (alternative form): as ECS08",
     "ECS25a": "alert behaviour: DUIS per-alert settings -> 512-bit GBCS alert masks, bit table not mapped",
     "ECS25a1": "as ECS25a", "ECS25a2": "as ECS25a", "ECS25a3": "as ECS25a", "ECS25b": "as ECS25a",
     "ECS25b3": "as ECS25a",
@@ -673,7 +806,7 @@ def test_coverage_table(rtds_keys: Any) -> None:
     counts = Counter(status for status, _ in table.values())
     print(f"  {dict(counts)}")
     # The figures of the issue note, as measured; a regression (or an improvement) must update them.
-    assert counts == {"byte-exact": 100, "partly byte-exact": 2, "not covered": 10}, counts
+    assert counts == {"byte-exact": 104, "partly byte-exact": 2, "not covered": 6}, counts
     assert set(NOT_COVERED) == {uc for uc, (status, _) in table.items() if status == "not covered"}
 
 
@@ -682,7 +815,7 @@ def test_coverage_table(rtds_keys: Any) -> None:
 @pytest.mark.parametrize(("use_case", "body", "element"), [
     ("ECS38", {"RandomisedOffsetLimit": "soon"}, "RandomisedOffsetLimit"),
     ("ECS70", {"CurrentDateTime": "yesterday"}, "CurrentDateTime"),
-    ("ECS47Activate", {"ActivateALCSHCALCS": {"index": "9", "Duration": "30"}}, "ActivateALCSHCALCS"),
+    ("ECS47Activate", {"ActivateALCSHCALCS": {"@index": "9", "Duration": "30"}}, "ActivateALCSHCALCS"),
     ("ECS07", {"ElecDebtRecovery1": {"DebtRecoveryRatePeriod": "WEEKLY"}}, "DebtRecoveryRatePeriod"),
     ("ECS01d", {"ElectricityPriceElement": [{"index": "1", "value": "70000"}]}, "ElectricityPriceElement"),
     ("ECS02", {"Credit": {}, "ExecutionDateTime": "2030-13-01T00:00:00Z"}, "ExecutionDateTime"),
@@ -706,7 +839,8 @@ _DATA = st.recursive(
               st.builds(dlms.Data, st.just("octet-string"), st.binary(max_size=14)),
               st.builds(dlms.Data, st.just("double-long"), st.integers(-(2**31), 2**31 - 1)),
               st.builds(dlms.Data, st.just("enum"), st.integers(0, 255))),
-    lambda kids: st.builds(dlms.Data, st.sampled_from(["array", "structure"]), st.lists(kids, max_size=4).map(tuple)),
+    lambda kids: st.builds(dlms.Data, st.sampled_from(["array", "structure"]),
+                           st.lists(kids, min_size=1, max_size=4).map(tuple)),
     max_leaves=12)
 
 
@@ -732,3 +866,28 @@ def _keys_cache(load: Any) -> Any:
     if not _KEYS:
         _KEYS.append(load(RTDS / "keystore"))
     return _KEYS[0]
+
+
+# --- which use case the body asks for -------------------------------------------------------------
+
+@pytest.mark.parametrize(("srv", "body", "use_case"), [
+    ("1.5", {"UpdateMeterBalance": {"PrepaymentMode": {"AdjustMeterBalance": "100"}}}, "ECS04a"),
+    ("1.5", {"UpdateMeterBalance": {"CreditMode": {"ResetMeterBalance": {}}}}, "ECS04b"),
+    ("1.6", {"UpdatePaymentMode": {"Prepayment": {"DisablementThreshold": "0"}}}, "ECS03"),
+    ("1.6", {"UpdatePaymentMode": {"Credit": {}}}, "ECS02"),
+    ("3.3", {"ClearEventLog": "ALCS"}, "ECS15c"),
+    ("3.3", {"ClearEventLog": "ESME"}, "ECS15a"),
+    ("6.5", {"PolyPhaseVoltageSettings": [], "RMSVoltageCountersNotReset": {}}, "ECS29d"),
+    ("6.5", {"SinglePhaseVoltageSettings": {}}, "ECS29a"),
+    ("6.13", {"ReadEventOrSecurityLog": {"LogToRead": "Security"}}, "ECS35b"),
+    ("6.13", {"LogToRead": "PowerEvent"}, "ECS35e"),
+    ("6.13", {"LogToRead": "ALCSEvent"}, "ECS35f"),
+    ("6.22", {"ConfigureAlertBehaviour": {"ElectricityNetworkOperatorLoggingSettings": {}}}, "ECS25b3"),
+    ("6.22", {"ElectricitySupplierAlarmSettings": {}}, "ECS25a2"),
+    ("6.13", {}, None),
+    ("4.1.1", {"anything": "1"}, None),
+])
+def test_the_body_chooses_the_esme_use_case(srv: str, body: dict[str, Any], use_case: str | None) -> None:
+    from emulator.gbcs.usecases_esme import select
+
+    assert select(srv, body) == use_case
