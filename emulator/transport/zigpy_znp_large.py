@@ -174,16 +174,34 @@ class ZnpLargeMessages:
                 await znp.request(c.AF.DataRetrieve.Req(TimeStamp=f["TimeStamp"], Index=0, Length=0),
                                   RspStatus=t.Status.SUCCESS)  # frees the chip's copy
                 data = b"".join(chunks)
-            src = f.pop("SrcAddrModeAddress")
+            src = f["SrcAddrModeAddress"]
             nwk = src.address if src.mode == t.AddrMode.NWK else self.app.get_device(ieee=src.address).nwk
-            f.pop("SrcPanId")
-            msg = c.AF.IncomingMsg.Callback(SrcAddr=nwk, Data=t.ShortBytes(data), **f)
         except Exception as e:  # the chip lost it, the radio went away: the sender's retries apply
             self.stats.failed += 1
             log.warning("zigpy-znp: a %d-byte incoming message could not be fetched: %s", length, e)
             return
         self.stats.received += 1
-        await self.app.on_af_message(msg)
+        self.app.packet_received(self._packet(f, nwk, data))
+
+    def _packet(self, f: dict[str, Any], nwk: int, data: bytes) -> Any:
+        """The zigpy packet zigpy-znp's own AF handler would make of an inline message (its
+        ``AF.IncomingMsg`` type cannot hold more than 255 data bytes, so it is not reused)."""
+        zt = importlib.import_module("zigpy.types")
+        endpoint = self.app._device.endpoints.get(f["DstEndpoint"]) if f["DstEndpoint"] else None
+        profile = endpoint.profile_id if endpoint is not None else 0x0104
+        if f["WasBroadcast"]:
+            dst = zt.AddrModeAddress(addr_mode=zt.AddrMode.Broadcast,
+                                     address=zt.BroadcastAddress.ALL_ROUTERS_AND_COORDINATOR)
+        elif f["GroupId"]:
+            dst = zt.AddrModeAddress(addr_mode=zt.AddrMode.Group, address=f["GroupId"])
+        else:
+            dst = zt.AddrModeAddress(addr_mode=zt.AddrMode.NWK, address=self.app.state.node_info.nwk)
+        return zt.ZigbeePacket(
+            src=zt.AddrModeAddress(addr_mode=zt.AddrMode.NWK, address=zt.NWK(nwk)), src_ep=f["SrcEndpoint"], dst=dst,
+            dst_ep=f["DstEndpoint"], tsn=f["TSN"], profile_id=profile, cluster_id=f["ClusterId"],
+            data=zt.SerializableBytes(data),
+            tx_options=zt.TransmitOptions.APS_Encryption if f["SecurityUse"] else zt.TransmitOptions.NONE,
+            radius=f["MsgResultRadius"], lqi=f["LQI"], rssi=None)
 
 
 def fits_inline(data: bytes) -> bool:
