@@ -14,7 +14,7 @@ from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 from emulator.zigbee.packet import CLUSTER_TUNNELING, HanPacket
 from emulator.znp import commands as mt
 from emulator.znp import nv
-from emulator.znp.errors import JoinRefusedByTrustCentre, ZnpError
+from emulator.znp.errors import JoinRefusedByTrustCentre
 from emulator.znp.fake import FakeOutput, FakeZnp
 from emulator.znp.mt import MtFrame, MtType
 
