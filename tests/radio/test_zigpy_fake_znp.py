@@ -189,3 +189,14 @@ def test_dv7_the_hub_survives_the_radio_going_away_and_nothing_accepted_is_lost(
         await w.stop()
 
     run(main())
+
+
+def test_dv7_sit_journey_over_zigpy_znp_with_large_frames_in_fragments(tmp_path: Path):
+    """The whole SIT (1,165 cases) with every hub on zigpy-znp: commissioning's 238-byte 8.1.1 and
+    every other frame over one air frame cross the stick's air in APS fragments."""
+    report_path = tmp_path / "sit.json"
+    r = _cli("run", "sit", "--han", "fake-znp", "--broker", "memory", "--quiet", "--report", str(report_path),
+             "--pcap", str(tmp_path / "sit.pcap"), timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    assert report["ok"] and len(report["steps"]) >= 1165 and report["summary"]["han_fragments"] > 1000
