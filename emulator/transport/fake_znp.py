@@ -89,6 +89,8 @@ class FakeZnpAir:
         self._tasks: set[asyncio.Task[None]] = set()
         self._client_task: asyncio.Task[Any] | None = None
         self._last_pty_write = 0.0
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._ack_due = 0.0
 
     # --- serving the host --------------------------------------------------------------------
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -144,6 +146,9 @@ class FakeZnpAir:
             self._pty = None
         for task in list(self._tasks):
             task.cancel()
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._writer is not None and not self._writer.is_closing():
@@ -211,6 +216,8 @@ class FakeZnpAir:
         for at, block in out.fragments:
             self.stats.fragments_down += 1
             self._deliver(block, max(0.0, at - now))
+        if out.fragments:
+            self._arm_ack_timer()
         for eui in out.left:
             dev = self.devices.get(eui)
             if dev is not None:
@@ -265,6 +272,22 @@ class FakeZnpAir:
             return None
         dev.reassembly = None
         return dataclasses.replace(first, payload=reassembly.payload(), fragment=None)
+
+    def _arm_ack_timer(self) -> None:
+        """Wake the stick when its earliest outstanding APS ack falls due."""
+        due = self.fake.large.next_deadline()
+        if due is None or (self._ack_timer is not None and self._ack_due <= due):
+            return
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+        self._ack_due = due
+        self._ack_timer = asyncio.get_running_loop().call_later(max(0.0, due - self.clock.now()) + 1e-3,
+                                                                self._ack_timeout)
+
+    def _ack_timeout(self) -> None:
+        self._ack_timer = None
+        self._apply(self.fake.tick(self.clock.now()))
+        self._arm_ack_timer()
 
     def _acknowledged(self, eui: bytes, through: int) -> None:
         self._apply(self.fake.fragment_acknowledged(eui, through, self.clock.now()))

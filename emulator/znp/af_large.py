@@ -31,6 +31,10 @@ HELD_S = 15.0  # MT_AF_EXEC_CNT (15) ticks of MT_AF_EXEC_DLY (1000 ms)
 #: this fake's heap gives (a CC2652 has a few tens of KB; a CC2531 far less).
 MAX_LARGE = 0x2000
 MEM_FAIL = 0x10  # afStatus_MEM_FAIL
+APS_NO_ACK = 0xB7  # ZApsNoAck: a window was never acknowledged, whatever the retries
+#: apscAckWaitDuration: 0.05 s x (2 x nwkcMaxDepth 15) + 0.1 s for security; apscMaxFrameRetries.
+ACK_WAIT_S = 1.6
+MAX_RETRIES = 3
 
 
 @dataclass(slots=True)
@@ -63,6 +67,14 @@ class OutgoingTransfer:
     transfer: Transfer
     src_ep: int
     tsn: int
+    sent_at: float = 0.0
+    """When the window on the air left (its last block): the ack is due ACK_WAIT_S later."""
+    tries: int = 0
+
+    def send_window(self, now: float) -> list[tuple[float, HanPacket]]:
+        blocks = self.transfer.window(now)
+        self.sent_at = blocks[-1][0] if blocks else now
+        return blocks
 
 
 @dataclass(slots=True)
@@ -136,7 +148,7 @@ class LargeMessages:
         job = OutgoingTransfer(Transfer(split(packet, cfg.fragment_size), cfg), packet.src_ep, tsn)
         queue = self.outgoing.setdefault(packet.dst, deque())
         queue.append(job)
-        return job.transfer.window(now) if len(queue) == 1 else []
+        return job.send_window(now) if len(queue) == 1 else []
 
     def acknowledged(self, eui: bytes, through: int, now: float
                      ) -> tuple[OutgoingTransfer | None, list[tuple[float, HanPacket]]]:
@@ -147,12 +159,43 @@ class LargeMessages:
             return None, []
         job = queue[0]
         if not job.transfer.acknowledged(through):
-            return None, job.transfer.window(now)
+            job.tries = 0
+            return None, job.send_window(now)
+        return job, self._next(eui, now)
+
+    def _next(self, eui: bytes, now: float) -> list[tuple[float, HanPacket]]:
+        """The head of ``eui``'s queue is done: the next transfer's first window."""
+        queue = self.outgoing[eui]
         queue.popleft()
         if not queue:
             del self.outgoing[eui]
-            return job, []
-        return job, queue[0].transfer.window(now)
+            return []
+        return queue[0].send_window(now)
+
+    def overdue(self, now: float, notes: list[str]
+                ) -> tuple[list[OutgoingTransfer], list[tuple[float, HanPacket]]]:
+        """Windows whose ack is late: sent again up to MAX_RETRIES times, then the transfer fails.
+        Returns (the failed transfers, the blocks to transmit)."""
+        failed: list[OutgoingTransfer] = []
+        blocks: list[tuple[float, HanPacket]] = []
+        for eui in list(self.outgoing):
+            job = self.outgoing[eui][0]
+            if now - job.sent_at < ACK_WAIT_S:
+                continue
+            if job.tries < MAX_RETRIES:
+                job.tries += 1
+                blocks += job.send_window(now)
+                continue
+            notes.append(f"{eui.hex().upper()} never acknowledged blocks from {job.transfer.next} after "
+                         f"{MAX_RETRIES} retries: the frame is dropped (APS_NO_ACK)")
+            failed.append(job)
+            blocks += self._next(eui, now)
+        return failed, blocks
+
+    def next_deadline(self) -> float | None:
+        """When the earliest outstanding ack falls due (None: no window on the air)."""
+        due = [q[0].sent_at + ACK_WAIT_S for q in self.outgoing.values()]
+        return min(due) if due else None
 
     def forget(self, eui: bytes) -> list[OutgoingTransfer]:
         """A device left: its transfers are abandoned (their confirms fail)."""

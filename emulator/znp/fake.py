@@ -34,7 +34,7 @@ from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
 from emulator.znp import errors as st
 from emulator.znp import nv
-from emulator.znp.af_large import LargeMessages, address_field
+from emulator.znp.af_large import APS_NO_ACK, LargeMessages, address_field
 from emulator.znp.errors import JoinRefusedByTrustCentre, ZnpError
 from emulator.znp.mt import FrameReader, MtFrame, MtType
 
@@ -260,6 +260,15 @@ class FakeZnp:
         out.fragments.extend(blocks)
         if done is not None:
             out.serial.append(mt.callback("AF.DataConfirm", Status=st.SUCCESS, Endpoint=done.src_ep, TSN=done.tsn))
+        return out
+
+    def tick(self, now: float) -> FakeOutput:
+        """Time passing on the chip: windows whose APS ack is late are sent again or given up."""
+        out = FakeOutput()
+        failed, blocks = self.large.overdue(now, out.notes)
+        out.fragments.extend(blocks)
+        for job in failed:
+            out.serial.append(mt.callback("AF.DataConfirm", Status=APS_NO_ACK, Endpoint=job.src_ep, TSN=job.tsn))
         return out
 
     def _incoming(self, packet: HanPacket, nwk: int, now: float, out: FakeOutput) -> None:

@@ -90,6 +90,14 @@ def test_dv7_a_499_byte_command_goes_down_and_a_300_byte_answer_comes_up_in_frag
         # 5 blocks up; announced by IncomingMsgExt with no data, fetched in 2 retrieves, then freed.
         assert air.stats.fragments_up == 5 and air.fake.handled["AF.DataRetrieve"] == 3
         assert radio.large.stats.received == 1 and not air.fake.large.held
+
+        # The meter goes quiet (off the air): its blocks are sent again, then the stick gives up
+        # with APS_NO_ACK and the hub's send fails, rather than waiting for ever.
+        del air.devices[METER]
+        await radio.send(HanPacket(radio.eui, METER, CLUSTER_TUNNELING, command, src_ep=9, dst_ep=1, dst_nwk=nwk))
+        # Window 1: the first block, then 3 retries of it.
+        assert radio.stats.send_failed == 1 and air.stats.fragments_down == 8 + 1 + 3
+        assert any("after 3 retries" in n for n in air.stats.notes)
         await radio.stop()
         await air.stop()
 

@@ -269,3 +269,25 @@ def test_reassembly_refuses_a_block_outside_the_message():
     r.add(1, 3, b"b")
     r.add(2, 3, b"c")
     assert r.window_acknowledged() == 3 and r.payload() == b"abc"
+
+
+def test_an_unacknowledged_window_is_sent_again_three_times_then_the_frame_fails_with_aps_no_ack():
+    fake, nwk = _joined()
+    request = {"DstAddrModeAddress": {"mode": 2, "address": nwk.to_bytes(2, "little") + bytes(6)}, "DstEndpoint": 1,
+               "DstPanId": 0, "SrcEndpoint": 1, "ClusterId": CLUSTER_TUNNELING, "Options": 0x40, "Radius": 0,
+               "DataLength": 100, "Data": bytes(100)}
+    first = _ask(fake, "AF.DataRequestExt", 2.0, TSN=1, **request)
+    queued = _ask(fake, "AF.DataRequestExt", 2.0, TSN=2, **request)  # waits its turn behind the first
+    assert len(first.fragments) == 2 and not queued.fragments
+    # The window's last block left at 2.05; apscAckWaitDuration is 1.6 s.
+    assert not fake.tick(3.6).fragments
+    times = [3.7, 5.4, 7.1]
+    for now in times:
+        again = fake.tick(now)
+        assert [p.fragment for _, p in again.fragments] == [(0, 2), (1, 2)] and not again.serial
+    failed = fake.tick(8.9)
+    assert _answer(failed, "AF.DataConfirm") == {"Status": 0xB7, "Endpoint": 1, "TSN": 1}
+    assert "never acknowledged blocks from 0 after 3 retries" in failed.notes[0]
+    assert [p.fragment for _, p in failed.fragments] == [(0, 2), (1, 2)]  # the second frame's turn
+    assert _answer(fake.fragment_acknowledged(METER, 2, 9.0), "AF.DataConfirm") == {"Status": 0, "Endpoint": 1,
+                                                                                      "TSN": 2}
