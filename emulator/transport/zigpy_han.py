@@ -16,7 +16,8 @@ How frames flow (``zigbee.md`` sections 1 and 10):
   Smart Energy profile (0x0109) relabelled as Home Automation (0x0104): zigpy parses ZCL
   only for HA and ZLL, and would otherwise drop the answers to its own interview.
 * Out: the CHF's frames are sent as raw ZigbeePackets (``send_packet``), APS-encrypted
-  when the packet says so.
+  when the packet says so. On ZNP a frame larger than one MT frame goes through Z-Stack's data
+  store instead, and larger incoming ones are fetched from it (``zigpy_znp_large``).
 * Joins: ``permit_with_link_key`` with the install-code key, for the device alone. Radios
   bound a permit to at most 254 s, and zigpy-znp's call blocks for the whole window, so
   each permit runs in its own task and is renewed until the device joins or the CHF's
