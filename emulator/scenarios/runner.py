@@ -102,7 +102,8 @@ async def run_journey(opts: RunOptions, profiles: list[PremisesProfile], journey
             await asyncio.sleep(0)
         report.summary.update(info)
     if trace is not None:
-        report.summary.update({"trace_frames": trace.frames, "han_packets": trace.han_packets})
+        report.summary.update({"trace_frames": trace.frames, "han_packets": trace.han_packets,
+                               "han_fragments": trace.han_fragments})
         trace.close()
     report.wall_s = time.perf_counter() - wall0
     report.virtual_s = clock.now() - virt0

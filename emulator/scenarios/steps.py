@@ -38,6 +38,10 @@ def meters(p: PremisesRuntime) -> list[tuple[bytes, str]]:
     return out
 
 
+JOIN_RETRIES = 10
+NOT_PERMITTED_YET = "joining is not permitted now"
+
+
 async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes: dict[bytes, bytes] | None = None,
                   commission_hub: bool = True) -> list[str]:
     """SRV 8.14.1 for the hub, SRV 8.11 with each meter's install code, then the meters join (IC-2)."""
@@ -51,7 +55,15 @@ async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes:
     for eui, kind in meters(p):
         runner = p.esme_runner if kind == "ESME" else p.gsme_runner
         assert runner is not None
-        reason = await runner.try_join(link_key_from_install_code(p.install_codes[eui]))
+        key = link_key_from_install_code(p.install_codes[eui])
+        reason = await runner.try_join(key)
+        # On a real radio the hub opens the permit after answering 8.11 (zigpy-znp's MT round trips):
+        # the meter retries its join meanwhile, as a real one does, for a few seconds.
+        for _ in range(JOIN_RETRIES):
+            if reason is None or NOT_PERMITTED_YET not in reason:
+                break
+            await asyncio.sleep(1.0)
+            reason = await runner.try_join(key)
         check(reason is None, f"{kind} {eui.hex().upper()} did not join: {reason}")
         notes.append(f"{kind} joined")
     await asyncio.sleep(1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,8 @@ class Trace:
             self._pcap.write(self.pcap_writer.header())
         self.frames = 0
         self.han_packets = 0
+        self.han_fragments = 0
+        self._blocks: dict[tuple[bytes, bytes, int], list[bytes]] = {}
 
     def close(self) -> None:
         for f in (self._jsonl, self._pcap):
@@ -45,6 +48,19 @@ class Trace:
         self.han_packets += 1
         if self._pcap is not None:
             self._pcap.write(self.pcap_writer.packet(time, packet))
+        if packet.fragment is not None:  # the pcap shows the blocks; the JSON line, the whole message
+            self.han_fragments += 1
+            index, count = packet.fragment
+            key = (packet.src, packet.dst, packet.cluster)
+            blocks = self._blocks.setdefault(key, [])
+            if index == 0:
+                blocks.clear()
+            if index != len(blocks):
+                return  # a retransmission or a lost block: the trace draws only what arrived in order
+            blocks.append(packet.payload)
+            if len(blocks) < count:
+                return
+            packet = dataclasses.replace(packet, payload=b"".join(self._blocks.pop(key)), fragment=None)
         gbcs = _gbcs_in(packet)
         if gbcs:
             self._line({"time": time, "link": "han", "direction": "up" if packet.dst_nwk == 0 else "down",

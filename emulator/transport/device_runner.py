@@ -210,7 +210,7 @@ class ChfRunner:
                 unreachable = [(e.target, e.reason) for e in out.events if isinstance(e, DeviceUnreachable)]
                 limit = self.radio.max_payload
                 unreachable += [(p.dst, f"the command needs a {len(p.payload)}-byte HAN frame and this radio "
-                                        f"carries at most {limit} (no APS fragmentation)")
+                                        f"carries at most {limit}")
                                 for p in out.han if limit is not None and len(p.payload) > limit]
                 for target, reason in unreachable:
                     await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",

@@ -7,12 +7,18 @@ comes out goes back to the host, and frames for devices are delivered after a sm
 latency (FIFO per device, as on the virtual bus). Devices attach as on the virtual bus
 (:meth:`FakeZnpAir.attach` returns a :class:`HanDeviceLink`), so an emulated ESME or GSME
 runs unchanged on either HAN. Sleepy devices find their frames held until they poll.
+
+Frames larger than one air frame cross in APS fragments both ways: the stick sends a window of
+blocks frame-delay apart and the device's APS layer (here, on the device's behalf) acknowledges
+each window and hands the reassembled frame up; a device's large answer goes the same way to
+the stick, which reassembles it. A sleepy device's reassembled frames wait for its poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -30,6 +36,7 @@ from emulator.hardware import RadioProfile
 from emulator.transport.han import HanDeviceLink, HanListener, HanPacket, HanRadio, JoinRefused
 from emulator.transport.virtual_han import Tap
 from emulator.zigbee import zdo
+from emulator.zigbee.apsf import ApsfConfig, ApsfError, Reassembly, split
 from emulator.znp.errors import JoinRefusedByTrustCentre, ZnpError
 from emulator.znp.fake import FakeOutput, FakeZnp
 
@@ -47,6 +54,10 @@ class AirStats:
     dropped: int = 0
     joins: int = 0
     joins_refused: int = 0
+    fragments_down: int = 0
+    """APS blocks the stick transmitted to devices."""
+    fragments_up: int = 0
+    """APS blocks devices transmitted to the stick."""
     notes: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 
 
@@ -58,6 +69,7 @@ class _Device:
     descriptor: zdo.DeviceDescriptor
     held: deque[HanPacket] = field(default_factory=deque)
     last_arrival: float = 0.0
+    reassembly: tuple[HanPacket, Reassembly] | None = None
 
 
 class FakeZnpAir:
@@ -77,6 +89,8 @@ class FakeZnpAir:
         self._tasks: set[asyncio.Task[None]] = set()
         self._client_task: asyncio.Task[Any] | None = None
         self._last_pty_write = 0.0
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._ack_due = 0.0
 
     # --- serving the host --------------------------------------------------------------------
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -132,6 +146,9 @@ class FakeZnpAir:
             self._pty = None
         for task in list(self._tasks):
             task.cancel()
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._writer is not None and not self._writer.is_closing():
@@ -195,21 +212,27 @@ class FakeZnpAir:
         self._to_host(out.wire())
         for packet in out.air:
             self._deliver(packet)
+        now = self.clock.now()
+        for at, block in out.fragments:
+            self.stats.fragments_down += 1
+            self._deliver(block, max(0.0, at - now))
+        if out.fragments:
+            self._arm_ack_timer()
         for eui in out.left:
             dev = self.devices.get(eui)
             if dev is not None:
                 dev.listener.device_left(eui)
 
-    def _deliver(self, packet: HanPacket) -> None:
+    def _deliver(self, packet: HanPacket, after_s: float = 0.0) -> None:
         dev = self.devices.get(packet.dst)
         if self.tap is not None:
-            self.tap(self.clock.now(), packet, dev is not None)
+            self.tap(self.clock.now() + after_s, packet, dev is not None)
         if dev is None:
             self.stats.dropped += 1
             return
         self.stats.to_devices += 1
         loop = asyncio.get_running_loop()
-        when = max(loop.time() + self.latency_s, dev.last_arrival + 1e-6)  # FIFO per device
+        when = max(loop.time() + after_s + self.latency_s, dev.last_arrival + 1e-6)  # FIFO per device
         dev.last_arrival = when
         loop.call_at(when, self._arrive, dev, packet)
 
@@ -217,10 +240,57 @@ class FakeZnpAir:
         if dev.eui not in self.fake.devices:
             self.stats.dropped += 1  # it left while the frame was in the air
             return
+        if packet.fragment is not None:
+            whole = self._block_arrived(dev, packet)
+            if whole is None:
+                return
+            packet = whole
         if dev.sleepy:
             dev.held.append(packet)
             return
         dev.listener.packet_received(packet)
+
+    def _block_arrived(self, dev: _Device, packet: HanPacket) -> HanPacket | None:
+        """The device's APS layer: a block in; the acknowledgement out; the whole frame once complete."""
+        index, count = packet.fragment or (0, 1)
+        if index == 0:
+            dev.reassembly = (packet, Reassembly(count, self.fake.large.config(packet.src_ep).window))
+        if dev.reassembly is None:
+            self.stats.notes.append(f"block {index}/{count} to {dev.eui.hex().upper()} without its first: dropped")
+            return None
+        first, reassembly = dev.reassembly
+        try:
+            reassembly.add(index, count, packet.payload)
+        except ApsfError as e:
+            self.stats.notes.append(f"block to {dev.eui.hex().upper()}: {e}: the frame is dropped")
+            dev.reassembly = None
+            return None
+        through = reassembly.window_acknowledged()
+        if through is not None:  # the APS ack goes back over the air
+            asyncio.get_running_loop().call_later(self.latency_s, self._acknowledged, dev.eui, through)
+        if not reassembly.complete:
+            return None
+        dev.reassembly = None
+        return dataclasses.replace(first, payload=reassembly.payload(), fragment=None)
+
+    def _arm_ack_timer(self) -> None:
+        """Wake the stick when its earliest outstanding APS ack falls due."""
+        due = self.fake.large.next_deadline()
+        if due is None or (self._ack_timer is not None and self._ack_due <= due):
+            return
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+        self._ack_due = due
+        self._ack_timer = asyncio.get_running_loop().call_later(max(0.0, due - self.clock.now()) + 1e-3,
+                                                                self._ack_timeout)
+
+    def _ack_timeout(self) -> None:
+        self._ack_timer = None
+        self._apply(self.fake.tick(self.clock.now()))
+        self._arm_ack_timer()
+
+    def _acknowledged(self, eui: bytes, through: int) -> None:
+        self._apply(self.fake.fragment_acknowledged(eui, through, self.clock.now()))
 
     # --- the device side ---------------------------------------------------------------------
     def attach(self, eui: bytes, listener: HanListener, *, sleepy: bool = False,
@@ -240,6 +310,7 @@ class FakeZnpLink(HanDeviceLink):
     def __init__(self, air: FakeZnpAir, dev: _Device) -> None:
         self.air = air
         self.dev = dev
+        self._fragmenting = asyncio.Lock()  # APS sends one fragmented frame at a time per destination
 
     async def join(self, link_key: bytes) -> int:
         try:
@@ -253,6 +324,32 @@ class FakeZnpLink(HanDeviceLink):
 
     async def send(self, packet: HanPacket) -> None:
         self.air.stats.from_devices += 1
+        config = self.air.fake.large.config(packet.dst_ep)  # both ends of a link agree on the window
+        blocks = split(packet, config.fragment_size)
+        if len(blocks) == 1:
+            self._transmit(packet)
+            return
+        async with self._fragmenting:
+            await self._send_blocks(packet, blocks, config)
+
+    async def _send_blocks(self, packet: HanPacket, blocks: list[HanPacket], config: ApsfConfig) -> None:
+        # The device's APS layer: a window of blocks frame-delay apart, then the stick's ack.
+        for start in range(0, len(blocks), config.window):
+            acks: list[int] = []
+            for k, block in enumerate(blocks[start:start + config.window]):
+                if k:
+                    await asyncio.sleep(config.frame_delay_ms / 1000)
+                self.air.stats.fragments_up += 1
+                acks += [through for eui, through in self._transmit(block) if eui == packet.src]
+            if not acks:
+                self.air.stats.dropped += 1
+                self.air.stats.notes.append(f"{packet.src.hex().upper()}: no APS ack for blocks from {start}: "
+                                            f"the {len(packet.payload)}-byte frame is lost")
+                return
+            await asyncio.sleep(self.air.latency_s)  # the ack's own flight
+
+    def _transmit(self, packet: HanPacket) -> list[tuple[bytes, int]]:
+        """One frame from the device to the stick; the APS acks the stick sent back."""
         try:
             out = self.air.fake.from_device(packet, self.air.clock.now())
         except ZnpError as e:
@@ -262,10 +359,11 @@ class FakeZnpLink(HanDeviceLink):
             self.air.stats.dropped += 1
             self.air.stats.notes.append(str(e))
             log.error("fake ZNP %s: %s", self.air.url, e)
-            return
+            return []
         if self.air.tap is not None:
             self.air.tap(self.air.clock.now(), packet, not out.notes)
         self.air._apply(out)
+        return out.acks
 
     async def poll(self) -> list[HanPacket]:
         held = list(self.dev.held)

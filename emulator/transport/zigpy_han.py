@@ -16,7 +16,8 @@ How frames flow (``zigbee.md`` sections 1 and 10):
   Smart Energy profile (0x0109) relabelled as Home Automation (0x0104): zigpy parses ZCL
   only for HA and ZLL, and would otherwise drop the answers to its own interview.
 * Out: the CHF's frames are sent as raw ZigbeePackets (``send_packet``), APS-encrypted
-  when the packet says so.
+  when the packet says so. On ZNP a frame larger than one MT frame goes through Z-Stack's data
+  store instead, and larger incoming ones are fetched from it (``zigpy_znp_large``).
 * Joins: ``permit_with_link_key`` with the install-code key, for the device alone. Radios
   bound a permit to at most 254 s, and zigpy-znp's call blocks for the whole window, so
   each permit runs in its own task and is renewed until the device joins or the CHF's
@@ -37,21 +38,24 @@ from typing import Any
 
 from emulator.hardware import RadioError, RadioProfile, radio_class
 from emulator.transport.han import HanListener, HanPacket, HanRadio
+from emulator.transport.zigpy_znp_large import MAX_PAYLOAD as ZNP_MAX_PAYLOAD
+from emulator.transport.zigpy_znp_large import ZnpLargeMessages, fits_inline
 from emulator.zigbee.packet import PROFILE_SMART_ENERGY
 
 log = logging.getLogger(__name__)
 
 PROFILE_HA = 0x0104
 RECONNECT_MAX_S = 30.0
-#: What one frame carries through each radio library, where it is known. zigpy-znp sends an APS
-#: payload in one MT frame (250 data bytes less AF.DataRequestExt's 20) and has no AF.DataStore,
-#: so Z-Stack's APS fragmentation is out of its reach.
-RADIO_MAX_PAYLOAD = {"znp": 230}
+#: The largest APS payload the CHF can send through each radio library, where it is known. On ZNP
+#: a frame beyond one MT frame goes through Z-Stack's data store and APS fragmentation
+#: (``zigpy_znp_large``), up to what the stick holds.
+RADIO_MAX_PAYLOAD = {"znp": ZNP_MAX_PAYLOAD}
 MAX_PERMIT_S = 254  # Mgmt_Permit_Joining_req carries a u8; 255 would mean "forever" (not allowed in 3.0)
 #: Global ZCL commands that answer a request (zigpy may be awaiting one of its own).
 GLOBAL_RESPONSES = frozenset((0x01, 0x04, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x12, 0x16))
 #: The CHF's Smart Energy endpoint, registered on the radio beside zigpy's own (1 HA, 2 ZLL, 242 GP).
-SE_ENDPOINT_DESCRIPTOR = {"endpoint": 9, "profile": PROFILE_SMART_ENERGY, "device_type": 0x0500,
+SE_ENDPOINT = 9
+SE_ENDPOINT_DESCRIPTOR = {"endpoint": SE_ENDPOINT, "profile": PROFILE_SMART_ENERGY, "device_type": 0x0500,
                           "device_version": 0, "input_clusters": [0x0000, 0x000A, 0x0019, 0x0702, 0x0704, 0x0800],
                           "output_clusters": [0x0704]}
 
@@ -137,6 +141,8 @@ class ZigpyRadio(HanRadio):
         self._config: dict[str, Any] = {}
         self._stopping = False
         self._reconnect_task: asyncio.Task[None] | None = None
+        self.large: ZnpLargeMessages | None = None
+        """Z-Stack's large-frame path (ZNP radios only)."""
 
     @property
     def max_payload(self) -> int | None:
@@ -176,6 +182,14 @@ class ZigpyRadio(HanRadio):
         for eui, nwk in self._known.items():
             with contextlib.suppress(Exception):
                 app.add_device(zt.EUI64(eui[::-1]), zt.NWK(nwk))
+        if self.profile.radio == "znp":
+            self.large = ZnpLargeMessages(app)
+            self.large.install()
+            try:
+                await self.large.configure([1, SE_ENDPOINT])
+            except Exception as e:  # an older image without APSF settings still fragments with its defaults
+                log.warning("radio %s: AF.APSFConfigSet refused (%s); the stick's own fragmentation settings apply",
+                            self.profile.port, e)
         app.smets2_radio = self
         app.add_listener(self)
         self.app = app
@@ -214,6 +228,8 @@ class ZigpyRadio(HanRadio):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.listener = None
+        if self.large is not None:
+            await self.large.close()
         if self.app is not None:
             self.app.smets2_radio = None
             with contextlib.suppress(Exception):
@@ -237,9 +253,9 @@ class ZigpyRadio(HanRadio):
         limit = self.max_payload
         if limit is not None and len(packet.payload) > limit:
             self.stats.send_failed += 1
-            log.error("radio %s: a %d-byte frame to %s on cluster 0x%04X does not fit: %s carries at most %d bytes "
-                      "(no APS fragmentation)", self.profile.port, len(packet.payload), packet.dst.hex().upper(),
-                      packet.cluster, self.profile.radio, limit)
+            log.error("radio %s: a %d-byte frame to %s on cluster 0x%04X does not fit: %s carries at most %d bytes",
+                      self.profile.port, len(packet.payload), packet.dst.hex().upper(), packet.cluster,
+                      self.profile.radio, limit)
             return
         dst = self._address(packet)
         if dst is None:
@@ -256,7 +272,11 @@ class ZigpyRadio(HanRadio):
             profile_id=zt.uint16_t(packet.profile), cluster_id=zt.uint16_t(packet.cluster),
             data=zt.SerializableBytes(payload), tx_options=options | zt.TransmitOptions.ACK, radius=zt.uint8_t(0))
         try:
-            await self.app.send_packet(zp)
+            if self.large is not None and not fits_inline(payload):
+                await self.large.send(nwk=int(dst.address), dst_ep=packet.dst_ep, src_ep=packet.src_ep,
+                                      cluster=packet.cluster, tsn=tsn, secured=packet.aps_secured, data=payload)
+            else:
+                await self.app.send_packet(zp)
         except Exception as e:  # DeliveryError, radio time-outs: the CHF re-sends on its own
             self.stats.send_failed += 1
             log.warning("radio %s: frame to %s on cluster 0x%04X not delivered: %s", self.profile.port,

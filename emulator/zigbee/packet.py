@@ -35,5 +35,8 @@ class HanPacket:
     aps_secured: bool = True
     """APS-layer encryption with the device's link key (SE requires it for these clusters)."""
     lqi: int = 255
+    fragment: tuple[int, int] | None = None
+    """(block index, block count) when this frame is one APS fragment of a larger ASDU (the payload
+    is then that block; ``emulator.zigbee.apsf``); None for a whole frame."""
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from emulator.zigbee.aps import ApsDeliveryMode, ApsHeader, NwkFrameType, NwkHeader
+from emulator.zigbee.aps import ApsDeliveryMode, ApsHeader, Fragmentation, NwkFrameType, NwkHeader
 from emulator.zigbee.errors import FrameDecodeError, ZigbeeEncodeError
 from emulator.zigbee.mac import BROADCAST_ADDRESS, MacHeader, strip_fcs, with_fcs
 from emulator.zigbee.packet import HanPacket
@@ -49,7 +49,8 @@ def build_frame(packet: HanPacket, *, mac_sequence: int = 0, nwk_sequence: int =
     One hop, so the MAC addresses are the NWK ones. An unknown short address is drawn as
     0x0000 (the coordinator). The EUI-64s go in the NWK header so that Wireshark names
     the devices. Payloads beyond one 127-byte frame are not APS-fragmented: Wireshark
-    dissects the oversized frame whole, which reads better than reassembled blocks.
+    dissects the oversized frame whole, which reads better than reassembled blocks. A packet that
+    is one APS fragment (``packet.fragment``) is drawn with its extended header, as it crossed.
     """
     src = 0x0000 if packet.src_nwk == UNKNOWN_NWK else packet.src_nwk
     dst = 0x0000 if packet.dst_nwk == UNKNOWN_NWK else packet.dst_nwk
@@ -61,8 +62,14 @@ def build_frame(packet: HanPacket, *, mac_sequence: int = 0, nwk_sequence: int =
                     src_ieee=packet.src if len(packet.src) == 8 else None)
     # APS security stays clear whatever packet.aps_secured says: with the bit set, Wireshark
     # would treat the plaintext ZCL frame as ciphertext.
+    fragmentation, block = None, 0
+    if packet.fragment is not None:
+        index, count = packet.fragment
+        fragmentation = Fragmentation.FIRST_BLOCK if index == 0 else Fragmentation.SUBSEQUENT_BLOCK
+        block = count if index == 0 else index
     aps = ApsHeader(packet.dst_ep, packet.cluster, packet.profile, packet.src_ep, aps_counter,
-                    ApsDeliveryMode.BROADCAST if broadcast else ApsDeliveryMode.UNICAST)
+                    ApsDeliveryMode.BROADCAST if broadcast else ApsDeliveryMode.UNICAST,
+                    fragmentation=fragmentation, block_number=block)
     return with_fcs(mac.encode() + nwk.encode() + aps.encode() + packet.payload)
 
 

@@ -39,6 +39,21 @@ Status = cs.Struct("Status" / u8)
 EMPTY = cs.Struct()
 
 ADDR_GROUP, ADDR_NWK, ADDR_IEEE, ADDR_BROADCAST = 1, 2, 3, 15
+#: Z-Stack's MT_AF.c: an AF.DataRequestExt whose data would take the frame past 250 bytes (more
+#: than 230 data bytes) carries only the length; the host then fills the chip's buffer with
+#: AF.DataStore. An incoming message of more than 220 bytes is announced by AF.IncomingMsgExt
+#: with its length and no data, and the host fetches it with AF.DataRetrieve.
+INLINE_REQUEST_MAX = 230
+INLINE_INCOMING_MAX = 220
+#: Data bytes in one AF.DataStore (250 less Index and length) and one AF.DataRetrieve answer (less Status
+#: and length).
+STORE_CHUNK_MAX = 247
+RETRIEVE_CHUNK_MAX = 248
+
+
+def _held(limit: int) -> Any:
+    """Data whose bytes are in the frame only up to ``limit``; beyond it the chip holds them."""
+    return cs.Bytes(lambda this: this.DataLength if this.DataLength <= limit else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +137,22 @@ TABLE: tuple[Command, ...] = (
         "Radius" / u8, "Data" / ShortBytes), Status),
     Command("AF.DataRequestExt", A, 0x02, cs.Struct(
         "DstAddrModeAddress" / AddrModeAddress, "DstEndpoint" / u8, "DstPanId" / u16, "SrcEndpoint" / u8,
-        "ClusterId" / u16, "TSN" / u8, "Options" / u8, "Radius" / u8, "Data" / LongBytes), Status),
+        "ClusterId" / u16, "TSN" / u8, "Options" / u8, "Radius" / u8, "DataLength" / u16,
+        "Data" / _held(INLINE_REQUEST_MAX)), Status),
     Command("AF.Delete", A, 0x04, cs.Struct("Endpoint" / u8), Status),
+    Command("AF.DataStore", A, 0x11, cs.Struct("Index" / u16, "Data" / ShortBytes), Status),
+    Command("AF.DataRetrieve", A, 0x12, cs.Struct("TimeStamp" / u32, "Index" / u16, "Length" / u8),
+            cs.Struct("Status" / u8, "Data" / ShortBytes)),
+    Command("AF.APSFConfigSet", A, 0x13, cs.Struct("Endpoint" / u8, "FrameDelay" / u8, "WindowSize" / u8), Status),
     Command("AF.DataConfirm", A, 0x80, callback=cs.Struct("Status" / u8, "Endpoint" / u8, "TSN" / u8)),
     Command("AF.IncomingMsg", A, 0x81, callback=cs.Struct(
         "GroupId" / u16, "ClusterId" / u16, "SrcAddr" / u16, "SrcEndpoint" / u8, "DstEndpoint" / u8,
         "WasBroadcast" / u8, "LQI" / u8, "SecurityUse" / u8, "TimeStamp" / u32, "TSN" / u8, "Data" / ShortBytes,
+        "MacSrcAddr" / u16, "MsgResultRadius" / u8)),
+    Command("AF.IncomingMsgExt", A, 0x82, callback=cs.Struct(
+        "GroupId" / u16, "ClusterId" / u16, "SrcAddrModeAddress" / AddrModeAddress, "SrcEndpoint" / u8,
+        "SrcPanId" / u16, "DstEndpoint" / u8, "WasBroadcast" / u8, "LQI" / u8, "SecurityUse" / u8,
+        "TimeStamp" / u32, "TSN" / u8, "DataLength" / u16, "Data" / _held(INLINE_INCOMING_MAX),
         "MacSrcAddr" / u16, "MsgResultRadius" / u8)),
     # --- APP_CONFIG (BDB) ---------------------------------------------------------------------
     Command("AppConfig.BDBAddInstallCode", C, 0x04, cs.Struct(

@@ -14,9 +14,9 @@ the host asked for install-code-only joins, no other key is accepted). A joined 
 announced (``TCDevInd`` and a ``Device_annce``) and the chip answers the host's ZDO requests
 on the device's behalf from its descriptor, as the device's own stack would. AF frames for
 a device leave as :class:`HanPacket`s; frames a device sends come back to the host as
-``AF.IncomingMsg``. Z-Stack's own limit holds: one MT frame carries at most 250 bytes, so an
-APS payload over :data:`MAX_AF_PAYLOAD` cannot reach a zigpy-znp host (which has no
-``AF.DataRetrieve``): the fake refuses it with an error that says so.
+``AF.IncomingMsg``. Messages too large for one MT frame go as Z-Stack sends them (``af_large``):
+``AF.DataStore`` into a held request, ``AF.IncomingMsgExt`` fetched with ``AF.DataRetrieve``;
+and on the air, anything larger than one frame crosses in APS fragments, a window at a time.
 """
 
 from __future__ import annotations
@@ -28,16 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.zigbee import zdo
+from emulator.zigbee.apsf import FRAGMENT_SIZE, ApsfConfig
 from emulator.zigbee.install_code import link_key_from_install_code
 from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
 from emulator.znp import errors as st
 from emulator.znp import nv
+from emulator.znp.af_large import APS_NO_ACK, LargeMessages, address_field
 from emulator.znp.errors import JoinRefusedByTrustCentre, ZnpError
 from emulator.znp.mt import FrameReader, MtFrame, MtType
 
 DEFAULT_TC_LINK_KEY = b"ZigBeeAlliance09"
-MAX_AF_PAYLOAD = 230  # 250 MT data bytes less AF.IncomingMsg's 20 header bytes
 CAPABILITIES = 0x055F  # SYS MAC NWK AF ZDO UTIL APP APP_CNF: a Z-Stack 3 coordinator image
 DEVICE_STATE_STARTING = 8
 DEVICE_STATE_STARTED = 9
@@ -64,6 +65,10 @@ class FakeOutput:
     """Devices the host asked to leave (Mgmt_Leave_req): they are gone from the network."""
     notes: list[str] = field(default_factory=list)
     """What the chip refused or could not do, in words (for logs and tests)."""
+    fragments: list[tuple[float, HanPacket]] = field(default_factory=list)
+    """APS blocks the chip transmits, each with the time it leaves (a window, frame-delay apart)."""
+    acks: list[tuple[bytes, int]] = field(default_factory=list)
+    """APS acknowledgements the chip sent to devices: (device, blocks received below this index)."""
 
     def wire(self) -> bytes:
         return b"".join(f.encode() for f in self.serial)
@@ -94,7 +99,8 @@ class NetworkState:
 class FakeZnp:
     """One Z-Stack coordinator stick. ``ieee`` is its EUI-64 (big-endian display order)."""
 
-    def __init__(self, ieee: bytes, *, seed: int = 0, code_revision: int = 20240710) -> None:
+    def __init__(self, ieee: bytes, *, seed: int = 0, code_revision: int = 20240710,
+                 fragment_size: int = FRAGMENT_SIZE) -> None:
         self.ieee = ieee
         self.hardware_ieee = ieee
         self.rng = random.Random(seed)
@@ -109,6 +115,7 @@ class FakeZnp:
         self.primary_channels = 0x07FFF800
         self.devices: dict[bytes, Joined] = {}
         self.counter = 0
+        self.large = LargeMessages(fragment_size)
         self._current = ""
         self._last_rx = 0.0
         self.handled: dict[str, int] = {}
@@ -123,6 +130,8 @@ class FakeZnp:
             "ZDO.StartupFromApp": self._startup_from_app,
             "AF.Register": self._af_register, "AF.Delete": self._af_delete,
             "AF.DataRequest": self._data_request, "AF.DataRequestExt": self._data_request,
+            "AF.DataStore": self._data_store, "AF.DataRetrieve": self._data_retrieve,
+            "AF.APSFConfigSet": self._apsf_config_set,
             "AppConfig.BDBAddInstallCode": self._add_install_code,
             "AppConfig.BDBSetJoinUsesInstallCodeKey": self._install_code_only,
             "AppConfig.BDBSetChannel": self._set_channel,
@@ -164,6 +173,7 @@ class FakeZnp:
                 out.serial.append(mt.response("RPCError.CommandNotRecognized", ErrorCode=e.status,
                                               Cmd0=frame.cmd0, Cmd1=frame.command))
             return out
+        self.large.expire(now, out.notes)
         self.handled[cmd.name] = self.handled.get(cmd.name, 0) + 1
         self._current = cmd.name  # handlers shared by two commands answer in kind
         handler(fields, now, out)
@@ -210,6 +220,8 @@ class FakeZnp:
         """A device leaves the network (on its own, or asked to)."""
         out = FakeOutput()
         dev = self.devices.pop(eui, None)
+        for job in self.large.forget(eui):
+            out.serial.append(mt.callback("AF.DataConfirm", Status=st.MAC_NO_ACK, Endpoint=job.src_ep, TSN=job.tsn))
         if dev is not None:
             out.serial.append(mt.callback("ZDO.LeaveInd", NWK=dev.nwk, IEEE=eui, Request=0, Remove=0,
                                           Rejoin=int(rejoin)))
@@ -231,16 +243,47 @@ class FakeZnp:
             out.notes.append(f"dropped a frame from {packet.src.hex().upper()} to endpoint {packet.dst_ep}: "
                              f"the host registered endpoints {sorted(self.endpoints)}")
             return out
-        if len(packet.payload) > MAX_AF_PAYLOAD:
-            raise ZnpError(f"a {len(packet.payload)}-byte APS payload from {packet.src.hex().upper()} does not fit "
-                           f"one MT frame (at most {MAX_AF_PAYLOAD}); zigpy-znp cannot fetch larger ones "
-                           f"(no AF.DataRetrieve)")
-        out.serial.append(mt.callback(
-            "AF.IncomingMsg", GroupId=0, ClusterId=packet.cluster, SrcAddr=dev.nwk, SrcEndpoint=packet.src_ep,
-            DstEndpoint=packet.dst_ep, WasBroadcast=0, LQI=packet.lqi,
-            SecurityUse=int(packet.aps_secured), TimeStamp=int(now * 1000) & 0xFFFFFFFF, TSN=self._tsn(),
-            Data=packet.payload, MacSrcAddr=dev.nwk, MsgResultRadius=0))
+        if packet.fragment is not None:
+            ack, whole = self.large.block(packet, out.notes)
+            if ack is not None:
+                out.acks.append((packet.src, ack))
+            if whole is None:
+                return out
+            packet = whole
+        self._incoming(packet, dev.nwk, now, out)
         return out
+
+    def fragment_acknowledged(self, eui: bytes, through: int, now: float) -> FakeOutput:
+        """A device's APS acknowledgement of a window of blocks the chip sent it."""
+        out = FakeOutput()
+        done, blocks = self.large.acknowledged(eui, through, now)
+        out.fragments.extend(blocks)
+        if done is not None:
+            out.serial.append(mt.callback("AF.DataConfirm", Status=st.SUCCESS, Endpoint=done.src_ep, TSN=done.tsn))
+        return out
+
+    def tick(self, now: float) -> FakeOutput:
+        """Time passing on the chip: windows whose APS ack is late are sent again or given up."""
+        out = FakeOutput()
+        failed, blocks = self.large.overdue(now, out.notes)
+        out.fragments.extend(blocks)
+        for job in failed:
+            out.serial.append(mt.callback("AF.DataConfirm", Status=APS_NO_ACK, Endpoint=job.src_ep, TSN=job.tsn))
+        return out
+
+    def _incoming(self, packet: HanPacket, nwk: int, now: float, out: FakeOutput) -> None:
+        """An application frame for the host: inline when it fits, else held for AF.DataRetrieve."""
+        timestamp = int(now * 1000) & 0xFFFFFFFF
+        common = {"GroupId": 0, "ClusterId": packet.cluster, "SrcEndpoint": packet.src_ep,
+                  "DstEndpoint": packet.dst_ep, "WasBroadcast": 0, "LQI": packet.lqi,
+                  "SecurityUse": int(packet.aps_secured), "TSN": self._tsn(), "MacSrcAddr": nwk, "MsgResultRadius": 0}
+        if len(packet.payload) <= mt.INLINE_INCOMING_MAX:
+            out.serial.append(mt.callback("AF.IncomingMsg", SrcAddr=nwk, TimeStamp=timestamp, Data=packet.payload,
+                                          **common))
+            return
+        timestamp = self.large.hold_incoming(packet.payload, now)
+        out.serial.append(mt.callback("AF.IncomingMsgExt", SrcAddrModeAddress=address_field(nwk), SrcPanId=0,
+                                      TimeStamp=timestamp, DataLength=len(packet.payload), Data=b"", **common))
 
     # --- helpers -------------------------------------------------------------------------------
     def _tsn(self) -> int:
@@ -399,7 +442,42 @@ class FakeZnp:
         return mode, nwk, self._by_nwk(nwk)
 
     def _data_request(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        name = self._current
+        if f.get("DataLength", 0) > mt.INLINE_REQUEST_MAX:  # only the length: the data comes by AF.DataStore
+            status = self.large.hold_request(f, now, out.notes) if f["SrcEndpoint"] in self.endpoints \
+                else st.INVALID_PARAMETER
+            out.serial.append(mt.response(self._current, Status=status))
+            return
+        self._send(self._current, f, now, out)
+
+    def _data_store(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+        data = bytes(f["Data"])
+        if data:
+            out.serial.append(mt.response("AF.DataStore", Status=self.large.store(f["Index"], data, out.notes)))
+            return
+        request, status = self.large.take_request(out.notes)
+        if request is None:
+            out.serial.append(mt.response("AF.DataStore", Status=status))
+            return
+        self._send("AF.DataStore", request, now, out)
+
+    def _data_retrieve(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+        status, data = self.large.retrieve(f, out.notes)
+        out.serial.append(mt.response("AF.DataRetrieve", Status=status, Data=data))
+
+    def _apsf_config_set(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+        status = st.SUCCESS
+        if f["Endpoint"] not in self.endpoints:
+            out.notes.append(f"AF.APSFConfigSet: endpoint {f['Endpoint']} is not registered")
+            status = st.INVALID_PARAMETER
+        elif not 1 <= f["WindowSize"] <= 8:
+            out.notes.append(f"AF.APSFConfigSet: window {f['WindowSize']} is outside 1..8")
+            status = st.INVALID_PARAMETER
+        else:
+            self.large.apsf[f["Endpoint"]] = ApsfConfig(self.large.fragment_size, f["WindowSize"], f["FrameDelay"])
+        out.serial.append(mt.response("AF.APSFConfigSet", Status=status))
+
+    def _send(self, name: str, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+        """A data request with its data, answered (SRSP) as ``name``."""
         mode, nwk, dev = self._destination(f)
         data, cluster, src_ep, dst_ep = bytes(f["Data"]), f["ClusterId"], f["SrcEndpoint"], f["DstEndpoint"]
         broadcast = mode == mt.ADDR_BROADCAST or (nwk is not None and nwk >= BROADCAST_MIN)
@@ -415,11 +493,16 @@ class FakeZnp:
         profile = self.endpoints[src_ep]["ProfileId"]
         secured = bool(f["Options"] & OPTION_SECURITY)
         targets = list(self.devices.values()) if broadcast else ([dev] if dev is not None else [])
-        for target in targets:
-            out.air.append(HanPacket(self.ieee, target.descriptor.eui, cluster, data, src_ep, dst_ep, profile,
-                                     0x0000, target.nwk, secured))
-        if broadcast:
+        packets = [HanPacket(self.ieee, target.descriptor.eui, cluster, data, src_ep, dst_ep, profile, 0x0000,
+                             target.nwk, secured) for target in targets]
+        if broadcast:  # APS never fragments a broadcast
+            out.air.extend(packets)
             return
+        if dev is not None and len(data) > self.large.config(src_ep).fragment_size:
+            # Across in blocks; the confirm comes when the device has acknowledged the last window.
+            out.fragments.extend(self.large.start(packets[0], f["TSN"], now))
+            return
+        out.air.extend(packets)
         if dev is None and nwk != 0x0000:
             out.notes.append(f"no device at NWK 0x{nwk or 0:04X}: MAC_NO_ACK")
         status = st.SUCCESS if dev is not None or nwk == 0x0000 else st.MAC_NO_ACK

@@ -193,3 +193,23 @@ def test_tshark_reads_every_command_field_as_we_wrote_it(tmp_path: Path):
             checked += 1
     print(f"{checked} field values agreed with tshark")
     assert checked >= 35  # the comparison is not vacuous: most fields are dissected
+
+
+def test_an_aps_fragment_is_drawn_with_its_extended_header():
+    """Zigbee PRO 2.2.5.1.8: the first block carries the block count, later ones their index."""
+    base = HanPacket(bytes.fromhex("00124B0001020304"), bytes.fromhex("00DB1234567890A0"), 0x0704, bytes(71),
+                     src_ep=9, dst_ep=1, src_nwk=0x0000, dst_nwk=0x1234)
+    first = parse_frame(build_frame(HanPacket(**{**_fields(base), "fragment": (0, 8)})))
+    assert first.aps.fragmentation is aps.Fragmentation.FIRST_BLOCK and first.aps.block_number == 8
+    later = parse_frame(build_frame(HanPacket(**{**_fields(base), "fragment": (3, 8)})))
+    assert later.aps.fragmentation is aps.Fragmentation.SUBSEQUENT_BLOCK and later.aps.block_number == 3
+    # The APS header: frame control 0x80 (extended header present), endpoints, cluster, profile,
+    # counter, then extended frame control 0b10 (subsequent block) and the block number.
+    frame = build_frame(HanPacket(**{**_fields(base), "fragment": (3, 8)}))
+    assert frame[-(2 + 71 + 10):-(2 + 71)] == bytes.fromhex("80" "01" "0407" "0901" "09" "00" "02" "03")
+    whole = parse_frame(build_frame(base))
+    assert whole.aps.fragmentation is None and whole.payload == bytes(71)
+
+
+def _fields(p: HanPacket) -> dict[str, object]:
+    return {name: getattr(p, name) for name in HanPacket.__dataclass_fields__}
