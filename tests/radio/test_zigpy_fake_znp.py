@@ -16,10 +16,9 @@ import pytest
 from emulator.clock import RealClock, VirtualClock, run
 from emulator.devices.events import FirmwareTransferEnded
 from emulator.devices.profile import PremisesProfile
-from emulator.dsp.model import Status
 from emulator.hardware import RadioProfile
-from emulator.scenarios.steps import install, send_ok
-from emulator.scenarios.world import SUPPLIER, PremisesRuntime, World, build_world
+from emulator.scenarios.steps import commission, install, send_ok
+from emulator.scenarios.world import SUPPLIER, World, build_world
 from emulator.transport.fake_znp import FakeZnpAir, fake_znp_han
 from emulator.transport.han import NullListener
 from emulator.transport.zigpy_han import ZigpyRadio
@@ -28,21 +27,6 @@ from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 from emulator.znp.fake import FakeZnp
 
 pytest.importorskip("zigpy_znp")
-
-
-# The real GBCS ECS70 (8.1.1 to an ESME, signed) is a 233-byte GBCS frame, 238 bytes in the tunnel: more
-# than zigpy-znp sends in one MT frame (230), and it has no APS fragmentation. The hub refuses it at once
-# (E20, naming the limit); the ESME is then commissioned out of band so the rest of the radio path runs.
-ESME_COMMISSIONING_REFUSAL = "the command needs a 238-byte HAN frame and this radio carries at most 230"
-
-
-async def _commission(w: World, p: PremisesRuntime) -> None:
-    user = w.users[SUPPLIER]
-    _, refused = await user.send("8.1.1", p.esme.hex().upper())
-    assert refused is not None and refused.code == "E20" and ESME_COMMISSIONING_REFUSAL in refused.message
-    w.dsp.core.set_status(p.esme.hex().upper(), Status.COMMISSIONED, w.clock.now(), who="radio test")
-    if p.gsme is not None:
-        await send_ok(user, "8.1.1", p.gsme)
 
 
 async def _world(*, pty: bool = False) -> World:
@@ -70,7 +54,7 @@ def test_dv7_ic2_chf_on_zigpy_znp_joins_reads_and_upgrades_meters():
         await install(w, p, w.users[SUPPLIER])  # 8.11 -> CHF -> permit_with_link_key -> joins
         assert air.fake.handled["AppConfig.BDBAddInstallCode"] >= 2 and air.stats.joins == 2
         assert {p.esme, p.gsme} <= set(p.chf_runner.machine.nwk)
-        await _commission(w, p)
+        await commission(w, p, w.users[SUPPLIER])
         before = air.fake.handled["AF.DataRequestExt"]
         _, final = await w.users[SUPPLIER].send("4.1.1", p.esme.hex().upper())  # GBCS both ways, tunnelled
         assert final is not None and final.code == "I0"
@@ -168,8 +152,6 @@ def test_dv7_hardware_check_on_the_fake_stick_and_a_wrong_radio_type(tmp_path: P
         server.wait(10)
 
 
-@pytest.mark.xfail(strict=True, reason="the UIT commissions its ESMEs with the real ECS70 (238-byte HAN frame); "
-                                       "zigpy-znp carries 230 bytes at most, without APS fragmentation")
 def test_dv7_uit_journey_over_zigpy_znp_and_the_embedded_mosquitto(tmp_path: Path):
     """The whole UIT with every hub on zigpy-znp and a fake stick: the journeys do not know."""
     report_path, pcap = tmp_path / "uit.json", tmp_path / "uit.pcap"
@@ -190,7 +172,7 @@ def test_dv7_the_hub_survives_the_radio_going_away_and_nothing_accepted_is_lost(
         air = p.bus
         assert isinstance(air, FakeZnpAir)
         await install(w, p, w.users[SUPPLIER])
-        await _commission(w, p)
+        await commission(w, p, w.users[SUPPLIER])
         radio = p.chf_runner.radio
         assert isinstance(radio, ZigpyRadio)
         # The dongle drops off the bus: the host's connection is cut under zigpy-znp.
