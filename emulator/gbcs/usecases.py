@@ -141,7 +141,12 @@ def select_use_case(srv: str, device_type: str, body: Mapping[str, Any] | None =
     for element in sorted(body_elements(body)):
         name = _BY_BODY_ELEMENT.get((srv, element), {}).get(device_type)
         if name is not None:
-            code = _codes_by_use_case()[name][0]
-            mc = catalogue.message_codes()[code]
-            return UseCase(srv, device_type, name, code, mc.critical or base.critical)
+            return use_case_named(base, name)
     return base
+
+
+def use_case_named(base: UseCase, name: str) -> UseCase:
+    """``base`` (an SRV's default use case) replaced by its sibling use case ``name``."""
+    code = _codes_by_use_case()[name][0]
+    mc = catalogue.message_codes()[code]
+    return UseCase(base.srv, base.device_type, name, code, mc.critical or base.critical)
