@@ -7,8 +7,12 @@ CHF never pushes to it: everything it receives it has asked for (zigbee.md secti
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from emulator.devices import alerts
+from emulator.devices.alerts import AlertContext
 from emulator.devices.base import Output
 from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.meter import Meter
@@ -62,8 +66,10 @@ class Gsme(Meter):
             return answer_gbz(msg.payload, self.attribute, now)
         return asn1_response(self, msg, now)
 
-    def alert_payload(self, code: int, now: float) -> bytes:
-        return gbz.alert_payload(code, now)
+    def alert_context(self, code: int, now: float) -> AlertContext:
+        """A GSME alert names its gas register (GCS53 pushes it as a billing snapshot)."""
+        base = super().alert_context(code, now)
+        return replace(base, log=alerts.gbz_billing_snapshot(now, self.load.energy_wh(now)))
 
     def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
         # The GSME is the tunnel client: PUT carries its responses and alerts.

@@ -39,8 +39,11 @@ class RestrictedPolicy:
         return info is None or info.restricted_class not in self.blocked_classes
 
     def alert_delivered(self, alert_code: int, critical: bool) -> bool:
-        """Does an alert from a Restricted device reach the user and the SAT log? (RM-5)."""
-        return critical or alert_code in self.deliver_alert_codes
+        """Does an alert from a Restricted device reach the user and the SAT log? (RM-5).
+
+        The configured list alone decides: a device-signed (critical) alert is discarded too
+        when the list says so (a signed 0x8F0A billing data log carries consumption data)."""
+        return alert_code in self.deliver_alert_codes
 
     @classmethod
     def with_cons_question(cls, blocked: bool) -> RestrictedPolicy:

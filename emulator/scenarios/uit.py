@@ -89,7 +89,7 @@ async def run(world: World, rec: Recorder, *, image_size: int = IMAGE_SIZE) -> N
         with rec.step(f"{p.id}.alerts", f"{tag}: non-critical alert to diagnostics only, critical to SAT", ["RM-5"]):
             sat0, diag0 = len(repo.read_log("sat")), len(repo.read_log("diagnostics"))
             assert p.esme_runner is not None
-            p.esme_runner.raise_alert(0x8F32)  # Supply Armed: non-critical, discarded
+            p.esme_runner.raise_alert(0x8F32)  # Supply Armed: signed (0x8F), yet discarded: not on the list
             p.esme_runner.raise_alert(0x8F3F)  # Tamper: security, delivered
             await asyncio.sleep(2)
             sat = repo.read_log("sat")[sat0:]

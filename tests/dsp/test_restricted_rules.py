@@ -120,9 +120,10 @@ def test_rm5_alerts_split_between_sat_and_diagnostics():
     d.set_restricted(SUPPLIER, ESME, True, NOW)
     d.on_alert(ESME, 0x8F3F, False, "AA", NOW)  # tamper: security -> delivered
     d.on_alert(ESME, 0x8F32, False, "BB", NOW)  # supply armed -> discarded
-    d.on_alert(ESME, 0x8F32, True, "CC", NOW)  # critical framing always delivered
-    assert [r["alert_code"] for r in d.repo.read_log("sat")] == ["0x8F3F", "0x8F32"]
-    assert [r["alert_code"] for r in d.repo.read_log("diagnostics")] == ["0x8F32"]
+    d.on_alert(ESME, 0x8F32, True, "CC", NOW)  # signed, still not on the list -> discarded
+    d.on_alert(ESME, 0x8F0A, True, "DD", NOW)  # signed billing data log (ECS68): consumption -> discarded
+    assert [r["alert_code"] for r in d.repo.read_log("sat")] == ["0x8F3F"]
+    assert [r["alert_code"] for r in d.repo.read_log("diagnostics")] == ["0x8F32", "0x8F32", "0x8F0A"]
 
 
 def test_rm6_flag_in_8_2_inventory_and_extract():
