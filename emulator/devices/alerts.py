@@ -92,11 +92,28 @@ USE_CASE_ALERTS: dict[tuple[str, int], AlertRoute] = {
     ("CHF", 0x8F2D): AlertRoute(0x0115, "DBCH11", False, Body.HUB),
     ("CHF", 0x8F89): AlertRoute(0x0128, "CCS08", True, Body.HUB),
     ("CHF", 0x8F8A): AlertRoute(0x0128, "CCS08", True, Body.HUB),
+    ("GPF", 0x8071): AlertRoute(0x00B2, "GCS62", False, Body.HUB),
+    ("PPMID", 0x8F8B): AlertRoute(0x012B, "CS09", True, Body.HUB),
 }
 
+# The outcome (0x8F66 success / 0x8F67 failure) of a future-dated ASN.1 command goes with the
+# message code of that command's family, not the device's DLMS/GBZ one; all are signed.
+FUTURE_DATED_ASN1: dict[str, AlertRoute] = {
+    "CS06": AlertRoute(0x00CA, "Future Dated Firmware Activation Alert", True, Body.HUB),
+    **{uc: AlertRoute(0x00CB, "Future Dated Update Security Credentials Alert", True, Body.HUB)
+       for uc in ("CS02a", "CS02b", "CS02c", "CS02d", "CS02e")},
+    "CS02g": AlertRoute(0x0124, "CS02g future-dated alert", True, Body.HUB),
+}
+FUTURE_DATED_OUTCOMES = (0x8F66, 0x8F67)
 
-def route(kind: str, code: int) -> AlertRoute:
-    """How a ``kind`` device (ESME, GSME, CHF) frames alert ``code`` (see the module docstring)."""
+
+def route(kind: str, code: int, about: str | None = None) -> AlertRoute:
+    """How a ``kind`` device (ESME, GSME, CHF, GPF, PPMID) frames alert ``code`` (see the module
+    docstring); ``about`` is the use case of the command a future-dated outcome reports."""
+    if code in FUTURE_DATED_OUTCOMES and about is not None:
+        for prefix, how in FUTURE_DATED_ASN1.items():
+            if about.startswith(prefix):
+                return how
     found = USE_CASE_ALERTS.get((kind, code))
     if found is not None:
         return found
