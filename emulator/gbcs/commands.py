@@ -32,7 +32,6 @@ _OBIS = {
 _DLMS_READS = {"ECS52": "firmware", "ECS17a": "export", "ECS17b": "import", "ECS17c": "power",
                "ECS17d": "tou", "ECS17e": "tou", "ECS21a": "daily_reads", "ECS66": "daily_reads",
                "ECS22b": "half_hours", "ECS35a": "events"}
-_ZCL_READS = {"GCS38": 0x0206, "GCS13a": 0x0000, "GCS13b": 0x0000, "GCS13c": 0x0000}
 ZIGBEE_NETWORK_CONTROL = (104, bytes((0, 0, 30, 3, 0, 255)))
 
 
@@ -89,7 +88,7 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
     elif name.startswith("ECS"):
         payload = _dlms_get(counter, _DLMS_READS.get(name, "device_id"))
     elif name.startswith(("GCS",)):
-        payload = _zcl_read(_ZCL_READS.get(name, 0x0000))
+        payload = _zcl_read(0x0000)  # GCS use cases without a builder yet (usecases_gas lists them)
     elif name == "CS08":
         payload = asn1.NULL_RESPONSE
     elif name.startswith("CCS") or name.startswith("DBCH"):
