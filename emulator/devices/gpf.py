@@ -8,9 +8,11 @@ from emulator.devices.base import Output, WanFrame
 from emulator.devices.endpoint import GbcsEndpoint, accept_reporting
 from emulator.devices.firmware import FirmwareState
 from emulator.devices.usecase_handlers import asn1_response
-from emulator.devices.zcl_model import FIRMWARE_VERSION_ATTR, METERING, Attr, answer_gbz
+from emulator.devices.zcl_model import FIRMWARE_VERSION_ATTR, METERING, Attr, GasState, answer_gbz, restore_device_log
 from emulator.gbcs import gbz
 from emulator.gbcs.errors import GbcsError
+
+RESTORE_DEVICE_LOG = 0x008C  # GCS59 Restore GPF Device Log (8.12.2)
 
 
 class Gpf:
@@ -22,6 +24,8 @@ class Gpf:
         self.firmware = FirmwareState(firmware_version)
         self.mirror: dict[tuple[int, int], Attr] = {}
         self.mirror_time: float | None = None
+        self.state = GasState()  # the settings the GPF answers for (its copy of the gas configuration)
+        self.device_log: dict[bytes, int] = {}  # restored by GCS59: device id -> device type
 
     def attribute(self, cluster: int, attr: int, now: float) -> Attr | None:
         if (cluster, attr) == (METERING, FIRMWARE_VERSION_ATTR):
@@ -49,8 +53,12 @@ class Gpf:
         if msg is None:
             return out
         try:
-            payload = answer_gbz(msg.payload, self.attribute, now) if msg.payload[:2] == gbz.HEADER \
-                else asn1_response(self, msg, now)
+            if msg.payload[:2] == gbz.HEADER:
+                payload = answer_gbz(msg.payload, self.attribute, now, self.state, message_code=msg.message_code)
+            elif msg.message_code == RESTORE_DEVICE_LOG:
+                payload = restore_device_log(self.device_log, msg.payload)
+            else:
+                payload = asn1_response(self, msg, now)
         except GbcsError:
             payload = gbz.GbzPayload(()).encode()
         out.wan.append(WanFrame(self.endpoint.respond(msg, payload, now), "response", self.eui, msg.counter))

@@ -19,20 +19,23 @@ from emulator.devices.meter import Meter
 from emulator.devices.profile import MeterProfile
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.devices.zcl_model import (
+    BASIC,
     CURRENT_SUMMATION_DELIVERED,
     FIRMWARE_VERSION_ATTR,
     METERING,
-    SUPPLY_STATUS,
     Attr,
+    GasState,
     answer_gbz,
+    synchronise_clock,
 )
-from emulator.gbcs import gbz
+from emulator.gbcs import gbz, security
 from emulator.gbcs.frames import Message
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import tunneling
 from emulator.zigbee.packet import CLUSTER_TUNNELING
 
 REPORT_ATTRIBUTES = 0x0A
+SET_CLOCK = (0x007F,)  # GCS28 Set Clock on GSME (6.11, and 8.1.1 at commissioning)
 
 
 class Gsme(Meter):
@@ -45,26 +48,52 @@ class Gsme(Meter):
                          profile.image_type, manufacturer_key)
         self.profile = profile
         self.load = profile.load(start)
-        self.valve = 2  # SupplyStatus: 0 off, 1 armed, 2 on
+        self.state = GasState()  # what the gas use cases set: supply (valve), payment mode, tariff data ...
         self.wake_period = profile.wake_period_s
         self.next_wake: float | None = start + self.wake_period
         self.battery_mah = float(profile.battery_mah)
 
+    @property
+    def valve(self) -> int:
+        """SupplyStatus: 0 off, 1 armed, 2 on (GCS32 disables, GCS39 arms)."""
+        return self.state.supply_status
+
     def attribute(self, cluster: int, attr: int, now: float) -> Attr | None:
-        if cluster != METERING:
-            return None
-        if attr == CURRENT_SUMMATION_DELIVERED:
-            return ("uint48", self.load.energy_wh(now))
-        if attr == FIRMWARE_VERSION_ATTR:
-            return ("octets", self.firmware.version)
-        if attr == SUPPLY_STATUS:
-            return ("enum8", self.valve)
-        return None
+        """The registers and identity the GSME measures itself; the settings come from
+        :attr:`state` (zcl_model.ATTRIBUTES)."""
+        energy = self.load.energy_wh(now)
+        own: dict[tuple[int, int], Attr] = {
+            (METERING, CURRENT_SUMMATION_DELIVERED): ("uint48", energy),
+            (METERING, 0x0100): ("uint48", energy),  # tier 1: a single-rate gas tariff
+            (METERING, 0x0102): ("uint48", 0), (METERING, 0x0104): ("uint48", 0), (METERING, 0x0106): ("uint48", 0),
+            (METERING, 0x0700): ("uint48", energy), (METERING, 0x0701): ("uint48", 0),
+            (METERING, 0x0702): ("uint48", 0), (METERING, 0x0703): ("uint48", 0),
+            (METERING, 0x0300): ("enum8", 0x01),  # m3
+            (METERING, 0x0301): ("uint24", 1), (METERING, 0x0302): ("uint24", 1000),
+            (METERING, FIRMWARE_VERSION_ATTR): ("octets", self.firmware.version),
+            (METERING, 0x0205): ("uint16", int(self.battery_mah / 10)),  # remaining battery life, days
+            (METERING, 0x0607): ("enum8", 3), (METERING, 0x0608): ("enum8", 3),
+            (METERING, 0x0A00): ("uint32", energy // 10),  # bill to date
+            (BASIC, 0x0003): ("uint8", 1),
+            (BASIC, 0x0004): ("string", "smets2-emu"),
+            (BASIC, 0x0005): ("string", self.KIND),
+        }
+        return own.get((cluster, attr))
 
     def execute(self, msg: Message, now: float) -> bytes:
         if msg.payload[:2] == gbz.HEADER:
-            return answer_gbz(msg.payload, self.attribute, now)
+            def encrypt(plain: bytes) -> bytes:
+                return security.encrypt_part(self.endpoint.keys, self.eui, msg.originator, msg.counter, plain)
+
+            return answer_gbz(msg.payload, self.attribute, now, self.state, message_code=msg.message_code,
+                              encrypt=encrypt if self._can_encrypt_for(msg.originator) else None)
+        if msg.message_code in SET_CLOCK:
+            return synchronise_clock(self.state, msg.payload, now)
         return asn1_response(self, msg, now)
+
+    def _can_encrypt_for(self, party: bytes) -> bool:
+        keys = self.endpoint.keys
+        return keys.has(self.eui, "ka", private=True) and keys.has(party, "ka")
 
     def alert_context(self, code: int, now: float) -> AlertContext:
         """A GSME alert names its gas register (GCS53 pushes it as a billing snapshot)."""

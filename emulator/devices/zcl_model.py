@@ -1,61 +1,458 @@
-"""The GSME's and GPF's ZCL attribute model and the GBZ engine that answers GBZ commands.
+"""The GSME's and GPF's ZCL model: the state the gas use cases change, the attributes they read,
+and the GBZ engine that acts on a GBZ command and answers it as the RTDS reference does.
 
-Reads come from the synthetic load at ``now`` (GSME) or from the mirror (GPF);
-attributes not modelled answer UNSUPPORTED_ATTRIBUTE (0x86); other commands get a
-Default Response with SUCCESS, so any GBZ use case gets a well-formed answer.
+:class:`GasState` holds what GBCS lets the DCC set on a gas meter (supply, payment mode,
+credit and debts, prepayment limits, supplier, messages, tenancy, site id, customer id,
+conversion factor and calorific value, uncontrolled flow settings, billing calendar, event
+behaviours, sampling). :data:`HANDLERS` is the table from each declared SE command
+(:mod:`emulator.zigbee.clusters.smart_energy`) to the function that applies it; Read
+Attributes are answered from :data:`ATTRIBUTES` (state) and the device's own source
+(registers, firmware, mirror). Sensitive reads (GBCS: the register, prepayment and log
+use cases) go back in an encrypted component when the device can encrypt.
+
+Answers follow the reference: a Default Response (SUCCESS) to a published command, in the
+opposite direction with default responses enabled; the specific responses (Change Payment
+Mode Response, Supply Status Response, Start Sampling Response, Publish Billing Period,
+Report Event Configuration) where GBCS defines them; UNSUPPORTED_ATTRIBUTE for attributes
+the meter does not model; NOT_FOUND for logs it does not hold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.gbcs import gbz
+from emulator.gbcs import asn1, gbz
 from emulator.gbcs.errors import GbcsError
+from emulator.zigbee import zcl
+from emulator.zigbee.clusters import smart_energy as se
+from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.status import ZclStatus
+from emulator.zigbee.zcl import Direction, FrameType, ZclCommand, ZclFrameControl, ZclHeader
 
-UNSUPPORTED_ATTRIBUTE = 0x86
-MALFORMED_COMMAND = 0x80
-METERING = 0x0702
+UNSUPPORTED_ATTRIBUTE = ZclStatus.UNSUPPORTED_ATTRIBUTE
+MALFORMED_COMMAND = ZclStatus.MALFORMED_COMMAND
+NOT_FOUND = ZclStatus.NOT_FOUND
+METERING = se.METERING
+BASIC = 0x0000
 CURRENT_SUMMATION_DELIVERED = 0x0000
 SUPPLY_STATUS = 0x0014
 FIRMWARE_VERSION_ATTR = 0x0206  # what GCS38 reads (RTDS 11.2_GCS38)
 INSTANTANEOUS_DEMAND = 0x0400
+SITE_ID = 0x0307
+
+SUPPLY_OFF, SUPPLY_ARMED, SUPPLY_ON = 0, 1, 2
+CREDIT_MODE = 0x0C94
+PREPAYMENT_MODE = 0x0897
+PREPAYMENT_BIT = 0x0002  # payment control configuration: prepayment mode enabled
 
 Attr = tuple[str, Any]  # (ZCL type name, value)
 AttributeSource = Callable[[int, int, float], Attr | None]  # (cluster, attribute, now) -> value
+Encrypt = Callable[[bytes], bytes]  # plaintext -> the "31 00000000 ..." encrypted part
 
 
-def answer_gbz(payload: bytes, source: AttributeSource, now: float) -> bytes:
-    """The GBZ response to a GBZ command payload."""
+@dataclass(slots=True)
+class GasState:
+    """What the gas use cases set on a GSME (and what the GPF keeps of it)."""
+
+    supply_status: int = SUPPLY_ON
+    payment_configuration: int = CREDIT_MODE
+    cut_off_value: int = -1
+    credit_remaining: int = 2500000  # meter balance, in the currency unit x 10^-5 GBCS uses (int32)
+    emergency_credit_limit: int = 1000000
+    emergency_credit_threshold: int = 200000
+    emergency_credit_active: bool = False
+    friendly_credit: int = 0x01
+    friendly_credit_calendar_id: int = 2
+    debts: dict[int, int] = field(default_factory=dict)  # debt amount type -> amount
+    debt_recovery: dict[int, int] = field(default_factory=dict)  # debt amount type -> recovery amount
+    low_credit_warning: int = 0
+    maximum_credit_level: int = 0
+    maximum_credit_per_top_up: int = 0
+    overall_debt_cap: int = 0
+    message: bytes = b""
+    tenancy_change_time: int | None = None
+    supplier_name: bytes = b""
+    supplier_contact: bytes = b""
+    privacy_pin_disabled: bool = False
+    site_id: bytes = b""  # the MPRN
+    customer_id_number: bytes = b""
+    conversion_factor: int = 1022640
+    conversion_factor_trailing_digit: int = 0x50
+    calorific_value: int = 394
+    calorific_value_unit: int = 0x01
+    calorific_value_trailing_digit: int = 0x10
+    flow_threshold: int = 200
+    flow_unit: int = 0x01
+    flow_multiplier: int = 1
+    flow_divisor: int = 1
+    flow_stabilisation_period: int = 10
+    flow_measurement_period: int = 3600
+    supply_tamper_state: int = 0
+    supply_depletion_state: int = 0
+    supply_uncontrolled_flow_state: int = 0
+    billing_period_start: int = 0
+    billing_period_duration: int = 1
+    billing_period_duration_type: int = 0x23
+    billing_issuer_event_id: int = 0
+    event_configuration: dict[int, int] = field(default_factory=dict)
+    sampling: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # id -> (start, interval, max)
+    clock_offset_s: float = 0.0
+    last_issuer_event_id: int = 0
+
+    @property
+    def prepayment(self) -> bool:
+        return bool(self.payment_configuration & PREPAYMENT_BIT)
+
+
+# --- attributes the state answers (cluster, attribute) -> (ZCL type, getter) ------------------------
+
+ATTRIBUTES: dict[tuple[int, int], tuple[str, Callable[[GasState], Any]]] = {
+    (METERING, SUPPLY_STATUS): ("enum8", lambda s: s.supply_status),
+    (METERING, SITE_ID): ("octets", lambda s: s.site_id),
+    (METERING, 0x0B10): ("uint16", lambda s: s.flow_threshold),
+    (METERING, 0x0B11): ("enum8", lambda s: s.flow_unit),
+    (METERING, 0x0B12): ("uint16", lambda s: s.flow_multiplier),
+    (METERING, 0x0B13): ("uint16", lambda s: s.flow_divisor),
+    (METERING, 0x0B14): ("uint8", lambda s: s.flow_stabilisation_period),
+    (METERING, 0x0B15): ("uint16", lambda s: s.flow_measurement_period),
+    (se.PRICE, 0x0302): ("uint32", lambda s: s.conversion_factor),
+    (se.PRICE, 0x0303): ("bitmap8", lambda s: s.conversion_factor_trailing_digit),
+    (se.PRICE, 0x0304): ("uint32", lambda s: s.calorific_value),
+    (se.PRICE, 0x0305): ("enum8", lambda s: s.calorific_value_unit),
+    (se.PRICE, 0x0306): ("bitmap8", lambda s: s.calorific_value_trailing_digit),
+    (se.PREPAYMENT, 0x0000): ("bitmap16", lambda s: s.payment_configuration),
+    (se.PREPAYMENT, 0x0001): ("int32", lambda s: s.credit_remaining),
+    (se.PREPAYMENT, 0x0002): ("int32", lambda s: s.emergency_credit_limit),
+    (se.PREPAYMENT, 0x0005): ("bitmap8", lambda s: 0x01 if s.emergency_credit_active else 0x00),
+    (se.PREPAYMENT, 0x0211): ("uint32", lambda s: s.debts.get(1, 0)),
+    (se.PREPAYMENT, 0x0221): ("uint32", lambda s: s.debts.get(3, 0)),
+    (se.PREPAYMENT, 0x0231): ("uint32", lambda s: s.debts.get(5, 0)),
+}
+
+# Message code -> clusters whose read answers go back encrypted (GBCS sensitive data; RTDS).
+ENCRYPTED_READS: dict[int, frozenset[int]] = {
+    0x0074: frozenset({METERING}),  # GCS13a
+    0x00B6: frozenset({METERING}),  # GCS13c
+    0x00B8: frozenset({METERING}),  # GCS13b
+    0x0075: frozenset({se.PREPAYMENT}),  # GCS14
+}
+
+
+# --- command handlers: apply, then the answer (None: Default Response SUCCESS) ---------------------
+
+Answer = ZclCommand | int | None  # a specific response command, a Default Response status, or SUCCESS
+
+
+def _change_supply(s: GasState, c: se.ChangeSupply, now: float) -> Answer:
+    s.supply_status = c.proposed_supply_status
+    return se.SupplyStatusResponse(c.provider_id, c.issuer_event_id, c.implementation_time, s.supply_status)
+
+
+def _payment_mode(s: GasState, c: se.ChangePaymentMode, now: float) -> Answer:
+    s.payment_configuration, s.cut_off_value = c.proposed_configuration, c.cut_off_value
+    return se.ChangePaymentModeResponse(s.friendly_credit, s.friendly_credit_calendar_id,
+                                        s.emergency_credit_limit, s.emergency_credit_threshold)
+
+
+def _credit_adjustment(s: GasState, c: se.CreditAdjustment, now: float) -> Answer:
+    # Adjustment types: 0 credit incremental, 1 credit absolute, 2 debt incremental, 3 debt absolute
+    # (GBCS 1.5: GCS40a/b in prepayment, GCS40c/d in credit mode).
+    if c.adjustment_type in (0x00, 0x02):
+        s.credit_remaining += c.value
+    else:
+        s.credit_remaining = c.value
+    return None
+
+
+def _emergency_credit(s: GasState, c: se.SelectAvailableEmergencyCredit, now: float) -> Answer:
+    if not s.prepayment:
+        return ZclStatus.ACTION_DENIED  # emergency credit exists in prepayment mode only
+    s.emergency_credit_active = True
+    return None
+
+
+def _debt(s: GasState, c: se.ChangeDebt, now: float) -> Answer:
+    s.debts[c.amount_type] = c.debt_amount
+    s.debt_recovery[c.amount_type] = c.recovery_amount
+    return None
+
+
+def _display(s: GasState, c: se.DisplayMessage, now: float) -> Answer:
+    s.message = c.message
+    return None
+
+
+def _tenancy(s: GasState, c: se.PublishChangeOfTenancy, now: float) -> Answer:
+    s.tenancy_change_time = c.implementation_time
+    return None
+
+
+def _supplier(s: GasState, c: se.PublishChangeOfSupplier, now: float) -> Answer:
+    s.supplier_name, s.supplier_contact = c.proposed_provider_name, c.proposed_provider_contact
+    return None
+
+
+def _privacy_pin(s: GasState, c: se.RequestNewPasswordResponse, now: float) -> Answer:
+    s.privacy_pin_disabled = c.password == b""
+    return None
+
+
+def _site_id(s: GasState, c: se.UpdateSiteId, now: float) -> Answer:
+    s.site_id = c.site_id
+    return None
+
+
+def _cin(s: GasState, c: se.UpdateCin, now: float) -> Answer:
+    s.customer_id_number = c.customer_id_number
+    return None
+
+
+def _event_configuration(s: GasState, c: se.SetEventConfiguration, now: float) -> Answer:
+    for event in c.event_ids:
+        s.event_configuration[event] = c.event_configuration
+    return None
+
+
+def _get_event_configuration(s: GasState, c: se.GetEventConfiguration, now: float) -> Answer:
+    every = c.event_id & 0xFF == 0xFF
+    records = tuple(sorted((e, v) for e, v in s.event_configuration.items()
+                           if (every and e >> 8 == c.event_id >> 8) or e == c.event_id))
+    return se.ReportEventConfiguration(0, 1, records)
+
+
+def _conversion_factor(s: GasState, c: se.PublishConversionFactor, now: float) -> Answer:
+    s.conversion_factor, s.conversion_factor_trailing_digit = c.conversion_factor, c.trailing_digit
+    return None
+
+
+def _calorific_value(s: GasState, c: se.PublishCalorificValue, now: float) -> Answer:
+    s.calorific_value, s.calorific_value_unit = c.calorific_value, c.unit
+    s.calorific_value_trailing_digit = c.trailing_digit
+    return None
+
+
+def _flow_threshold(s: GasState, c: se.SetUncontrolledFlowThreshold, now: float) -> Answer:
+    s.flow_threshold, s.flow_unit, s.flow_multiplier = c.threshold, c.unit_of_measure, c.multiplier
+    s.flow_divisor, s.flow_stabilisation_period = c.divisor, c.stabilisation_period
+    s.flow_measurement_period = c.measurement_period
+    return None
+
+
+UNCHANGED = 3  # Set Supply Status: leave this state as it is
+
+
+def _supply_states(s: GasState, c: se.SetSupplyStatus, now: float) -> Answer:
+    if c.supply_tamper_state != UNCHANGED:
+        s.supply_tamper_state = c.supply_tamper_state
+    if c.supply_depletion_state != UNCHANGED:
+        s.supply_depletion_state = c.supply_depletion_state
+    if c.supply_uncontrolled_flow_state != UNCHANGED:
+        s.supply_uncontrolled_flow_state = c.supply_uncontrolled_flow_state
+    return None
+
+
+def _billing_period(s: GasState, c: se.PublishBillingPeriod, now: float) -> Answer:
+    s.billing_period_start, s.billing_period_duration = c.start_time, c.duration
+    s.billing_period_duration_type, s.billing_issuer_event_id = c.duration_type, c.issuer_event_id
+    return None
+
+
+def _block_period(s: GasState, c: se.PublishBlockPeriod, now: float) -> Answer:
+    return None  # a gas meter bills by period; the block period mirrors it
+
+
+def _get_billing_period(s: GasState, c: se.GetBillingPeriod, now: float) -> Answer:
+    if not s.billing_issuer_event_id:
+        return NOT_FOUND
+    return se.PublishBillingPeriod(0, s.billing_issuer_event_id, s.billing_period_start,
+                                   s.billing_period_duration, s.billing_period_duration_type, 0)
+
+
+def _start_sampling(s: GasState, c: se.StartSampling, now: float) -> Answer:
+    sample_id = 2  # GBCS: the network data sample (GCS31 starts it, GCS18 reads it)
+    s.sampling[sample_id] = (c.start_time, c.sample_request_interval, c.max_samples)
+    return se.StartSamplingResponse(sample_id)
+
+
+def _prepay_settings(s: GasState, c: ZclCommand, now: float) -> Answer:
+    if isinstance(c, se.EmergencyCreditSetup):
+        s.emergency_credit_limit, s.emergency_credit_threshold = c.emergency_credit_limit, \
+            c.emergency_credit_threshold
+    elif isinstance(c, se.SetLowCreditWarningLevel):
+        s.low_credit_warning = c.level
+    elif isinstance(c, se.SetMaximumCreditLimit):
+        s.maximum_credit_level, s.maximum_credit_per_top_up = c.maximum_credit_level, c.maximum_credit_per_top_up
+    elif isinstance(c, se.SetOverallDebtCap):
+        s.overall_debt_cap = c.overall_debt_cap
+    return None
+
+
+def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
+    """Log retrievals: the emulated meter keeps no snapshots, top-ups or debt repayments yet."""
+    return NOT_FOUND
+
+
+Handler = Callable[[GasState, Any, float], Answer]
+HANDLERS: dict[type[ZclCommand], Handler] = {
+    se.ChangeSupply: _change_supply,
+    se.ChangePaymentMode: _payment_mode,
+    se.CreditAdjustment: _credit_adjustment,
+    se.SelectAvailableEmergencyCredit: _emergency_credit,
+    se.ChangeDebt: _debt,
+    se.DisplayMessage: _display,
+    se.PublishChangeOfTenancy: _tenancy,
+    se.PublishChangeOfSupplier: _supplier,
+    se.RequestNewPasswordResponse: _privacy_pin,
+    se.UpdateSiteId: _site_id,
+    se.UpdateCin: _cin,
+    se.SetEventConfiguration: _event_configuration,
+    se.GetEventConfiguration: _get_event_configuration,
+    se.PublishConversionFactor: _conversion_factor,
+    se.PublishCalorificValue: _calorific_value,
+    se.SetUncontrolledFlowThreshold: _flow_threshold,
+    se.SetSupplyStatus: _supply_states,
+    se.PublishBillingPeriod: _billing_period,
+    se.PublishBlockPeriod: _block_period,
+    se.GetBillingPeriod: _get_billing_period,
+    se.StartSampling: _start_sampling,
+    se.EmergencyCreditSetup: _prepay_settings,
+    se.SetLowCreditWarningLevel: _prepay_settings,
+    se.SetMaximumCreditLimit: _prepay_settings,
+    se.SetOverallDebtCap: _prepay_settings,
+    se.GetSnapshot: _no_log,
+    se.GetPrepaySnapshot: _no_log,
+    se.GetSampledData: _no_log,
+    se.GetTopUpLog: _no_log,
+    se.GetDebtRepaymentLog: _no_log,
+}
+
+# Specific responses travel with default responses disabled when the reference does so.
+_RESPONSE_DDR: dict[type[ZclCommand], bool] = {se.ChangePaymentModeResponse: True}
+
+
+# --- the engine -------------------------------------------------------------------------------------
+
+def _reply_header(request: ZclHeader, command_id: int) -> ZclHeader:
+    """A global-command answer: same sequence, opposite direction, default responses left enabled
+    (as the RTDS responses carry them)."""
+    fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), False)
+    return ZclHeader(fc, request.sequence, command_id, request.manufacturer_code)
+
+
+def _default_response(request: ZclHeader, status: int) -> bytes:
+    return _reply_header(request, zcl.DEFAULT_RESPONSE).encode() + bytes((request.command_id, status))
+
+
+def _malformed() -> bytes:
+    """A Default Response MALFORMED_COMMAND to a frame whose header could not even be read."""
+    fc = ZclFrameControl(FrameType.GLOBAL, False, Direction.SERVER_TO_CLIENT, False)
+    return ZclHeader(fc, 0, zcl.DEFAULT_RESPONSE).encode() + bytes((0, MALFORMED_COMMAND))
+
+
+def _read(request: ZclHeader, payload: bytes, cluster: int, state: GasState, source: AttributeSource,
+          now: float) -> bytes:
+    records: list[tuple[int, int, str | None, Any]] = []
+    for attr in zcl.decode_read_attributes(payload):
+        found = source(cluster, attr, now)
+        if found is None and (cluster, attr) in ATTRIBUTES:
+            type_name, getter = ATTRIBUTES[(cluster, attr)]
+            found = (type_name, getter(state))
+        records.append((attr, UNSUPPORTED_ATTRIBUTE, None, None) if found is None else (attr, 0, *found))
+    return gbz.read_attributes_response(records)
+
+
+def answer_command(state: GasState, cluster: int, frame: bytes, source: AttributeSource, now: float,
+                   *, encrypted: bool = False, encrypt: Encrypt | None = None) -> gbz.Component:
+    """Act on one ZCL frame of a GBZ command and return the component that answers it."""
+    try:
+        header, command = zcl.decode_command(cluster, frame, strict=True)
+    except ZigbeeError:
+        try:
+            header, _ = zcl.ZclHeader.decode(frame)
+        except ZigbeeError:
+            return gbz.Component(cluster, _malformed())
+        return gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_CLUSTER_COMMAND))
+    if not header.cluster_specific:
+        if header.command_id != zcl.READ_ATTRIBUTES or not isinstance(command, bytes):
+            return gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_GENERAL_COMMAND))
+        try:
+            records = _read(header, command, cluster, state, source, now)
+        except ZigbeeError:
+            return gbz.Component(cluster, _default_response(header, MALFORMED_COMMAND))
+        if encrypted and encrypt is not None:
+            part = encrypt(records)
+            rsp = _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE)
+            extra = bytes((0x00, 0x00, rsp.frame_control.to_int() | 0x10, rsp.sequence, rsp.command_id))
+            return gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)
+        return gbz.Component(cluster, _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE).encode() + records)
+    assert isinstance(command, ZclCommand)
+    handler = HANDLERS.get(type(command))
+    if handler is None:
+        return gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_CLUSTER_COMMAND))
+    state.last_issuer_event_id = getattr(command, "issuer_event_id", state.last_issuer_event_id)
+    answer = handler(state, command, now)
+    if isinstance(answer, ZclCommand):
+        body = answer.encode(header.sequence, disable_default_response=_RESPONSE_DDR.get(type(answer), False))
+        return gbz.Component(cluster, body)
+    return gbz.Component(cluster, _default_response(header, ZclStatus.SUCCESS if answer is None else int(answer)))
+
+
+def answer_gbz(payload: bytes, source: AttributeSource, now: float, state: GasState | None = None, *,
+               message_code: int = 0, encrypt: Encrypt | None = None) -> bytes:
+    """The GBZ response to a GBZ command payload, after acting on it (``state``)."""
+    state = state if state is not None else GasState()
     try:
         cmd = gbz.decode(payload)
     except GbcsError:
         return gbz.GbzPayload(()).encode()
+    sensitive = ENCRYPTED_READS.get(message_code, frozenset())
     components = []
     for comp in cmd.components:
         if comp.encrypted:
-            body = gbz.ZclFrame(0x08, 0, gbz.DEFAULT_RESPONSE, bytes((0, MALFORMED_COMMAND))).encode()
-            components.append(gbz.Component(comp.cluster, body))
+            components.append(gbz.Component(comp.cluster, _malformed()))
             continue
-        try:
-            frame = comp.zcl()
-        except GbcsError:
-            continue
-        if not frame.cluster_specific and frame.command == gbz.READ_ATTRIBUTES:
-            records: list[tuple[int, int, str | None, Any]] = []
-            try:
-                ids = gbz.attribute_ids(frame.payload)
-            except GbcsError:
-                ids = []
-            for attr in ids:
-                value = source(comp.cluster, attr, now)
-                if value is None:
-                    records.append((attr, UNSUPPORTED_ATTRIBUTE, None, None))
-                else:
-                    records.append((attr, 0, value[0], value[1]))
-            rsp = gbz.ZclFrame(0x08, frame.sequence, gbz.READ_ATTRIBUTES_RESPONSE,
-                               gbz.read_attributes_response(records))
-        else:
-            rsp = gbz.ZclFrame(0x08, frame.sequence, gbz.DEFAULT_RESPONSE, bytes((frame.command, 0)))
-        components.append(gbz.Component(comp.cluster, rsp.encode()))
+        frame = comp.body[4:] if comp.from_date_time is not None else comp.body
+        components.append(answer_command(state, comp.cluster, frame, source, now,
+                                         encrypted=comp.cluster in sensitive, encrypt=encrypt))
     return gbz.GbzPayload(tuple(components)).encode()
+
+
+# --- the ASN.1 gas use cases ----------------------------------------------------------------------
+
+CLOCK_SET, CLOCK_NOT_SET = 0, 1
+
+
+def synchronise_clock(state: GasState, payload: bytes, now: float) -> bytes:
+    """GCS28: SEQUENCE { validity start, validity end }. The GSME answers SEQUENCE { its time
+    before the command, result }: inside the window its clock stands (success); outside it, the
+    clock is set to the window's start (success too); an unreadable command is refused (1)."""
+    device_time = now + state.clock_offset_s
+    try:
+        window = asn1.decode(payload).children or ()
+        start, end = (asn1.parse_generalized_time(t) for t in window[:2])
+    except (GbcsError, ValueError):
+        start = end = None
+    if start is None or end is None:
+        return asn1.sequence(asn1.generalized_time(device_time), asn1.integer(CLOCK_NOT_SET)).encode()
+    if not start <= device_time <= end:
+        state.clock_offset_s = start - now
+    return asn1.sequence(asn1.generalized_time(device_time), asn1.integer(CLOCK_SET)).encode()
+
+
+def restore_device_log(log: dict[bytes, int], payload: bytes) -> bytes:
+    """GCS59: SEQUENCE { SEQUENCE OF { device id, device type } } -> the GPF adds each device
+    and answers SEQUENCE { SEQUENCE OF { the entry, result 0 } } (1 for an entry it cannot read)."""
+    results: list[asn1.Tlv] = []
+    try:
+        entries = (asn1.decode(payload).children or ())[0].children or ()
+    except (GbcsError, IndexError):
+        entries = ()
+    for entry in entries:
+        kids = entry.children or ()
+        ok = len(kids) == 2 and kids[0].tag == asn1.OCTET_STRING and len(kids[0].value) == 8
+        if ok:
+            log[kids[0].value] = kids[1].int()
+        results.append(asn1.sequence(entry, asn1.integer(0 if ok else 1)))
+    return asn1.sequence(asn1.sequence(*results)).encode()
