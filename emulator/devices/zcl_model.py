@@ -117,6 +117,8 @@ ATTRIBUTES: dict[tuple[int, int], tuple[str, Callable[[GasState], Any]]] = {
     (METERING, 0x0B13): ("uint16", lambda s: s.flow_divisor),
     (METERING, 0x0B14): ("uint8", lambda s: s.flow_stabilisation_period),
     (METERING, 0x0B15): ("uint16", lambda s: s.flow_measurement_period),
+    (se.PRICE, 0x0616): ("uint16", lambda s: 826),  # currency: GBP (ISO 4217)
+    (se.PRICE, 0x0617): ("bitmap8", lambda s: 0x50),  # price trailing digit: 5 decimal places
     (se.PRICE, 0x0302): ("uint32", lambda s: s.conversion_factor),
     (se.PRICE, 0x0303): ("bitmap8", lambda s: s.conversion_factor_trailing_digit),
     (se.PRICE, 0x0304): ("uint32", lambda s: s.calorific_value),
