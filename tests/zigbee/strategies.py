@@ -27,6 +27,11 @@ def _values(wire: WireType[Any]) -> st.SearchStrategy[Any]:
         return st.binary(max_size=300)
     if isinstance(wire, smart_energy.SInt):
         return st.integers(-(1 << (8 * wire.size - 1)), (1 << (8 * wire.size - 1)) - 1)
+    if isinstance(wire, smart_energy.Records):
+        return st.lists(st.tuples(*(_values(f) for f in wire.fields)), max_size=10).map(tuple)
+    if isinstance(wire, smart_energy.BlockThresholdGroups):
+        group = st.tuples(st.integers(0, 15), st.lists(st.integers(0, (1 << 48) - 1), max_size=15).map(tuple))
+        return st.lists(group, max_size=4).map(tuple)
     if isinstance(wire, smart_energy.EventIds):
         return st.lists(st.integers(0, 0xFFFF), max_size=30).map(tuple)
     if isinstance(wire, smart_energy.EventConfigurations):

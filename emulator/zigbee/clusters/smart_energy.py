@@ -88,6 +88,193 @@ class EventConfigurations(WireType[tuple[tuple[int, int], ...]]):
         return tuple(out)
 
 
+uint48_le = UInt("uint48", 6)
+date_le = UInt("date", 4)  # ZCL Date: year - 1900, month, day of month, day of week (0xFF: any)
+
+
+class Records(WireType[tuple[tuple[int, ...], ...]]):
+    """Fixed-layout records running to the end of the frame (schedule entries, seasons, prices)."""
+
+    def __init__(self, name: str, fields: tuple[UInt, ...]) -> None:
+        self.name, self.fields = name, fields
+
+    def encode(self, value: tuple[tuple[int, ...], ...], field: str) -> bytes:
+        out = bytearray()
+        for record in value:
+            if len(record) != len(self.fields):
+                raise ZigbeeEncodeError(f"a {self.name} record has {len(self.fields)} fields", field=field)
+            for wire, v in zip(self.fields, record, strict=True):
+                out += wire.encode(v, field)
+        return bytes(out)
+
+    def decode(self, reader: Reader, field: str) -> tuple[tuple[int, ...], ...]:
+        out = []
+        while reader.remaining:
+            out.append(tuple(wire.decode(reader, field) for wire in self.fields))
+        return tuple(out)
+
+
+class BlockThresholdGroups(WireType[tuple[tuple[int, tuple[int, ...]], ...]]):
+    """Publish Block Thresholds: groups of (tier << 4 | count, count 48-bit thresholds) to the end."""
+
+    name = "block threshold groups"
+
+    def encode(self, value: tuple[tuple[int, tuple[int, ...]], ...], field: str) -> bytes:
+        out = bytearray()
+        for tier, thresholds in value:
+            if not 0 <= tier <= 0x0F or len(thresholds) > 0x0F:
+                raise ZigbeeEncodeError("tier and threshold count are 4 bits each", field=field)
+            out += bytes((tier << 4 | len(thresholds),))
+            out += b"".join(uint48_le.encode(t, field) for t in thresholds)
+        return bytes(out)
+
+    def decode(self, reader: Reader, field: str) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        out = []
+        while reader.remaining:
+            head = reader.take(1, field)[0]
+            out.append((head >> 4, tuple(uint48_le.decode(reader, field) for _ in range(head & 0x0F))))
+        return tuple(out)
+
+
+DAY_SCHEDULE = Records("day schedule entry", (uint16_le, uint8))  # start (minutes after midnight), tier
+SEASON_ENTRIES = Records("season entry", (date_le, uint8))  # season start date, week id
+SPECIAL_DAY_ENTRIES = Records("special day entry", (date_le, uint8))  # date, day id
+PRICE_ENTRIES = Records("price matrix entry", (uint8, uint32_le))  # tier/block id, price
+
+
+# --- Calendar (0x0707): published to the meter, and the meter's answers to the gets ------------
+
+@dataclass(frozen=True, slots=True)
+class PublishCalendar(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x00, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
+              Field("issuer_calendar_id", uint32_le), Field("start_time", utc_time_le), Field("calendar_type", enum8),
+              Field("calendar_time_reference", enum8), Field("calendar_name", octstr),
+              Field("number_of_seasons", uint8), Field("number_of_week_profiles", uint8),
+              Field("number_of_day_profiles", uint8))
+    provider_id: int
+    issuer_event_id: int
+    issuer_calendar_id: int
+    start_time: int
+    calendar_type: int
+    calendar_time_reference: int
+    calendar_name: bytes
+    number_of_seasons: int
+    number_of_week_profiles: int
+    number_of_day_profiles: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishDayProfile(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x01, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
+              Field("issuer_calendar_id", uint32_le), Field("day_id", uint8), Field("total_entries", uint8),
+              Field("command_index", uint8), Field("total_commands", uint8), Field("calendar_type", enum8),
+              Field("entries", DAY_SCHEDULE))
+    provider_id: int
+    issuer_event_id: int
+    issuer_calendar_id: int
+    day_id: int
+    total_entries: int
+    command_index: int
+    total_commands: int
+    calendar_type: int
+    entries: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishWeekProfile(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x02, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
+              Field("issuer_calendar_id", uint32_le), Field("week_id", uint8),
+              *(Field(f"day_id_{d}", uint8) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
+    provider_id: int
+    issuer_event_id: int
+    issuer_calendar_id: int
+    week_id: int
+    day_id_mon: int
+    day_id_tue: int
+    day_id_wed: int
+    day_id_thu: int
+    day_id_fri: int
+    day_id_sat: int
+    day_id_sun: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSeasons(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x03, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
+              Field("issuer_calendar_id", uint32_le), Field("command_index", uint8), Field("total_commands", uint8),
+              Field("entries", SEASON_ENTRIES))
+    provider_id: int
+    issuer_event_id: int
+    issuer_calendar_id: int
+    command_index: int
+    total_commands: int
+    entries: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSpecialDays(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x04, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
+              Field("issuer_calendar_id", uint32_le), Field("start_time", utc_time_le), Field("calendar_type", enum8),
+              Field("total_special_days", uint8), Field("command_index", uint8), Field("total_commands", uint8),
+              Field("entries", SPECIAL_DAY_ENTRIES))
+    provider_id: int
+    issuer_event_id: int
+    issuer_calendar_id: int
+    start_time: int
+    calendar_type: int
+    total_special_days: int
+    command_index: int
+    total_commands: int
+    entries: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetDayProfiles(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x01, CLIENT_TO_SERVER
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le),
+              Field("start_day_id", uint8), Field("number_of_days", uint8))
+    provider_id: int
+    issuer_calendar_id: int
+    start_day_id: int
+    number_of_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetWeekProfiles(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x02, CLIENT_TO_SERVER
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le),
+              Field("start_week_id", uint8), Field("number_of_weeks", uint8))
+    provider_id: int
+    issuer_calendar_id: int
+    start_week_id: int
+    number_of_weeks: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetSeasons(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x03, CLIENT_TO_SERVER
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le))
+    provider_id: int
+    issuer_calendar_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetSpecialDays(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x04, CLIENT_TO_SERVER
+    SCHEMA = (Field("start_time", utc_time_le), Field("number_of_events", uint8), Field("calendar_type", enum8),
+              Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le))
+    start_time: int
+    number_of_events: int
+    calendar_type: int
+    provider_id: int
+    issuer_calendar_id: int
+
+
 # --- Metering (0x0702), requests to the meter ------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +437,94 @@ class GetBillingPeriod(ZclCommand):
     min_issuer_event_id: int
     number_of_commands: int
     tariff_type: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetCurrentPrice(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x00, CLIENT_TO_SERVER
+    SCHEMA = (Field("command_options", bitmap8),)
+    command_options: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPrice(ZclCommand):
+    """The mandatory fields of Publish Price (GB gas meters send no optional ones)."""
+
+    CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x00, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("rate_label", octstr), Field("issuer_event_id", uint32_le),
+              Field("current_time", utc_time_le), Field("unit_of_measure", enum8), Field("currency", uint16_le),
+              Field("trailing_digit_and_tier", bitmap8), Field("tiers_and_register_tier", bitmap8),
+              Field("start_time", utc_time_le), Field("duration_minutes", uint16_le), Field("price", uint32_le))
+    provider_id: int
+    rate_label: bytes
+    issuer_event_id: int
+    current_time: int
+    unit_of_measure: int
+    currency: int
+    trailing_digit_and_tier: int
+    tiers_and_register_tier: int
+    start_time: int
+    duration_minutes: int
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTariffInformation(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x04, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
+              Field("issuer_tariff_id", uint32_le), Field("start_time", utc_time_le), Field("tariff_type", bitmap8),
+              Field("tariff_label", octstr), Field("number_of_price_tiers", uint8),
+              Field("number_of_block_thresholds", uint8), Field("unit_of_measure", enum8),
+              Field("currency", uint16_le), Field("price_trailing_digit", bitmap8), Field("standing_charge", uint32_le),
+              Field("tier_block_mode", enum8), Field("block_threshold_multiplier", uint24_le),
+              Field("block_threshold_divisor", uint24_le))
+    provider_id: int
+    issuer_event_id: int
+    issuer_tariff_id: int
+    start_time: int
+    tariff_type: int
+    tariff_label: bytes
+    number_of_price_tiers: int
+    number_of_block_thresholds: int
+    unit_of_measure: int
+    currency: int
+    price_trailing_digit: int
+    standing_charge: int
+    tier_block_mode: int
+    block_threshold_multiplier: int
+    block_threshold_divisor: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPriceMatrix(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x05, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
+              Field("issuer_tariff_id", uint32_le), Field("command_index", uint8), Field("total_commands", uint8),
+              Field("sub_payload_control", bitmap8), Field("entries", PRICE_ENTRIES))
+    provider_id: int
+    issuer_event_id: int
+    start_time: int
+    issuer_tariff_id: int
+    command_index: int
+    total_commands: int
+    sub_payload_control: int
+    entries: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishBlockThresholds(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x06, SERVER_TO_CLIENT
+    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
+              Field("issuer_tariff_id", uint32_le), Field("command_index", uint8), Field("total_commands", uint8),
+              Field("sub_payload_control", bitmap8), Field("groups", BlockThresholdGroups()))
+    provider_id: int
+    issuer_event_id: int
+    start_time: int
+    issuer_tariff_id: int
+    command_index: int
+    total_commands: int
+    sub_payload_control: int
+    groups: tuple[tuple[int, tuple[int, ...]], ...]
 
 
 # --- Messaging (0x0703) ---------------------------------------------------------------------
@@ -495,6 +770,9 @@ class ReportEventConfiguration(ZclCommand):
     records: tuple[tuple[int, int], ...]
 
 
+register(PublishCalendar, PublishDayProfile, PublishWeekProfile, PublishSeasons, PublishSpecialDays, GetDayProfiles,
+         GetWeekProfiles, GetSeasons, GetSpecialDays, GetCurrentPrice, PublishPrice, PublishTariffInformation,
+         PublishPriceMatrix, PublishBlockThresholds)
 register(GetSnapshot, StartSampling, GetSampledData, ChangeSupply, SetSupplyStatus, SetUncontrolledFlowThreshold,
          SupplyStatusResponse, StartSamplingResponse, PublishBlockPeriod, PublishConversionFactor,
          PublishCalorificValue, PublishBillingPeriod, GetBillingPeriod, DisplayMessage,
