@@ -53,6 +53,23 @@ Encrypt = Callable[[bytes], bytes]  # plaintext -> the "31 00000000 ..." encrypt
 
 
 @dataclass(slots=True)
+class Calendar:
+    """A published calendar (delivered tariff switching, or the friendly credit periods)."""
+
+    issuer_calendar_id: int
+    start_time: int
+    calendar_type: int
+    day_profiles: dict[int, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
+    week_profiles: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    seasons: tuple[tuple[int, ...], ...] = ()
+    special_days: tuple[tuple[int, ...], ...] = ()
+    issuer_event_id: int = 0
+
+
+LATEST_CALENDAR = {0xFFFFFFFF: 0x00, 0xFFFFFFFE: 0x03}  # "latest" issuer calendar ids -> calendar type
+
+
+@dataclass(slots=True)
 class GasState:
     """What the gas use cases set on a GSME (and what the GPF keeps of it)."""
 
@@ -100,10 +117,31 @@ class GasState:
     sampling: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # id -> (start, interval, max)
     clock_offset_s: float = 0.0
     last_issuer_event_id: int = 0
+    calendars: dict[int, Calendar] = field(default_factory=dict)  # calendar type -> the latest one
+    tariff: se.PublishTariffInformation | None = None
+    prices: dict[int, int] = field(default_factory=dict)  # price matrix: tier (TOU) or block index -> price
+    block_thresholds: tuple[int, ...] = ()
+    debt_recovery_method: dict[int, int] = field(default_factory=dict)  # debt amount type -> method
 
     @property
     def prepayment(self) -> bool:
         return bool(self.payment_configuration & PREPAYMENT_BIT)
+
+
+def _block_tariff(s: GasState) -> bool:
+    return s.tariff is not None and bool(s.tariff.tariff_type & 0x10)
+
+
+def _threshold(i: int) -> Callable[[GasState], int]:
+    return lambda s: s.block_thresholds[i] if i < len(s.block_thresholds) else 0
+
+
+def _block_price(block: int) -> Callable[[GasState], int]:
+    return lambda s: s.prices.get(block, 0) if _block_tariff(s) else 0
+
+
+def _tier_price(tier: int) -> Callable[[GasState], int]:
+    return lambda s: 0 if _block_tariff(s) else s.prices.get(tier, 0)
 
 
 # --- attributes the state answers (cluster, attribute) -> (ZCL type, getter) ------------------------
@@ -117,8 +155,15 @@ ATTRIBUTES: dict[tuple[int, int], tuple[str, Callable[[GasState], Any]]] = {
     (METERING, 0x0B13): ("uint16", lambda s: s.flow_divisor),
     (METERING, 0x0B14): ("uint8", lambda s: s.flow_stabilisation_period),
     (METERING, 0x0B15): ("uint16", lambda s: s.flow_measurement_period),
-    (se.PRICE, 0x0616): ("uint16", lambda s: 826),  # currency: GBP (ISO 4217)
-    (se.PRICE, 0x0617): ("bitmap8", lambda s: 0x50),  # price trailing digit: 5 decimal places
+    (se.PRICE, 0x0616): ("uint16", lambda s: s.tariff.currency if s.tariff else 826),  # ISO 4217: GBP
+    (se.PRICE, 0x0617): ("bitmap8", lambda s: s.tariff.price_trailing_digit if s.tariff else 0x50),
+    (se.PRICE, 0x0615): ("enum8", lambda s: 0x00),
+    (se.PRICE, 0x0202): ("uint24", lambda s: s.tariff.block_threshold_multiplier if s.tariff else 1),
+    (se.PRICE, 0x0203): ("uint24", lambda s: s.tariff.block_threshold_divisor if s.tariff else 1000),
+    (se.PRICE, 0x0301): ("uint32", lambda s: s.tariff.standing_charge if s.tariff else 0),
+    **{(se.PRICE, 0x0100 + i): ("uint48", _threshold(i)) for i in range(3)},
+    **{(se.PRICE, 0x0400 + i): ("uint32", _block_price(i)) for i in range(4)},
+    **{(se.PRICE, 0x0400 + 0x10 * t): ("uint32", _tier_price(t)) for t in range(1, 5)},
     (se.PRICE, 0x0302): ("uint32", lambda s: s.conversion_factor),
     (se.PRICE, 0x0303): ("bitmap8", lambda s: s.conversion_factor_trailing_digit),
     (se.PRICE, 0x0304): ("uint32", lambda s: s.calorific_value),
@@ -128,6 +173,18 @@ ATTRIBUTES: dict[tuple[int, int], tuple[str, Callable[[GasState], Any]]] = {
     (se.PREPAYMENT, 0x0001): ("int32", lambda s: s.credit_remaining),
     (se.PREPAYMENT, 0x0002): ("int32", lambda s: s.emergency_credit_limit),
     (se.PREPAYMENT, 0x0005): ("bitmap8", lambda s: 0x01 if s.emergency_credit_active else 0x00),
+    (se.PREPAYMENT, 0x0006): ("int32", lambda s: s.cut_off_value),
+    (se.PREPAYMENT, 0x0010): ("uint32", lambda s: s.emergency_credit_limit),
+    (se.PREPAYMENT, 0x0011): ("uint32", lambda s: s.emergency_credit_threshold),
+    (se.PREPAYMENT, 0x0021): ("uint32", lambda s: s.maximum_credit_level),
+    (se.PREPAYMENT, 0x0022): ("uint32", lambda s: s.maximum_credit_per_top_up),
+    (se.PREPAYMENT, 0x0031): ("uint32", lambda s: s.low_credit_warning),
+    (se.PREPAYMENT, 0x0040): ("int32", lambda s: s.overall_debt_cap),
+    (se.PREPAYMENT, 0x0216): ("enum8", lambda s: s.debt_recovery_method.get(1, 0)),
+    (se.PREPAYMENT, 0x0217): ("uint32", lambda s: s.debt_recovery.get(1, 0)),
+    (se.PREPAYMENT, 0x0226): ("enum8", lambda s: s.debt_recovery_method.get(3, 0)),
+    (se.PREPAYMENT, 0x0227): ("uint32", lambda s: s.debt_recovery.get(3, 0)),
+    (se.PREPAYMENT, 0x0239): ("uint16", lambda s: 1000),  # debt recovery rate cap period (days x 10)
     (se.PREPAYMENT, 0x0211): ("uint32", lambda s: s.debts.get(1, 0)),
     (se.PREPAYMENT, 0x0221): ("uint32", lambda s: s.debts.get(3, 0)),
     (se.PREPAYMENT, 0x0231): ("uint32", lambda s: s.debts.get(5, 0)),
@@ -144,7 +201,8 @@ ENCRYPTED_READS: dict[int, frozenset[int]] = {
 
 # --- command handlers: apply, then the answer (None: Default Response SUCCESS) ---------------------
 
-Answer = ZclCommand | int | None  # a specific response command, a Default Response status, or SUCCESS
+Answer = ZclCommand | list[ZclCommand] | int | None
+"""A specific response (or several, one component each), a Default Response status, or None: SUCCESS."""
 
 
 def _change_supply(s: GasState, c: se.ChangeSupply, now: float) -> Answer:
@@ -178,6 +236,7 @@ def _emergency_credit(s: GasState, c: se.SelectAvailableEmergencyCredit, now: fl
 def _debt(s: GasState, c: se.ChangeDebt, now: float) -> Answer:
     s.debts[c.amount_type] = c.debt_amount
     s.debt_recovery[c.amount_type] = c.recovery_amount
+    s.debt_recovery_method[c.amount_type] = c.recovery_method
     return None
 
 
@@ -291,6 +350,117 @@ def _prepay_settings(s: GasState, c: ZclCommand, now: float) -> Answer:
     return None
 
 
+def _calendar_by_id(s: GasState, issuer_calendar_id: int) -> Calendar | None:
+    kind = LATEST_CALENDAR.get(issuer_calendar_id)
+    if kind is not None:
+        return s.calendars.get(kind)
+    return next((c for c in s.calendars.values() if c.issuer_calendar_id == issuer_calendar_id), None)
+
+
+def _publish_calendar(s: GasState, c: se.PublishCalendar, now: float) -> Answer:
+    s.calendars[c.calendar_type] = Calendar(c.issuer_calendar_id, c.start_time, c.calendar_type,
+                                            issuer_event_id=c.issuer_event_id)
+    return None
+
+
+def _day_profile(s: GasState, c: se.PublishDayProfile, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None:
+        return NOT_FOUND
+    cal.day_profiles[c.day_id] = c.entries
+    return None
+
+
+def _week_profile(s: GasState, c: se.PublishWeekProfile, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None:
+        return NOT_FOUND
+    cal.week_profiles[c.week_id] = (c.day_id_mon, c.day_id_tue, c.day_id_wed, c.day_id_thu, c.day_id_fri,
+                                    c.day_id_sat, c.day_id_sun)
+    return None
+
+
+def _seasons(s: GasState, c: se.PublishSeasons, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None:
+        return NOT_FOUND
+    cal.seasons = c.entries
+    return None
+
+
+def _special_days(s: GasState, c: se.PublishSpecialDays, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None:
+        return NOT_FOUND
+    cal.special_days = c.entries
+    return None
+
+
+def _tariff_information(s: GasState, c: se.PublishTariffInformation, now: float) -> Answer:
+    s.tariff = c
+    return None
+
+
+def _price_matrix(s: GasState, c: se.PublishPriceMatrix, now: float) -> Answer:
+    s.prices = {tier: price for tier, price in c.entries}
+    return None
+
+
+def _block_thresholds(s: GasState, c: se.PublishBlockThresholds, now: float) -> Answer:
+    s.block_thresholds = tuple(t for _, group in c.groups for t in group)
+    return None
+
+
+def _get_day_profiles(s: GasState, c: se.GetDayProfiles, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None or not cal.day_profiles:
+        return NOT_FOUND
+    days = sorted(d for d in cal.day_profiles if d >= c.start_day_id)
+    days = days[:c.number_of_days] if c.number_of_days else days
+    return [se.PublishDayProfile(0, cal.issuer_event_id, cal.issuer_calendar_id, d, len(cal.day_profiles[d]), 0, 1,
+                                 cal.calendar_type, cal.day_profiles[d]) for d in days]
+
+
+def _get_week_profiles(s: GasState, c: se.GetWeekProfiles, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None or not cal.week_profiles:
+        return NOT_FOUND
+    weeks = sorted(w for w in cal.week_profiles if w >= c.start_week_id)
+    weeks = weeks[:c.number_of_weeks] if c.number_of_weeks else weeks
+    return [se.PublishWeekProfile(0, cal.issuer_event_id, cal.issuer_calendar_id, w, *cal.week_profiles[w])
+            for w in weeks]
+
+
+def _get_seasons(s: GasState, c: se.GetSeasons, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None:
+        return NOT_FOUND
+    return se.PublishSeasons(0, cal.issuer_event_id, cal.issuer_calendar_id, 0, 1, cal.seasons)
+
+
+def _get_special_days(s: GasState, c: se.GetSpecialDays, now: float) -> Answer:
+    cal = _calendar_by_id(s, c.issuer_calendar_id)
+    if cal is None or cal.calendar_type != c.calendar_type:
+        cal = s.calendars.get(c.calendar_type)
+    if cal is None:
+        return NOT_FOUND
+    return se.PublishSpecialDays(0, cal.issuer_event_id, cal.issuer_calendar_id, cal.start_time, cal.calendar_type,
+                                 len(cal.special_days), 0, 1, cal.special_days)
+
+
+def _current_price(s: GasState, c: se.GetCurrentPrice, now: float) -> Answer:
+    t = s.tariff
+    if t is None:
+        return NOT_FOUND
+    tier = 1 if not _block_tariff(s) else 0
+    price = s.prices.get(tier, 0)
+    current = int(now) - gbz.EPOCH_2000
+    trailing_and_tier = t.price_trailing_digit & 0xF0 | tier
+    tiers_and_register = (t.number_of_price_tiers & 0x0F) << 4 | tier
+    return se.PublishPrice(0, b"", t.issuer_event_id, current & 0xFFFFFFFF, 0x01, t.currency, trailing_and_tier,
+                           tiers_and_register, 0, 1440, price)
+
+
 def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
     """Log retrievals: the emulated meter keeps no snapshots, top-ups or debt repayments yet."""
     return NOT_FOUND
@@ -323,6 +493,19 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
     se.SetLowCreditWarningLevel: _prepay_settings,
     se.SetMaximumCreditLimit: _prepay_settings,
     se.SetOverallDebtCap: _prepay_settings,
+    se.PublishCalendar: _publish_calendar,
+    se.PublishDayProfile: _day_profile,
+    se.PublishWeekProfile: _week_profile,
+    se.PublishSeasons: _seasons,
+    se.PublishSpecialDays: _special_days,
+    se.PublishTariffInformation: _tariff_information,
+    se.PublishPriceMatrix: _price_matrix,
+    se.PublishBlockThresholds: _block_thresholds,
+    se.GetDayProfiles: _get_day_profiles,
+    se.GetWeekProfiles: _get_week_profiles,
+    se.GetSeasons: _get_seasons,
+    se.GetSpecialDays: _get_special_days,
+    se.GetCurrentPrice: _current_price,
     se.GetSnapshot: _no_log,
     se.GetPrepaySnapshot: _no_log,
     se.GetSampledData: _no_log,
@@ -331,7 +514,9 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
 }
 
 # Specific responses travel with default responses disabled when the reference does so.
-_RESPONSE_DDR: dict[type[ZclCommand], bool] = {se.ChangePaymentModeResponse: True}
+_RESPONSE_DDR: dict[type[ZclCommand], bool] = {
+    se.ChangePaymentModeResponse: True, se.PublishDayProfile: True, se.PublishWeekProfile: True,
+    se.PublishSeasons: True, se.PublishSpecialDays: True, se.PublishPrice: True}
 
 
 # --- the engine -------------------------------------------------------------------------------------
@@ -366,39 +551,46 @@ def _read(request: ZclHeader, payload: bytes, cluster: int, state: GasState, sou
 
 
 def answer_command(state: GasState, cluster: int, frame: bytes, source: AttributeSource, now: float,
-                   *, encrypted: bool = False, encrypt: Encrypt | None = None) -> gbz.Component:
-    """Act on one ZCL frame of a GBZ command and return the component that answers it."""
+                   *, encrypted: bool = False, encrypt: Encrypt | None = None) -> list[gbz.Component]:
+    """Act on one ZCL frame of a GBZ command and return the components that answer it."""
+    return _answer_command(state, cluster, frame, source, now, encrypted, encrypt)
+
+
+def _answer_command(state: GasState, cluster: int, frame: bytes, source: AttributeSource, now: float,
+                    encrypted: bool, encrypt: Encrypt | None) -> list[gbz.Component]:
     try:
         header, command = zcl.decode_command(cluster, frame, strict=True)
     except ZigbeeError:
         try:
             header, _ = zcl.ZclHeader.decode(frame)
         except ZigbeeError:
-            return gbz.Component(cluster, _malformed())
-        return gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_CLUSTER_COMMAND))
+            return [gbz.Component(cluster, _malformed())]
+        return [gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_CLUSTER_COMMAND))]
     if not header.cluster_specific:
         if header.command_id != zcl.READ_ATTRIBUTES or not isinstance(command, bytes):
-            return gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_GENERAL_COMMAND))
+            return [gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_GENERAL_COMMAND))]
         try:
             records = _read(header, command, cluster, state, source, now)
         except ZigbeeError:
-            return gbz.Component(cluster, _default_response(header, MALFORMED_COMMAND))
+            return [gbz.Component(cluster, _default_response(header, MALFORMED_COMMAND))]
         if encrypted and encrypt is not None:
             part = encrypt(records)
             rsp = _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE)
             extra = bytes((0x00, 0x00, rsp.frame_control.to_int() | 0x10, rsp.sequence, rsp.command_id))
-            return gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)
-        return gbz.Component(cluster, _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE).encode() + records)
+            return [gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)]
+        return [gbz.Component(cluster, _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE).encode() + records)]
     assert isinstance(command, ZclCommand)
     handler = HANDLERS.get(type(command))
     if handler is None:
-        return gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_CLUSTER_COMMAND))
+        return [gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_CLUSTER_COMMAND))]
     state.last_issuer_event_id = getattr(command, "issuer_event_id", state.last_issuer_event_id)
     answer = handler(state, command, now)
     if isinstance(answer, ZclCommand):
-        body = answer.encode(header.sequence, disable_default_response=_RESPONSE_DDR.get(type(answer), False))
-        return gbz.Component(cluster, body)
-    return gbz.Component(cluster, _default_response(header, ZclStatus.SUCCESS if answer is None else int(answer)))
+        answer = [answer]
+    if isinstance(answer, list):
+        return [gbz.Component(cluster, a.encode(header.sequence, disable_default_response=_RESPONSE_DDR.get(
+            type(a), False))) for a in answer]
+    return [gbz.Component(cluster, _default_response(header, ZclStatus.SUCCESS if answer is None else int(answer)))]
 
 
 def answer_gbz(payload: bytes, source: AttributeSource, now: float, state: GasState | None = None, *,
@@ -416,7 +608,7 @@ def answer_gbz(payload: bytes, source: AttributeSource, now: float, state: GasSt
             components.append(gbz.Component(comp.cluster, _malformed()))
             continue
         frame = comp.body[4:] if comp.from_date_time is not None else comp.body
-        components.append(answer_command(state, comp.cluster, frame, source, now,
+        components.extend(answer_command(state, comp.cluster, frame, source, now,
                                          encrypted=comp.cluster in sensitive, encrypt=encrypt))
     return gbz.GbzPayload(tuple(components)).encode()
 

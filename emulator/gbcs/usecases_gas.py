@@ -421,6 +421,176 @@ def _restore_gpf_log(req: UseCaseRequest) -> bytes:
         for e in entries))).encode()
 
 
+# --- tariff, price and calendars (GCS01a, GCS01b, GCS05; reads GCS21f, GCS21b) ---------------------
+
+CANCEL = 0xFFFFFFFE  # start time of a cancellation ("never" in GBCS future-dating)
+TARIFF_ID = 1
+CURRENCIES = {"GBP": 826, "EUR": 978}
+PRICE_TRAILING_DIGIT = 0x50  # 5 decimal places
+DELIVERED_CALENDAR, FRIENDLY_CREDIT_CALENDAR = 0x00, 0x03
+TOU_TARIFF, BLOCK_TARIFF = 0x00, 0x10
+TOU_PRICES, BLOCK_PRICES = 0x01, 0x00  # price matrix sub-payload control
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _date(text: str) -> int:
+    """A DUIS date (``2015-01-01``, or ``--03-20`` for every year) as a ZCL Date."""
+    parts = str(text).lstrip("-").split("-")
+    year = int(parts[0]) - 1900 if len(parts) == 3 else 0xFF
+    month, day = int(parts[-2]), int(parts[-1])
+    return year | month << 8 | day << 16 | 0xFF << 24
+
+
+def start_time(req: UseCaseRequest) -> int:
+    """ExecutionDateTime, 0 for now, or CANCEL when the request cancels a future-dated one."""
+    return CANCEL if str(req.body.get("Cancel", "")).lower() in ("true", "1") else execution_time(req)
+
+
+# A switching table, as the DUIS gives it (flattened: DayProfiles [{DayID, Switches [{StartTime
+# minutes, Tier}]}], WeekProfiles [{WeekID, DayIDs x7}], Seasons [{StartDate, WeekID}]) and special
+# days [{Date, DayID}]. Defaults: one flat day (tier 1 in the delivered calendar).
+DEFAULT_SWITCHING: dict[str, Any] = {"DayProfiles": [{"DayID": 1, "Switches": [{"StartTime": 0, "Tier": 1}]}],
+                                     "WeekProfiles": [{"WeekID": 1, "DayIDs": [1] * 7}],
+                                     "Seasons": [{"StartDate": "--01-01", "WeekID": 1}]}
+
+
+def calendar_parts(req: UseCaseRequest, calendar_type: int, table: Mapping[str, Any],
+                   special_days: list[Any], start: int) -> list[Part]:
+    eid = issuer_event_id(req)
+    days, weeks, seasons = (_list(table.get(k)) for k in ("DayProfiles", "WeekProfiles", "Seasons"))
+    parts: list[Part] = [(se.CALENDAR, se.PublishCalendar(0, eid, eid, start, calendar_type, 0, b"", len(seasons),
+                                                          len(weeks), len(days)), None)]
+    for day in days:
+        entries = tuple((_int(sw, "StartTime", 0), _int(sw, "Tier", 0)) for sw in _list(day.get("Switches")))
+        parts.append((se.CALENDAR, se.PublishDayProfile(0, eid, eid, _int(day, "DayID", 1), len(entries), 0, 1,
+                                                        calendar_type, entries), None))
+    for week in weeks:
+        ids = [int(x) for x in _list(week.get("DayIDs"))][:7] + [0] * max(0, 7 - len(_list(week.get("DayIDs"))))
+        parts.append((se.CALENDAR, se.PublishWeekProfile(0, eid, eid, _int(week, "WeekID", 1), *ids), None))
+    parts.append((se.CALENDAR, se.PublishSeasons(0, eid, eid, 0, 1, tuple(
+        (_date(x.get("StartDate", "--01-01")), _int(x, "WeekID", 1)) for x in seasons)), None))
+    specials = tuple((_date(x["Date"]), _int(x, "DayID", 1)) for x in special_days)
+    parts.append((se.CALENDAR, se.PublishSpecialDays(0, eid, eid, start, calendar_type, len(specials), 0, 1,
+                                                     specials), None))
+    return parts
+
+
+def price_parts(req: UseCaseRequest, prices: Mapping[str, Any], start: int,
+                thresholds: list[int] | None = None) -> list[Part]:
+    """Publish Tariff Information and Publish Price Matrix (and, with ``thresholds``, Publish
+    Block Thresholds) from the DUIS ``GasPriceElements``: ``CurrencyUnits``, ``StandingCharge``,
+    ``TOUTariff/TOUPrice`` [{Index, Price}] or ``BlockTariff/BlockPrice`` [{Index, Price}] with
+    ``NumberOfThresholds``."""
+    eid = issuer_event_id(req)
+    block = prices.get("BlockTariff")
+    tou = prices.get("TOUTariff")
+    if isinstance(block, Mapping):
+        rows = _list(block.get("BlockPrice"))
+        entries = tuple((_int(r, "Index", i + 1) - 1, _int(r, "Price", 0)) for i, r in enumerate(rows))
+        n_thresholds = _int(block, "NumberOfThresholds", len(thresholds or ()) or max(0, len(rows) - 1))
+        tariff_type, tiers, control = BLOCK_TARIFF, 0, BLOCK_PRICES
+    else:
+        rows = _list(tou.get("TOUPrice")) if isinstance(tou, Mapping) else [{"Index": 1, "Price": 10000}]
+        entries = tuple((_int(r, "Index", i + 1), _int(r, "Price", 0)) for i, r in enumerate(rows))
+        tariff_type, tiers, n_thresholds, control = TOU_TARIFF, len(entries), 0, TOU_PRICES
+    currency = CURRENCIES.get(str(prices.get("CurrencyUnits", "GBP")), 826)
+    info_start = FOREVER if start == CANCEL else start  # the reference cancels tariff information so
+    parts: list[Part] = [(se.PRICE, se.PublishTariffInformation(
+        0, eid, TARIFF_ID, info_start, tariff_type, b"", tiers, n_thresholds, 0x00, currency, PRICE_TRAILING_DIGIT,
+        _int(prices, "StandingCharge", 0), 0xFF, 1, 1000), None)]
+    if thresholds is not None and tariff_type == BLOCK_TARIFF:
+        parts.append((se.PRICE, se.PublishBlockThresholds(0, eid, start, TARIFF_ID, 0, 1, 0x01,
+                                                          ((0, tuple(thresholds)),)), None))
+    parts.append((se.PRICE, se.PublishPriceMatrix(0, eid, start, TARIFF_ID, 0, 1, control, entries), None))
+    return parts
+
+
+def _gas_prices(req: UseCaseRequest) -> Mapping[str, Any]:
+    elements: Any = req.body.get("PriceElements", {})
+    elements = elements.get("GasPriceElements", elements) if isinstance(elements, Mapping) else {}
+    return elements if isinstance(elements, Mapping) else {}
+
+
+def _update_tariff(req: UseCaseRequest) -> bytes:
+    """1.1.1 UpdateImportTariffPrimaryElement: ``GasTariffElements`` (``SwitchingTable``,
+    ``SpecialDays``, ``ThresholdMatrix/Thresholds``) and ``PriceElements/GasPriceElements``:
+    the delivered calendar, then the tariff information, block thresholds and price matrix."""
+    tariff: Any = req.body.get("GasTariffElements", {})
+    tariff = tariff if isinstance(tariff, Mapping) else {}
+    start = start_time(req)
+    table = tariff.get("SwitchingTable") or DEFAULT_SWITCHING
+    thresholds = [int(t) for t in _list((tariff.get("ThresholdMatrix") or {}).get("Thresholds"))]
+    return gbz_payload(calendar_parts(req, DELIVERED_CALENDAR, table, _list(tariff.get("SpecialDays")), start)
+                       + price_parts(req, _gas_prices(req), start, thresholds))
+
+
+def _update_price(req: UseCaseRequest) -> bytes:
+    """1.2.1 UpdatePricePrimaryElement: ``PriceElements/GasPriceElements`` only."""
+    return gbz_payload(price_parts(req, _gas_prices(req), start_time(req)))
+
+
+DEFAULT_FRIENDLY_CREDIT: dict[str, Any] = {
+    "DayProfiles": [{"DayID": 1, "Switches": [{"StartTime": 0, "Tier": 1}]}],
+    "WeekProfiles": [{"WeekID": 1, "DayIDs": [1] * 7}], "Seasons": [{"StartDate": "--01-01", "WeekID": 1}]}
+
+
+def _prepay_configuration(req: UseCaseRequest) -> bytes:
+    """2.1 UpdatePrepayConfiguration, ``UpdatePrepayConfigGas``: ``EmergencyCreditLimit``,
+    ``EmergencyCreditThreshold``, ``DebtRecoveryRateCap`` (the overall debt cap), ``LowCreditThreshold``
+    (from the execution time), ``MaxMeterBalance``, ``MaxCreditThreshold`` and the
+    ``GasNonDisablementCalendar`` (friendly credit calendar: ``SwitchingTable`` and ``SpecialDays``)."""
+    cfg: Any = req.body.get("UpdatePrepayConfigGas", req.body)
+    cfg = cfg if isinstance(cfg, Mapping) else {}
+    eid, start = issuer_event_id(req), start_time(req)
+    cal: Any = cfg.get("GasNonDisablementCalendar") or {}
+    parts: list[Part] = [
+        (se.PREPAYMENT, se.EmergencyCreditSetup(eid, start, _int(cfg, "EmergencyCreditLimit", 1000000),
+                                                _int(cfg, "EmergencyCreditThreshold", 100000)), None),
+        (se.PREPAYMENT, se.SetOverallDebtCap(0, eid, start, _int(cfg, "DebtRecoveryRateCap", 100000)), None),
+        (se.PREPAYMENT, se.SetLowCreditWarningLevel(_int(cfg, "LowCreditThreshold", 500000)), start),
+        (se.PREPAYMENT, se.SetMaximumCreditLimit(0, eid, start, _int(cfg, "MaxMeterBalance", 25000000),
+                                                 _int(cfg, "MaxCreditThreshold", 25000000)), None),
+    ]
+    return gbz_payload(parts + calendar_parts(req, FRIENDLY_CREDIT_CALENDAR,
+                                              cal.get("SwitchingTable") or DEFAULT_FRIENDLY_CREDIT,
+                                              _list(cal.get("SpecialDays")), start))
+
+
+# The price attributes a tariff read asks for (RTDS GCS21f): threshold divisor and multiplier,
+# block thresholds 1-3, tier block mode, block prices 1-4, tier prices 1-4, currency, trailing
+# digit, standing charge.
+TARIFF_ATTRIBUTES = (0x0203, 0x0202, 0x0100, 0x0101, 0x0102, 0x0615, 0x0400, 0x0401, 0x0402, 0x0403, 0x0410,
+                     0x0420, 0x0430, 0x0440, 0x0616, 0x0617, 0x0301)
+PREPAYMENT_ATTRIBUTES = (0x0239, 0x0006, 0x0216, 0x0226, 0x0040, 0x0010, 0x0011, 0x0031, 0x0021, 0x0022, 0x0217,
+                         0x0227)
+LATEST_CALENDAR = {DELIVERED_CALENDAR: FOREVER, FRIENDLY_CREDIT_CALENDAR: CANCEL}  # issuer calendar id "latest"
+
+
+def calendar_reads(calendar_type: int) -> list[Part]:
+    latest = LATEST_CALENDAR[calendar_type]
+    return [(se.CALENDAR, se.GetDayProfiles(0, latest, 1, 0), None),
+            (se.CALENDAR, se.GetWeekProfiles(0, latest, 1, 0), None),
+            (se.CALENDAR, se.GetSeasons(0, latest), None),
+            (se.CALENDAR, se.GetSpecialDays(NOW, 0, calendar_type, 0, latest), None)]
+
+
+def _read_tariff(req: UseCaseRequest) -> bytes:
+    """4.11.1 ReadTariffPrimaryElement (no parameters)."""
+    return gbz_payload([(se.PRICE, TARIFF_ATTRIBUTES, None), *calendar_reads(DELIVERED_CALENDAR),
+                        (se.PRICE, se.GetCurrentPrice(0), None)])
+
+
+def _read_prepay_configuration(req: UseCaseRequest) -> bytes:
+    """4.13 ReadPrepaymentConfiguration (no parameters)."""
+    return gbz_payload([(se.PREPAYMENT, PREPAYMENT_ATTRIBUTES, None), (se.PRICE, (0x0617,), None),
+                        *calendar_reads(FRIENDLY_CREDIT_CALENDAR)])
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 BUILDERS: dict[str, Builder] = {
@@ -461,5 +631,10 @@ BUILDERS: dict[str, Builder] = {
     "GCS18": _network_data_read,
     "GCS31": _network_data_record,
     "GCS28": _synchronise_clock,
+    "GCS01a": _update_tariff,
+    "GCS01b": _update_price,
+    "GCS05": _prepay_configuration,
+    "GCS21f": _read_tariff,
+    "GCS21b": _read_prepay_configuration,
     "GCS59": _restore_gpf_log,
 }
