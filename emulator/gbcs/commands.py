@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.gbcs import asn1, dlms, gbz
+from emulator.gbcs import asn1, dlms
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
 from emulator.gbcs.usecases import use_case_for
@@ -52,11 +52,6 @@ def _dlms_get(counter: int, what: str) -> bytes:
                               (dlms.NULL,)).encode()
 
 
-def _zcl_read(attr: int, cluster: int = 0x0702) -> bytes:
-    frame = gbz.ZclFrame(0x00, 0x00, gbz.READ_ATTRIBUTES, attr.to_bytes(2, "little"))
-    return gbz.GbzPayload((gbz.Component(cluster, frame.encode()),)).encode()
-
-
 def device_log_payload(counter: int, eui: bytes, device_type: int, install_code: bytes, *, add: bool) -> bytes:
     """CCS01 (add) / CCS02 (remove): an Action on the Zigbee network control object."""
     class_id, obis = ZIGBEE_NETWORK_CONTROL
@@ -87,8 +82,8 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
         payload = asn1.sequence(asn1.decode(bytes.fromhex(body["certificate"]))).encode()
     elif name.startswith("ECS"):
         payload = _dlms_get(counter, _DLMS_READS.get(name, "device_id"))
-    elif name.startswith(("GCS",)):
-        payload = _zcl_read(0x0000)  # GCS use cases without a builder yet (usecases_gas lists them)
+    elif name.startswith("GCS"):
+        raise CommandError(f"{name} is a gas alert use case, not a command")  # every GCS command has a builder
     elif name == "CS08":
         payload = asn1.NULL_RESPONSE
     elif name.startswith("CCS") or name.startswith("DBCH"):
