@@ -20,6 +20,7 @@ from emulator.zigbee.types import (
     bitmap16_le,
     enum8,
     octstr,
+    rest_of_frame,
     uint8,
     uint16_le,
     uint32_le,
@@ -374,6 +375,39 @@ class StartSamplingResponse(ZclCommand):
     sample_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class PublishSnapshot(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x06, SERVER_TO_CLIENT
+    SCHEMA = (Field("snapshot_id", uint32_le), Field("snapshot_time", utc_time_le), Field("snapshots_found", uint8),
+              Field("command_index", uint8), Field("total_commands", uint8), Field("snapshot_cause", bitmap32_le),
+              Field("payload_type", enum8), Field("payload", rest_of_frame))
+    snapshot_id: int
+    snapshot_time: int
+    snapshots_found: int
+    command_index: int
+    total_commands: int
+    snapshot_cause: int
+    payload_type: int
+    payload: bytes
+
+
+SAMPLES = Records("sample", (uint24_le,))
+
+
+@dataclass(frozen=True, slots=True)
+class GetSampledDataResponse(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x07, SERVER_TO_CLIENT
+    SCHEMA = (Field("sample_id", uint16_le), Field("sample_start_time", utc_time_le), Field("sample_type", enum8),
+              Field("sample_request_interval", uint16_le), Field("number_of_samples", uint16_le),
+              Field("samples", SAMPLES))
+    sample_id: int
+    sample_start_time: int
+    sample_type: int
+    sample_request_interval: int
+    number_of_samples: int
+    samples: tuple[tuple[int, ...], ...]
+
+
 # --- Price (0x0700), published to the meter ---------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -665,6 +699,22 @@ class SetOverallDebtCap(ZclCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class PublishPrepaySnapshot(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x01, SERVER_TO_CLIENT
+    SCHEMA = (Field("snapshot_id", uint32_le), Field("snapshot_time", utc_time_le), Field("snapshots_found", uint8),
+              Field("command_index", uint8), Field("total_commands", uint8), Field("snapshot_cause", bitmap32_le),
+              Field("payload_type", enum8), Field("payload", rest_of_frame))
+    snapshot_id: int
+    snapshot_time: int
+    snapshots_found: int
+    command_index: int
+    total_commands: int
+    snapshot_cause: int
+    payload_type: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ChangePaymentModeResponse(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x02, SERVER_TO_CLIENT
     SCHEMA = (Field("friendly_credit", bitmap8), Field("friendly_credit_calendar_id", uint32_le),
@@ -770,6 +820,7 @@ class ReportEventConfiguration(ZclCommand):
     records: tuple[tuple[int, int], ...]
 
 
+register(PublishSnapshot, GetSampledDataResponse, PublishPrepaySnapshot)
 register(PublishCalendar, PublishDayProfile, PublishWeekProfile, PublishSeasons, PublishSpecialDays, GetDayProfiles,
          GetWeekProfiles, GetSeasons, GetSpecialDays, GetCurrentPrice, PublishPrice, PublishTariffInformation,
          PublishPriceMatrix, PublishBlockThresholds)
