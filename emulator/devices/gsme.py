@@ -48,7 +48,8 @@ class Gsme(Meter):
                          profile.image_type, manufacturer_key)
         self.profile = profile
         self.load = profile.load(start)
-        self.state = GasState()  # what the gas use cases set: supply (valve), payment mode, tariff data ...
+        self.state = GasState(register_at=self.load.energy_wh, installed_at=start)
+        """What the gas use cases set (supply, payment mode, tariff ...) and the register its logs come from."""
         self.wake_period = profile.wake_period_s
         self.next_wake: float | None = start + self.wake_period
         self.battery_mah = float(profile.battery_mah)

@@ -19,6 +19,7 @@ the meter does not model; NOT_FOUND for logs it does not hold.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,10 @@ class GasState:
     prices: dict[int, int] = field(default_factory=dict)  # price matrix: tier (TOU) or block index -> price
     block_thresholds: tuple[int, ...] = ()
     debt_recovery_method: dict[int, int] = field(default_factory=dict)  # debt amount type -> method
+    register_at: Callable[[float], int] | None = None
+    """The consumption register (Wh) at a past time: the GSME's load model. The logs (snapshots,
+    profiles, daily consumption, network data) are computed from it, not stored."""
+    installed_at: float | None = None  # no log entry before this
 
     @property
     def prepayment(self) -> bool:
@@ -191,6 +196,8 @@ ATTRIBUTES: dict[tuple[int, int], tuple[str, Callable[[GasState], Any]]] = {
 }
 
 # Message code -> clusters whose read answers go back encrypted (GBCS sensitive data; RTDS).
+ENCRYPTED_LOGS = (se.PublishSnapshot, se.PublishPrepaySnapshot, se.GetSampledDataResponse)
+"""Log answers are sensitive consumption data: encrypted whenever the device can (RTDS GCS15-18, 61)."""
 ENCRYPTED_READS: dict[int, frozenset[int]] = {
     0x0074: frozenset({METERING}),  # GCS13a
     0x00B6: frozenset({METERING}),  # GCS13c
@@ -333,7 +340,8 @@ def _get_billing_period(s: GasState, c: se.GetBillingPeriod, now: float) -> Answ
 
 def _start_sampling(s: GasState, c: se.StartSampling, now: float) -> Answer:
     sample_id = 2  # GBCS: the network data sample (GCS31 starts it, GCS18 reads it)
-    s.sampling[sample_id] = (c.start_time, c.sample_request_interval, c.max_samples)
+    start = c.start_time or int(now) - gbz.EPOCH_2000  # 0: start now
+    s.sampling[sample_id] = (start, c.sample_request_interval, c.max_samples)
     return se.StartSamplingResponse(sample_id)
 
 
@@ -462,8 +470,89 @@ def _current_price(s: GasState, c: se.GetCurrentPrice, now: float) -> Answer:
 
 
 def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
-    """Log retrievals: the emulated meter keeps no snapshots, top-ups or debt repayments yet."""
+    """Top-ups and debt repayments: the emulated meter has taken none."""
     return NOT_FOUND
+
+
+DAY = 86400
+SNAPSHOT_TOU_DELIVERED = 0x00  # snapshot payload type: TOU information set, delivered registers
+PREPAY_DEBT_CREDIT_STATUS = 0x00  # prepay snapshot payload type: debt / credit status
+
+
+def _midnight(t: float) -> int:
+    return int(t) // DAY * DAY
+
+
+def _daily_times(s: GasState, now: float, start: int, end: int) -> list[int]:
+    """Midnights (Unix) from the latest backwards that the meter has lived through, inside
+    [start, end] (ZCL UTC, seconds since 2000)."""
+    first = s.installed_at if s.installed_at is not None else now
+    out: list[int] = []
+    t = _midnight(now)
+    while t >= first and len(out) < 366:
+        z = t - gbz.EPOCH_2000
+        if start <= z <= end:
+            out.append(t)
+        t -= DAY
+    return out
+
+
+def _snapshot(s: GasState, c: se.GetSnapshot, now: float) -> Answer:
+    if s.register_at is None:
+        return NOT_FOUND
+    times = _daily_times(s, now, c.earliest_start, c.latest_end)
+    if c.snapshot_offset >= len(times):
+        return NOT_FOUND
+    t = times[c.snapshot_offset]
+    wh = s.register_at(t)
+    z = t - gbz.EPOCH_2000
+    payload = (wh.to_bytes(6, "little") + bytes(4) + z.to_bytes(4, "little") + bytes(4) + z.to_bytes(4, "little")
+               + b"\x00" + b"\x01" + wh.to_bytes(6, "little"))  # one tier in use: the whole register
+    return se.PublishSnapshot(c.snapshot_offset, z, len(times), 0, 1, c.snapshot_cause, SNAPSHOT_TOU_DELIVERED,
+                              payload)
+
+
+def _prepay_snapshot(s: GasState, c: se.GetPrepaySnapshot, now: float) -> Answer:
+    times = _daily_times(s, now, c.earliest_start, c.latest_end)
+    if c.snapshot_offset >= len(times):
+        return NOT_FOUND
+    t = times[c.snapshot_offset]
+    values = (s.credit_remaining, s.emergency_credit_limit if s.emergency_credit_active else 0,
+              s.debts.get(1, 0), s.debts.get(3, 0), s.debts.get(5, 0), s.overall_debt_cap)
+    payload = b"".join(v.to_bytes(4, "little", signed=True) for v in values)
+    return se.PublishPrepaySnapshot(c.snapshot_offset, t - gbz.EPOCH_2000, len(times), 0, 1, c.snapshot_cause,
+                                    PREPAY_DEBT_CREDIT_STATUS, payload)
+
+
+HALF_HOUR_PROFILE, DAILY_CONSUMPTION, NETWORK_DATA = 0, 1, 2  # sample ids (GCS17, GCS61, GCS18)
+SAMPLE_INTERVAL = {HALF_HOUR_PROFILE: 1800, DAILY_CONSUMPTION: DAY}
+
+
+def _sampled_data(s: GasState, c: se.GetSampledData, now: float) -> Answer:
+    if s.register_at is None:
+        return NOT_FOUND
+    first = s.installed_at if s.installed_at is not None else now
+    if c.sample_id == NETWORK_DATA:
+        if NETWORK_DATA not in s.sampling:
+            return NOT_FOUND
+        started, interval, most = s.sampling[NETWORK_DATA]
+        begin = max(started + gbz.EPOCH_2000, c.earliest_sample_time + gbz.EPOCH_2000, first)
+        count = min(most, c.number_of_samples)
+    elif c.sample_id in SAMPLE_INTERVAL:
+        interval = SAMPLE_INTERVAL[c.sample_id]
+        begin = max(c.earliest_sample_time + gbz.EPOCH_2000, first)
+        begin = -(-int(begin) // interval) * interval  # the first whole interval
+        count = c.number_of_samples
+    else:
+        return NOT_FOUND
+    count = max(0, min(count, int((now - begin) // interval), 0xFFFF))
+    if count == 0:
+        return NOT_FOUND
+    reads = [s.register_at(begin + i * interval) for i in range(count + 1)]
+    samples = tuple((min(0xFFFFFF, max(0, b - a)),) for a, b in itertools.pairwise(reads))
+    wire_interval = interval if interval <= 0xFFFF else 0  # daily samples: no interval in seconds fits 16 bits
+    return se.GetSampledDataResponse(c.sample_id, int(begin) - gbz.EPOCH_2000, c.sample_type, wire_interval, count,
+                                     samples)
 
 
 Handler = Callable[[GasState, Any, float], Answer]
@@ -506,9 +595,9 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
     se.GetSeasons: _get_seasons,
     se.GetSpecialDays: _get_special_days,
     se.GetCurrentPrice: _current_price,
-    se.GetSnapshot: _no_log,
-    se.GetPrepaySnapshot: _no_log,
-    se.GetSampledData: _no_log,
+    se.GetSnapshot: _snapshot,
+    se.GetPrepaySnapshot: _prepay_snapshot,
+    se.GetSampledData: _sampled_data,
     se.GetTopUpLog: _no_log,
     se.GetDebtRepaymentLog: _no_log,
 }
@@ -516,7 +605,8 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
 # Specific responses travel with default responses disabled when the reference does so.
 _RESPONSE_DDR: dict[type[ZclCommand], bool] = {
     se.ChangePaymentModeResponse: True, se.PublishDayProfile: True, se.PublishWeekProfile: True,
-    se.PublishSeasons: True, se.PublishSpecialDays: True, se.PublishPrice: True}
+    se.PublishSeasons: True, se.PublishSpecialDays: True, se.PublishPrice: True, se.PublishSnapshot: True,
+    se.PublishPrepaySnapshot: True, se.GetSampledDataResponse: True}
 
 
 # --- the engine -------------------------------------------------------------------------------------
@@ -530,6 +620,18 @@ def _reply_header(request: ZclHeader, command_id: int) -> ZclHeader:
 
 def _default_response(request: ZclHeader, status: int) -> bytes:
     return _reply_header(request, zcl.DEFAULT_RESPONSE).encode() + bytes((request.command_id, status))
+
+
+ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER = 0x00, 0x00
+
+
+def _encrypted(cluster: int, frame: bytes, encrypt: Encrypt) -> gbz.Component:
+    """An encrypted GBZ component: additional header (control, frame counter, the ZCL header),
+    the ciphered part's length, and the ``31 ...`` part holding the ZCL payload."""
+    header, payload = ZclHeader.decode(frame)
+    part = encrypt(payload)
+    extra = bytes((ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER)) + header.encode()
+    return gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)
 
 
 def _malformed() -> bytes:
@@ -574,10 +676,9 @@ def _answer_command(state: GasState, cluster: int, frame: bytes, source: Attribu
         except ZigbeeError:
             return [gbz.Component(cluster, _default_response(header, MALFORMED_COMMAND))]
         if encrypted and encrypt is not None:
-            part = encrypt(records)
-            rsp = _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE)
-            extra = bytes((0x00, 0x00, rsp.frame_control.to_int() | 0x10, rsp.sequence, rsp.command_id))
-            return [gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)]
+            fc = ZclFrameControl(FrameType.GLOBAL, header.manufacturer_specific, Direction(1 - header.direction), True)
+            rsp = ZclHeader(fc, header.sequence, zcl.READ_ATTRIBUTES_RESPONSE, header.manufacturer_code)
+            return [_encrypted(cluster, rsp.encode() + records, encrypt)]
         return [gbz.Component(cluster, _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE).encode() + records)]
     assert isinstance(command, ZclCommand)
     handler = HANDLERS.get(type(command))
@@ -588,8 +689,12 @@ def _answer_command(state: GasState, cluster: int, frame: bytes, source: Attribu
     if isinstance(answer, ZclCommand):
         answer = [answer]
     if isinstance(answer, list):
-        return [gbz.Component(cluster, a.encode(header.sequence, disable_default_response=_RESPONSE_DDR.get(
-            type(a), False))) for a in answer]
+        out: list[gbz.Component] = []
+        for a in answer:
+            frame = a.encode(header.sequence, disable_default_response=_RESPONSE_DDR.get(type(a), False))
+            out.append(_encrypted(cluster, frame, encrypt) if isinstance(a, ENCRYPTED_LOGS) and encrypt is not None
+                       else gbz.Component(cluster, frame))
+        return out
     return [gbz.Component(cluster, _default_response(header, ZclStatus.SUCCESS if answer is None else int(answer)))]
 
 

@@ -22,11 +22,12 @@ from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.gpf import Gpf
 from emulator.devices.gsme import Gsme
 from emulator.devices.profile import MeterProfile
-from emulator.gbcs import asn1, frames, gbz
+from emulator.gbcs import asn1, frames, gbz, security
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
 from emulator.zigbee import zcl
+from emulator.zigbee.clusters import smart_energy as se
 from tests.conftest import RTDS, need_rtds
 
 REFERENCE_EVENT_ID = 0x1C374A80
@@ -226,16 +227,15 @@ CHF = bytes.fromhex("00DB1234567890A2")
 GPF_EUI = bytes.fromhex("00DB1234567890A3")
 # Responses that differ from the reference by design (the reason is the coverage note).
 RESPONSE_DIFFERS: dict[str, str] = {
-    "GCS15b": "logs: the emulated GSME holds no snapshot history, answers NOT_FOUND per component",
-    "GCS15c": "logs: no snapshot history, NOT_FOUND per component",
-    "GCS15d": "logs: no debt repayment history, NOT_FOUND",
-    "GCS15e": "logs: no top-up history, NOT_FOUND",
-    "GCS16a": "logs: no daily snapshots, NOT_FOUND per component",
-    "GCS16b": "logs: no prepay daily snapshots, NOT_FOUND per component",
-    "GCS17": "profile: no half-hour samples held, NOT_FOUND",
-    "GCS18": "network data: no samples held, NOT_FOUND",
-    "GCS61": "daily consumption log: no samples held, NOT_FOUND",
+    "GCS15d": "debt repayment log: the emulated GSME has recovered no debt by payment, answers NOT_FOUND",
+    "GCS15e": "top-up log: the emulated GSME has had no top-up (UTRN), answers NOT_FOUND",
 }
+# The logs are computed from the GSME's load model over its life: asked for the last month (the
+# reference's 2015 periods predate the emulated meter), they answer as the reference does.
+INSTALLED = NOW - 36 * 3600  # two midnights lived through, as the reference meter had two snapshots
+RECENT = {"ReadLogPeriod": {"StartDateTime": "2025-12-01T00:00:00Z", "EndDateTime": "2026-01-01T00:00:00Z"}}
+LOG_BODIES: dict[str, dict[str, Any]] = {uc: RECENT for uc in ("GCS15b", "GCS15c", "GCS16a", "GCS16b", "GCS17",
+                                                                "GCS61")}
 
 
 def _keys() -> KeyStore:
@@ -249,6 +249,7 @@ def _keys() -> KeyStore:
 def _answer(folder: str, stem: str, body: dict[str, Any]) -> tuple[bytes, Gsme | Gpf]:
     ref = _reference(folder, stem)
     uc = _use_case(folder)
+    body = LOG_BODIES.get(uc, body)
     payload = builders()[uc](UseCaseRequest(uc, ref.message_code, SUPPLIER, GSME, COUNTER, body))
     keys = _keys()
     if "GPF" in stem or uc == "GCS59":
@@ -256,20 +257,20 @@ def _answer(folder: str, stem: str, body: dict[str, Any]) -> tuple[bytes, Gsme |
         msg = Message(Cra.COMMAND, COUNTER, SUPPLIER, GPF_EUI, ref.message_code, payload)
         gpf.mirror[(0x0702, 0x0000)] = ("uint48", 1234567)  # the GSME's last report
         return gpf.answer(msg, NOW), gpf
-    gsme = Gsme(GSME, GbcsEndpoint(GSME, keys), CHF, MeterProfile(image_type=2), NOW)
+    gsme = Gsme(GSME, GbcsEndpoint(GSME, keys), CHF, MeterProfile(image_type=2), INSTALLED)
     before = PRECONDITIONS.get(uc)
     if before is not None:  # the state the reference's SUCCESS assumes
         pstem, pbody = next((s, b) for f, s, b in CASES if f == before)
         pref = _reference(before, pstem)
         puc = _use_case(before)
         ppay = builders()[puc](UseCaseRequest(puc, pref.message_code, SUPPLIER, GSME, COUNTER, pbody))
-        gsme.execute(Message(Cra.COMMAND, COUNTER, SUPPLIER, GSME, pref.message_code, ppay), NOW)
+        gsme.execute(Message(Cra.COMMAND, COUNTER, SUPPLIER, GSME, pref.message_code, ppay), NOW - 86400)
     msg = Message(Cra.COMMAND, COUNTER, SUPPLIER, GSME, ref.message_code, payload)
     return gsme.execute(msg, NOW), gsme
 
 
-PRECONDITIONS = {"GCS06": "1.6_GCS03", "GCS21d": "6.8_GCS25", "GCS21k": "6.8_GCS25", "GCS21f": "1.1.1_GCS01a",
-                 "GCS21b": "2.1_GCS05"}
+PRECONDITIONS = {"GCS18": "14.1_GCS31", "GCS06": "1.6_GCS03", "GCS21d": "6.8_GCS25", "GCS21k": "6.8_GCS25",
+                 "GCS21f": "1.1.1_GCS01a", "GCS21b": "2.1_GCS05"}
 
 
 def _shape(payload: bytes) -> object:
@@ -283,7 +284,9 @@ def _shape(payload: bytes) -> object:
     for c in gbz.decode(payload).components:
         if c.encrypted:
             header, _ = c.encrypted_part()
-            out.append((c.cluster, c.control, header[4]))
+            kind_enc = (c.cluster, c.control, header[4])
+            if not out or out[-1] != kind_enc:
+                out.append(kind_enc)
             continue
         z = c.zcl()
         detail: object = None
@@ -329,6 +332,24 @@ def test_logs_the_meter_does_not_hold_are_not_found(folder: str) -> None:
     got, _ = _answer(folder, stem, body)
     comps = gbz.decode(got).components
     assert comps and all(c.zcl().command == gbz.DEFAULT_RESPONSE and c.zcl().payload[1] == 0x8B for c in comps)
+
+
+def test_daily_snapshots_follow_the_register() -> None:
+    """GCS16a: one snapshot per midnight the meter has lived through (two here, as in the
+    reference), decrypted back to the register the load model gives at that midnight; the other
+    offsets are NOT_FOUND."""
+    got, gsme = _answer("4.6.1_GCS16a", "GCS16a_4.6.1_SUCCESS", {})
+    comps = gbz.decode(got).components
+    assert [c.encrypted for c in comps] == [True, True] + [False] * 29
+    assert all(c.zcl().payload == b"\x06\x8b" for c in comps[2:])
+    assert isinstance(gsme, Gsme)
+    header, part = comps[1].encrypted_part()
+    plain = security.decrypt_part(gsme.endpoint.keys, GSME, SUPPLIER, COUNTER, part)
+    _, snap = zcl.decode_command(0x0702, header[2:] + plain, strict=True)
+    assert isinstance(snap, se.PublishSnapshot) and (snap.snapshot_id, snap.snapshots_found) == (1, 2)
+    midnight = int(NOW) - 86400
+    assert snap.snapshot_time == midnight - gbz.EPOCH_2000
+    assert snap.payload[:6] == gsme.load.energy_wh(midnight).to_bytes(6, "little")
 
 
 # What the use case changed on the device (literal values from the bodies above).
