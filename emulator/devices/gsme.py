@@ -26,6 +26,7 @@ from emulator.devices.zcl_model import (
     Attr,
     GasState,
     answer_gbz,
+    run_due,
     synchronise_clock,
 )
 from emulator.gbcs import gbz, security
@@ -35,6 +36,7 @@ from emulator.zigbee.clusters import tunneling
 from emulator.zigbee.packet import CLUSTER_TUNNELING
 
 REPORT_ATTRIBUTES = 0x0A
+FUTURE_DATED_DONE, FUTURE_DATED_FAILED = 0x8F66, 0x8F67
 SET_CLOCK = (0x007F,)  # GCS28 Set Clock on GSME (6.11, and 8.1.1 at commissioning)
 
 
@@ -87,10 +89,20 @@ class Gsme(Meter):
                 return security.encrypt_part(self.endpoint.keys, self.eui, msg.originator, msg.counter, plain)
 
             return answer_gbz(msg.payload, self.attribute, now, self.state, message_code=msg.message_code,
-                              encrypt=encrypt if self._can_encrypt_for(msg.originator) else None)
+                              encrypt=encrypt if self._can_encrypt_for(msg.originator) else None, counter=msg.counter)
         if msg.message_code in SET_CLOCK:
             return synchronise_clock(self.state, msg.payload, now)
         return asn1_response(self, msg, now)
+
+    def run_future_dated(self, now: float) -> Output:
+        """Apply the future-dated commands now due and report each by alert: 0x8F66 done,
+        0x8F67 not done, naming the command's message code, counter, cluster and ZCL command."""
+        out = Output()
+        for done in run_due(self.state, self.attribute, now):
+            target = done.cluster.to_bytes(2, "big") + bytes((done.frame_control, done.command_id))
+            context = AlertContext(done.message_code, done.counter, target)
+            out.extend(self.raise_alert_about(FUTURE_DATED_DONE if done.ok else FUTURE_DATED_FAILED, now, context))
+        return out
 
     def _can_encrypt_for(self, party: bytes) -> bool:
         keys = self.endpoint.keys
@@ -115,6 +127,7 @@ class Gsme(Meter):
         """One wake: mirror report, GET for queued commands, OTA progress."""
         out = Output()
         self.battery_mah -= 0.002  # ~2 uAh per wake: enough to show a trend in long runs
+        out.extend(self.run_future_dated(now))
         report = zcl.ZclHeader(0x18, self._next_seq(), REPORT_ATTRIBUTES).encode() + \
             CURRENT_SUMMATION_DELIVERED.to_bytes(2, "little") + gbz.encode_attribute_value(
                 "uint48", self.load.energy_wh(now))

@@ -67,7 +67,31 @@ class Calendar:
     issuer_event_id: int = 0
 
 
-LATEST_CALENDAR = {0xFFFFFFFF: 0x00, 0xFFFFFFFE: 0x03}  # "latest" issuer calendar ids -> calendar type
+LATEST_CALENDAR = {0xFFFFFFFF: 0x00, 0xFFFFFFFE: 0x03}
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A future-dated command component: applied at ``due`` (ZCL UTC), then reported by alert."""
+
+    due: int
+    message_code: int
+    counter: int
+    cluster: int
+    frame: bytes
+    reports: bool = True  # the component carried its own start time: its outcome is alerted
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """A future-dated command applied: what its 0x8F66 (done) / 0x8F67 (failed) alert names."""
+
+    message_code: int
+    counter: int
+    cluster: int
+    frame_control: int
+    command_id: int
+    ok: bool  # "latest" issuer calendar ids -> calendar type
 
 
 @dataclass(slots=True)
@@ -127,6 +151,7 @@ class GasState:
     """The consumption register (Wh) at a past time: the GSME's load model. The logs (snapshots,
     profiles, daily consumption, network data) are computed from it, not stored."""
     installed_at: float | None = None  # no log entry before this
+    pending: list[Pending] = field(default_factory=list)  # future-dated commands waiting for their time
 
     @property
     def prepayment(self) -> bool:
@@ -698,14 +723,97 @@ def _answer_command(state: GasState, cluster: int, frame: bytes, source: Attribu
     return [gbz.Component(cluster, _default_response(header, ZclStatus.SUCCESS if answer is None else int(answer)))]
 
 
+CANCELLED = (0xFFFFFFFE, 0xFFFFFFFF)  # start times that cancel a future-dated command
+# The gas use cases whose SRVs the device itself holds until their time (SRV catalogue: future-dated
+# response "Device": 1.1.1 GCS01a, 1.2.1 GCS01b, 1.6 GCS02/GCS03, 2.1 GCS05).
+DEVICE_FUTURE_DATED = frozenset({0x006B, 0x00A3, 0x006C, 0x006D, 0x006F})
+TIME_FIELDS = ("start_time", "implementation_time")
+
+
+def _start_of(command: ZclCommand, from_date_time: int | None) -> int | None:
+    """When a command is to take effect (ZCL UTC), for the commands GBCS lets the DCC future-date."""
+    for name in TIME_FIELDS:
+        if hasattr(command, name):
+            return int(getattr(command, name))
+    return from_date_time
+
+
+def _dated(cluster: int, frame: bytes, from_date_time: int | None) -> tuple[ZclCommand | None, int | None]:
+    try:
+        _, command = zcl.decode_command(cluster, frame, strict=True)
+    except ZigbeeError:
+        return None, None
+    if not isinstance(command, ZclCommand):
+        return None, None
+    return command, _start_of(command, from_date_time)
+
+
+def _acknowledge(state: GasState, cluster: int, frame: bytes, command: ZclCommand | None) -> gbz.Component:
+    """The answer to a queued (or cancelled) component: what the meter would say now."""
+    header, _ = ZclHeader.decode(frame)
+    if isinstance(command, se.ChangePaymentMode):
+        rsp = se.ChangePaymentModeResponse(state.friendly_credit, state.friendly_credit_calendar_id,
+                                           state.emergency_credit_limit, state.emergency_credit_threshold)
+        return gbz.Component(cluster, rsp.encode(header.sequence, disable_default_response=True))
+    return gbz.Component(cluster, _default_response(header, ZclStatus.SUCCESS))
+
+
+def _future_dated(state: GasState, cmd: gbz.GbzPayload, now: float, message_code: int,
+                  counter: int) -> list[gbz.Component] | None:
+    """A command dated in the future is queued whole (GBCS dates the command, not its parts); one
+    dated "never" cancels the queued one of the same use case. None: act on it now."""
+    if message_code not in DEVICE_FUTURE_DATED:
+        return None
+    dated = []
+    for comp in cmd.components:
+        frame = comp.body[4:] if comp.from_date_time is not None else comp.body
+        command, start = _dated(comp.cluster, frame, comp.from_date_time) if not comp.encrypted else (None, None)
+        dated.append((comp.cluster, frame, command, start))
+    starts = [start for _, _, _, start in dated if start]
+    if any(start in CANCELLED for start in starts):
+        state.pending = [p for p in state.pending if p.message_code != message_code]
+    elif starts and max(starts) > int(now) - gbz.EPOCH_2000:
+        due = max(starts)
+        state.pending += [Pending(due, message_code, counter, cluster, frame, bool(start))
+                          for cluster, frame, _, start in dated]
+    else:
+        return None
+    return [_acknowledge(state, cluster, frame, command) for cluster, frame, command, _ in dated]
+
+
+def run_due(state: GasState, source: AttributeSource, now: float) -> list[Executed]:
+    """Apply the future-dated commands whose time has come (in the order they were queued)."""
+    due_at = int(now) - gbz.EPOCH_2000
+    ready = [p for p in state.pending if p.due <= due_at]
+    state.pending = [p for p in state.pending if p.due > due_at]
+    done = []
+    for p in ready:
+        header, _ = ZclHeader.decode(p.frame)
+        answers = answer_command(state, p.cluster, p.frame, source, now)
+        ok = all(not (a.zcl().command == zcl.DEFAULT_RESPONSE and a.zcl().payload[1:2] != b"\x00")
+                 for a in answers if not a.encrypted)
+        if p.reports:
+            done.append(Executed(p.message_code, p.counter, p.cluster, header.frame_control.to_int(),
+                                 header.command_id, ok))
+    return done
+
+
+def next_due(state: GasState) -> float | None:
+    return min((p.due + gbz.EPOCH_2000 for p in state.pending), default=None)
+
+
 def answer_gbz(payload: bytes, source: AttributeSource, now: float, state: GasState | None = None, *,
-               message_code: int = 0, encrypt: Encrypt | None = None) -> bytes:
-    """The GBZ response to a GBZ command payload, after acting on it (``state``)."""
+               message_code: int = 0, encrypt: Encrypt | None = None, counter: int = 0) -> bytes:
+    """The GBZ response to a GBZ command payload, after acting on it (``state``). Components
+    dated in the future are queued (:func:`run_due` applies them) and acknowledged now."""
     state = state if state is not None else GasState()
     try:
         cmd = gbz.decode(payload)
     except GbcsError:
         return gbz.GbzPayload(()).encode()
+    queued = _future_dated(state, cmd, now, message_code, counter)
+    if queued is not None:
+        return gbz.GbzPayload(tuple(queued)).encode()
     sensitive = ENCRYPTED_READS.get(message_code, frozenset())
     components = []
     for comp in cmd.components:

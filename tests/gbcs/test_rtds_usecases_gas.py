@@ -412,3 +412,28 @@ if __name__ == "__main__":
     for uc, status, note in coverage():
         print(f"{uc:8} {status:12} {note}")
     print(Path(__file__).name, len({r[0] for r in coverage() if r[1] != 'not covered'}), "use cases built")
+
+
+def test_future_dated_tariff_waits_for_its_time_then_alerts_as_the_reference() -> None:
+    """GCS01a dated 2030-01-15T09:00Z: acknowledged now, applied at its time, and each dated part
+    reported by a device-signed 0x8F66 alert whose body equals the RTDS one (message code 0x006B,
+    the command's counter, and the cluster / ZCL command done)."""
+    folder, stem, body = next(c for c in CASES if c[1] == "GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS")
+    ref = _reference(folder, stem)
+    keys = _keys()
+    keys.add_private(GSME, "ds", ec.generate_private_key(ec.SECP256R1()))
+    gsme = Gsme(GSME, GbcsEndpoint(GSME, keys), CHF, MeterProfile(image_type=2), INSTALLED)
+    payload = builders()["GCS01a"](UseCaseRequest("GCS01a", ref.message_code, SUPPLIER, GSME, COUNTER, body))
+    gsme.execute(Message(Cra.COMMAND, ref.counter, SUPPLIER, GSME, ref.message_code, payload), NOW)
+    assert gsme.state.tariff is None and len(gsme.state.pending) == 8
+    assert not gsme.run_future_dated(NOW + 86400).events
+    due = 1894698000.0  # 2030-01-15T09:00:00Z
+    out = gsme.run_future_dated(due)
+    assert gsme.state.tariff is not None and gsme.state.block_thresholds == (1000000, 2000000, 3000000)
+    wires = [gsme.outbox.pending[e.counter].wire for e in out.events if hasattr(e, "counter")]
+    alerts = [frames.decode(w) for w in wires]
+    assert all(a.message_code == 0x00CD and a.signature is not None and a.mac is None for a in alerts)
+    extras = sorted(gbz.decode(a.payload, alert=True).alert_extra for a in alerts)
+    want = sorted(gbz.decode(frames.decode(bytes.fromhex(p.read_text().strip())).payload, alert=True).alert_extra
+                  for p in (RTDS / "messages" / folder).glob("*8F66*ALERT*"))
+    assert len(want) == 5 and extras == want
