@@ -50,11 +50,20 @@ class Gsme(Meter):
                          profile.image_type, manufacturer_key)
         self.profile = profile
         self.load = profile.load(start)
-        self.state = GasState(register_at=self.load.energy_wh, installed_at=start)
+        self.state = GasState(register_at=self.register_wh, installed_at=start)
         """What the gas use cases set (supply, payment mode, tariff ...) and the register its logs come from."""
         self.wake_period = profile.wake_period_s
         self.next_wake: float | None = start + self.wake_period
         self.battery_mah = float(profile.battery_mah)
+
+    def register_wh(self, t: float) -> int:
+        """The gas register at ``t``: the load model's consumption, less what would have flowed
+        while the valve was shut (GCS32 disable / GCS39 arm shut it)."""
+        total = self.load.energy_wh(t)
+        for start, end in self.state.supply_off:
+            if start < t:
+                total -= self.load.energy_wh(min(end if end is not None else t, t)) - self.load.energy_wh(start)
+        return total
 
     @property
     def valve(self) -> int:
@@ -64,7 +73,7 @@ class Gsme(Meter):
     def attribute(self, cluster: int, attr: int, now: float) -> Attr | None:
         """The registers and identity the GSME measures itself; the settings come from
         :attr:`state` (zcl_model.ATTRIBUTES)."""
-        energy = self.load.energy_wh(now)
+        energy = self.register_wh(now)
         own: dict[tuple[int, int], Attr] = {
             (METERING, CURRENT_SUMMATION_DELIVERED): ("uint48", energy),
             (METERING, 0x0100): ("uint48", energy),  # tier 1: a single-rate gas tariff
@@ -111,7 +120,7 @@ class Gsme(Meter):
     def alert_context(self, code: int, now: float) -> AlertContext:
         """A GSME alert names its gas register (GCS53 pushes it as a billing snapshot)."""
         base = super().alert_context(code, now)
-        return replace(base, log=alerts.gbz_billing_snapshot(now, self.load.energy_wh(now)))
+        return replace(base, log=alerts.gbz_billing_snapshot(now, self.register_wh(now)))
 
     def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
         # The GSME is the tunnel client: PUT carries its responses and alerts.
@@ -130,7 +139,7 @@ class Gsme(Meter):
         out.extend(self.run_future_dated(now))
         report = zcl.ZclHeader(0x18, self._next_seq(), REPORT_ATTRIBUTES).encode() + \
             CURRENT_SUMMATION_DELIVERED.to_bytes(2, "little") + gbz.encode_attribute_value(
-                "uint48", self.load.energy_wh(now))
+                "uint48", self.register_wh(now))
         out.han.append(self._packet(METERING, report))
         if self.tunnel_id is None:
             out.extend(self.joined(now))

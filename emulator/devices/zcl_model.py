@@ -152,6 +152,8 @@ class GasState:
     profiles, daily consumption, network data) are computed from it, not stored."""
     installed_at: float | None = None  # no log entry before this
     pending: list[Pending] = field(default_factory=list)  # future-dated commands waiting for their time
+    supply_off: list[tuple[float, float | None]] = field(default_factory=list)
+    """(from, until) while the valve was shut (until None: still shut): no gas flows then."""
 
     @property
     def prepayment(self) -> bool:
@@ -238,7 +240,12 @@ Answer = ZclCommand | list[ZclCommand] | int | None
 
 
 def _change_supply(s: GasState, c: se.ChangeSupply, now: float) -> Answer:
+    was_open = s.supply_status == SUPPLY_ON
     s.supply_status = c.proposed_supply_status
+    if was_open and s.supply_status != SUPPLY_ON:
+        s.supply_off.append((now, None))  # disabled or armed: the valve is shut until the consumer opens it
+    elif not was_open and s.supply_status == SUPPLY_ON and s.supply_off and s.supply_off[-1][1] is None:
+        s.supply_off[-1] = (s.supply_off[-1][0], now)
     return se.SupplyStatusResponse(c.provider_id, c.issuer_event_id, c.implementation_time, s.supply_status)
 
 
@@ -504,6 +511,15 @@ SNAPSHOT_TOU_DELIVERED = 0x00  # snapshot payload type: TOU information set, del
 PREPAY_DEBT_CREDIT_STATUS = 0x00  # prepay snapshot payload type: debt / credit status
 
 
+def _history_start(s: GasState, now: float) -> float:
+    """The earliest time the logs may show: installation, or a change of tenancy that has taken
+    effect (GCS09: the new occupant does not see the old one's consumption)."""
+    first = s.installed_at if s.installed_at is not None else now
+    if s.tenancy_change_time is not None and s.tenancy_change_time + gbz.EPOCH_2000 <= now:
+        first = max(first, s.tenancy_change_time + gbz.EPOCH_2000)
+    return first
+
+
 def _midnight(t: float) -> int:
     return int(t) // DAY * DAY
 
@@ -511,7 +527,7 @@ def _midnight(t: float) -> int:
 def _daily_times(s: GasState, now: float, start: int, end: int) -> list[int]:
     """Midnights (Unix) from the latest backwards that the meter has lived through, inside
     [start, end] (ZCL UTC, seconds since 2000)."""
-    first = s.installed_at if s.installed_at is not None else now
+    first = _history_start(s, now)
     out: list[int] = []
     t = _midnight(now)
     while t >= first and len(out) < 366:
@@ -556,7 +572,7 @@ SAMPLE_INTERVAL = {HALF_HOUR_PROFILE: 1800, DAILY_CONSUMPTION: DAY}
 def _sampled_data(s: GasState, c: se.GetSampledData, now: float) -> Answer:
     if s.register_at is None:
         return NOT_FOUND
-    first = s.installed_at if s.installed_at is not None else now
+    first = _history_start(s, now)
     if c.sample_id == NETWORK_DATA:
         if NETWORK_DATA not in s.sampling:
             return NOT_FOUND

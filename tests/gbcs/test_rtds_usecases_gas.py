@@ -437,3 +437,26 @@ def test_future_dated_tariff_waits_for_its_time_then_alerts_as_the_reference() -
     want = sorted(gbz.decode(frames.decode(bytes.fromhex(p.read_text().strip())).payload, alert=True).alert_extra
                   for p in (RTDS / "messages" / folder).glob("*8F66*ALERT*"))
     assert len(want) == 5 and extras == want
+
+
+def test_a_shut_valve_stops_the_register_and_a_new_tenant_sees_no_old_logs() -> None:
+    """GCS32 shuts the valve: no gas flows, the register stands still. GCS09 (change of tenancy
+    at a date) hides the logs from before it."""
+    gsme = Gsme(GSME, GbcsEndpoint(GSME, _keys()), CHF, MeterProfile(image_type=2), INSTALLED)
+
+    def run(folder: str, at: float, body: dict[str, Any] | None = None) -> bytes:
+        stem, case_body = next((s, b) for f, s, b in CASES if f == folder)
+        ref = _reference(folder, stem)
+        uc = _use_case(folder)
+        payload = builders()[uc](UseCaseRequest(uc, ref.message_code, SUPPLIER, GSME, COUNTER,
+                                                case_body if body is None else body))
+        return gsme.execute(Message(Cra.COMMAND, COUNTER, SUPPLIER, GSME, ref.message_code, payload), at)
+
+    run("7.2_GCS32", NOW)
+    assert gsme.register_wh(NOW + 7200) == gsme.register_wh(NOW) < gsme.load.energy_wh(NOW + 7200)
+    run("7.3_GCS39", NOW + 3600)  # armed: still shut until the consumer opens it
+    assert gsme.register_wh(NOW + 7200) == gsme.register_wh(NOW)
+    assert len(gbz.decode(run("4.6.1_GCS16a", NOW, RECENT)).components) == 31
+    run("3.2_GCS09", NOW - 3600, {"RestrictionDateTime": "2025-12-31T12:00:00Z"})  # after the last midnight
+    found = [c for c in gbz.decode(run("4.6.1_GCS16a", NOW + 60, RECENT)).components if c.encrypted]
+    assert len(found) == 1  # only today's midnight is the new tenant's
