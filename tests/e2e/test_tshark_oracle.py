@@ -116,3 +116,11 @@ def test_dv8_tshark_finds_no_malformed_frame_and_names_every_gbcs_use_case(
     assert len(gbcs) == han_messages, f"tshark dissected {len(gbcs)} GBCS frames, the run sent {han_messages}"
     unnamed = {code for code, info in gbcs.values() if UNKNOWN in info or code < 0}
     assert unnamed <= reference_unnamed, f"tshark names the reference but not ours: {sorted(map(hex, unnamed))}"
+    # GBZ payloads: tshark walks every component the header announces (a wrong length would stop it).
+    rows = _tshark(pcap, "-Y", "gbcs_gbz && !gbcs_gbz.alert_code", "-T", "fields", "-e", "frame.number",
+                   "-e", "gbcs_gbz.components", "-e", "gbcs_gbz.extended_header_cluster")
+    assert rows, "no GBZ command or response in the capture"
+    for row in rows:
+        number, count, clusters = [*row.split("\t"), "", ""][:3]
+        walked = len(clusters.split(",")) if clusters else 0
+        assert walked == int(count), f"frame {number}: {count} components announced, tshark read {walked}"
