@@ -180,8 +180,10 @@ class Meter(ABC):
         def encrypt(plain: bytes) -> bytes:
             return security.encrypt_part(self.endpoint.keys, self.eui, recipient, counter, plain)
 
+        keys = self.endpoint.keys
+        can = keys.has(self.eui, "ka", private=True) and keys.has(recipient, "ka")
         build = alerts.gbz_body if self.KIND == "GSME" else alerts.dlms_body
-        return build(code, now, counter, how.body, ctx, encrypt)
+        return build(code, now, counter, how.body, ctx, encrypt if can else None)
 
     def _alert_packet(self, counter: int, wire: bytes) -> HanPacket:
         frame = self.tunnel_frame(wire, ack=True)

@@ -244,3 +244,16 @@ def test_meter_alert_bodies_match_the_reference(row: tuple[str, str, int, int, b
         assert len(g.body) == len(w.body) and g.encrypted_part()[1][:5] == w.encrypted_part()[1][:5]
     else:
         assert got_g == want_g
+
+
+def test_a_meter_without_keys_still_raises_its_billing_log_alert():
+    """No key to encrypt with (a bare test key store): the alert keeps its structure, never raises."""
+    from emulator.devices.endpoint import GbcsEndpoint
+    from emulator.devices.gsme import Gsme
+    from emulator.devices.profile import MeterProfile
+    from emulator.gbcs.identities import CHF, GSME
+    from emulator.gbcs.keys import KeyStore
+
+    gsme = Gsme(GSME, GbcsEndpoint(GSME, KeyStore()), CHF, MeterProfile(image_type=2), 1_767_225_600.0)
+    body = gbz.decode(gsme.alert_body(0x8F0A, 1_767_225_600.0), alert=True)
+    assert body.alert_code == 0x8F0A and body.components[0].cluster == 0x0702 and body.components[0].encrypted
