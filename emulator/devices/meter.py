@@ -21,7 +21,8 @@ from abc import ABC, abstractmethod
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emulator.devices.alerts import AlertOutbox, alert_is_critical
+from emulator.devices import alerts
+from emulator.devices.alerts import AlertContext, AlertOutbox
 from emulator.devices.base import Output, earliest
 from emulator.devices.endpoint import GbcsEndpoint, Refused
 from emulator.devices.events import (
@@ -35,6 +36,7 @@ from emulator.devices.events import (
     FirmwareTransferEnded,
 )
 from emulator.devices.firmware import ALERT_VERIFICATION_FAILED, Download, FirmwareState, HeldImage
+from emulator.gbcs import security
 from emulator.gbcs.frames import Message
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota
@@ -47,7 +49,7 @@ from emulator.zigbee.zdo import CLUSTER_BASIC, DeviceDescriptor, meter_descripto
 OTA_RETRY_S = 5.0
 OTA_QUERY_PERIOD_S = 600.0  # a mains meter also asks for new images on its own timer (ZCL OTA client)
 DEFAULT_BLOCK_SIZE = 50  # zigpy's cap; configurable up to ~64 (zigbee.md section 6)
-FIRMWARE_RECEIPT_ALERT = {"ESME": 0x00CE, "GSME": 0x00CF}
+ALERT_FIRMWARE_RECEIPT = 0x8F72  # Firmware Verification Successful: the distribution receipt (FDRA)
 
 # Basic cluster attributes a coordinator reads at join (zigpy: manufacturer and model).
 BASIC_ZCL_VERSION = 0x0000
@@ -109,9 +111,9 @@ class Meter(ABC):
     def execute(self, msg: Message, now: float) -> bytes:
         """The response payload for an accepted command."""
 
-    @abstractmethod
     def alert_payload(self, code: int, now: float) -> bytes:
-        """The payload of an alert with ``code`` (DLMS for ESME, GBZ for GSME)."""
+        """The payload of an alert with ``code`` (DLMS for ESME, GBZ for GSME): :meth:`alert_body`."""
+        return self.alert_body(code, now)
 
     @abstractmethod
     def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
@@ -145,13 +147,43 @@ class Meter(ABC):
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
                     message_code: int | None = None, critical: bool | None = None) -> Output:
-        crit = alert_is_critical(code) if critical is None else critical
-        counter, wire = self.endpoint.alert(payload if payload is not None else self.alert_payload(code, now), now,
-                                            critical=crit, message_code=message_code)
+        """Send alert ``code``: framed as GBCS defines it for this device type (its use case's
+        message code and signing, :func:`emulator.devices.alerts.route`), with the body the use
+        case defines unless ``payload`` is given."""
+        how = alerts.route(self.KIND, code)
+        crit = how.signed if critical is None else critical
+        if payload is None:
+            payload = self.alert_body(code, now)
+        counter, wire = self.endpoint.alert(payload, now, critical=crit,
+                                            message_code=how.message_code if message_code is None else message_code)
         self.outbox.sent(counter, code, wire, now)
         out = Output(events=[AlertRaised(self.eui, now, code, crit, counter)])
         out.han.append(self._alert_packet(counter, wire))
         return out
+
+    def raise_alert_about(self, code: int, now: float, context: AlertContext) -> Output:
+        """Send alert ``code`` whose content names ``context`` (the image received, the
+        command a future-dated outcome is about, ...)."""
+        return self.raise_alert(code, now, self.alert_body(code, now, context))
+
+    def alert_context(self, code: int, now: float) -> AlertContext:
+        """What an alert raised on its own names (subclasses add their registers)."""
+        return AlertContext(originator=self.eui, recipient=self.endpoint.trust.slots.get("supplier", bytes(8)))
+
+    def alert_body(self, code: int, now: float, context: AlertContext | None = None) -> bytes:
+        """The alert's payload: DLMS for an ESME, GBZ for a GSME, with the use case's content."""
+        how = alerts.route(self.KIND, code)
+        ctx = context or self.alert_context(code, now)
+        counter = alerts.next_counter(self.endpoint.alert_counter.value, now)
+        recipient = self.endpoint.trust.slots.get("supplier", bytes(8))
+
+        def encrypt(plain: bytes) -> bytes:
+            return security.encrypt_part(self.endpoint.keys, self.eui, recipient, counter, plain)
+
+        keys = self.endpoint.keys
+        can = keys.has(self.eui, "ka", private=True) and keys.has(recipient, "ka")
+        build = alerts.gbz_body if self.KIND == "GSME" else alerts.dlms_body
+        return build(code, now, counter, how.body, ctx, encrypt if can else None)
 
     def _alert_packet(self, counter: int, wire: bytes) -> HanPacket:
         frame = self.tunnel_frame(wire, ack=True)
@@ -301,22 +333,18 @@ class Meter(ABC):
             self.firmware.failures += 1
             status = ota.INVALID_IMAGE
             out.events.append(FirmwareTransferEnded(self.eui, now, dl.file_version.to_bytes(4, "big"), False, str(e)))
-            out.extend(self.raise_alert(ALERT_VERIFICATION_FAILED, now, critical=True))
+            out.extend(self.raise_alert(ALERT_VERIFICATION_FAILED, now))
         else:
             status = ota.SUCCESS
             version = parsed.header.file_version.to_bytes(4, "big")
             self.firmware.held = HeldImage(version, parsed.header.file_version, ota_file.file_hash(data), len(data))
             out.events.append(FirmwareTransferEnded(self.eui, now, version, True))
-            out.extend(self.raise_alert(0x8F8A, now, self.receipt_payload(version, now), critical=True,
-                                        message_code=FIRMWARE_RECEIPT_ALERT.get(self.KIND)))
+            held = self.firmware.held
+            out.extend(self.raise_alert_about(ALERT_FIRMWARE_RECEIPT, now, AlertContext(
+                image_hash=held.image_hash if held else bytes(32))))
         end = ota.UpgradeEndRequest(status, dl.manufacturer_code, dl.image_type, dl.file_version)
         out.han.append(self._packet(CLUSTER_OTA, end.encode(self._next_seq())))
         return out
-
-    def receipt_payload(self, version: bytes, now: float) -> bytes:
-        """Firmware distribution receipt: the alert payload names the image held (its hash)."""
-        held = self.firmware.held
-        return (held.image_hash if held else b"") + version
 
     def activate_held(self, now: float) -> Output:
         held = self.firmware.held

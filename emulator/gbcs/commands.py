@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.gbcs import asn1, dlms, gbz
+from emulator.gbcs import asn1, dlms
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
 from emulator.gbcs.usecases import select_use_case
@@ -21,7 +21,6 @@ _OBIS = {
     "firmware": (1, bytes((0, 0, 0, 2, 1, 255)), 2),
     "device_id": (1, bytes((0, 0, 96, 1, 0, 255)), 2),
 }
-_ZCL_READS = {"GCS38": 0x0206, "GCS13a": 0x0000, "GCS13b": 0x0000, "GCS13c": 0x0000}
 ZIGBEE_NETWORK_CONTROL = (104, bytes((0, 0, 30, 3, 0, 255)))
 
 
@@ -40,11 +39,6 @@ def _dlms_get(counter: int, what: str) -> bytes:
     class_id, obis, attr = _OBIS[what]
     return dlms.AccessRequest(dlms.invoke_id_for(counter), (dlms.RequestSpec(dlms.GET, class_id, obis, attr),),
                               (dlms.NULL,)).encode()
-
-
-def _zcl_read(attr: int, cluster: int = 0x0702) -> bytes:
-    frame = gbz.ZclFrame(0x00, 0x00, gbz.READ_ATTRIBUTES, attr.to_bytes(2, "little"))
-    return gbz.GbzPayload((gbz.Component(cluster, frame.encode()),)).encode()
 
 
 def device_log_payload(counter: int, eui: bytes, device_type: int, install_code: bytes, *, add: bool) -> bytes:
@@ -75,10 +69,10 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
                                         body.get("execution_time")).encode()
     elif name.startswith("CS02") and "certificate" in body:
         payload = asn1.sequence(asn1.decode(bytes.fromhex(body["certificate"]))).encode()
-    elif name.startswith("ECS"):  # the few ECS use cases usecases_esme does not build yet
+    elif name.startswith("ECS"):  # the ECS25 alert-behaviour use cases usecases_esme does not build yet
         payload = _dlms_get(counter, "device_id")
-    elif name.startswith(("GCS",)):
-        payload = _zcl_read(_ZCL_READS.get(name, 0x0000))
+    elif name.startswith("GCS"):
+        raise CommandError(f"{name} is a gas alert use case, not a command")  # every GCS command has a builder
     elif name == "CS08":
         payload = asn1.NULL_RESPONSE
     elif name.startswith("CCS") or name.startswith("DBCH"):

@@ -166,7 +166,7 @@ def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing()
         for runner in (p.esme_runner, p.gsme_runner):
             assert runner is not None
             runner.raise_alert(0x8F3F)  # tamper: critical
-            runner.raise_alert(0x8F32)  # supply armed: non-critical
+            runner.raise_alert(0x810E)  # credit added locally: non-critical (RTDS GNCA-DLMS/GNCA-ZigBee)
         await asyncio.sleep(120)  # the GSME sends when it next wakes
         sat = w.dsp.core.repo.read_log("sat")
         by_device: dict[str, dict[str, bytes]] = {}
@@ -174,7 +174,7 @@ def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing()
             by_device.setdefault(r["device"], {})[r["alert_code"]] = bytes.fromhex(r["gbcs"])
         for eui in (p.esme, p.gsme):
             got = by_device[eui.hex().upper()]
-            crit, noncrit = frames.decode(got["0x8F3F"]), frames.decode(got["0x8F32"])
+            crit, noncrit = frames.decode(got["0x8F3F"]), frames.decode(got["0x810E"])
             assert crit.message_code == 0x1000 and crit.signature is not None and crit.mac is None
             assert noncrit.message_code == 0x1001 and noncrit.mac is not None and noncrit.signature is None
         await w.stop()

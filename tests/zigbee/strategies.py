@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from emulator.zigbee import aps, mac, ota_file, zcl
-from emulator.zigbee.clusters import tunneling
+from emulator.zigbee.clusters import smart_energy, tunneling
 from emulator.zigbee.types import Boolean, Eui64, OctetString, RestOfFrame, UInt, WireType
 
 eui64s = st.binary(min_size=8, max_size=8)
@@ -25,6 +25,17 @@ def _values(wire: WireType[Any]) -> st.SearchStrategy[Any]:
         return st.binary(max_size=wire.max_length)
     if isinstance(wire, RestOfFrame):
         return st.binary(max_size=300)
+    if isinstance(wire, smart_energy.SInt):
+        return st.integers(-(1 << (8 * wire.size - 1)), (1 << (8 * wire.size - 1)) - 1)
+    if isinstance(wire, smart_energy.Records):
+        return st.lists(st.tuples(*(_values(f) for f in wire.fields)), max_size=10).map(tuple)
+    if isinstance(wire, smart_energy.BlockThresholdGroups):
+        group = st.tuples(st.integers(0, 15), st.lists(st.integers(0, (1 << 48) - 1), max_size=15).map(tuple))
+        return st.lists(group, max_size=4).map(tuple)
+    if isinstance(wire, smart_energy.EventIds):
+        return st.lists(st.integers(0, 0xFFFF), max_size=30).map(tuple)
+    if isinstance(wire, smart_energy.EventConfigurations):
+        return st.lists(st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFF)), max_size=30).map(tuple)
     if wire.name == "protocol list":
         entry = st.builds(tunneling.SupportedProtocol, st.integers(0, 0xFFFF), st.integers(0, 0xFF))
         return st.lists(entry, max_size=20).map(tuple)
