@@ -211,6 +211,15 @@ async def test_delivery_retries_in_order_and_survives_a_dsp_restart(tmp_path: Pa
 async def test_device_and_dcc_alerts_are_delivered_signed():
     async with running_dsp() as dsp:
         p = dsp.world.premises[0]
+        assert p.esme_runner is not None
+        p.esme_runner.raise_alert(0x8F3F)  # tamper: delivered to the responsible supplier
+        await until(lambda: dsp.ep.received)
+        alert = check_dsp_reply(dsp.ep.received.pop(0), dsp.xsd)
+        assert alert.findtext("sr:Body/sr:DeviceAlertMessage/sr:AlertCode", namespaces=NS) == "8F3F"
+        assert alert.findtext("sr:Header/sr:ResponseID", namespaces=NS).startswith(  # type: ignore[union-attr]
+            "00-DB-12-34-56-78-90-A0:90-B3-D5-1F-30-01-00-00:")
+        gbcs = frames.decode(_gbcs(alert, "sr:Body/sr:DeviceAlertMessage/sr:GBCSPayload"))
+        assert gbcs.originator.hex().upper() == ESME
         dsp.duis.dcc_alert(SUPPLIER, "AD1", {"PowerOutageEvent": {
             "CommsHubDeviceID": "-".join(f"{b:02X}" for b in p.chf), "StartDateTime": "2026-01-01T00:00:00Z",
             "MPxN": "1234567890123"}})
