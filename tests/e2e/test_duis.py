@@ -254,3 +254,23 @@ async def test_duis_command_signs_validates_and_sends(tmp_path: Path):
         assert code == 0 and "I99, XSD-valid, signed by 90B3D51F30000002" in err, err
         await until(lambda: dsp.ep.received)
         assert request_id.encode() in dsp.ep.received[0]
+
+
+async def test_future_dated_request_is_acknowledged_now_and_its_response_delivered_after_its_time():
+    import datetime
+    import time
+
+    async with running_dsp() as dsp:
+        at = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=3)).replace(microsecond=0)
+        req = sample("ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML", rid(SUPPLIER, ESME, counter()))
+        body = req.find("sr:Body/sr:ReadInstantaneousImportRegisters", NS)
+        assert body is not None
+        etree.SubElement(body, f"{{{NS['sr']}}}ExecutionDateTime").text = at.isoformat(timespec="seconds")
+        status, raw = await dsp.post("serviceS", sign(req))
+        assert status == 200 and code_of(check_dsp_reply(raw, dsp.xsd)) == "I99"
+        assert not dsp.wan_sends, "a future-dated request waits in the DSP"
+        await until(lambda: dsp.ep.received)
+        assert time.time() >= at.timestamp() - 0.05
+        reply = check_dsp_reply(dsp.ep.received[0], dsp.xsd)
+        assert code_of(reply) == "I0"
+        assert reply.findtext("sr:Body/sr:ResponseMessage/sr:ServiceReferenceVariant", namespaces=NS) == "4.1.1"
