@@ -274,3 +274,23 @@ async def test_future_dated_request_is_acknowledged_now_and_its_response_deliver
         reply = check_dsp_reply(dsp.ep.received[0], dsp.xsd)
         assert code_of(reply) == "I0"
         assert reply.findtext("sr:Body/sr:ResponseMessage/sr:ServiceReferenceVariant", namespaces=NS) == "4.1.1"
+
+
+async def test_zaz1_other_user_is_known_with_its_registered_role():
+    """00DB123456780004 signs its own 8.2 (allowed to Other Users) and gets the inventory;
+    an SRV its role may not send is E3 (the role is the registered one, not a guess)."""
+    async with running_dsp() as dsp:
+        def read_inventory(n: int) -> etree._Element:
+            return etree.fromstring(
+                f'<sr:Request xmlns:sr="{NS["sr"]}" schemaVersion="5.4"><sr:Header>'
+                f"<sr:RequestID>{rid(OTHER_USER, '90B3D51F30000002', n)}</sr:RequestID>"
+                "<sr:CommandVariant>8</sr:CommandVariant><sr:ServiceReference>8.2</sr:ServiceReference>"
+                "<sr:ServiceReferenceVariant>8.2</sr:ServiceReferenceVariant></sr:Header><sr:Body><sr:ReadInventory>"
+                "<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID></sr:ReadInventory></sr:Body></sr:Request>")
+
+        status, raw = await dsp.post("serviceD", sign(read_inventory(counter()), OTHER_USER))
+        assert status == 200 and code_of(check_dsp_reply(raw, dsp.xsd)) == "I0"
+        status, raw = await dsp.post("serviceS", sign(sample("ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML",
+                                                             rid(OTHER_USER, ESME, counter())), OTHER_USER))
+        assert code_of(check_dsp_reply(raw, dsp.xsd)) == "E3"  # 4.1.1 is for IS, GS, ED, GT: not OU
+        assert not dsp.wan_sends
