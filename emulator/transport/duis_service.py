@@ -15,8 +15,6 @@ from pathlib import Path
 
 from emulator.dsp.duis_gateway import DuisGateway, content_of
 from emulator.dsp.duis_xml import (
-    MALFORMED,
-    SIGNATURE,
     DuisXmlError,
     Tree,
     encode_dcc_alert,
@@ -68,10 +66,11 @@ class DuisFrontEnd:
             self.refused += 1
             self.service.core.audit(now, "DUIS", "refused", code=e.code, detail=str(e), request_id=e.request_id)
             body = self.gateway.refusal(e, raw, now)
-            status = 400 if e.code in (MALFORMED, SIGNATURE) else 200
-            if body is None:
+            if body is None:  # not even a ServiceReferenceVariant to answer about
                 return HttpAnswer(400, "text/plain", f"{e.code}: {e}".encode())
-            return HttpAnswer(status, "application/xml", body)
+            # 200 like every DUIS answer: DCC Boxed's own client treats non-2xx as a transport
+            # failure and reads E-codes from the DUIS body.
+            return HttpAnswer(200, "application/xml", body)
         req = accepted.service_request
         self._srv_of[req.request_id] = req.srv
         response = await self.service.submit(accepted.user.eui, req)

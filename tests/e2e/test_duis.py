@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from lxml import etree
 
 from emulator.clock import RealClock
@@ -138,6 +139,26 @@ async def test_service_t_cv4_precommand_then_cv5_signed_precommand_on_service_s(
             == ESME
 
 
+@pytest.mark.xfail(strict=True, reason="DCC Boxed's client sends CV 5 with the RequestID of its CV 4 (same "
+                   "counter); the core refuses a repeated counter (E2) until the lead's CV 5 change in core.py")
+async def test_cv5_reuses_the_cv4_request_id_as_dcc_boxed_client_does():
+    async with running_dsp() as dsp:
+        request_id = rid(SUPPLIER, ESME, counter())
+        _, raw = await dsp.post("serviceT", sign(sample("ECS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_REQUEST_DUIS.XML",
+                                                        request_id)))
+        pre = frames.decode(_gbcs(check_dsp_reply(raw, dsp.xsd),
+                                  "sr:Body/sr:ResponseMessage/sr:PreCommand/sr:GBCSPayload"))
+        signed = frames.encode(security.sign(dsp.world.users[SUPPLIER].keys, pre).with_(mac_protected=False))
+        cv5 = etree.fromstring(
+            f'<sr:Request xmlns:sr="{NS["sr"]}" schemaVersion="5.4"><sr:Header>'
+            f"<sr:RequestID>{request_id}</sr:RequestID><sr:CommandVariant>5</sr:CommandVariant>"
+            "<sr:ServiceReference>1.1</sr:ServiceReference><sr:ServiceReferenceVariant>1.1.1"
+            "</sr:ServiceReferenceVariant></sr:Header><sr:Body><sr:SignedPreCommand><sr:GBCSPayload>"
+            f"{base64.b64encode(signed).decode()}</sr:GBCSPayload></sr:SignedPreCommand></sr:Body></sr:Request>")
+        _, raw = await dsp.post("serviceS", sign(cv5))
+        assert code_of(check_dsp_reply(raw, dsp.xsd)) == "I99"
+
+
 async def test_service_d_read_inventory_answers_synchronously():
     async with running_dsp() as dsp:
         req = etree.fromstring(
@@ -174,11 +195,10 @@ async def test_adversarial_requests_are_refused_and_reach_no_device():
                  "XSD-invalid": (invalid, "E1"), "XXE": (xxe, "E1"), "billion laughs": (BILLION_LAUGHS, "E1")}
         for name, (body, code) in cases.items():
             status, raw = await dsp.post("serviceS", body)
-            assert status == 400, name
-            if raw.startswith(b"<?xml"):
-                assert code_of(check_dsp_reply(raw, dsp.xsd)) == code, name
-            else:
-                assert raw.startswith(code.encode() + b":"), (name, raw)
+            if raw.startswith(b"<?xml"):  # a signed DUIS refusal, HTTP 200 as every DUIS answer
+                assert status == 200 and code_of(check_dsp_reply(raw, dsp.xsd)) == code, name
+            else:  # nothing to address a DUIS answer to
+                assert status == 400 and raw.startswith(code.encode() + b":"), (name, raw)
             assert b"root:" not in raw, name  # the XXE's file was never read
         # A CV the endpoint does not take: the DUIS code for a wrong command variant.
         status, raw = await dsp.post("serviceT", sign(fresh()))
