@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ async def test_retries_back_off_and_deliver_in_order(tmp_path: Path):
         await until(lambda: q.pending("90B3D51F30010000") == 0, 20)
         bodies = [b for _, b in seen]
         assert bodies == [b"<doc0/>"] * 4 + [b"<doc1/>", b"<doc2/>"]  # the head is retried, order kept
-        gaps = [b[0] - a[0] for a, b in zip(seen[:4], seen[1:4], strict=False)]
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(seen[:4])]
         assert gaps[0] >= 0.09 and gaps[1] >= 0.19 and gaps[2] >= 0.39  # 0.1 s doubling
         log = {d.ref: d for d in q.log()}
         assert log["r0"].attempts == 4 and log["r0"].last_result == "HTTP 204" and log["r0"].delivered
