@@ -74,6 +74,8 @@ class DuisFrontEnd:
         req = accepted.service_request
         self._srv_of[req.request_id] = req.srv
         response = await self.service.submit(accepted.user.eui, req)
+        if response.code != "I99":  # answered now: nothing will come later for it
+            self._srv_of.pop(req.request_id, None)
         try:
             return HttpAnswer(200, "application/xml", self.gateway.answer(response, req.srv, self.service.clock.now()))
         except DuisXmlError as e:  # e.g. a project-specific code that DUIS 5.4 does not define
