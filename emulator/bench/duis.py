@@ -12,6 +12,7 @@ plus the client's signing: the ratio against the bare trio shows the rest of the
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -36,6 +37,7 @@ def run(seconds: float = 1.0) -> dict[str, Any]:
     user = load_signer(duis / "keys", SUPPLIER.hex().upper())
     dsp = load_dsp_signer(duis / "keys")
     signed = parse(user.sign(_request(1)))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0  # the machine is shared: say how busy
 
     def trio(i: int) -> None:
         root = parse(user.sign(_request(i + 1)))
@@ -50,6 +52,7 @@ def run(seconds: float = 1.0) -> dict[str, Any]:
     }
     r.update(asyncio.run(_end_to_end(max(5.0, seconds * 5))))
     r["ratio_end_to_end_vs_trio"] = r["signed_requests_end_to_end_per_s"] / r["baseline_sign_verify_xsd_per_s"]
+    r["load_average_1min_at_start"] = load
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
 
 

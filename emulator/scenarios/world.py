@@ -42,10 +42,13 @@ HanFactory = Callable[[int, bytes], Awaitable[HanMedium]]
 SUPPLIER = identities.SUPPLIER.hex().upper()
 SECOND_SUPPLIER = identities.SECOND_SUPPLIER.hex().upper()
 NETWORK_OPERATOR = identities.NETWORK_OPERATOR.hex().upper()
+OTHER_USER = "00DB123456780004"
 USERS = {
     SUPPLIER: User(SUPPLIER, frozenset({"IS", "GS"}), "supplier"),
     SECOND_SUPPLIER: User(SECOND_SUPPLIER, frozenset({"IS", "GS"}), "second supplier"),
     NETWORK_OPERATOR: User(NETWORK_OPERATOR, frozenset({"ED", "GT"}), "network operator"),
+    # DCC Boxed's third ZAZ1 test user (xml-sign-00DB123456780004-ds): registered here as an Other User.
+    OTHER_USER: User(OTHER_USER, frozenset({"OU"}), "other user (DCC Boxed ZAZ1)"),
 }
 
 

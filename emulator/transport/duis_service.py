@@ -15,8 +15,6 @@ from pathlib import Path
 
 from emulator.dsp.duis_gateway import DuisGateway, content_of
 from emulator.dsp.duis_xml import (
-    MALFORMED,
-    SIGNATURE,
     DuisXmlError,
     Tree,
     encode_dcc_alert,
@@ -68,13 +66,16 @@ class DuisFrontEnd:
             self.refused += 1
             self.service.core.audit(now, "DUIS", "refused", code=e.code, detail=str(e), request_id=e.request_id)
             body = self.gateway.refusal(e, raw, now)
-            status = 400 if e.code in (MALFORMED, SIGNATURE) else 200
-            if body is None:
+            if body is None:  # not even a ServiceReferenceVariant to answer about
                 return HttpAnswer(400, "text/plain", f"{e.code}: {e}".encode())
-            return HttpAnswer(status, "application/xml", body)
+            # 200 like every DUIS answer: DCC Boxed's own client treats non-2xx as a transport
+            # failure and reads E-codes from the DUIS body.
+            return HttpAnswer(200, "application/xml", body)
         req = accepted.service_request
         self._srv_of[req.request_id] = req.srv
         response = await self.service.submit(accepted.user.eui, req)
+        if response.code != "I99":  # answered now: nothing will come later for it
+            self._srv_of.pop(req.request_id, None)
         try:
             return HttpAnswer(200, "application/xml", self.gateway.answer(response, req.srv, self.service.clock.now()))
         except DuisXmlError as e:  # e.g. a project-specific code that DUIS 5.4 does not define

@@ -209,3 +209,37 @@ def test_project_restricted_code_is_sent_though_not_in_duis_5_4_but_nothing_else
     assert b"<sr:ResponseCode>E72</sr:ResponseCode>" in raw and gw.non_duis_codes == {"E72": 1}
     with pytest.raises(DuisXmlError):
         gw.sign(encode_response(0.0, "E72", "4.1.1", "not-a-request-id"))
+
+
+_GATEWAY: list[object] = []
+
+
+def _gateway() -> object:
+    from emulator.dsp.duis_gateway import DuisGateway
+
+    if not _GATEWAY:
+        _GATEWAY.append(DuisGateway(load_schema(DUIS / "xsd"), load_trust(KEYS, {"90B3D51F30010000": ("IS",)}),
+                                    load_dsp_signer(KEYS)))
+    return _GATEWAY[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_fuzz_a_changed_byte_in_a_signed_request_is_refused_or_changes_nothing_signed(data: st.DataObject):
+    from emulator.dsp.duis_gateway import DuisGateway
+    from emulator.dsp.duis_xml import encode_request
+
+    gw = _gateway()
+    assert isinstance(gw, DuisGateway)
+    raw = load_signer(KEYS, "90B3D51F30010000").sign(encode_request(
+        "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:7", 1, "11.2", "ReadFirmwareVersion", {}))
+    original = gw.accept(raw, "serviceS", lambda eui: None).service_request
+    i = data.draw(st.integers(0, len(raw) - 1))
+    b = data.draw(st.integers(0, 255).filter(lambda v: v != raw[i]))
+    changed = raw[:i] + bytes((b,)) + raw[i + 1:]
+    try:
+        accepted = gw.accept(changed, "serviceS", lambda eui: None)
+    except DuisXmlError as e:
+        assert e.code in ("E1", "E2", "E12")
+        return
+    assert accepted.service_request == original  # only bytes outside what is signed (e.g. the declaration)
