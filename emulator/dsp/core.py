@@ -46,7 +46,6 @@ _SCHEDULE_SRVS = ("5.1", "5.2", "5.3")
 # The use cases that switch a meter to prepayment (ECS03, GCS03): never on a Restricted meter (RM-3).
 _TO_PREPAYMENT = frozenset({0x001B, 0x006D})
 _PAYMENT_MODE_OF = {0x001A: "credit", 0x001B: "prepayment", 0x006C: "credit", 0x006D: "prepayment"}
-PRECOMMAND_MISMATCH = "E51"  # the project's code: a signed Pre-Command the DSP did not issue as it stands
 _ROLE_FOR_FUEL = {"ESME": ("IS", "ES"), "GSME": ("GS",), "GPF": ("GS",)}
 RESPONSE_TIMEOUT_S = 25.0  # DCC target for an on-demand round trip (gbcs.md)
 FUTURE_DATED_TIMEOUT_S = 22 * 3600.0  # DCC target for a future-dated request
@@ -146,7 +145,7 @@ class Dsp:
         if req.command_variant == 5:
             issued_or_refusal = self.precommands.match(user_eui, req.srv, device.eui, req.signed_command, now)
             if isinstance(issued_or_refusal, str):
-                return self._refuse(user_eui, rid, PRECOMMAND_MISMATCH, issued_or_refusal, now)
+                return self._refuse(user_eui, rid, self.policy.precommand_mismatch_code, issued_or_refusal, now)
             issued = issued_or_refusal
             message_code = issued.message_code
         else:

@@ -88,7 +88,8 @@ class RestrictedPolicy:
     extra_blocked_srvs: frozenset[str] = frozenset()
     allowed_srvs: frozenset[str] = frozenset()  # exceptions that stay allowed whatever their class
     deliver_alert_codes: frozenset[int] = field(default_factory=_default_deliver)
-    rejection_code: str = "E72"
+    rejection_code: str = "E72"  # not in DUIS 5.4's list (it stops at E71): the project's code
+    precommand_mismatch_code: str = "E51"  # a CV 5 that is not the Pre-Command the DSP issued
     notify_csp: bool = True  # RM-7: later business requirements dropped it, so it is a switch
     clear_on_change_of_tenancy: bool = True  # RM-9
     firmware_failure_threshold: int = 2  # RM-11: "keep failing" = this many failures or more
