@@ -108,7 +108,7 @@ class Dsp:
             return self._refuse(user_eui, rid, "E3", f"RequestID originator {req.originator} is not a known user "
                                                      f"sending as itself", now)
         last = self.repo.get("counter", user_eui)
-        if last is not None and req.counter <= int(last["value"]):
+        if last is not None and req.counter <= int(last["value"]) and not self._completes_transform(user_eui, req):
             return self._refuse(user_eui, rid, "E2", f"RequestID counter {req.counter} is not above {last['value']}",
                                 now)
         self.repo.put("counter", user_eui, {"value": req.counter})
@@ -173,6 +173,14 @@ class Dsp:
             self.due.set(Due.SEND, rid, req.execution_time)
             return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"]))]
         return [Answer(now, user_eui, Response(rid, "I99", CODES["I99"])), self._send(rec, now)]
+
+    def _completes_transform(self, user: str, req: ServiceRequest) -> bool:
+        """A CV 5 sent under the RequestID of its CV 4 (as DCC Boxed's client does): the counter is not
+        new, and need not be, for the one Pre-Command issued under that RequestID and not yet used."""
+        if req.command_variant != 5:
+            return False
+        issued = self.precommands.issued_for(req.request_id, user, req.target, req.counter)
+        return issued is not None
 
     def _restricted_rejection(self, user: str, rid: str, srv: str, device: str, refusal: str,
                               now: float) -> list[DspOutput]:

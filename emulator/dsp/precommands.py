@@ -59,6 +59,14 @@ class PreCommandLedger:
     def use(self, record: Issued) -> None:
         self.repo.put(_KIND, record.key, {**record.to_doc(), "state": "used"})
 
+    def issued_for(self, request_id: str, user: str, target: str, counter: int) -> Issued | None:
+        """The Pre-Command issued under ``request_id`` and not used yet, if any."""
+        doc = self.repo.get(_KIND, frame_key(user, target, counter))
+        if doc is None:
+            return None
+        record = Issued(**doc)
+        return record if record.request_id == request_id and record.state == "issued" else None
+
     def match(self, user: str, srv: str, target: str, signed_hex: str | None, now: float) -> Issued | str:
         """The issued Pre-Command a CV 5 request's signed GBCS answers, or why it answers none."""
         if not signed_hex:

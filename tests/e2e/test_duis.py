@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from lxml import etree
 
 from emulator.clock import RealClock
@@ -142,8 +141,6 @@ async def test_service_t_cv4_precommand_then_cv5_signed_precommand_on_service_s(
             == ESME
 
 
-@pytest.mark.xfail(strict=True, reason="DCC Boxed's client sends CV 5 with the RequestID of its CV 4 (same "
-                   "counter); the core refuses a repeated counter (E2) until the lead's CV 5 change in core.py")
 async def test_cv5_reuses_the_cv4_request_id_as_dcc_boxed_client_does():
     async with running_dsp() as dsp:
         request_id = rid(SUPPLIER, ESME, counter())

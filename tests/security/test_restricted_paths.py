@@ -320,3 +320,19 @@ def test_timers_survive_a_restart_of_the_core(keys: Any, tmp_path: Any) -> None:
     again = Dsp(SqliteRepository(tmp_path / "dsp.sqlite"), RestrictedPolicy(), USERS)
     assert again.get_timer() == NOW + 600
     assert [s.request_id for s in _sends(again.handle_timer(NOW + 600))] == [req.request_id]
+
+
+def test_cv5_under_the_cv4_request_id_is_taken_once_and_only_for_its_own_precommand(keys: Any) -> None:
+    """DCC Boxed's client sends CV 5 with the RequestID (and counter) of its CV 4."""
+    a = Attack(keys)
+    cv4 = a.req("6.11", 4)
+    pre = _answer(a.dsp.submit(SUPPLIER, cv4, NOW))
+    signed = a.sign(frames.decode(bytes.fromhex(pre.body["precommand"])))
+    same_id = ServiceRequest(cv4.request_id, "6.11", 5, {}, "IS", signed_command=signed)
+    assert _answer(a.dsp.submit(SUPPLIER, same_id, NOW + 1)).code == "I99"
+    assert _answer(a.dsp.submit(SUPPLIER, same_id, NOW + 2)).code == "E2"  # once: then it is a replay
+    other = a.req("6.11", 4)
+    a.dsp.submit(SUPPLIER, other, NOW + 3)
+    # A CV 1 (or a CV 5 of another Pre-Command) cannot reuse a counter.
+    reused = ServiceRequest(other.request_id, "11.2", 1, {}, "IS")
+    assert _answer(a.dsp.submit(SUPPLIER, reused, NOW + 4)).code == "E2"
