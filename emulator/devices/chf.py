@@ -36,6 +36,7 @@ from emulator.gbcs import asn1, dlms, frames
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, GbcsError
 from emulator.gbcs.frames import Cra
+from emulator.gbcs.gbz import EPOCH_2000
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import ZigbeeError
@@ -54,9 +55,13 @@ PERMIT_SECONDS = float("inf")
 RESEND_S = 5.0
 MAX_TRIES = 6
 METERING = 0x0702
-#: CCS01 device type enum -> device kind (what the device log records).
-DEVICE_TYPES = {0: "ESME", 1: "GSME", 2: "PPMID", 3: "HCALCS", 4: "IHD", 5: "GPF"}
-DEVICE_TYPE_CODES = {v: k for k, v in DEVICE_TYPES.items()}
+#: CCS01 device type enum -> device kind (GBCS DeviceType, as CS03/CS07 number them).
+DEVICE_TYPES = {0: "GSME", 1: "ESME", 2: "CHF", 3: "GPF", 4: "HCALCS", 5: "PPMID", 6: "TYPE2"}
+# CCS08 response codes.
+TRANSFER_SUCCESS, IMAGE_DISCARDED, HARDWARE_MISMATCH, TRANSFER_FAILURE = 0, 1, 2, 3
+#: The journeys' SRV 8.11 body key ``device_type`` (an emulator shorthand, not DUIS): ESME 0,
+#: GSME 1, ... The CCS01 builder turns it into the GBCS enumeration above.
+DEVICE_TYPE_CODES = {"ESME": 0, "GSME": 1, "PPMID": 2, "HCALCS": 3, "GPF": 5}
 
 
 @dataclass(slots=True)
@@ -159,7 +164,10 @@ class Chf:
     def _own_command(self, wire: bytes, now: float) -> Output:
         msg, events = accept_reporting(self.endpoint, wire, now)
         out = Output(events=events)
-        if msg is None:
+        if msg is None:  # refused: not answered, alerted (0x8F3D / 0x8F30) as a meter does
+            refused = next((e for e in events if isinstance(e, CommandRefused)), None)
+            if refused is not None and refused.alert_code:
+                out.extend(self.raise_alert(refused.alert_code, now))
             return out
         if msg.message_code in (CCS01_ADD, CCS02_REMOVE):
             payload = self._device_log_command(msg.message_code, msg.payload, msg.counter, now, out)
@@ -190,10 +198,14 @@ class Chf:
         invoke = dlms.invoke_id_for(counter)
         try:
             req = dlms.decode_access_request(payload)
-            entry = next(d for d in req.data if d.type == "structure")
-            eui = bytes(entry.value[0].value)
-            kind = DEVICE_TYPES.get(int(entry.value[1].value), "ESME") if len(entry.value) > 1 else "ESME"
-            raw_code = bytes(entry.value[2].value) if len(entry.value) > 2 else b""
+            first = req.data[0]
+            if first.type == "octet-string":  # CCS02 names the device only
+                eui, kind, raw_code = bytes(first.value), "ESME", b""
+            else:  # CCS01 entry: {eui, device type, install code, ...}
+                entry = next(d for d in req.data if d.type == "structure")
+                eui = bytes(entry.value[0].value)
+                kind = DEVICE_TYPES.get(int(entry.value[1].value), "ESME") if len(entry.value) > 1 else "ESME"
+                raw_code = bytes(entry.value[2].value) if len(entry.value) > 2 else b""
         except (GbcsError, StopIteration, IndexError, TypeError, ValueError) as e:
             out.events.append(CommandRefused(self.eui, now, f"device log command not understood: {e}", 0, counter))
             return dlms.AccessResponse(invoke, (dlms.NULL,), ((dlms.ACTION, 250),)).encode()
@@ -349,12 +361,15 @@ class Chf:
             out.han.append(self._packet(src, CLUSTER_OTA, block.encode(self._next_seq())))
         elif isinstance(command, ota.UpgradeEndRequest):
             ok = command.status == ota.SUCCESS
+            # ZCL UTCTime counts seconds from 2000-01-01; upgrade time "wait": GBCS activates by CS06 only.
             rsp_end = ota.UpgradeEndResponse(command.manufacturer_code, command.image_type, command.file_version,
-                                             int(now), ota.UPGRADE_WAIT)
+                                             max(0, int(now) - EPOCH_2000), ota.UPGRADE_WAIT)
             out.han.append(self._packet(src, CLUSTER_OTA, rsp_end.encode(self._next_seq())))
-            # CCS08: the hub reports the transfer's outcome for that device.
+            # CCS08: the hub reports the transfer's outcome; the entity id names the device, not the hub.
+            result = TRANSFER_SUCCESS if ok else (IMAGE_DISCARDED if command.status == ota.INVALID_IMAGE
+                                                  else TRANSFER_FAILURE)
             body = asn1.firmware_transfer_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, src,
-                                                command.file_version.to_bytes(4, "big"), 0 if ok else 1)
+                                                command.file_version.to_bytes(4, "big"), result)
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
                                         critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT))
         return out

@@ -9,7 +9,7 @@ but never joined stays joinable indefinitely (IC-1: installed, not commissioned)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from emulator.zigbee.install_code import link_key_from_install_code
@@ -91,3 +91,37 @@ class DeviceLog:
 
     def __contains__(self, eui: object) -> bool:
         return eui in self.entries
+
+
+# --- a device's own join list (CS03 join, CS04 unjoin, CS07 read) ---------------------------
+
+# CS04 unjoin response codes.
+UNJOIN_SUCCESS = 0
+UNJOIN_NOT_IN_LOG = 1
+# CS03 join response codes this model can give (GBCS: 0 success ... 13).
+JOIN_INVALID_METHOD = 2
+JOIN_INCOMPATIBLE = 3
+JOIN_INVALID_CERTIFICATE = 11
+
+
+@dataclass(slots=True)
+class JoinList:
+    """The devices a meter, GPF or PPMID has joined with (GBCS device log of a HAN device):
+    EUI-64 -> GBCS device type (0 GSME, 1 ESME, 2 CHF, 3 GPF, 4 HCALCS, 5 PPMID, 6 Type 2)."""
+
+    entries: dict[bytes, int] = field(default_factory=dict)
+    capacity: int = MAX_ENTRIES
+
+    def join(self, eui: bytes, device_type: int) -> int:
+        """CS03: add or confirm ``eui``; the CS03 response code."""
+        known = self.entries.get(eui)
+        if known is not None and known != device_type:
+            return JOIN_INCOMPATIBLE
+        if known is None and len(self.entries) >= self.capacity:
+            return DEVICE_LOG_FULL
+        self.entries[eui] = device_type
+        return JOIN_SUCCESS
+
+    def unjoin(self, eui: bytes) -> int:
+        """CS04: remove ``eui``; the CS04 response code."""
+        return UNJOIN_SUCCESS if self.entries.pop(eui, None) is not None else UNJOIN_NOT_IN_LOG

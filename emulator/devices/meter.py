@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.devices.alerts import AlertOutbox, alert_is_critical
 from emulator.devices.base import Output, earliest
+from emulator.devices.credentials import due_update_alert
 from emulator.devices.endpoint import GbcsEndpoint, Refused
 from emulator.devices.events import (
     AlertAcknowledged,
@@ -34,7 +35,15 @@ from emulator.devices.events import (
     FirmwareBlockReceived,
     FirmwareTransferEnded,
 )
-from emulator.devices.firmware import ALERT_VERIFICATION_FAILED, Download, FirmwareState, HeldImage
+from emulator.devices.firmware import (
+    ALERT_VERIFICATION_FAILED,
+    FUTURE_DATED_FIRMWARE_ALERT,
+    Download,
+    FirmwareState,
+    HeldImage,
+)
+from emulator.gbcs import asn1
+from emulator.gbcs.credentials import FUTURE_DATED_CREDENTIALS_ALERT
 from emulator.gbcs.frames import Message
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota
@@ -266,8 +275,8 @@ class Meter(ABC):
             out.han.append(self._block_request(command, dl.offset, now))
         elif isinstance(command, ota.ImageBlockResponse):
             out.extend(self._on_block(command, now))
-        elif isinstance(command, ota.UpgradeEndResponse) and command.upgrade_time == ota.UPGRADE_NOW:
-            out.extend(self.activate_held(now))
+        # An Upgrade End Response never activates, whatever its upgrade time (0 = now included):
+        # GBCS activates firmware only by CS06, so the image stays held until that command.
         return out
 
     def _on_block(self, rsp: ota.ImageBlockResponse, now: float) -> Output:
@@ -349,11 +358,19 @@ class Meter(ABC):
             else:
                 self.ota_deadline = None
         old = self.firmware.version
-        new = self.firmware.due_activation(now)
-        if new is not None:
-            out.events.append(FirmwareActivated(self.eui, now, old, new))
+        done = self.firmware.due_activation(now)
+        if done is not None:  # a future-dated CS06 ran: its outcome is alerted (8F66 / 8F67)
+            if done.version != old:
+                out.events.append(FirmwareActivated(self.eui, now, old, done.version))
+            out.extend(self.raise_alert(done.alert_code, now, done.alert_payload(), critical=True,
+                                        message_code=FUTURE_DATED_FIRMWARE_ALERT))
+        update = due_update_alert(self, now)
+        if update is not None:  # a future-dated CS02b ran
+            code = asn1.decode(update).children[0].int()  # type: ignore[index]
+            out.extend(self.raise_alert(code, now, update, critical=True, message_code=FUTURE_DATED_CREDENTIALS_ALERT))
         return out
 
     def get_timer(self) -> float | None:
+        pending = self.endpoint.trust.pending
         return earliest(self.outbox.next_deadline(), self.firmware.activation_at, self.ota_deadline,
-                        self.next_query)
+                        self.next_query, pending[0] if pending else None)

@@ -16,6 +16,7 @@ from emulator.gbcs import asn1, dlms, gbz
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
 from emulator.gbcs.usecases import use_case_for
+from emulator.gbcs.usecases_common import credentials_message_code
 
 _OBIS = {
     "firmware": (1, bytes((0, 0, 0, 2, 1, 255)), 2),
@@ -33,7 +34,6 @@ _DLMS_READS = {"ECS52": "firmware", "ECS17a": "export", "ECS17b": "import", "ECS
                "ECS17d": "tou", "ECS17e": "tou", "ECS21a": "daily_reads", "ECS66": "daily_reads",
                "ECS22b": "half_hours", "ECS35a": "events"}
 _ZCL_READS = {"GCS38": 0x0206, "GCS13a": 0x0000, "GCS13b": 0x0000, "GCS13c": 0x0000}
-ZIGBEE_NETWORK_CONTROL = (104, bytes((0, 0, 30, 3, 0, 255)))
 
 
 class CommandError(ValueError):
@@ -58,15 +58,6 @@ def _zcl_read(attr: int, cluster: int = 0x0702) -> bytes:
     return gbz.GbzPayload((gbz.Component(cluster, frame.encode()),)).encode()
 
 
-def device_log_payload(counter: int, eui: bytes, device_type: int, install_code: bytes, *, add: bool) -> bytes:
-    """CCS01 (add) / CCS02 (remove): an Action on the Zigbee network control object."""
-    class_id, obis = ZIGBEE_NETWORK_CONTROL
-    entry = dlms.Data("structure", (dlms.Data("octet-string", eui), dlms.Data("enum", device_type),
-                                    dlms.Data("octet-string", install_code), dlms.Data("enum", 0)))
-    spec = dlms.RequestSpec(dlms.ACTION, class_id, obis, 1 if add else 2)
-    return dlms.AccessRequest(dlms.invoke_id_for(counter), (spec,), (entry,)).encode()
-
-
 def build(srv: str, device_type: str, originator: bytes, target: bytes, counter: int,
           body: dict[str, Any] | None = None) -> BuiltCommand:
     """The unsealed command (MAC-protected form; sign it first if ``critical``)."""
@@ -75,27 +66,18 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
     if uc is None:
         raise CommandError(f"SRV {srv} has no GBCS use case for a {device_type}")
     name = uc.use_case
+    code = credentials_message_code(name, uc.message_code, body)
     builder = builders().get(name)
     if builder is not None:
-        payload = builder(UseCaseRequest(uc.use_case, uc.message_code, originator, target, counter, body))
-    elif name in ("CCS01", "CCS02"):
-        payload = device_log_payload(counter, bytes.fromhex(body["device"]), int(body.get("device_type", 0)),
-                                     bytes.fromhex(body.get("install_code", "")), add=name == "CCS01")
-    elif name == "CS06":
-        payload = asn1.ActivateFirmware(bytes.fromhex(body["image_hash"]), counter,
-                                        body.get("execution_time")).encode()
-    elif name.startswith("CS02") and "certificate" in body:
-        payload = asn1.sequence(asn1.decode(bytes.fromhex(body["certificate"]))).encode()
+        payload = builder(UseCaseRequest(uc.use_case, code, originator, target, counter, body))
     elif name.startswith("ECS"):
         payload = _dlms_get(counter, _DLMS_READS.get(name, "device_id"))
     elif name.startswith(("GCS",)):
         payload = _zcl_read(_ZCL_READS.get(name, 0x0000))
-    elif name == "CS08":
-        payload = asn1.NULL_RESPONSE
-    elif name.startswith("CCS") or name.startswith("DBCH"):
+    elif name.startswith("DBCH"):
         payload = _dlms_get(counter, "firmware")
     else:
         payload = asn1.sequence(asn1.integer(counter & 0xFFFF)).encode()
-    msg = Message(Cra.COMMAND, counter, originator, target, uc.message_code, payload,
+    msg = Message(Cra.COMMAND, counter, originator, target, code, payload,
                   precommand=uc.critical, mac_protected=not uc.critical)
     return BuiltCommand(msg, name, uc.critical)
