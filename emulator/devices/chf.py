@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from emulator.devices.base import Output, WanFrame
-from emulator.devices.device_log import DeviceLog, DeviceLogError
+from emulator.devices.base import Output, WanFrame, earliest
+from emulator.devices.credentials import due_update_alert
+from emulator.devices.device_log import DeviceLog, DeviceLogError, log_statistics, security_details
 from emulator.devices.endpoint import GbcsEndpoint, accept_reporting
 from emulator.devices.events import (
     AlertRaised,
@@ -29,10 +30,11 @@ from emulator.devices.events import (
     Joined,
     JoinPermitted,
 )
-from emulator.devices.firmware import FirmwareState
+from emulator.devices.firmware import FUTURE_DATED_FIRMWARE_ALERT, FirmwareState
 from emulator.devices.gpf import Gpf
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.gbcs import asn1, dlms, frames
+from emulator.gbcs.credentials import FUTURE_DATED_CREDENTIALS_ALERT
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, GbcsError
 from emulator.gbcs.frames import Cra
@@ -49,6 +51,9 @@ ALERT_DEVICE_LOG_CHANGED = 0x8F12
 ALERT_TRANSFER_FAIL = 0x8F89
 ALERT_TRANSFER_SUCCESS = 0x8F8A
 CCS08_FIRMWARE_TRANSFER_ALERT = 0x0128
+NETWORK_CONTROL_CLASS = 104  # ZigBee network control: the device log (CCS01..CCS07)
+CHF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 0, 255))
+GPF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 1, 255))
 # A device in the log may join whenever it comes (IC-1: installed, never commissioned, joins
 # months later). Radios whose permits are time-bounded renew them in their adapter.
 PERMIT_SECONDS = float("inf")
@@ -143,7 +148,7 @@ class Chf:
         self.outstanding[(target, counter)] = Outstanding(wire, now + RESEND_S, entry.tries + 1 if entry else 1)
 
     def handle_timer(self, now: float) -> Output:
-        out = Output()
+        out = self._due(now)
         for key, entry in list(self.outstanding.items()):
             target = key[0]
             if entry.deadline > now:
@@ -159,7 +164,22 @@ class Chf:
         return out
 
     def get_timer(self) -> float | None:
-        return min((e.deadline for e in self.outstanding.values()), default=None)
+        pending = self.endpoint.trust.pending
+        return earliest(min((e.deadline for e in self.outstanding.values()), default=None),
+                        self.firmware.activation_at, pending[0] if pending else None)
+
+    def _due(self, now: float) -> Output:
+        """The hub's own future-dated CS06 / CS02b whose time has come, alerted as a meter does."""
+        out = Output()
+        done = self.firmware.due_activation(now)
+        if done is not None:
+            out.extend(self.raise_alert(done.alert_code, now, done.alert_payload(), critical=True,
+                                        message_code=FUTURE_DATED_FIRMWARE_ALERT))
+        update = due_update_alert(self, now)
+        if update is not None:
+            code = asn1.decode(update).children[0].int()  # type: ignore[index]
+            out.extend(self.raise_alert(code, now, update, critical=True, message_code=FUTURE_DATED_CREDENTIALS_ALERT))
+        return out
 
     def _own_command(self, wire: bytes, now: float) -> Output:
         msg, events = accept_reporting(self.endpoint, wire, now)
@@ -172,13 +192,33 @@ class Chf:
         if msg.message_code in (CCS01_ADD, CCS02_REMOVE):
             payload = self._device_log_command(msg.message_code, msg.payload, msg.counter, now, out)
         elif msg.payload[:1] == bytes((dlms.ACCESS_REQUEST,)):
-            payload = self._dlms_generic(msg.payload, msg.counter)
+            payload = self._dlms_generic(msg.payload, msg.counter, now)
         else:
             payload = asn1_response(self, msg, now)
         out.wan.append(WanFrame(self.endpoint.respond(msg, payload, now), "response", self.eui, msg.counter))
         return out
 
-    def _dlms_generic(self, payload: bytes, counter: int) -> bytes:
+    def _network_control(self, spec: dlms.RequestSpec, arg: dlms.Data, now: float) -> tuple[dlms.Data, int]:
+        """The CHF's device-log reads and restore: CCS04/05/06 (Get 4), CCS07 (Action 4 on the CHF's
+        and the GPF's object), CCS03 (Action 5). Returns (data, result code)."""
+        if spec.kind == dlms.GET and spec.obis == CHF_NETWORK_CONTROL:
+            return log_statistics(self.device_log, now), 0
+        if spec.kind == dlms.ACTION and spec.attribute == 4:
+            entries = list(self.device_log.entries.values())
+            if spec.obis == GPF_NETWORK_CONTROL:  # the GPF's partners: the gas devices
+                entries = [e for e in entries if e.device_type in ("GSME", "PPMID")]
+            return security_details(entries, self.eui, now), 0
+        if spec.kind == dlms.ACTION and spec.attribute == 5 and arg.type == "structure":
+            try:
+                for row in arg.value[1].value:
+                    eui, key = bytes(row.value[0].value), bytes(row.value[1].value)
+                    self.device_log.restore(eui, self.kinds.get(eui, "ESME"), key, now)
+            except (DeviceLogError, IndexError, TypeError, AttributeError):
+                return dlms.NULL, 1
+            return dlms.NULL, 0
+        return dlms.NULL, 250
+
+    def _dlms_generic(self, payload: bytes, counter: int, now: float = 0.0) -> bytes:
         invoke = dlms.invoke_id_for(counter)
         try:
             req = dlms.decode_access_request(payload)
@@ -189,6 +229,11 @@ class Chf:
             if spec.kind == dlms.GET and spec.class_id == 1 and spec.obis == bytes((0, 0, 0, 2, 1, 255)):
                 data.append(dlms.Data("octet-string", self.firmware.version))
                 results.append((spec.kind, 0))
+            elif spec.class_id == NETWORK_CONTROL_CLASS and spec.attribute in (4, 5):
+                value, result = self._network_control(spec, req.data[len(results)] if len(req.data) > len(results)
+                                                      else dlms.NULL, now)
+                data.append(value)
+                results.append((spec.kind, result))
             else:
                 data.append(dlms.NULL)
                 results.append((spec.kind, 0 if spec.kind != dlms.GET else 4))

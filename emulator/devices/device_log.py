@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from emulator.gbcs import dlms
+from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.zigbee.install_code import link_key_from_install_code
 
 MAX_ENTRIES = 16  # GBCS: a CHF device log holds at least 5 devices; SMETS2 hubs commonly 16
@@ -67,6 +69,17 @@ class DeviceLog:
         if entry is None or entry.link_key != key:
             entry = DeviceLogEntry(eui, device_type, key, added_at=now)
             self.entries[eui] = entry
+        return entry
+
+    def restore(self, eui: bytes, device_type: str, link_key: bytes, now: float) -> DeviceLogEntry:
+        """CCS03: an entry copied from a replaced hub's log, with the link key it used."""
+        if len(link_key) != 16:
+            raise DeviceLogError(f"link key for {eui.hex().upper()} is {len(link_key)} bytes, not 16",
+                                 INVALID_INSTALL_CODE)
+        if eui not in self.entries and len(self.entries) >= self.capacity:
+            raise DeviceLogError(f"device log full ({self.capacity} entries)", DEVICE_LOG_FULL)
+        entry = DeviceLogEntry(eui, device_type, link_key, added_at=now)
+        self.entries[eui] = entry
         return entry
 
     def remove(self, eui: bytes) -> DeviceLogEntry:
@@ -125,3 +138,32 @@ class JoinList:
     def unjoin(self, eui: bytes) -> int:
         """CS04: remove ``eui``; the CS04 response code."""
         return UNJOIN_SUCCESS if self.entries.pop(eui, None) is not None else UNJOIN_NOT_IN_LOG
+
+
+# --- what the CHF answers about its log (CCS04/05/06 statistics, CCS07 security details) -------
+
+def log_statistics(log: DeviceLog, now: float) -> dlms.Data:
+    """CCS04/05, CCS06 (Get attribute 4 of the ZigBee network control object): per entry a
+    structure of 14 values as the reference answer carries them: the EUI, a status bit-string,
+    three signal levels (dBm), link counters, the last communication time, and quality figures.
+    The emulated HAN has no radio: the levels are those of a good link, the time is when the
+    entry was last changed."""
+    rows = []
+    for entry in log.entries.values():
+        joined = entry.state is EntryState.JOINED
+        rows.append(dlms.Data("structure", (
+            dlms.Data("octet-string", entry.eui), dlms.Data("bit-string", (8, bytes((0xC8 if joined else 0x48,)))),
+            dlms.Data("integer", -35), dlms.Data("integer", -50), dlms.Data("integer", -100),
+            dlms.Data("unsigned", 2), dlms.Data("unsigned", 39), dlms.Data("unsigned", 247),
+            dlms.Data("octet-string", DlmsDateTime.from_epoch(entry.added_at).encode()),
+            dlms.Data("unsigned", 1 if joined else 0), dlms.Data("unsigned", 0), dlms.Data("unsigned", 100),
+            dlms.Data("unsigned", 1), dlms.Data("unsigned", 1))))
+    return dlms.Data("array", tuple(rows))
+
+
+def security_details(entries: list[DeviceLogEntry], network_id: bytes, now: float) -> dlms.Data:
+    """CCS07 (method 4): {read time, network id, array of {EUI, link key}} for one log."""
+    keys = tuple(dlms.Data("structure", (dlms.Data("octet-string", e.eui), dlms.Data("octet-string", e.link_key)))
+                 for e in entries)
+    return dlms.Data("structure", (dlms.Data("octet-string", DlmsDateTime.from_epoch(now).encode()),
+                                   dlms.Data("octet-string", network_id), dlms.Data("array", keys)))

@@ -44,6 +44,11 @@ def _int(body: Mapping[str, Any], *path: str, default: int = 0) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _optional_int(body: Mapping[str, Any], *path: str) -> int | None:
+    value = _text(body, *path)
+    return int(value) if value not in (None, "") else None
+
+
 def _list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -129,8 +134,8 @@ def update_security_credentials(req: UseCaseRequest) -> bytes:
     ``SupplierReplacementCertificates`` (``DigitalSigningCertificate``, ``KeyAgreementCertificate``,
     ``KeyAgreementTopUpCertificate``), ``CertificationPathCertificates/Certificate`` (up to 3),
     the floor sequence numbers (``RemotePartyFloorSeqNumber``, ``SupplierFloorSeqNumber``,
-    ``ACBFloorSeqNumber``; default 0; top-up floors ``RemotePartyPrepaymentTopUpFloorSeqNumber`` /
-    ``SupplierPrepaymentTopUpFloorSeqNumber``, default 0), ``ApplyTimeBasedCPVChecks`` (false:
+    ``ACBFloorSeqNumber``; top-up floors ``RemotePartyPrepaymentTopUpFloorSeqNumber`` /
+    ``SupplierPrepaymentTopUpFloorSeqNumber``; each sent only when given), ``ApplyTimeBasedCPVChecks`` (false:
     the disapply flag [1] = 1 is sent; true or absent: omitted, the default apply) and
     ``ExecutionDateTime``. The replacement mode comes from the message code; the authorising
     party's sequence number is the command's counter. No certificates: an empty replacement list."""
@@ -142,13 +147,15 @@ def update_security_credentials(req: UseCaseRequest) -> bytes:
     specialist: tuple[tuple[int, int], ...] | None = None
     other: tuple[cred.SeqNumberChange, ...] | None = None
     if mode == cred.MODE_SUPPLIER_BY_TRANS_COS:
-        top_up = _int(req.body, "SupplierPrepaymentTopUpFloorSeqNumber")
-        other = (cred.SeqNumberChange(cred.SUPPLIER, _int(req.body, "SupplierFloorSeqNumber"), ((0, top_up),)),)
+        floor = _optional_int(req.body, "SupplierFloorSeqNumber")
+        top_up = _optional_int(req.body, "SupplierPrepaymentTopUpFloorSeqNumber")
+        if floor is not None:
+            other = (cred.SeqNumberChange(cred.SUPPLIER, floor, None if top_up is None else ((0, top_up),)),)
     elif mode != cred.MODE_TRANS_COS_BY_TRANS_COS:
-        new_floor = _int(req.body, "ACBFloorSeqNumber") if mode == cred.MODE_ACB_BY_ACB else \
-            _int(req.body, "RemotePartyFloorSeqNumber")
-        if role == cred.SUPPLIER:
-            specialist = ((0, _int(req.body, "RemotePartyPrepaymentTopUpFloorSeqNumber")),)
+        new_floor = _optional_int(req.body, "ACBFloorSeqNumber" if mode == cred.MODE_ACB_BY_ACB
+                                  else "RemotePartyFloorSeqNumber")
+        top_up = _optional_int(req.body, "RemotePartyPrepaymentTopUpFloorSeqNumber")
+        specialist = None if top_up is None else ((0, top_up),)
     return cred.UpdateSecurityCredentials(
         mode=mode, authorising_seq=req.counter, replacements=_replacements(req.body, role), path=path,
         authorising_cell=authorising, apply_time_based_cpv=1 if _false(req.body, "ApplyTimeBasedCPVChecks") else None,
