@@ -31,6 +31,7 @@ SUPPLIER_FLOORS = {"RemotePartyFloorSeqNumber": "0", "RemotePartyPrepaymentTopUp
 SUPPLIER_CERTS = {"DigitalSigningCertificate": "{R0}", "KeyAgreementCertificate": "{R1}",
                   "KeyAgreementTopUpCertificate": "{R2}"}
 PATH = {"Certificate": ["{P0}"]}
+HASH = "AA758690730934FF0685AA758690730934FF0685657788990011223344556677"
 
 
 def _krp(role: str, certs: dict[str, str], floors: dict[str, str], cpv: str, when: str | None = None) -> dict[str, Any]:
@@ -133,13 +134,13 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("8.9_CS07", "ERROR", {}),
     ("11.2_CS08", "SUCCESS", {}),
     ("11.2_CS08", "ERROR", {}),
-    ("11.3_CS06", "IMMEDIATE_SUCCESS", {"FirmwareHash": "AA758690730934FF0685AA758690730934FF0685657788990011223344556677"}),
-    ("11.3_CS06", "IMMEDIATE_ERROR", {"FirmwareHash": "AA758690730934FF0685AA758690730934FF0685657788990011223344556677"}),
-    ("11.3_CS06", "FUTURE_DATED_SUCCESS", {"FirmwareHash": "AA758690730934FF0685AA758690730934FF0685657788990011223344556677",
+    ("11.3_CS06", "IMMEDIATE_SUCCESS", {"FirmwareHash": HASH}),
+    ("11.3_CS06", "IMMEDIATE_ERROR", {"FirmwareHash": HASH}),
+    ("11.3_CS06", "FUTURE_DATED_SUCCESS", {"FirmwareHash": HASH,
                                            "ExecutionDateTime": "2030-01-15T09:00:00Z"}),
-    ("11.3_CS06", "FUTURE_DATED_ERROR", {"FirmwareHash": "AA758690730934FF0685AA758690730934FF0685657788990011223344556677",
+    ("11.3_CS06", "FUTURE_DATED_ERROR", {"FirmwareHash": HASH,
                                          "ExecutionDateTime": "2030-01-01T00:00:00Z"}),
-    ("11.3_CS06", "CANCELLATION_SUCCESS", {"FirmwareHash": "AA758690730934FF0685AA758690730934FF0685657788990011223344556677",
+    ("11.3_CS06", "CANCELLATION_SUCCESS", {"FirmwareHash": HASH,
                                            "ExecutionDateTime": "9999-12-31T23:59:59Z"}),
     ("8.11_CCS01", "SUCCESS", {"DeviceID": A0, "RequestType": "Add", "DeviceType": "ESME",
                                "AddDeviceToCHFWhitelist": {"JoinTimePeriod": "90", "InstallCode": "0123456789ABCDEF"}}),
@@ -165,8 +166,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
 NOT_COVERED: dict[tuple[str, str], str] = {
     ("NA_CS02bAnyExceptAbnormalRootByRecovery", "SUCCESS"):
         "Recovery party's own command (no DUIS SRV); replaces cells of several roles at once",
-    ("NA_CS02aSignature", "ERROR"): "sent by the Transitional CoS party itself (no DUIS SRV): authorising cell is its DS",
-    ("NA_CS02fSignature", "SUCCESS"): "signed CS02f of the supplier: no DUIS SRV frames it (6.24.1 goes through the ACB)",
+    ("NA_CS02aSignature", "ERROR"):
+        "sent by the Transitional CoS party itself (no DUIS SRV): authorising cell is its DS",
+    ("NA_CS02fSignature", "SUCCESS"):
+        "signed CS02f of the supplier: no DUIS SRV frames it (6.24.1 goes through the ACB)",
     ("NA_CS02fSignature", "ERROR"): "sent by the Transitional CoS party itself (no DUIS SRV)",
     ("NA_CS02gLoadControllerByLoadController", "IMMEDIATE_SUCCESS"): "CS02g (load controller credentials) not built",
     ("NA_CS02gLoadControllerByLoadController", "FUTURE_DATED_SUCCESS"): "CS02g not built",
