@@ -230,4 +230,4 @@ def test_cancelled_future_dated_update_never_runs():
     assert _responses(messages)[0].payload == bytes.fromhex("30020500")
     assert not [m for m in gbcs_out(esme.handle_timer(NOW + 60).han) if m.cra is Cra.ALERT]
     assert esme.endpoint.trust.slots["supplier"] == SUPPLIER
-    assert ESME == esme.eui
+    assert esme.eui == ESME
