@@ -267,7 +267,9 @@ class Chf:
                 self.tunnels.pop(eui, None)
         except DeviceLogError as e:
             out.events.append(CommandRefused(self.eui, now, str(e), 0, counter))
-            results = tuple((s.kind, 250) for s in req.specs) or ((dlms.ACTION, 250),)
+            # Removing a device not in the log: action result 1, as the reference's CCS02 error.
+            refused = 250 if code == CCS01_ADD else e.code
+            results = tuple((s.kind, refused) for s in req.specs) or ((dlms.ACTION, refused),)
             return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in results), results).encode()
         out.events.append(DeviceLogChanged(self.eui, now, eui, code == CCS01_ADD))
         out.extend(self.raise_alert(ALERT_DEVICE_LOG_CHANGED, now))

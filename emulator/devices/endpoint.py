@@ -71,7 +71,7 @@ def _default_cells() -> dict[cred.Cell, bytes]:
         cred.Cell(cred.SUPPLIER, ds): SUPPLIER, cred.Cell(cred.SUPPLIER, ka): SUPPLIER,
         cred.Cell(cred.SUPPLIER, ka, cred.PREPAYMENT_TOP_UP): SUPPLIER,
         cred.Cell(cred.NETWORK_OPERATOR, ds): NETWORK_OPERATOR, cred.Cell(cred.NETWORK_OPERATOR, ka): NETWORK_OPERATOR,
-        cred.Cell(cred.ACB, ka): ACB,
+        cred.Cell(cred.ACB, ds): ACB, cred.Cell(cred.ACB, ka): ACB,
         cred.Cell(cred.TRANSITIONAL_COS, ds): TRANSITIONAL_COS,
         cred.Cell(cred.WAN_PROVIDER, ds): WAN_PROVIDER,
     }

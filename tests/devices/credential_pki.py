@@ -13,8 +13,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from emulator.devices.chf import Chf
 from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.esme import Esme
+from emulator.devices.gsme import Gsme
 from emulator.devices.profile import MeterProfile
 from emulator.gbcs import credentials as cred
 from emulator.gbcs import frames, security
@@ -23,6 +25,7 @@ from emulator.gbcs.identities import (
     ACB,
     CHF,
     ESME,
+    GSME,
     NETWORK_OPERATOR,
     RECOVERY,
     SECOND_SUPPLIER,
@@ -90,8 +93,11 @@ class Pki:
                 key = _key(10 + 2 * i + j)
                 cert = certificate(_name(f"{role:02X}", None, eui), key, self.ca_name, self.ca_key, ds=usage == "ds")
                 self.keys.add_private(eui, usage, key, der(cert))  # type: ignore[arg-type]
-        for j, usage in enumerate(("ds", "ka")):
-            self.keys.add_private(ESME, usage, _key(90 + j))  # type: ignore[arg-type]
+        for i, eui in enumerate((ESME, CHF, GSME)):
+            for j, usage in enumerate(("ds", "ka")):
+                key = _key(90 + 2 * i + j)
+                cert = certificate(_name("00", eui.hex().upper()), key, self.ca_name, self.ca_key, ds=usage == "ds")
+                self.keys.add_private(eui, usage, key, der(cert))  # type: ignore[arg-type]
 
     def party_certificate(self, eui: bytes, role: int, *, ds: bool = True, seed: int = 200,
                           issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None = None,
@@ -101,11 +107,11 @@ class Pki:
         name, signer = issuer or (self.ca_name, self.ca_key)
         return certificate(_name(f"{role:02X}", cn, eui), key, name, signer, ds=ds), key
 
-    def device_keys(self) -> KeyStore:
-        """The ESME's view: its own private keys, the parties' public keys, the root anchor."""
+    def device_keys(self, device: bytes = ESME) -> KeyStore:
+        """A device's view: its own private keys, the parties' public keys, the root anchor."""
         view = KeyStore()
         for k in self.keys:
-            if k.eui == ESME:
+            if k.eui == device:
                 view.add(k)
             else:
                 view.add_public(k.eui, k.usage, k.public, k.certificate_der)
@@ -117,8 +123,15 @@ class Pki:
     def esme(self) -> Esme:
         return Esme(ESME, GbcsEndpoint(ESME, self.device_keys()), CHF, MeterProfile(), NOW)
 
-    def command(self, originator: bytes, code: int, payload: bytes, counter: int, *, sign: bool = True) -> bytes:
-        msg = Message(Cra.COMMAND, counter, originator, ESME, code, payload, mac_protected=True)
+    def chf(self) -> Chf:
+        return Chf(CHF, GbcsEndpoint(CHF, self.device_keys(CHF)), bytes.fromhex("0123ABCD"))
+
+    def gsme(self) -> Gsme:
+        return Gsme(GSME, GbcsEndpoint(GSME, self.device_keys(GSME)), CHF, MeterProfile(image_type=2), NOW)
+
+    def command(self, originator: bytes, code: int, payload: bytes, counter: int, *, sign: bool = True,
+                target: bytes = ESME) -> bytes:
+        msg = Message(Cra.COMMAND, counter, originator, target, code, payload, mac_protected=True)
         if sign:
             msg = security.sign(self.keys, msg)
         return security.seal(self.keys, msg)
@@ -131,6 +144,8 @@ def gbcs_out(packets: list[HanPacket]) -> list[Message]:
         if p.cluster != CLUSTER_TUNNELING:
             continue
         _, command = zcl.decode_command(p.cluster, p.payload)
-        if isinstance(command, tunneling.TransferDataServer | tunneling.TransferDataClient):
+        if isinstance(command, tunneling.TransferDataServer):
             out.append(frames.decode(command.data))
+        elif isinstance(command, tunneling.TransferDataClient):  # a GSME: GB PUT header first
+            out.append(frames.decode(tunneling.split_gb_header(command.data)[2]))
     return out

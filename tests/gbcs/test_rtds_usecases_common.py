@@ -287,3 +287,175 @@ def coverage() -> list[tuple[str, str, str]]:
 if __name__ == "__main__":
     for row in coverage():
         print(" | ".join(row))
+
+
+# --- the device's answer has the reference RESPONSE's structure ------------------------------
+
+def shape(payload: bytes) -> object:
+    """The structure of a response: ASN.1 tags and nesting (octet-string lengths, integer and
+    enumerated values: the result and status codes), or the DLMS result codes and data types."""
+    if payload[:1] == b"\xda":
+        rsp = dlms.decode_access_response(payload)
+        return ("dlms", tuple(rsp.results), tuple(_dlms_shape(d) for d in rsp.data))
+
+    def walk(t: asn1.Tlv) -> object:
+        if t.children is not None:
+            return (t.tag, tuple(walk(c) for c in t.children))
+        if t.tag in (asn1.INTEGER, asn1.ENUMERATED, asn1.BIT_STRING):
+            return (t.tag, t.value)
+        return (t.tag, len(t.value))
+
+    return walk(asn1.decode(payload))
+
+
+def _dlms_shape(d: dlms.Data) -> object:
+    if d.type in ("array", "structure"):
+        return (d.type, tuple(_dlms_shape(x) for x in d.value))
+    return d.type
+
+
+def _response(folder: str, variant: str) -> frames.Message:
+    return _reference(folder, variant, "RESPONSE")
+
+
+def _device_answer(device: Any, wire: bytes, now: float) -> frames.Message:
+    from tests.devices.credential_pki import gbcs_out
+
+    if hasattr(device, "on_gbcs"):
+        out = device.on_gbcs(wire, now)
+        return next(m for m in gbcs_out(out.han) if m.cra is frames.Cra.RESPONSE)
+    out = device.on_wan_command(wire, now)
+    return next(frames.decode(f.wire) for f in out.wan if f.kind == "response")
+
+
+def _replacement_certs(pki: Any, eui: bytes, role: int, cells: list[Any]) -> dict[str, str]:
+    from tests.devices.credential_pki import b64
+
+    out = {}
+    for i, cell in enumerate(cells):
+        cert, _ = pki.party_certificate(eui, role, ds=cell == "ds", seed=400 + i)
+        out[f"{{R{i}}}"] = b64(cert)
+    out["{P0}"] = b64(pki.ca)
+    return out
+
+
+INSTALL_CODE = "83FED3407A939723A5C639B26916D506" + "5887"  # 16 bytes and their CRC-16
+
+# (folder, variant, sender, DUIS body, certificates: role and key usages of the replacements)
+DEVICE_CASES: list[tuple[str, str, str, dict[str, Any], tuple[int, list[str]] | None]] = [
+    ("6.15.1_CS02bSupplierBySupplier", "IMMEDIATE_SUCCESS", "SUPPLIER",
+     _krp("Supplier", SUPPLIER_CERTS, SUPPLIER_FLOORS, "false"), (2, ["ds", "ka", "ka"])),
+    ("6.15.1_CS02bNOByNO", "SUCCESS", "NETWORK_OPERATOR",
+     _krp("NetworkOperator", {"DigitalSigningCertificate": "{R0}", "KeyAgreementCertificate": "{R1}"},
+          {"RemotePartyFloorSeqNumber": "0"}, "true"), (3, ["ds", "ka"])),
+    ("6.23_CS02bSupplierByTransCoS", "IMMEDIATE_SUCCESS", "TRANSITIONAL_COS", _cos(), (2, ["ds", "ka", "ka"])),
+    ("6.15.1_CS02bSupplierBySupplier", "FUTURE_DATED_SUCCESS", "SUPPLIER",
+     _krp("Supplier", SUPPLIER_CERTS, SUPPLIER_FLOORS, "true", "2030-01-15T00:00:00Z"), (2, ["ds", "ka", "ka"])),
+    ("6.15.1_CS02bSupplierBySupplier", "CANCELLATION_SUCCESS", "SUPPLIER",
+     _krp("Supplier", SUPPLIER_CERTS, SUPPLIER_FLOORS, "true", "9999-12-31T23:59:59Z"), (2, ["ds", "ka", "ka"])),
+    ("6.24.1_CS02aMAC", "SUCCESS", "ACB", {"RemotePartyRole": ["Supplier", "NetworkOperator"]}, None),
+    ("NA_CS02aSignature", "SUCCESS", "ACB", {"RemotePartyRole": ["ACB"]}, None),
+    ("6.15.2_CS02d", "SUCCESS", "SUPPLIER", {"DeviceCertificate": "{OWN}"}, None),
+    ("6.15.2_CS02d", "ERROR", "SUPPLIER", {"DeviceCertificate": "{C}"}, None),  # the reference's: wrong key usage
+    ("8.7.1_CS03A1", "SUCCESS", "SUPPLIER", {"OtherDeviceID": "00-DB-12-34-56-78-90-9A", "OtherDeviceType": "HCALCS"},
+     None),
+    ("8.8.1_CS04ACCritical", "ERROR", "SUPPLIER", {"OtherDeviceID": "03-03-03-03-03-03-03-03"}, None),
+    ("8.9_CS07", "SUCCESS", "SUPPLIER", {}, None),
+    ("11.2_CS08", "SUCCESS", "SUPPLIER", {}, None),
+    ("11.3_CS06", "FUTURE_DATED_SUCCESS", "SUPPLIER",
+     {"FirmwareHash": HASH, "ExecutionDateTime": "2030-01-15T09:00:00Z"}, None),
+    ("11.3_CS06", "IMMEDIATE_ERROR", "SUPPLIER", {"FirmwareHash": HASH}, None),
+    ("8.11_CCS01", "SUCCESS", "ACB", {"DeviceID": A0, "DeviceType": "ESME", "AddDeviceToCHFWhitelist": {
+        "JoinTimePeriod": "90", "InstallCode": INSTALL_CODE}}, None),
+    ("8.11_CCS02", "ERROR", "ACB", {"DeviceID": A0, "RequestType": "Remove"}, None),
+    ("8.12.1_CCS03", "SUCCESS", "ACB", {"OldCHFID": "00-00-00-00-00-00-01-40", "Devices": [
+        {"DeviceID": A0, "LinkKey": "83FED3407A939723A5C639B26916D506"},
+        {"DeviceID": A1, "LinkKey": "83FED3407A939723A5C639B26916D505"}]}, None),
+    ("8.9_CCS06", "SUCCESS", "ACB", {}, None),
+    ("8.9_CCS05CCS04", "SUCCESS", "ACB", {}, None),
+    ("8.9_CCS07", "SUCCESS", "ACB", {"ReadSecurityDetails": {}}, None),
+]
+
+
+@pytest.mark.parametrize(("folder", "variant", "sender", "body", "certs"), DEVICE_CASES,
+                         ids=[f"{f}-{v}" for f, v, *_ in DEVICE_CASES])
+def test_dv1_device_answers_with_the_reference_response_structure(folder: str, variant: str, sender: str,
+                                                                  body: dict[str, Any],
+                                                                  certs: tuple[int, list[str]] | None):
+    from emulator.gbcs import identities
+    from tests.devices.credential_pki import NOW, Pki
+
+    pki = Pki()
+    ref_cmd, ref_rsp = _reference(folder, variant), _response(folder, variant)
+    target = ref_cmd.target
+    kind = {0xA0: "esme", 0xA1: "gsme", 0xA2: "chf"}.get(target[-1], "esme")
+    device = {"esme": pki.esme, "gsme": pki.gsme, "chf": pki.chf}[kind]()
+    target = device.eui
+    originator = getattr(identities, sender)
+    fills = _replacement_certs(pki, originator if sender != "TRANSITIONAL_COS" else identities.SUPPLIER,
+                               *certs) if certs else {}
+    own = pki.keys.get(target, "ds").certificate_der
+    assert own is not None
+    fills["{OWN}"] = base64.b64encode(own).decode()
+    fills |= {k: v for k, v in _certificates(ref_cmd.payload).items() if k == "{C}"}
+    if "CS02a" in folder:  # the reference device's network operator sequence number is 1
+        device.endpoint.trust.seq[3] = 1
+    use_case = catalogue.message_codes()[ref_cmd.message_code].use_case_id
+    counter = ref_cmd.counter
+    if "CS07" in folder:  # the reference's device has joined three devices
+        for eui, kind_code in ((bytes.fromhex("0102030405060708"), 3), (bytes.fromhex("00DB123456789099"), 3),
+                               (bytes.fromhex("00DB123456789097"), 5)):
+            device.endpoint.joins.join(eui, kind_code)
+    if use_case in ("CCS05CCS04", "CCS04/CCS05", "CCS06", "CCS07", "CCS02"):
+        for eui, code in ((identities.ESME, INSTALL_CODE), (identities.GSME, INSTALL_CODE)):
+            device.device_log.add(eui, "ESME" if eui == identities.ESME else "GSME", bytes.fromhex(code), NOW)
+        if "ERROR" in variant:
+            device.device_log.remove(identities.ESME)
+    if "CS06" in folder and variant == "IMMEDIATE_ERROR":
+        device.firmware.held = None
+    payload = builders()[use_case](UseCaseRequest(use_case, ref_cmd.message_code, originator, target, counter,
+                                                  _fill(body, fills)))
+    critical = ref_cmd.signature is not None or ref_cmd.precommand or ref_cmd.message_code in (0x0102, 0x0103,
+                                                                                               0x0107, 0x000B, 0x000D,
+                                                                                               0x000F, 0x0012)
+    wire = pki.command(originator, ref_cmd.message_code, payload, counter, sign=critical, target=target)
+    answer = _device_answer(device, wire, NOW)
+    got, want = shape(answer.payload), shape(ref_rsp.payload)
+    if want and isinstance(want, tuple) and want[0] == "dlms":
+        assert got[0] == "dlms" and got[1] == want[1]  # type: ignore[index]
+        assert got == want or folder.endswith(("CCS06", "CCS05CCS04", "CCS07"))
+        assert _dlms_types_agree(got, want)
+    else:
+        assert _ids_free(got) == _ids_free(want)
+    if certs is not None and ("IMMEDIATE" in variant or "NOByNO" in folder):  # replaced, every cell
+        outcome = cred_outcome(answer.payload)
+        assert outcome is not None and outcome.succeeded and len(outcome.outcomes) == len(certs[1])
+
+
+def _ids_free(tree: object) -> object:
+    """Integers other than small codes (sequence numbers, counters) compared by presence only."""
+    if isinstance(tree, tuple) and len(tree) == 2 and isinstance(tree[1], tuple):
+        return (tree[0], tuple(_ids_free(c) for c in tree[1]))
+    if isinstance(tree, tuple) and len(tree) == 2 and tree[0] == asn1.INTEGER and isinstance(tree[1], bytes) \
+            and len(tree[1]) > 1:
+        return (asn1.INTEGER, "seq")
+    return tree
+
+
+def _dlms_types_agree(got: object, want: object) -> bool:
+    """Same result codes, and each returned value of the reference's type (arrays may differ in length)."""
+    def first(t: object) -> object:
+        if isinstance(t, tuple) and t and t[0] == "array":
+            return ("array", t[1][:1] if t[1] else ())
+        if isinstance(t, tuple) and len(t) == 2 and isinstance(t[1], tuple):
+            return (t[0], tuple(first(x) for x in t[1]))
+        return t
+
+    assert isinstance(got, tuple) and isinstance(want, tuple)
+    return got[1] == want[1] and [first(d) for d in got[2]] == [first(d) for d in want[2]]
+
+
+def cred_outcome(payload: bytes) -> Any:
+    from emulator.gbcs import credentials
+
+    return credentials.decode_update_response(payload)
