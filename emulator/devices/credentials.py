@@ -25,7 +25,7 @@ from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.devices.endpoint import SLOT_BY_ROLE, GbcsEndpoint
@@ -55,6 +55,7 @@ AUTHORISING_ROLE: dict[int, int] = {
     cred.MODE_ANY_EXCEPT_ROOT_BY_RECOVERY: cred.RECOVERY,
 }
 _UNIQUE_ID = x509.ObjectIdentifier("2.5.4.45")
+_OWN_USAGES: dict[bytes, Usage] = {cred.DIGITAL_SIGNATURE: "ds", cred.KEY_AGREEMENT: "ka"}
 
 
 class HasEndpoint(Protocol):
@@ -295,7 +296,7 @@ def provide_device_certificate(device: HasEndpoint, msg: Message, now: float) ->
         bits = kids[0].value
     except (GbcsError, IndexError):
         return asn1.integer(1).encode()
-    usage: Usage | None = {cred.DIGITAL_SIGNATURE: "ds", cred.KEY_AGREEMENT: "ka"}.get(bits)  # type: ignore[assignment]
+    usage = _OWN_USAGES.get(bits)
     if usage is None:
         return asn1.integer(1).encode()
     try:
@@ -307,15 +308,16 @@ def provide_device_certificate(device: HasEndpoint, msg: Message, now: float) ->
 
 def update_device_certificate(device: HasEndpoint, msg: Message, now: float) -> bytes:
     """CS02d: a new certificate for the device's own key: 0 success, 1 invalid certificate,
-    2 wrong device identity, 3 invalid key usage, 5 wrong public key (the device only takes a
-    certificate for a key pair it holds)."""
+    2 wrong device identity, 3 invalid key usage, 4 no corresponding key pair generated, 5 wrong
+    public key. A certificate for the key pair CS02c generated makes that pair the device's."""
     endpoint = device.endpoint
     try:
         cert = x509.load_der_x509_certificate(msg.payload)
     except ValueError:
         return asn1.integer(1).encode()
-    usage = {cred.DIGITAL_SIGNATURE: "ds", cred.KEY_AGREEMENT: "ka"}.get(certificate_key_usage(cert) or b"")
-    if usage is None:
+    usage = _OWN_USAGES.get(certificate_key_usage(cert) or b"")
+    public = cert.public_key()
+    if usage is None or not isinstance(public, ec.EllipticCurvePublicKey):
         return asn1.integer(3).encode()
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -324,11 +326,64 @@ def update_device_certificate(device: HasEndpoint, msg: Message, now: float) -> 
         names = []
     if names and not any(endpoint.eui in bytes(v) for v in names):
         return asn1.integer(2).encode()
+    pending = endpoint.pending_keys.get(usage)
+    if pending is not None and pending.public_key().public_numbers() == public.public_numbers():
+        # the key pair CS02c generated takes over, with its certificate
+        endpoint.keys.add_private(endpoint.eui, usage, pending, msg.payload)
+        del endpoint.pending_keys[usage]
+        return asn1.integer(0).encode()
     try:
-        held = endpoint.keys.get(endpoint.eui, usage)  # type: ignore[arg-type]
+        held = endpoint.keys.get(endpoint.eui, usage)
     except UnknownKeyError:
         return asn1.integer(4).encode()
-    if held.public.public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        return asn1.integer(5).encode()
+    if held.public.public_numbers() != public.public_numbers():
+        return asn1.integer(4 if pending is None else 5).encode()
     endpoint.keys.add(type(held)(held.eui, held.usage, held.public, held.private, msg.payload))
     return asn1.integer(0).encode()
+
+
+# --- CS02c Issue Security Credentials: a new key pair and its certification request ----------
+
+_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 group order
+_HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+_GBCS_DEVICE_HW_TYPE = bytes.fromhex("060D2A863A0001848FB90F01020201")  # OID 1.2.826.0.1.8641679.1.2.2.1
+INVALID_KEY_USAGE, KEY_GENERATION_FAILED, REQUEST_FAILED = 1, 2, 3
+
+
+def _usage_of(payload: bytes) -> Usage | None:
+    try:
+        kids = asn1.decode(payload).children or ()
+        bits = kids[0].value if kids and kids[0].tag == asn1.BIT_STRING else b""
+    except GbcsError:
+        return None
+    return _OWN_USAGES.get(bits)
+
+
+def issue_security_credentials(device: HasEndpoint, msg: Message, now: float) -> bytes:
+    """CS02c: generate a new key pair for the usage asked (kept aside until CS02d brings its
+    certificate) and answer its PKCS#10 certification request: empty subject, the device's
+    EUI-64 as hardwareModuleName, the key usage; 1 invalid key usage, 2 no key to renew."""
+    endpoint = device.endpoint
+    usage = _usage_of(msg.payload)
+    if usage is None:
+        return asn1.integer(INVALID_KEY_USAGE).encode()
+    try:
+        old = endpoint.keys.private(endpoint.eui, usage)
+    except UnknownKeyError:
+        return asn1.integer(KEY_GENERATION_FAILED).encode()
+    # Deterministic (sans-IO, reproducible runs): the new scalar from the old one and the counter.
+    seed = hashlib.sha256(old.private_numbers().private_value.to_bytes(32, "big") + msg.counter.to_bytes(8, "big"))
+    new = ec.derive_private_key(int.from_bytes(seed.digest(), "big") % (_N - 1) + 1, ec.SECP256R1())
+    ds = usage == "ds"
+    eui = bytes((0x04, len(endpoint.eui))) + endpoint.eui
+    body = _GBCS_DEVICE_HW_TYPE + eui
+    hw = bytes((0x30, len(body))) + body
+    try:
+        csr = (x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+               .add_extension(x509.KeyUsage(ds, False, False, False, not ds, False, False, False, False), critical=True)
+               .add_extension(x509.SubjectAlternativeName([x509.OtherName(_HARDWARE_MODULE_NAME, hw)]), critical=True)
+               .sign(new, hashes.SHA256()))
+    except ValueError:
+        return asn1.integer(REQUEST_FAILED).encode()
+    endpoint.pending_keys[usage] = new
+    return csr.public_bytes(serialization.Encoding.DER)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from emulator.devices.device_log import JoinList
 from emulator.devices.events import CommandAccepted, CommandRefused, DeviceEvent
 from emulator.gbcs import catalogue, frames, security
@@ -31,7 +33,7 @@ from emulator.gbcs.identities import (
     TRANSITIONAL_COS,
     WAN_PROVIDER,
 )
-from emulator.gbcs.keys import KeyStore
+from emulator.gbcs.keys import KeyStore, Usage
 
 ALERT_AUTH_FAILURE = 0x8F3D
 ALERT_NO_AUTHORITY = 0x8F30
@@ -145,6 +147,8 @@ class GbcsEndpoint:
         self.alert_counter = security.CounterSource()
         #: The HAN devices this one has joined with (CS03/CS04/CS07).
         self.joins = JoinList()
+        #: Key pairs CS02c generated, waiting for their certificate (CS02d), by usage.
+        self.pending_keys: dict[Usage, ec.EllipticCurvePrivateKey] = {}
 
     def accept(self, wire: bytes) -> Message:
         """Run every check on an inbound command; raise :class:`Refused` naming the failure."""

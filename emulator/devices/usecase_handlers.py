@@ -82,6 +82,7 @@ _HANDLERS: dict[str, Callable[[HasFirmware, Message, float], bytes]] = {
     "CS02a": credentials.credential_details,
     "CS02f": credentials.credential_details,
     "CS02b": credentials.update_security_credentials,
+    "CS02c": credentials.issue_security_credentials,
     "CS02d": credentials.update_device_certificate,
     "CS02e": credentials.provide_device_certificate,
     "CS03A1": _cs03, "CS03A2": _cs03, "CS03B": _cs03, "CS03C": _cs03,

@@ -231,3 +231,40 @@ def test_cancelled_future_dated_update_never_runs():
     assert not [m for m in gbcs_out(esme.handle_timer(NOW + 60).han) if m.cra is Cra.ALERT]
     assert esme.endpoint.trust.slots["supplier"] == SUPPLIER
     assert esme.eui == ESME
+
+
+def test_issue_credentials_then_the_new_certificate_makes_the_new_key_the_devices():
+    """CS02c: a new key pair and its certification request; CS02d with a certificate for that
+    key: the device signs with the new key from then on. A certificate for another key: 5."""
+    from cryptography import x509 as _x509
+    from cryptography.hazmat.primitives import hashes as _hashes
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+
+    from emulator.gbcs import security
+    from tests.devices.credential_pki import certificate
+
+    pki = Pki()
+    esme = pki.esme()
+    _, messages = _run(esme, pki.command(SUPPLIER, 0x000A, bytes.fromhex("300403020780"), 80))
+    csr = _x509.load_der_x509_csr(_responses(messages)[0].payload)
+    assert csr.is_signature_valid
+    new_public = csr.public_key()
+    assert isinstance(new_public, _ec.EllipticCurvePublicKey)
+    old_public = esme.endpoint.keys.public(ESME, "ds")
+    assert new_public.public_numbers() != old_public.public_numbers()
+    other = _ec.derive_private_key(4242, _ec.SECP256R1())
+    wrong = certificate(_x509.Name([]), other, pki.ca_name, pki.ca_key, ds=True)
+    _, messages = _run(esme, pki.command(SUPPLIER, 0x000B, der(wrong), 81))
+    assert _responses(messages)[0].payload == bytes.fromhex("020105")  # wrong public key
+    # a certificate for the requested key, issued by the CA
+    builder = (_x509.CertificateBuilder().subject_name(_x509.Name([])).issuer_name(pki.ca_name)
+               .public_key(new_public).serial_number(7).not_valid_before(wrong.not_valid_before_utc)
+               .not_valid_after(wrong.not_valid_after_utc)
+               .add_extension(_x509.KeyUsage(True, False, False, False, False, False, False, False, False), True))
+    issued = builder.sign(pki.ca_key, _hashes.SHA256())
+    _, messages = _run(esme, pki.command(SUPPLIER, 0x000B, der(issued), 82))
+    [response] = _responses(messages)
+    assert response.payload == bytes.fromhex("020100")
+    verifier = pki.device_keys()
+    verifier.add_public(ESME, "ds", new_public)
+    security.verify_signature(verifier, response)  # signed with the new key already
