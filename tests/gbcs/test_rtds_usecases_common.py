@@ -341,6 +341,7 @@ def _replacement_certs(pki: Any, eui: bytes, role: int, cells: list[Any]) -> dic
     return out
 
 
+CRITICAL = (0x0102, 0x0103, 0x0107, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)  # signed by their originator
 INSTALL_CODE = "83FED3407A939723A5C639B26916D506" + "5887"  # 16 bytes and their CRC-16
 
 # (folder, variant, sender, DUIS body, certificates: role and key usages of the replacements)
@@ -418,9 +419,7 @@ def test_dv1_device_answers_with_the_reference_response_structure(folder: str, v
         device.firmware.held = None
     payload = builders()[use_case](UseCaseRequest(use_case, ref_cmd.message_code, originator, target, counter,
                                                   _fill(body, fills)))
-    critical = ref_cmd.signature is not None or ref_cmd.precommand or ref_cmd.message_code in (0x0102, 0x0103,
-                                                                                               0x0107, 0x000A, 0x000B, 0x000D,
-                                                                                               0x000F, 0x0012)
+    critical = ref_cmd.signature is not None or ref_cmd.precommand or ref_cmd.message_code in CRITICAL
     wire = pki.command(originator, ref_cmd.message_code, payload, counter, sign=critical, target=target)
     answer = _device_answer(device, wire, NOW)
     got, want = shape(answer.payload), shape(ref_rsp.payload)
