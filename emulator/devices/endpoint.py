@@ -57,9 +57,11 @@ SLOT_BY_ROLE: dict[int, str] = {cred.RECOVERY: "recovery", cred.SUPPLIER: "suppl
 _IDENTITY_CELL: dict[int, cred.Cell] = {
     role: cred.Cell(role, cred.KEY_AGREEMENT if role == cred.ACB else cred.DIGITAL_SIGNATURE)
     for role in SLOT_BY_ROLE}
-#: Who may originate each CS02b/CS02g variant (GBCS: the authorising remote party of the
-#: replacement mode). Nobody else, the ACB included: a supplierByTransCoS from the network
-#: operator or the losing supplier is refused with 0x8F30 whatever its signature.
+#: Who may originate each CS02b/CS02g variant (GBCS: the holder of the authorising remote
+#: party's cell for the replacement mode; on a DCC-controlled device that is the ACB, whose
+#: certificates fill the supplier and network operator cells until handover, SRV 6.21).
+#: Nobody else: a supplierByTransCoS from the network operator or the losing supplier is
+#: refused with 0x8F30 whatever its signature.
 CREDENTIAL_AUTHORITY: dict[int, str] = {
     0x0102: "supplier", 0x0103: "network_operator", 0x0104: "acb", 0x0105: "wan_provider",
     0x0106: "transitional_cos", 0x0107: "transitional_cos", 0x0108: "recovery", 0x0126: "supplier"}
@@ -175,7 +177,7 @@ class GbcsEndpoint:
         except SecurityError as e:
             raise Refused(str(e), ALERT_AUTH_FAILURE, msg) from e
         needed = CREDENTIAL_AUTHORITY.get(msg.message_code)
-        if needed is not None and slot != needed:
+        if needed is not None and self.trust.slots.get(needed) != msg.originator:
             raise Refused(f"{slot} may not update credentials with 0x{msg.message_code:04X} (only the {needed})",
                           ALERT_NO_AUTHORITY, msg)
         roles = allowed_roles(msg.message_code)

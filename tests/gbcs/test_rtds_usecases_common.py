@@ -284,9 +284,23 @@ def coverage() -> list[tuple[str, str, str]]:
     return sorted(rows)
 
 
-if __name__ == "__main__":
-    for row in coverage():
-        print(" | ".join(row))
+def summary() -> list[tuple[str, str, str]]:
+    """Per use case folder: commands byte-exact (of the reference's), responses checked in shape."""
+    built: dict[str, list[str]] = {}
+    for folder, _variant, verdict in coverage():
+        built.setdefault(folder, []).append(verdict)
+    answered: dict[str, list[str]] = {}
+    for folder, variant, *_ in DEVICE_CASES:
+        answered.setdefault(folder, []).append(variant)
+    rows = []
+    for folder in sorted(built):
+        exact = sum(v == "byte-exact" for v in built[folder])
+        reasons = sorted({v[len("not covered: "):] for v in built[folder] if v.startswith("not covered")})
+        command = f"{exact}/{len(built[folder])} byte-exact" + (f" (not built: {'; '.join(reasons)})" if reasons else "")
+        device = ", ".join(answered.get(folder, [])) or "-"
+        rows.append((folder, command, device))
+    return rows
+
 
 
 # --- the device's answer has the reference RESPONSE's structure ------------------------------
@@ -341,7 +355,7 @@ def _replacement_certs(pki: Any, eui: bytes, role: int, cells: list[Any]) -> dic
     return out
 
 
-CRITICAL = (0x0102, 0x0103, 0x0107, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)  # signed by their originator
+CRITICAL = (0x0102, 0x0103, 0x0105, 0x0106, 0x0107, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)  # signed by their originator
 INSTALL_CODE = "83FED3407A939723A5C639B26916D506" + "5887"  # 16 bytes and their CRC-16
 
 # (folder, variant, sender, DUIS body, certificates: role and key usages of the replacements)
@@ -356,6 +370,20 @@ DEVICE_CASES: list[tuple[str, str, str, dict[str, Any], tuple[int, list[str]] | 
      _krp("Supplier", SUPPLIER_CERTS, SUPPLIER_FLOORS, "true", "2030-01-15T00:00:00Z"), (2, ["ds", "ka", "ka"])),
     ("6.15.1_CS02bSupplierBySupplier", "CANCELLATION_SUCCESS", "SUPPLIER",
      _krp("Supplier", SUPPLIER_CERTS, SUPPLIER_FLOORS, "true", "9999-12-31T23:59:59Z"), (2, ["ds", "ka", "ka"])),
+    ("6.21_CS02bNOByNOHandover", "SUCCESS", "ACB",
+     {"RemotePartyRole": "NetworkOperator", "RemotePartyFloorSeqNumber": "0",
+      "ReplacementCertificates": {"DigitalSigningCertificate": "{R0}", "KeyAgreementCertificate": "{R1}"},
+      "CertificationPathCertificates": PATH, "ApplyTimeBasedCPVChecks": "true"}, (3, ["ds", "ka"])),
+    ("8.5_CS02bACBByACB", "SUCCESS", "ACB", {"ACBFloorSeqNumber": "0", "ReplacementCertificates":
+                                             {"KeyAgreementCertificate": "{R0}"}, "CertificationPathCertificates": PATH,
+                                             "ApplyTimeBasedCPVChecks": "true"}, (4, ["ka"])),
+    ("NA_CS02bTransCoSByTransCoS", "SUCCESS", "TRANSITIONAL_COS",
+     {"ReplacementCertificates": {"DigitalSigningCertificate": "{R0}"}, "CertificationPathCertificates": PATH,
+      "ApplyTimeBasedCPVChecks": "false"}, (5, ["ds"])),
+    ("NA_CS02bWPByWP", "SUCCESS", "WAN_PROVIDER", {"RemotePartyFloorSeqNumber": "0", "ReplacementCertificates":
+                                                   {"DigitalSigningCertificate": "{R0}"},
+                                                   "CertificationPathCertificates": PATH,
+                                                   "ApplyTimeBasedCPVChecks": "true"}, (6, ["ds"])),
     ("6.24.1_CS02aMAC", "SUCCESS", "ACB", {"RemotePartyRole": ["Supplier", "NetworkOperator"]}, None),
     ("NA_CS02aSignature", "SUCCESS", "ACB", {"RemotePartyRole": ["ACB"]}, None),
     ("6.17_CS02c", "SUCCESS", "SUPPLIER", {"CredentialType": "Digital Signature"}, None),
@@ -363,7 +391,13 @@ DEVICE_CASES: list[tuple[str, str, str, dict[str, Any], tuple[int, list[str]] | 
     ("6.15.2_CS02d", "ERROR", "SUPPLIER", {"DeviceCertificate": "{C}"}, None),  # the reference's: wrong key usage
     ("8.7.1_CS03A1", "SUCCESS", "SUPPLIER", {"OtherDeviceID": "00-DB-12-34-56-78-90-9A", "OtherDeviceType": "HCALCS"},
      None),
+    ("8.7.1_CS03CCritical", "SUCCESS", "SUPPLIER", {"OtherDeviceID": "00-DB-12-34-56-78-90-98",
+                                                    "OtherDeviceType": "PPMID", "OtherDeviceCertificate": "{C}"}, None),
+    ("8.7.2_CS03B", "SUCCESS", "SUPPLIER", {"OtherDeviceID": "00-DB-12-34-56-78-90-9C", "OtherDeviceType": "GPF"},
+     None),
+    ("8.8.1_CS04ACCritical", "SUCCESS", "SUPPLIER", {"OtherDeviceID": "00-DB-12-34-56-78-90-99"}, None),
     ("8.8.1_CS04ACCritical", "ERROR", "SUPPLIER", {"OtherDeviceID": "03-03-03-03-03-03-03-03"}, None),
+    ("8.8.2_CS04B", "SUCCESS", "SUPPLIER", {"OtherDeviceID": "01-02-03-04-05-06-07-08"}, None),
     ("8.9_CS07", "SUCCESS", "SUPPLIER", {}, None),
     ("11.2_CS08", "SUCCESS", "SUPPLIER", {}, None),
     ("11.3_CS06", "FUTURE_DATED_SUCCESS", "SUPPLIER",
@@ -396,12 +430,17 @@ def test_dv1_device_answers_with_the_reference_response_structure(folder: str, v
     device = {"esme": pki.esme, "gsme": pki.gsme, "chf": pki.chf}[kind]()
     target = device.eui
     originator = getattr(identities, sender)
-    fills = _replacement_certs(pki, originator if sender != "TRANSITIONAL_COS" else identities.SUPPLIER,
-                               *certs) if certs else {}
+    replaced = {2: identities.SUPPLIER, 3: identities.NETWORK_OPERATOR}.get(certs[0], originator) if certs else b""
+    fills = _replacement_certs(pki, replaced, *certs) if certs else {}
     own = pki.keys.get(target, "ds").certificate_der
     assert own is not None
     fills["{OWN}"] = base64.b64encode(own).decode()
     fills |= {k: v for k, v in _certificates(ref_cmd.payload).items() if k == "{C}"}
+    if "Handover" in folder:  # a DCC-controlled device: the ACB holds the network operator's cells
+        device.endpoint.trust.replace("network_operator", identities.ACB)
+    if "CS04" in folder:  # the device to unjoin has joined
+        device.endpoint.joins.join(bytes.fromhex("00DB123456789099"), 3)
+        device.endpoint.joins.join(bytes.fromhex("0102030405060708"), 3)
     if "CS02a" in folder:  # the reference device's network operator sequence number is 1
         device.endpoint.trust.seq[3] = 1
     use_case = catalogue.message_codes()[ref_cmd.message_code].use_case_id
@@ -461,3 +500,9 @@ def cred_outcome(payload: bytes) -> Any:
     from emulator.gbcs import credentials
 
     return credentials.decode_update_response(payload)
+
+
+if __name__ == "__main__":
+    print("use case folder | commands from DUIS | device answer in the reference RESPONSE's structure")
+    for row in summary():
+        print(" | ".join(row))
