@@ -296,7 +296,9 @@ def summary() -> list[tuple[str, str, str]]:
     for folder in sorted(built):
         exact = sum(v == "byte-exact" for v in built[folder])
         reasons = sorted({v[len("not covered: "):] for v in built[folder] if v.startswith("not covered")})
-        command = f"{exact}/{len(built[folder])} byte-exact" + (f" (not built: {'; '.join(reasons)})" if reasons else "")
+        command = f"{exact}/{len(built[folder])} byte-exact"
+        if reasons:
+            command += f" (not built: {'; '.join(reasons)})"
         device = ", ".join(answered.get(folder, [])) or "-"
         rows.append((folder, command, device))
     return rows
@@ -355,7 +357,8 @@ def _replacement_certs(pki: Any, eui: bytes, role: int, cells: list[Any]) -> dic
     return out
 
 
-CRITICAL = (0x0102, 0x0103, 0x0105, 0x0106, 0x0107, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)  # signed by their originator
+# Commands signed by their originator (critical).
+CRITICAL = (0x0102, 0x0103, 0x0105, 0x0106, 0x0107, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)
 INSTALL_CODE = "83FED3407A939723A5C639B26916D506" + "5887"  # 16 bytes and their CRC-16
 
 # (folder, variant, sender, DUIS body, certificates: role and key usages of the replacements)
