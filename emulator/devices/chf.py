@@ -174,11 +174,13 @@ class Chf:
         done = self.firmware.due_activation(now)
         if done is not None:
             out.extend(self.raise_alert(done.alert_code, now, done.alert_payload(), critical=True,
-                                        message_code=FUTURE_DATED_FIRMWARE_ALERT))
+                                        message_code=FUTURE_DATED_FIRMWARE_ALERT, target=done.originator))
         update = due_update_alert(self, now)
         if update is not None:
-            code = asn1.decode(update).children[0].int()  # type: ignore[index]
-            out.extend(self.raise_alert(code, now, update, critical=True, message_code=FUTURE_DATED_CREDENTIALS_ALERT))
+            payload, originator = update
+            code = asn1.decode(payload).children[0].int()  # type: ignore[index]
+            out.extend(self.raise_alert(code, now, payload, critical=True, message_code=FUTURE_DATED_CREDENTIALS_ALERT,
+                                        target=originator))
         return out
 
     def _own_command(self, wire: bytes, now: float) -> Output:
@@ -277,12 +279,12 @@ class Chf:
                                    tuple((s.kind, 0) for s in req.specs) or ((dlms.ACTION, 0),)).encode()
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *, critical: bool = False,
-                    message_code: int | None = None) -> Output:
+                    message_code: int | None = None, target: bytes | None = None) -> Output:
         body = payload if payload is not None else dlms.DataNotification(
             dlms.invoke_id_for(self.endpoint.alert_counter.value + 1), code,
             DlmsDateTime.from_epoch(now).encode()).encode()
         counter, wire = self.endpoint.alert(body, now, critical=critical, message_code=message_code,
-                                            target=self.alert_target)
+                                            target=target or self.alert_target)
         return Output(wan=[WanFrame(wire, "alert", self.eui, counter)],
                       events=[AlertRaised(self.eui, now, code, critical, counter)])
 

@@ -252,19 +252,20 @@ def update_security_credentials(device: HasEndpoint, msg: Message, now: float) -
         return cred.update_response(None)
     when = cmd.execution_time
     if when is not None and when > now:
-        endpoint.trust.pending = (when, cmd)
+        endpoint.trust.pending = (when, cmd, msg.originator)
         return cred.update_response(None)
     return cred.update_response(execute_update(endpoint, cmd))
 
 
-def due_update_alert(device: HasEndpoint, now: float) -> bytes | None:
-    """Run a future-dated CS02b whose time has come; the 0x00CB alert payload, or None."""
+def due_update_alert(device: HasEndpoint, now: float) -> tuple[bytes, bytes] | None:
+    """Run a future-dated CS02b whose time has come: (the 0x00CB alert payload, the command's
+    originator, to whom it goes: the Transitional CoS party for 6.23, as in the reference), or None."""
     pending = device.endpoint.trust.pending
     if pending is None or pending[0] > now:
         return None
     device.endpoint.trust.pending = None
-    outcome = execute_update(device.endpoint, pending[1])
-    return cred.update_alert(outcome, pending[0])
+    when, cmd, originator = pending
+    return cred.update_alert(execute_update(device.endpoint, cmd), when), originator
 
 
 def credential_details(device: HasEndpoint, msg: Message, now: float) -> bytes:

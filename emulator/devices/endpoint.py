@@ -89,8 +89,8 @@ class TrustAnchors:
 
     cells: dict[cred.Cell, bytes] = field(default_factory=_default_cells)
     seq: dict[int, int] = field(default_factory=dict)
-    #: A future-dated CS02b waiting for its execution time (decoded command, originator counter).
-    pending: tuple[float, cred.UpdateSecurityCredentials] | None = None
+    #: A future-dated CS02b waiting for its execution time: (time, command, its originator).
+    pending: tuple[float, cred.UpdateSecurityCredentials, bytes] | None = None
 
     @property
     def slots(self) -> dict[str, bytes]:

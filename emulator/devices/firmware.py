@@ -86,13 +86,16 @@ class FirmwareState:
     activation_at: float | None = None
     activation_hash: bytes | None = None
     activation_counter: int = 0
+    activation_originator: bytes | None = None
     failures: int = 0
 
-    def activate(self, wanted_hash: bytes, now: float, at: float | None, counter: int = 0) -> tuple[int, bytes]:
+    def activate(self, wanted_hash: bytes, now: float, at: float | None, counter: int = 0,
+                 originator: bytes | None = None) -> tuple[int, bytes]:
         """CS06: returns (response code, version now running). A future date is only recorded
         (GBCS: the device acknowledges it and checks the image when the time comes)."""
         if at is not None and at > now:
             self.activation_at, self.activation_hash, self.activation_counter = at, wanted_hash, counter
+            self.activation_originator = originator
             return ACTIVATE_SUCCESS, self.version
         if self.held is None:
             return ACTIVATE_NO_IMAGE, self.version
@@ -109,7 +112,7 @@ class FirmwareState:
         at, wanted, counter = self.activation_at, self.activation_hash or b"", self.activation_counter
         self.activation_at = self.activation_hash = None
         code, version = self.activate(wanted, now, None)
-        return DueActivation(at, counter, code, version)
+        return DueActivation(at, counter, code, version, self.activation_originator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,7 @@ class DueActivation:
     counter: int
     code: int
     version: bytes
+    originator: bytes | None = None  # whom the outcome alert goes to (None: the supplier)
 
     @property
     def alert_code(self) -> int:

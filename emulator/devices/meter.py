@@ -154,9 +154,14 @@ class Meter(ABC):
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
                     message_code: int | None = None, critical: bool | None = None) -> Output:
+        return self.raise_alert_to(None, code, now, payload, message_code=message_code, critical=critical)
+
+    def raise_alert_to(self, target: bytes | None, code: int, now: float, payload: bytes | None = None, *,
+                       message_code: int | None = None, critical: bool | None = None) -> Output:
+        """An alert to ``target`` (None: the supplier), e.g. a future-dated outcome to the command's originator."""
         crit = alert_is_critical(code) if critical is None else critical
         counter, wire = self.endpoint.alert(payload if payload is not None else self.alert_payload(code, now), now,
-                                            critical=crit, message_code=message_code)
+                                            critical=crit, message_code=message_code, target=target)
         self.outbox.sent(counter, code, wire, now)
         out = Output(events=[AlertRaised(self.eui, now, code, crit, counter)])
         out.han.append(self._alert_packet(counter, wire))
@@ -362,12 +367,14 @@ class Meter(ABC):
         if done is not None:  # a future-dated CS06 ran: its outcome is alerted (8F66 / 8F67)
             if done.version != old:
                 out.events.append(FirmwareActivated(self.eui, now, old, done.version))
-            out.extend(self.raise_alert(done.alert_code, now, done.alert_payload(), critical=True,
-                                        message_code=FUTURE_DATED_FIRMWARE_ALERT))
+            out.extend(self.raise_alert_to(done.originator, done.alert_code, now, done.alert_payload(), critical=True,
+                                           message_code=FUTURE_DATED_FIRMWARE_ALERT))
         update = due_update_alert(self, now)
-        if update is not None:  # a future-dated CS02b ran
-            code = asn1.decode(update).children[0].int()  # type: ignore[index]
-            out.extend(self.raise_alert(code, now, update, critical=True, message_code=FUTURE_DATED_CREDENTIALS_ALERT))
+        if update is not None:  # a future-dated CS02b ran: its outcome goes to the command's originator
+            payload, originator = update
+            code = asn1.decode(payload).children[0].int()  # type: ignore[index]
+            out.extend(self.raise_alert_to(originator, code, now, payload, critical=True,
+                                           message_code=FUTURE_DATED_CREDENTIALS_ALERT))
         return out
 
     def get_timer(self) -> float | None:

@@ -37,7 +37,8 @@ def _cs06(device: HasFirmware, msg: Message, now: float) -> bytes:
     if cmd.cancel:
         device.firmware.activation_at = device.firmware.activation_hash = None
         return asn1.NULL_RESPONSE
-    code, version = device.firmware.activate(cmd.image_hash, now, cmd.execution_time, cmd.originator_counter)
+    code, version = device.firmware.activate(cmd.image_hash, now, cmd.execution_time, cmd.originator_counter,
+                                             msg.originator)
     if cmd.execution_time is not None and cmd.execution_time > now:
         return asn1.NULL_RESPONSE  # future-dated: acknowledged now, outcome by alert 0x00CA later
     return asn1.activate_firmware_response(code, version)

@@ -201,7 +201,8 @@ def test_ic3_future_dated_supplier_by_trans_cos_runs_at_its_time_and_alerts_8f66
     assert esme.get_timer() == when
     out = esme.handle_timer(when)
     [alert] = [m for m in gbcs_out(out.han) if m.cra is Cra.ALERT]
-    assert alert.message_code == 0x00CB and alert.signature is not None and alert.target == SECOND_SUPPLIER
+    # to the command's originator, as the RTDS 6.23 8F66 alert (to 90B3D51F30000004)
+    assert alert.message_code == 0x00CB and alert.signature is not None and alert.target == TRANSITIONAL_COS
     kids = asn1.decode(alert.payload).children or ()
     assert kids[0].int() == 0x8F66 and kids[1].value == b"20260101010000Z"
     assert esme.endpoint.trust.slots["supplier"] == SECOND_SUPPLIER

@@ -60,6 +60,7 @@ def test_dv5_future_dated_activation_alerts_8f66_when_it_runs_as_the_reference()
     out = esme.handle_timer(T_2030_01_15_09)
     [alert] = gbcs_out(out.han)
     assert alert.cra is Cra.ALERT and alert.message_code == 0x00CA and alert.signature is not None
+    assert alert.target == SUPPLIER  # the command's originator, as in the reference
     assert alert.payload == _reference_alert("8F66_FUTURE_DATED_SUCCESS")
     assert esme.firmware.version == bytes.fromhex("0123ABCF")
 
