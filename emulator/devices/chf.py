@@ -34,7 +34,7 @@ from emulator.devices.firmware import FUTURE_DATED_FIRMWARE_ALERT, FirmwareState
 from emulator.devices.gpf import Gpf
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.gbcs import asn1, dlms, frames
-from emulator.gbcs.credentials import FUTURE_DATED_CREDENTIALS_ALERT
+from emulator.gbcs.credentials import credentials_alert_code
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, GbcsError
 from emulator.gbcs.frames import Cra
@@ -179,7 +179,7 @@ class Chf:
         if update is not None:
             payload, originator = update
             code = asn1.decode(payload).children[0].int()  # type: ignore[index]
-            out.extend(self.raise_alert(code, now, payload, critical=True, message_code=FUTURE_DATED_CREDENTIALS_ALERT,
+            out.extend(self.raise_alert(code, now, payload, critical=True, message_code=credentials_alert_code(payload),
                                         target=originator))
         return out
 

@@ -46,13 +46,20 @@ REPLACEABLE: dict[int, frozenset[int]] = {
     cred.MODE_SUPPLIER_BY_TRANS_COS: frozenset({cred.SUPPLIER}),
     cred.MODE_ANY_EXCEPT_ROOT_BY_RECOVERY: frozenset({cred.RECOVERY, cred.SUPPLIER, cred.NETWORK_OPERATOR,
                                                       cred.ACB, cred.TRANSITIONAL_COS, cred.WAN_PROVIDER}),
+    cred.MODE_LOAD_CONTROLLER_BY_LOAD_CONTROLLER: frozenset({cred.LOAD_CONTROLLER}),
+    cred.MODE_LOAD_CONTROLLER_BY_SUPPLIER: frozenset({cred.LOAD_CONTROLLER}),
 }
+#: Certificate roles a cell accepts other than its own: a load controller is a supplier or a
+#: network operator acting as one (the reference installs a supplier certificate, OU 02, there).
+_ALSO_ACCEPTED: dict[int, frozenset[int]] = {cred.LOAD_CONTROLLER: frozenset({cred.SUPPLIER, cred.NETWORK_OPERATOR})}
 #: The role that authorises each mode (its sequence number is the command's).
 AUTHORISING_ROLE: dict[int, int] = {
     cred.MODE_SUPPLIER_BY_SUPPLIER: cred.SUPPLIER, cred.MODE_NO_BY_NO: cred.NETWORK_OPERATOR,
     cred.MODE_ACB_BY_ACB: cred.ACB, cred.MODE_WAN_PROVIDER_BY_WAN_PROVIDER: cred.WAN_PROVIDER,
     cred.MODE_TRANS_COS_BY_TRANS_COS: cred.TRANSITIONAL_COS, cred.MODE_SUPPLIER_BY_TRANS_COS: cred.TRANSITIONAL_COS,
     cred.MODE_ANY_EXCEPT_ROOT_BY_RECOVERY: cred.RECOVERY,
+    cred.MODE_LOAD_CONTROLLER_BY_LOAD_CONTROLLER: cred.LOAD_CONTROLLER,
+    cred.MODE_LOAD_CONTROLLER_BY_SUPPLIER: cred.SUPPLIER,
 }
 _UNIQUE_ID = x509.ObjectIdentifier("2.5.4.45")
 _OWN_USAGES: dict[bytes, Usage] = {cred.DIGITAL_SIGNATURE: "ds", cred.KEY_AGREEMENT: "ka"}
@@ -172,7 +179,8 @@ def _judge(endpoint: GbcsEndpoint, cmd: cred.UpdateSecurityCredentials, rep: cre
         cert = x509.load_der_x509_certificate(rep.certificate)
     except ValueError:
         return cred.BAD_CERTIFICATE, None
-    if (subject_eui(cert) is None or subject_role(cert) != rep.cell.role
+    role = subject_role(cert)
+    if (subject_eui(cert) is None or (role != rep.cell.role and role not in _ALSO_ACCEPTED.get(rep.cell.role, ()))
             or certificate_key_usage(cert) != rep.cell.key_usage
             or not isinstance(cert.public_key(), ec.EllipticCurvePublicKey)):
         return cred.BAD_CERTIFICATE, None

@@ -48,11 +48,13 @@ _SLOT_ROLES: dict[str, tuple[str, ...]] = {
     "recovery": (),
     "transitional_cos": ("IS", "GS"),
     "wan_provider": (),
+    "load_controller": (),
 }
 #: Trust anchor slot names by GBCS remote party role.
 SLOT_BY_ROLE: dict[int, str] = {cred.RECOVERY: "recovery", cred.SUPPLIER: "supplier",
                                 cred.NETWORK_OPERATOR: "network_operator", cred.ACB: "acb",
-                                cred.TRANSITIONAL_COS: "transitional_cos", cred.WAN_PROVIDER: "wan_provider"}
+                                cred.TRANSITIONAL_COS: "transitional_cos", cred.WAN_PROVIDER: "wan_provider",
+                                cred.LOAD_CONTROLLER: "load_controller"}
 #: The cell that identifies a party (what it signs or, for the ACB, MACs with).
 _IDENTITY_CELL: dict[int, cred.Cell] = {
     role: cred.Cell(role, cred.KEY_AGREEMENT if role == cred.ACB else cred.DIGITAL_SIGNATURE)
@@ -64,7 +66,8 @@ _IDENTITY_CELL: dict[int, cred.Cell] = {
 #: refused with 0x8F30 whatever its signature.
 CREDENTIAL_AUTHORITY: dict[int, str] = {
     0x0102: "supplier", 0x0103: "network_operator", 0x0104: "acb", 0x0105: "wan_provider",
-    0x0106: "transitional_cos", 0x0107: "transitional_cos", 0x0108: "recovery", 0x0126: "supplier"}
+    0x0106: "transitional_cos", 0x0107: "transitional_cos", 0x0108: "recovery", 0x0125: "load_controller",
+    0x0126: "supplier"}
 
 
 def _default_cells() -> dict[cred.Cell, bytes]:
@@ -78,6 +81,8 @@ def _default_cells() -> dict[cred.Cell, bytes]:
         cred.Cell(cred.ACB, ds): ACB, cred.Cell(cred.ACB, ka): ACB,
         cred.Cell(cred.TRANSITIONAL_COS, ds): TRANSITIONAL_COS,
         cred.Cell(cred.WAN_PROVIDER, ds): WAN_PROVIDER,
+        cred.Cell(cred.LOAD_CONTROLLER, ds): cred.LOAD_CONTROLLER_EUI,
+        cred.Cell(cred.LOAD_CONTROLLER, ka): cred.LOAD_CONTROLLER_EUI,
     }
 
 

@@ -43,7 +43,7 @@ from emulator.devices.firmware import (
     HeldImage,
 )
 from emulator.gbcs import asn1
-from emulator.gbcs.credentials import FUTURE_DATED_CREDENTIALS_ALERT
+from emulator.gbcs.credentials import credentials_alert_code
 from emulator.gbcs.frames import Message
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota
@@ -374,7 +374,7 @@ class Meter(ABC):
             payload, originator = update
             code = asn1.decode(payload).children[0].int()  # type: ignore[index]
             out.extend(self.raise_alert_to(originator, code, now, payload, critical=True,
-                                           message_code=FUTURE_DATED_CREDENTIALS_ALERT))
+                                           message_code=credentials_alert_code(payload)))
         return out
 
     def get_timer(self) -> float | None:

@@ -83,6 +83,7 @@ _HANDLERS: dict[str, Callable[[HasFirmware, Message, float], bytes]] = {
     "CS02a": credentials.credential_details,
     "CS02f": credentials.credential_details,
     "CS02b": credentials.update_security_credentials,
+    "CS02g": credentials.update_security_credentials,
     "CS02c": credentials.issue_security_credentials,
     "CS02d": credentials.update_device_certificate,
     "CS02e": credentials.provide_device_certificate,

@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.gbcs import asn1
-from emulator.gbcs.asn1 import Tlv
-from emulator.gbcs.errors import DecodeError
+from emulator.gbcs.asn1 import Tlv, decode
+from emulator.gbcs.errors import DecodeError, GbcsError
 
 # Remote party roles (GBCS RemotePartyRole).
 ROOT, RECOVERY, SUPPLIER, NETWORK_OPERATOR, ACB, TRANSITIONAL_COS, WAN_PROVIDER, ISSUING_AUTHORITY = range(8)
@@ -53,8 +53,12 @@ MODE_TRANS_COS_BY_TRANS_COS = 6
 MODE_SUPPLIER_BY_TRANS_COS = 7
 MODE_ANY_EXCEPT_ROOT_BY_RECOVERY = 8
 MODE_ANY_BY_CONTINGENCY = 9
+MODE_LOAD_CONTROLLER_BY_LOAD_CONTROLLER = 10  # CS02g
+MODE_LOAD_CONTROLLER_BY_SUPPLIER = 11  # CS02g
 MODE_BY_MESSAGE_CODE: dict[int, int] = {0x0102: 2, 0x0103: 3, 0x0104: 4, 0x0105: 5, 0x0106: 6, 0x0107: 7,
-                                        0x0108: 8, 0x0109: 9}
+                                        0x0108: 8, 0x0109: 9, 0x0125: 10, 0x0126: 11}
+#: The load controller the reference devices trust (RTDS keystore 90b3d51f30010008).
+LOAD_CONTROLLER_EUI = bytes.fromhex("90B3D51F30010008")
 
 # StatusCode (CS02a and CS02b outcomes).
 SUCCESS = 0
@@ -67,7 +71,8 @@ OTHER_FAILURE = 127
 
 ALERT_FUTURE_DATED_SUCCESS = 0x8F66
 ALERT_FUTURE_DATED_FAILURE = 0x8F67
-FUTURE_DATED_CREDENTIALS_ALERT = 0x00CB  # message code of the outcome alert
+FUTURE_DATED_CREDENTIALS_ALERT = 0x00CB  # message code of the outcome alert (CS02b)
+FUTURE_DATED_LOAD_CONTROLLER_ALERT = 0x0124  # the same for CS02g
 
 
 def _need(tlv: Tlv, tag: int, what: str) -> Tlv:
@@ -298,6 +303,16 @@ def decode_update_response(data: bytes) -> ExecutionOutcome | None:
     if not k or k[0].tag != asn1.NULL:
         raise DecodeError("CS02b response starts with NULL", field="cs02b-response", offset=0)
     return ExecutionOutcome.from_tlv(k[1]) if len(k) > 1 else None
+
+
+def credentials_alert_code(alert: bytes) -> int:
+    """The message code of a future-dated credentials outcome alert: 0x0124 for a load
+    controller's (CS02g, modes 10 and 11), 0x00CB otherwise."""
+    try:
+        mode = (decode(alert).children or ())[2].children[1].int()  # type: ignore[index]
+    except (GbcsError, IndexError, TypeError):
+        return FUTURE_DATED_CREDENTIALS_ALERT
+    return FUTURE_DATED_LOAD_CONTROLLER_ALERT if mode in (10, 11) else FUTURE_DATED_CREDENTIALS_ALERT
 
 
 def update_alert(outcome: ExecutionOutcome, executed_at: float) -> bytes:

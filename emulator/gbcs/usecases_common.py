@@ -103,6 +103,9 @@ _MODES: dict[int, tuple[cred.Cell | None, int]] = {
     cred.MODE_TRANS_COS_BY_TRANS_COS: (cred.Cell(cred.TRANSITIONAL_COS, cred.DIGITAL_SIGNATURE), cred.TRANSITIONAL_COS),
     cred.MODE_SUPPLIER_BY_TRANS_COS: (cred.Cell(cred.TRANSITIONAL_COS, cred.DIGITAL_SIGNATURE), cred.SUPPLIER),
     cred.MODE_ANY_EXCEPT_ROOT_BY_RECOVERY: (cred.Cell(cred.RECOVERY, cred.DIGITAL_SIGNATURE), cred.RECOVERY),
+    cred.MODE_LOAD_CONTROLLER_BY_LOAD_CONTROLLER: (cred.Cell(cred.LOAD_CONTROLLER, cred.DIGITAL_SIGNATURE),
+                                                   cred.LOAD_CONTROLLER),
+    cred.MODE_LOAD_CONTROLLER_BY_SUPPLIER: (cred.Cell(cred.SUPPLIER, cred.DIGITAL_SIGNATURE), cred.LOAD_CONTROLLER),
 }
 # DUIS element holding the replacement certificates, by SRV body (6.15.1, 6.23, 6.21 / 8.5).
 _REPLACEMENT_ELEMENTS = (("ReplacementCertificates", "SupplierOrNetworkOperatorCertificates"),
@@ -130,7 +133,7 @@ def _replacements(body: Mapping[str, Any], role: int) -> tuple[cred.Replacement,
 
 
 def update_security_credentials(req: UseCaseRequest) -> bytes:
-    """CS02b (6.15.1, 6.21, 6.23, 8.5). Reads ``ReplacementCertificates`` /
+    """CS02b (6.15.1, 6.21, 6.23, 8.5) and CS02g (6.15.1 for a load controller). Reads ``ReplacementCertificates`` /
     ``SupplierReplacementCertificates`` (``DigitalSigningCertificate``, ``KeyAgreementCertificate``,
     ``KeyAgreementTopUpCertificate``), ``CertificationPathCertificates/Certificate`` (up to 3),
     the floor sequence numbers (``RemotePartyFloorSeqNumber``, ``SupplierFloorSeqNumber``,
@@ -151,6 +154,9 @@ def update_security_credentials(req: UseCaseRequest) -> bytes:
         top_up = _optional_int(req.body, "SupplierPrepaymentTopUpFloorSeqNumber")
         if floor is not None:
             other = (cred.SeqNumberChange(cred.SUPPLIER, floor, None if top_up is None else ((0, top_up),)),)
+    elif mode == cred.MODE_LOAD_CONTROLLER_BY_SUPPLIER:  # the new party is not the authorising one
+        floor = _optional_int(req.body, "RemotePartyFloorSeqNumber")
+        other = None if floor is None else (cred.SeqNumberChange(cred.LOAD_CONTROLLER, floor),)
     elif mode != cred.MODE_TRANS_COS_BY_TRANS_COS:
         new_floor = _optional_int(req.body, "ACBFloorSeqNumber" if mode == cred.MODE_ACB_BY_ACB
                                   else "RemotePartyFloorSeqNumber")
@@ -164,12 +170,13 @@ def update_security_credentials(req: UseCaseRequest) -> bytes:
 
 
 #: SRV 6.15.1 names whose credentials it replaces (DUIS ``RemotePartyRole``): the CS02b variant.
-_KRP_CODES = {"Supplier": 0x0102, "NetworkOperator": 0x0103}
+_KRP_CODES = {"Supplier": 0x0102, "NetworkOperator": 0x0103, "LoadController": 0x0126}
 
 
 def credentials_message_code(use_case: str, message_code: int, body: Mapping[str, Any]) -> int:
-    """The message code of a CS02b whose variant the body decides (6.15.1 ``RemotePartyRole``)."""
-    if use_case == "CS02b" and message_code in _KRP_CODES.values():
+    """The message code of a CS02b/CS02g whose variant the body decides (6.15.1 ``RemotePartyRole``;
+    a load controller's credentials are CS02g loadControllerBySupplier, built by the same builder)."""
+    if use_case in ("CS02b", "CS02g") and message_code in _KRP_CODES.values():
         return _KRP_CODES.get(_text(body, "RemotePartyRole") or "", message_code)
     return message_code
 
@@ -366,7 +373,7 @@ def clear_zigbee_log(req: UseCaseRequest) -> bytes:
 BUILDERS: dict[str, Builder] = {
     "CS01a": top_up, "CS01b": top_up,
     "CS02a": credential_details, "CS02f": credential_details,
-    "CS02b": update_security_credentials,
+    "CS02b": update_security_credentials, "CS02g": update_security_credentials,
     "CS02c": issue_or_provide_credentials, "CS02e": issue_or_provide_credentials,
     "CS02d": update_device_certificate,
     "CS03A1": join_device, "CS03A2": join_device, "CS03B": join_device, "CS03C": join_device,

@@ -166,10 +166,9 @@ def test_dv3_trust_anchor_cell_is_chosen_by_role_and_key_usage_not_by_name():
     outcome = cred.decode_update_response(_responses(messages)[0].payload)
     assert outcome is not None
     assert [o.status for o in outcome.outcomes] == [cred.TRUST_ANCHOR_NOT_FOUND, cred.OTHER_FAILURE]
-    assert esme.endpoint.trust.slots == {"recovery": esme.endpoint.trust.slots["recovery"], "supplier": SUPPLIER,
-                                         "network_operator": NETWORK_OPERATOR, "acb": ACB,
-                                         "transitional_cos": TRANSITIONAL_COS,
-                                         "wan_provider": esme.endpoint.trust.slots["wan_provider"]}
+    slots = esme.endpoint.trust.slots
+    assert (slots["supplier"], slots["network_operator"], slots["acb"], slots["transitional_cos"]) == (
+        SUPPLIER, NETWORK_OPERATOR, ACB, TRANSITIONAL_COS)
     # the right certificate for the KA cell replaces that cell only
     payload = _cos(pki, 32, certs=((der(ka), cred.Cell(2, KA)),))
     _, messages = _run(esme, pki.command(TRANSITIONAL_COS, SUPPLIER_BY_TRANS_COS, payload, 32))
@@ -269,3 +268,23 @@ def test_issue_credentials_then_the_new_certificate_makes_the_new_key_the_device
     verifier = pki.device_keys()
     verifier.add_public(ESME, "ds", new_public)
     security.verify_signature(verifier, response)  # signed with the new key already
+
+
+def test_future_dated_load_controller_update_alerts_with_the_cs02g_message_code():
+    """CS02g loadControllerBySupplier: the load controller's cells take a supplier's certificate
+    (as the reference does); its future-dated outcome alert is message 0x0124, not 0x00CB."""
+    pki = Pki()
+    esme = pki.esme()
+    ds, _ = pki.party_certificate(SUPPLIER, 2, ds=True, seed=500)
+    payload = cred.UpdateSecurityCredentials(
+        cred.MODE_LOAD_CONTROLLER_BY_SUPPLIER, 90, (cred.Replacement(der(ds), cred.Cell(8, DS)),), (der(pki.ca),),
+        cred.Cell(2, DS), other_changes=(cred.SeqNumberChange(8, 0),),
+        execution=asn1.generalized_time(NOW + 60)).encode()
+    _run(esme, pki.command(SUPPLIER, 0x0126, payload, 90))
+    [alert] = [m for m in gbcs_out(esme.handle_timer(NOW + 60).han) if m.cra is Cra.ALERT]
+    assert alert.message_code == 0x0124 and alert.target == SUPPLIER
+    assert asn1.decode(alert.payload).children[0].int() == 0x8F66  # type: ignore[index]
+    assert esme.endpoint.trust.cells[cred.Cell(8, DS)] == SUPPLIER
+    # and the network operator may not do it
+    out, messages = _run(esme, pki.command(NETWORK_OPERATOR, 0x0126, payload, 91))
+    _refused_with_8f30(out, messages)

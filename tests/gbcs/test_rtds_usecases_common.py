@@ -53,6 +53,11 @@ def _cos(when: str | None = None, floors: bool = True) -> dict[str, Any]:
     return body
 
 
+JAN15, CANCEL = "2030-01-15T00:00:00Z", "9999-12-31T23:59:59Z"
+LC = _krp("LoadController", {"DigitalSigningCertificate": "{R0}", "KeyAgreementCertificate": "{R1}"},
+          {"RemotePartyFloorSeqNumber": "0"}, "true")
+
+
 # (folder, variant, DUIS body). Every COMMAND file of the CS/CCS folders is listed here or in NOT_COVERED.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("2.2_CS01a", "SUCCESS", {"UTRN": "73946144332040217315"}),
@@ -103,6 +108,16 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("NA_CS02bWPByWP", "SUCCESS", {"RemotePartyFloorSeqNumber": "0",
                                    "ReplacementCertificates": {"DigitalSigningCertificate": "{R0}"},
                                    "CertificationPathCertificates": PATH, "ApplyTimeBasedCPVChecks": "true"}),
+    ("6.15.1_CS02gLoadControllerBySupplier", "IMMEDIATE_SUCCESS", LC),
+    ("6.15.1_CS02gLoadControllerBySupplier", "IMMEDIATE_ERROR", LC),
+    ("6.15.1_CS02gLoadControllerBySupplier", "FUTURE_DATED_SUCCESS", LC | {"ExecutionDateTime": JAN15}),
+    ("6.15.1_CS02gLoadControllerBySupplier", "FUTURE_DATED_ERROR", LC | {"ExecutionDateTime": "2030-01-15T00:00:00Z"}),
+    ("6.15.1_CS02gLoadControllerBySupplier", "CANCELLATION_SUCCESS", LC | {"ExecutionDateTime": CANCEL}),
+    ("NA_CS02gLoadControllerByLoadController", "IMMEDIATE_SUCCESS", LC | {"ApplyTimeBasedCPVChecks": "false"}),
+    ("NA_CS02gLoadControllerByLoadController", "FUTURE_DATED_SUCCESS",
+     LC | {"ApplyTimeBasedCPVChecks": "false", "ExecutionDateTime": "2030-01-15T00:00:00Z"}),
+    ("NA_CS02gLoadControllerByLoadController", "CANCELLATION_SUCCESS",
+     LC | {"ApplyTimeBasedCPVChecks": "false", "ExecutionDateTime": "9999-12-31T23:59:59Z"}),
     ("6.15.2_CS02d", "SUCCESS", {"DeviceCertificate": "{C}"}),
     ("6.15.2_CS02d", "ERROR", {"DeviceCertificate": "{C}"}),
     ("6.17_CS02c", "SUCCESS", {"CredentialType": "Digital Signature"}),
@@ -171,14 +186,6 @@ NOT_COVERED: dict[tuple[str, str], str] = {
     ("NA_CS02fSignature", "SUCCESS"):
         "signed CS02f of the supplier: no DUIS SRV frames it (6.24.1 goes through the ACB)",
     ("NA_CS02fSignature", "ERROR"): "sent by the Transitional CoS party itself (no DUIS SRV)",
-    ("NA_CS02gLoadControllerByLoadController", "IMMEDIATE_SUCCESS"): "CS02g (load controller credentials) not built",
-    ("NA_CS02gLoadControllerByLoadController", "FUTURE_DATED_SUCCESS"): "CS02g not built",
-    ("NA_CS02gLoadControllerByLoadController", "CANCELLATION_SUCCESS"): "CS02g not built",
-    ("6.15.1_CS02gLoadControllerBySupplier", "IMMEDIATE_SUCCESS"): "CS02g not built",
-    ("6.15.1_CS02gLoadControllerBySupplier", "IMMEDIATE_ERROR"): "CS02g not built",
-    ("6.15.1_CS02gLoadControllerBySupplier", "FUTURE_DATED_SUCCESS"): "CS02g not built",
-    ("6.15.1_CS02gLoadControllerBySupplier", "FUTURE_DATED_ERROR"): "CS02g not built",
-    ("6.15.1_CS02gLoadControllerBySupplier", "CANCELLATION_SUCCESS"): "CS02g not built",
 }
 
 
@@ -358,7 +365,7 @@ def _replacement_certs(pki: Any, eui: bytes, role: int, cells: list[Any]) -> dic
 
 
 # Commands signed by their originator (critical).
-CRITICAL = (0x0102, 0x0103, 0x0105, 0x0106, 0x0107, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)
+CRITICAL = (0x0102, 0x0103, 0x0105, 0x0106, 0x0107, 0x0126, 0x000A, 0x000B, 0x000D, 0x000F, 0x0012)
 INSTALL_CODE = "83FED3407A939723A5C639B26916D506" + "5887"  # 16 bytes and their CRC-16
 
 # (folder, variant, sender, DUIS body, certificates: role and key usages of the replacements)
@@ -387,6 +394,7 @@ DEVICE_CASES: list[tuple[str, str, str, dict[str, Any], tuple[int, list[str]] | 
                                                    {"DigitalSigningCertificate": "{R0}"},
                                                    "CertificationPathCertificates": PATH,
                                                    "ApplyTimeBasedCPVChecks": "true"}, (6, ["ds"])),
+    ("6.15.1_CS02gLoadControllerBySupplier", "IMMEDIATE_SUCCESS", "SUPPLIER", LC, (2, ["ds", "ka"])),
     ("6.24.1_CS02aMAC", "SUCCESS", "ACB", {"RemotePartyRole": ["Supplier", "NetworkOperator"]}, None),
     ("NA_CS02aSignature", "SUCCESS", "ACB", {"RemotePartyRole": ["ACB"]}, None),
     ("6.17_CS02c", "SUCCESS", "SUPPLIER", {"CredentialType": "Digital Signature"}, None),
