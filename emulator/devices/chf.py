@@ -198,6 +198,8 @@ class Chf:
         else:
             payload = asn1_response(self, msg, now)
         out.wan.append(WanFrame(self.endpoint.respond(msg, payload, now), "response", self.eui, msg.counter))
+        for code in self.endpoint.take_alerts():
+            out.extend(self.raise_alert(code, now, critical=True))
         return out
 
     def _network_control(self, spec: dlms.RequestSpec, arg: dlms.Data, now: float) -> tuple[dlms.Data, int]:

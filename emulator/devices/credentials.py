@@ -315,7 +315,30 @@ def provide_device_certificate(device: HasEndpoint, msg: Message, now: float) ->
     return der if der else asn1.integer(2).encode()
 
 
+# The device's own certificate replaced (CS02d): alert codes by key usage, (failed, succeeded).
+OWN_CERTIFICATE_ALERTS: dict[str, tuple[int, int]] = {"ds": (0x8F4C, 0x8F4D), "ka": (0x8F4E, 0x8F4F)}
+
+
 def update_device_certificate(device: HasEndpoint, msg: Message, now: float) -> bytes:
+    """CS02d (see :func:`_update_device_certificate`), alerting the outcome as GBCS names it:
+    0x8F4D / 0x8F4F own DS / KA certificate replaced, 0x8F4C / 0x8F4E replacement failed."""
+    response = _update_device_certificate(device, msg, now)
+    usage = _usage_of_certificate(msg.payload)
+    if usage is not None:
+        failed, succeeded = OWN_CERTIFICATE_ALERTS[usage]
+        device.endpoint.call_for_alert(succeeded if response == asn1.integer(0).encode() else failed)
+    return response
+
+
+def _usage_of_certificate(der: bytes) -> Usage | None:
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+    return _OWN_USAGES.get(certificate_key_usage(cert) or b"")
+
+
+def _update_device_certificate(device: HasEndpoint, msg: Message, now: float) -> bytes:
     """CS02d: a new certificate for the device's own key: 0 success, 1 invalid certificate,
     2 wrong device identity, 3 invalid key usage, 4 no corresponding key pair generated, 5 wrong
     public key. A certificate for the key pair CS02c generated makes that pair the device's."""

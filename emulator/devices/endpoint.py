@@ -156,6 +156,16 @@ class GbcsEndpoint:
         self.joins = JoinList()
         #: Key pairs CS02c generated, waiting for their certificate (CS02d), by usage.
         self.pending_keys: dict[Usage, ec.EllipticCurvePrivateKey] = {}
+        #: Alerts the command being executed calls for (raised by the device after its response).
+        self._alerts: list[int] = []
+
+    def call_for_alert(self, code: int) -> None:
+        """A use case handler's outcome needs an alert (e.g. 0x8F4D own certificate replaced)."""
+        self._alerts.append(code)
+
+    def take_alerts(self) -> list[int]:
+        alerts, self._alerts = self._alerts, []
+        return alerts
 
     def accept(self, wire: bytes) -> Message:
         """Run every check on an inbound command; raise :class:`Refused` naming the failure."""

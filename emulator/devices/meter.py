@@ -150,6 +150,8 @@ class Meter(ABC):
         response = self.endpoint.respond(msg, payload, now)
         self._last_command, self._last_response = wire, response
         out.han.append(self._packet(CLUSTER_TUNNELING, self.tunnel_frame(response, ack=False)))
+        for code in self.endpoint.take_alerts():  # alerts the command's outcome calls for (e.g. 8F4D)
+            out.extend(self.raise_alert(code, now))
         return out
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,

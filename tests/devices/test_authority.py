@@ -254,17 +254,19 @@ def test_issue_credentials_then_the_new_certificate_makes_the_new_key_the_device
     assert new_public.public_numbers() != old_public.public_numbers()
     other = _ec.derive_private_key(4242, _ec.SECP256R1())
     wrong = certificate(_x509.Name([]), other, pki.ca_name, pki.ca_key, ds=True)
-    _, messages = _run(esme, pki.command(SUPPLIER, 0x000B, der(wrong), 81))
+    out, messages = _run(esme, pki.command(SUPPLIER, 0x000B, der(wrong), 81))
     assert _responses(messages)[0].payload == bytes.fromhex("020105")  # wrong public key
+    assert [e.alert_code for e in out.events if isinstance(e, AlertRaised)] == [0x8F4C]  # own DS replacement failed
     # a certificate for the requested key, issued by the CA
     builder = (_x509.CertificateBuilder().subject_name(_x509.Name([])).issuer_name(pki.ca_name)
                .public_key(new_public).serial_number(7).not_valid_before(wrong.not_valid_before_utc)
                .not_valid_after(wrong.not_valid_after_utc)
                .add_extension(_x509.KeyUsage(True, False, False, False, False, False, False, False, False), True))
     issued = builder.sign(pki.ca_key, _hashes.SHA256())
-    _, messages = _run(esme, pki.command(SUPPLIER, 0x000B, der(issued), 82))
+    out, messages = _run(esme, pki.command(SUPPLIER, 0x000B, der(issued), 82))
     [response] = _responses(messages)
     assert response.payload == bytes.fromhex("020100")
+    assert [e.alert_code for e in out.events if isinstance(e, AlertRaised)] == [0x8F4D]  # own DS replaced
     verifier = pki.device_keys()
     verifier.add_public(ESME, "ds", new_public)
     security.verify_signature(verifier, response)  # signed with the new key already
