@@ -39,6 +39,7 @@ from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, GbcsError
 from emulator.gbcs.frames import Cra
 from emulator.gbcs.gbz import EPOCH_2000
+from emulator.gbcs.identities import ACB
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import ZigbeeError
@@ -48,6 +49,7 @@ from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 CCS01_ADD = 0x0001
 CCS02_REMOVE = 0x0002
 ALERT_DEVICE_LOG_CHANGED = 0x8F12
+CS14_DEVICE_LOG_ALERT = 0x0018
 ALERT_TRANSFER_FAIL = 0x8F89
 ALERT_TRANSFER_SUCCESS = 0x8F8A
 CCS08_FIRMWARE_TRANSFER_ALERT = 0x0128
@@ -276,7 +278,7 @@ class Chf:
             results = tuple((s.kind, refused) for s in req.specs) or ((dlms.ACTION, refused),)
             return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in results), results).encode()
         out.events.append(DeviceLogChanged(self.eui, now, eui, code == CCS01_ADD))
-        out.extend(self.raise_alert(ALERT_DEVICE_LOG_CHANGED, now))
+        out.extend(self.device_log_alert(now))
         return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in range(n)),
                                    tuple((s.kind, 0) for s in req.specs) or ((dlms.ACTION, 0),)).encode()
 
@@ -289,6 +291,16 @@ class Chf:
                                             target=target or self.alert_target)
         return Output(wan=[WanFrame(wire, "alert", self.eui, counter)],
                       events=[AlertRaised(self.eui, now, code, critical, counter)])
+
+    def device_log_alert(self, now: float) -> Output:
+        """CS14 (message 0x0018, alert 0x8F12): the device log changed; the content is the log as
+        CCS07 reads it (time, network id, each device with its link key), to the DCC (ACB), as in
+        the reference alert."""
+        timestamp = DlmsDateTime.from_epoch(now).encode()
+        log = security_details(list(self.device_log.entries.values()), self.eui, now)
+        invoke = dlms.invoke_id_for(self.endpoint.alert_counter.value + 1)
+        body = dlms.DataNotification(invoke, ALERT_DEVICE_LOG_CHANGED, timestamp, (log,)).encode()
+        return self.raise_alert(ALERT_DEVICE_LOG_CHANGED, now, body, message_code=CS14_DEVICE_LOG_ALERT, target=ACB)
 
     def add_image(self, data: bytes, targets: set[bytes], now: float) -> Output:
         """Firmware distributed to the hub (SRV 11.1): hold it and tell its targets."""
@@ -422,7 +434,7 @@ class Chf:
             body = asn1.firmware_transfer_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, src,
                                                 command.file_version.to_bytes(4, "big"), result)
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
-                                        critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT))
+                                        critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT, target=ACB))
         return out
 
 

@@ -18,7 +18,7 @@ from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.firmware import HeldImage
 from emulator.gbcs import asn1, frames, security
 from emulator.gbcs.frames import Cra, Message
-from emulator.gbcs.identities import CHF, ESME, SUPPLIER
+from emulator.gbcs.identities import ACB, CHF, ESME, SUPPLIER
 from emulator.gbcs.keys import KeyStore
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import ota
@@ -93,6 +93,7 @@ def _chf() -> tuple[Chf, KeyStore]:
     for i, usage in enumerate(("ds", "ka")):
         keys.add_private(CHF, usage, ec.derive_private_key(700 + i, ec.SECP256R1()))  # type: ignore[arg-type]
         keys.add_private(SUPPLIER, usage, ec.derive_private_key(710 + i, ec.SECP256R1()))  # type: ignore[arg-type]
+        keys.add_private(ACB, usage, ec.derive_private_key(720 + i, ec.SECP256R1()))  # type: ignore[arg-type]
     return Chf(CHF, GbcsEndpoint(CHF, keys), bytes.fromhex("0123ABCD")), keys
 
 
@@ -117,8 +118,36 @@ def test_rm11_hub_reported_transfer_failure_names_the_meter_not_the_hub():
     [alert] = wan
     security.verify_signature(keys, alert)
     assert alert.originator == CHF and alert.message_code == 0x0128 and alert.cra is Cra.ALERT
+    assert alert.target == ACB  # to the DCC, as the RTDS NA_CCS08 alert
     # the reference CCS08 alert's shape: {code, time, entity id, version, response code}
     parsed = asn1.FirmwareTransferAlert.decode(alert.payload)
     assert (parsed.alert_code, parsed.entity, parsed.version, parsed.result) == (
         0x8F89, ESME, bytes.fromhex("0123ABCD"), 1)  # 1 = Image Discarded
     assert parsed.when == NOW
+
+
+def test_cs14_device_log_change_alert_has_the_reference_structure():
+    """CS14: message 0x0018 to the DCC, alert 0x8F12 whose content is the log (time, network id,
+    each device and its link key), as the RTDS NA_CS14 alert."""
+    from emulator.gbcs import dlms
+    from emulator.zigbee.install_code import with_crc
+
+    path = RTDS.parent / "NA_CS14" / "CS14_NA_8F12_ALERT_GBCS.HEX"
+    if not path.exists():
+        pytest.skip("reference vectors not found")
+    reference = dlms.decode_data_notification(frames.decode(bytes.fromhex(path.read_text().strip())).payload)
+    chf, keys = _chf()
+    chf.device_log.add(ESME, "ESME", with_crc(bytes(16)), NOW)
+    chf.device_log.add(bytes.fromhex("00DB1234567890A1"), "GSME", with_crc(bytes(range(16))), NOW)
+    [frame] = chf.device_log_alert(NOW).wan
+    alert = frames.decode(frame.wire)
+    assert (alert.message_code, alert.target, alert.mac is not None) == (0x0018, ACB, True)
+    security.verify_mac(keys, alert)  # the DCC can check it: MACed for the ACB
+    got = dlms.decode_data_notification(alert.payload)
+    assert got.alert_code == reference.alert_code == 0x8F12
+
+    def kinds(d: dlms.Data) -> object:
+        return (d.type, tuple(kinds(x) for x in d.value)) if d.type in ("array", "structure") else d.type
+
+    assert [kinds(d) for d in got.content] == [kinds(d) for d in reference.content]
+    assert got.content[0].value[2].value[0].value[0].value == ESME
