@@ -1,5 +1,6 @@
-"""A device acting on security-credential commands: CS02b Update Security Credentials (every
-replacement mode), CS02a/CS02f credential details, CS02d/CS02e its own certificates.
+"""A device acting on security-credential commands: CS02b/CS02g Update Security Credentials
+(every replacement mode), CS02a/CS02f credential details, CS02c/CS02d/CS02e its own key pairs
+and certificates.
 
 Theory of operation. Who may send which CS02b variant is checked before anything runs
 (:data:`emulator.devices.endpoint.CREDENTIAL_AUTHORITY`; a refusal is alerted 0x8F30 and
@@ -15,7 +16,10 @@ found (the device has no such cell), 127 other (the mode may not replace that ro
 stale sequence number). A replaced cell takes the new party's public key into the device's
 key store, and the new party's commands are accepted above the floor sequence number the
 command sets. A future-dated command is acknowledged (NULL) and runs at its time, its
-outcome alerted (0x00CB, 8F66 success / 8F67 failure).
+outcome alerted to the command's originator (0x00CB, or 0x0124 for a load controller's:
+8F66 success / 8F67 failure). CS02c makes a new key pair and answers its certification
+request; CS02d installs a certificate for it (or re-certifies the current key) and is
+alerted 0x8F4D / 0x8F4F (own DS / KA certificate replaced) or 0x8F4C / 0x8F4E (failed).
 """
 
 from __future__ import annotations
