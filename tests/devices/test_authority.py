@@ -98,6 +98,16 @@ def test_ic3_supplier_by_trans_cos_from_anyone_else_is_refused_with_8f30(sender:
     assert esme.endpoint.trust.slots["supplier"] == SUPPLIER
 
 
+def test_ic3_the_gaining_supplier_cannot_install_itself():
+    """Not yet trusted at all: refused as an unknown remote party (0x8F3D), unanswered."""
+    pki = Pki()
+    esme = pki.esme()
+    out, messages = _run(esme, pki.command(SECOND_SUPPLIER, SUPPLIER_BY_TRANS_COS, _cos(pki, 6001), 6001))
+    assert not _responses(messages)
+    assert any(isinstance(e, AlertRaised) and e.alert_code == 0x8F3D for e in out.events)
+    assert esme.endpoint.trust.slots["supplier"] == SUPPLIER
+
+
 def test_dv3_a_party_may_not_replace_another_roles_cells():
     pki = Pki()
     esme = pki.esme()
