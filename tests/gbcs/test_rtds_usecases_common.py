@@ -397,6 +397,7 @@ DEVICE_CASES: list[tuple[str, str, str, dict[str, Any], tuple[int, list[str]] | 
     ("6.15.1_CS02gLoadControllerBySupplier", "IMMEDIATE_SUCCESS", "SUPPLIER", LC, (2, ["ds", "ka"])),
     ("6.24.1_CS02aMAC", "SUCCESS", "ACB", {"RemotePartyRole": ["Supplier", "NetworkOperator"]}, None),
     ("NA_CS02aSignature", "SUCCESS", "ACB", {"RemotePartyRole": ["ACB"]}, None),
+    ("6.24.1_CS02fMAC", "SUCCESS", "ACB", {"RemotePartyRole": ["Supplier", "LoadController"]}, None),
     ("6.17_CS02c", "SUCCESS", "SUPPLIER", {"CredentialType": "Digital Signature"}, None),
     ("6.15.2_CS02d", "SUCCESS", "SUPPLIER", {"DeviceCertificate": "{OWN}"}, None),
     ("6.15.2_CS02d", "ERROR", "SUPPLIER", {"DeviceCertificate": "{C}"}, None),  # the reference's: wrong key usage
@@ -452,8 +453,8 @@ def test_dv1_device_answers_with_the_reference_response_structure(folder: str, v
     if "CS04" in folder:  # the device to unjoin has joined
         device.endpoint.joins.join(bytes.fromhex("00DB123456789099"), 3)
         device.endpoint.joins.join(bytes.fromhex("0102030405060708"), 3)
-    if "CS02a" in folder:  # the reference device's network operator sequence number is 1
-        device.endpoint.trust.seq[3] = 1
+    if "CS02a" in folder or "CS02f" in folder:  # the reference device's NO and load controller seq numbers
+        device.endpoint.trust.seq[3] = device.endpoint.trust.seq[8] = 1
     use_case = catalogue.message_codes()[ref_cmd.message_code].use_case_id
     counter = ref_cmd.counter
     if "CS07" in folder:  # the reference's device has joined three devices
