@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from emulator.devices.base import Output, WanFrame
-from emulator.devices.device_log import DeviceLog, DeviceLogError
+from emulator.devices.base import Output, WanFrame, earliest
+from emulator.devices.credentials import due_update_alert
+from emulator.devices.device_log import DeviceLog, DeviceLogError, log_statistics, security_details
 from emulator.devices.endpoint import GbcsEndpoint, accept_reporting
 from emulator.devices.events import (
     AlertRaised,
@@ -29,13 +30,16 @@ from emulator.devices.events import (
     Joined,
     JoinPermitted,
 )
-from emulator.devices.firmware import FirmwareState
+from emulator.devices.firmware import FUTURE_DATED_FIRMWARE_ALERT, FirmwareState
 from emulator.devices.gpf import Gpf
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.gbcs import asn1, dlms, frames
+from emulator.gbcs.credentials import credentials_alert_code
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, GbcsError
 from emulator.gbcs.frames import Cra
+from emulator.gbcs.gbz import EPOCH_2000
+from emulator.gbcs.identities import ACB
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import ZigbeeError
@@ -45,18 +49,26 @@ from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 CCS01_ADD = 0x0001
 CCS02_REMOVE = 0x0002
 ALERT_DEVICE_LOG_CHANGED = 0x8F12
+CS14_DEVICE_LOG_ALERT = 0x0018
 ALERT_TRANSFER_FAIL = 0x8F89
 ALERT_TRANSFER_SUCCESS = 0x8F8A
 CCS08_FIRMWARE_TRANSFER_ALERT = 0x0128
+NETWORK_CONTROL_CLASS = 104  # ZigBee network control: the device log (CCS01..CCS07)
+CHF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 0, 255))
+GPF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 1, 255))
 # A device in the log may join whenever it comes (IC-1: installed, never commissioned, joins
 # months later). Radios whose permits are time-bounded renew them in their adapter.
 PERMIT_SECONDS = float("inf")
 RESEND_S = 5.0
 MAX_TRIES = 6
 METERING = 0x0702
-#: CCS01 device type enum -> device kind (what the device log records).
-DEVICE_TYPES = {0: "ESME", 1: "GSME", 2: "PPMID", 3: "HCALCS", 4: "IHD", 5: "GPF"}
-DEVICE_TYPE_CODES = {v: k for k, v in DEVICE_TYPES.items()}
+#: CCS01 device type enum -> device kind (GBCS DeviceType, as CS03/CS07 number them).
+DEVICE_TYPES = {0: "GSME", 1: "ESME", 2: "CHF", 3: "GPF", 4: "HCALCS", 5: "PPMID", 6: "TYPE2"}
+# CCS08 response codes.
+TRANSFER_SUCCESS, IMAGE_DISCARDED, HARDWARE_MISMATCH, TRANSFER_FAILURE = 0, 1, 2, 3
+#: The journeys' SRV 8.11 body key ``device_type`` (an emulator shorthand, not DUIS): ESME 0,
+#: GSME 1, ... The CCS01 builder turns it into the GBCS enumeration above.
+DEVICE_TYPE_CODES = {"ESME": 0, "GSME": 1, "PPMID": 2, "HCALCS": 3, "GPF": 5}
 
 
 @dataclass(slots=True)
@@ -138,7 +150,7 @@ class Chf:
         self.outstanding[(target, counter)] = Outstanding(wire, now + RESEND_S, entry.tries + 1 if entry else 1)
 
     def handle_timer(self, now: float) -> Output:
-        out = Output()
+        out = self._due(now)
         for key, entry in list(self.outstanding.items()):
             target = key[0]
             if entry.deadline > now:
@@ -154,23 +166,65 @@ class Chf:
         return out
 
     def get_timer(self) -> float | None:
-        return min((e.deadline for e in self.outstanding.values()), default=None)
+        pending = self.endpoint.trust.pending
+        return earliest(min((e.deadline for e in self.outstanding.values()), default=None),
+                        self.firmware.activation_at, pending[0] if pending else None)
+
+    def _due(self, now: float) -> Output:
+        """The hub's own future-dated CS06 / CS02b whose time has come, alerted as a meter does."""
+        out = Output()
+        done = self.firmware.due_activation(now)
+        if done is not None:
+            out.extend(self.raise_alert(done.alert_code, now, done.alert_payload(), critical=True,
+                                        message_code=FUTURE_DATED_FIRMWARE_ALERT, target=done.originator))
+        update = due_update_alert(self, now)
+        if update is not None:
+            payload, originator = update
+            code = asn1.decode(payload).children[0].int()  # type: ignore[index]
+            out.extend(self.raise_alert(code, now, payload, critical=True, message_code=credentials_alert_code(payload),
+                                        target=originator))
+        return out
 
     def _own_command(self, wire: bytes, now: float) -> Output:
         msg, events = accept_reporting(self.endpoint, wire, now)
         out = Output(events=events)
-        if msg is None:
+        if msg is None:  # refused: not answered, alerted (0x8F3D / 0x8F30) as a meter does
+            refused = next((e for e in events if isinstance(e, CommandRefused)), None)
+            if refused is not None and refused.alert_code:
+                out.extend(self.raise_alert(refused.alert_code, now))
             return out
         if msg.message_code in (CCS01_ADD, CCS02_REMOVE):
             payload = self._device_log_command(msg.message_code, msg.payload, msg.counter, now, out)
         elif msg.payload[:1] == bytes((dlms.ACCESS_REQUEST,)):
-            payload = self._dlms_generic(msg.payload, msg.counter)
+            payload = self._dlms_generic(msg.payload, msg.counter, now)
         else:
             payload = asn1_response(self, msg, now)
         out.wan.append(WanFrame(self.endpoint.respond(msg, payload, now), "response", self.eui, msg.counter))
+        for code in self.endpoint.take_alerts():
+            out.extend(self.raise_alert(code, now, critical=True))
         return out
 
-    def _dlms_generic(self, payload: bytes, counter: int) -> bytes:
+    def _network_control(self, spec: dlms.RequestSpec, arg: dlms.Data, now: float) -> tuple[dlms.Data, int]:
+        """The CHF's device-log reads and restore: CCS04/05/06 (Get 4), CCS07 (Action 4 on the CHF's
+        and the GPF's object), CCS03 (Action 5). Returns (data, result code)."""
+        if spec.kind == dlms.GET and spec.obis == CHF_NETWORK_CONTROL:
+            return log_statistics(self.device_log, now), 0
+        if spec.kind == dlms.ACTION and spec.attribute == 4:
+            entries = list(self.device_log.entries.values())
+            if spec.obis == GPF_NETWORK_CONTROL:  # the GPF's partners: the gas devices
+                entries = [e for e in entries if e.device_type in ("GSME", "PPMID")]
+            return security_details(entries, self.eui, now), 0
+        if spec.kind == dlms.ACTION and spec.attribute == 5 and arg.type == "structure":
+            try:
+                for row in arg.value[1].value:
+                    eui, key = bytes(row.value[0].value), bytes(row.value[1].value)
+                    self.device_log.restore(eui, self.kinds.get(eui, "ESME"), key, now)
+            except (DeviceLogError, IndexError, TypeError, AttributeError):
+                return dlms.NULL, 1
+            return dlms.NULL, 0
+        return dlms.NULL, 250
+
+    def _dlms_generic(self, payload: bytes, counter: int, now: float = 0.0) -> bytes:
         invoke = dlms.invoke_id_for(counter)
         try:
             req = dlms.decode_access_request(payload)
@@ -181,6 +235,11 @@ class Chf:
             if spec.kind == dlms.GET and spec.class_id == 1 and spec.obis == bytes((0, 0, 0, 2, 1, 255)):
                 data.append(dlms.Data("octet-string", self.firmware.version))
                 results.append((spec.kind, 0))
+            elif spec.class_id == NETWORK_CONTROL_CLASS and spec.attribute in (4, 5):
+                value, result = self._network_control(spec, req.data[len(results)] if len(req.data) > len(results)
+                                                      else dlms.NULL, now)
+                data.append(value)
+                results.append((spec.kind, result))
             else:
                 data.append(dlms.NULL)
                 results.append((spec.kind, 0 if spec.kind != dlms.GET else 4))
@@ -190,10 +249,14 @@ class Chf:
         invoke = dlms.invoke_id_for(counter)
         try:
             req = dlms.decode_access_request(payload)
-            entry = next(d for d in req.data if d.type == "structure")
-            eui = bytes(entry.value[0].value)
-            kind = DEVICE_TYPES.get(int(entry.value[1].value), "ESME") if len(entry.value) > 1 else "ESME"
-            raw_code = bytes(entry.value[2].value) if len(entry.value) > 2 else b""
+            first = req.data[0]
+            if first.type == "octet-string":  # CCS02 names the device only
+                eui, kind, raw_code = bytes(first.value), "ESME", b""
+            else:  # CCS01 entry: {eui, device type, install code, ...}
+                entry = next(d for d in req.data if d.type == "structure")
+                eui = bytes(entry.value[0].value)
+                kind = DEVICE_TYPES.get(int(entry.value[1].value), "ESME") if len(entry.value) > 1 else "ESME"
+                raw_code = bytes(entry.value[2].value) if len(entry.value) > 2 else b""
         except (GbcsError, StopIteration, IndexError, TypeError, ValueError) as e:
             out.events.append(CommandRefused(self.eui, now, f"device log command not understood: {e}", 0, counter))
             return dlms.AccessResponse(invoke, (dlms.NULL,), ((dlms.ACTION, 250),)).encode()
@@ -210,22 +273,34 @@ class Chf:
                 self.tunnels.pop(eui, None)
         except DeviceLogError as e:
             out.events.append(CommandRefused(self.eui, now, str(e), 0, counter))
-            results = tuple((s.kind, 250) for s in req.specs) or ((dlms.ACTION, 250),)
+            # Removing a device not in the log: action result 1, as the reference's CCS02 error.
+            refused = 250 if code == CCS01_ADD else e.code
+            results = tuple((s.kind, refused) for s in req.specs) or ((dlms.ACTION, refused),)
             return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in results), results).encode()
         out.events.append(DeviceLogChanged(self.eui, now, eui, code == CCS01_ADD))
-        out.extend(self.raise_alert(ALERT_DEVICE_LOG_CHANGED, now))
+        out.extend(self.device_log_alert(now))
         return dlms.AccessResponse(invoke, tuple(dlms.NULL for _ in range(n)),
                                    tuple((s.kind, 0) for s in req.specs) or ((dlms.ACTION, 0),)).encode()
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *, critical: bool = False,
-                    message_code: int | None = None) -> Output:
+                    message_code: int | None = None, target: bytes | None = None) -> Output:
         body = payload if payload is not None else dlms.DataNotification(
             dlms.invoke_id_for(self.endpoint.alert_counter.value + 1), code,
             DlmsDateTime.from_epoch(now).encode()).encode()
         counter, wire = self.endpoint.alert(body, now, critical=critical, message_code=message_code,
-                                            target=self.alert_target)
+                                            target=target or self.alert_target)
         return Output(wan=[WanFrame(wire, "alert", self.eui, counter)],
                       events=[AlertRaised(self.eui, now, code, critical, counter)])
+
+    def device_log_alert(self, now: float) -> Output:
+        """CS14 (message 0x0018, alert 0x8F12): the device log changed; the content is the log as
+        CCS07 reads it (time, network id, each device with its link key), to the DCC (ACB), as in
+        the reference alert."""
+        timestamp = DlmsDateTime.from_epoch(now).encode()
+        log = security_details(list(self.device_log.entries.values()), self.eui, now)
+        invoke = dlms.invoke_id_for(self.endpoint.alert_counter.value + 1)
+        body = dlms.DataNotification(invoke, ALERT_DEVICE_LOG_CHANGED, timestamp, (log,)).encode()
+        return self.raise_alert(ALERT_DEVICE_LOG_CHANGED, now, body, message_code=CS14_DEVICE_LOG_ALERT, target=ACB)
 
     def add_image(self, data: bytes, targets: set[bytes], now: float) -> Output:
         """Firmware distributed to the hub (SRV 11.1): hold it and tell its targets."""
@@ -349,14 +424,17 @@ class Chf:
             out.han.append(self._packet(src, CLUSTER_OTA, block.encode(self._next_seq())))
         elif isinstance(command, ota.UpgradeEndRequest):
             ok = command.status == ota.SUCCESS
+            # ZCL UTCTime counts seconds from 2000-01-01; upgrade time "wait": GBCS activates by CS06 only.
             rsp_end = ota.UpgradeEndResponse(command.manufacturer_code, command.image_type, command.file_version,
-                                             int(now), ota.UPGRADE_WAIT)
+                                             max(0, int(now) - EPOCH_2000), ota.UPGRADE_WAIT)
             out.han.append(self._packet(src, CLUSTER_OTA, rsp_end.encode(self._next_seq())))
-            # CCS08: the hub reports the transfer's outcome for that device.
+            # CCS08: the hub reports the transfer's outcome; the entity id names the device, not the hub.
+            result = TRANSFER_SUCCESS if ok else (IMAGE_DISCARDED if command.status == ota.INVALID_IMAGE
+                                                  else TRANSFER_FAILURE)
             body = asn1.firmware_transfer_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, src,
-                                                command.file_version.to_bytes(4, "big"), 0 if ok else 1)
+                                                command.file_version.to_bytes(4, "big"), result)
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
-                                        critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT))
+                                        critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT, target=ACB))
         return out
 
 

@@ -9,9 +9,11 @@ but never joined stays joinable indefinitely (IC-1: installed, not commissioned)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
+from emulator.gbcs import dlms
+from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.zigbee.install_code import link_key_from_install_code
 
 MAX_ENTRIES = 16  # GBCS: a CHF device log holds at least 5 devices; SMETS2 hubs commonly 16
@@ -69,6 +71,17 @@ class DeviceLog:
             self.entries[eui] = entry
         return entry
 
+    def restore(self, eui: bytes, device_type: str, link_key: bytes, now: float) -> DeviceLogEntry:
+        """CCS03: an entry copied from a replaced hub's log, with the link key it used."""
+        if len(link_key) != 16:
+            raise DeviceLogError(f"link key for {eui.hex().upper()} is {len(link_key)} bytes, not 16",
+                                 INVALID_INSTALL_CODE)
+        if eui not in self.entries and len(self.entries) >= self.capacity:
+            raise DeviceLogError(f"device log full ({self.capacity} entries)", DEVICE_LOG_FULL)
+        entry = DeviceLogEntry(eui, device_type, link_key, added_at=now)
+        self.entries[eui] = entry
+        return entry
+
     def remove(self, eui: bytes) -> DeviceLogEntry:
         try:
             return self.entries.pop(eui)
@@ -91,3 +104,66 @@ class DeviceLog:
 
     def __contains__(self, eui: object) -> bool:
         return eui in self.entries
+
+
+# --- a device's own join list (CS03 join, CS04 unjoin, CS07 read) ---------------------------
+
+# CS04 unjoin response codes.
+UNJOIN_SUCCESS = 0
+UNJOIN_NOT_IN_LOG = 1
+# CS03 join response codes this model can give (GBCS: 0 success ... 13).
+JOIN_INVALID_METHOD = 2
+JOIN_INCOMPATIBLE = 3
+JOIN_INVALID_CERTIFICATE = 11
+
+
+@dataclass(slots=True)
+class JoinList:
+    """The devices a meter, GPF or PPMID has joined with (GBCS device log of a HAN device):
+    EUI-64 -> GBCS device type (0 GSME, 1 ESME, 2 CHF, 3 GPF, 4 HCALCS, 5 PPMID, 6 Type 2)."""
+
+    entries: dict[bytes, int] = field(default_factory=dict)
+    capacity: int = MAX_ENTRIES
+
+    def join(self, eui: bytes, device_type: int) -> int:
+        """CS03: add or confirm ``eui``; the CS03 response code."""
+        known = self.entries.get(eui)
+        if known is not None and known != device_type:
+            return JOIN_INCOMPATIBLE
+        if known is None and len(self.entries) >= self.capacity:
+            return DEVICE_LOG_FULL
+        self.entries[eui] = device_type
+        return JOIN_SUCCESS
+
+    def unjoin(self, eui: bytes) -> int:
+        """CS04: remove ``eui``; the CS04 response code."""
+        return UNJOIN_SUCCESS if self.entries.pop(eui, None) is not None else UNJOIN_NOT_IN_LOG
+
+
+# --- what the CHF answers about its log (CCS04/05/06 statistics, CCS07 security details) -------
+
+def log_statistics(log: DeviceLog, now: float) -> dlms.Data:
+    """CCS04/05, CCS06 (Get attribute 4 of the ZigBee network control object): per entry a
+    structure of 14 values as the reference answer carries them: the EUI, a status bit-string,
+    three signal levels (dBm), link counters, the last communication time, and quality figures.
+    The emulated HAN has no radio: the levels are those of a good link, the time is when the
+    entry was last changed."""
+    rows = []
+    for entry in log.entries.values():
+        joined = entry.state is EntryState.JOINED
+        rows.append(dlms.Data("structure", (
+            dlms.Data("octet-string", entry.eui), dlms.Data("bit-string", (8, bytes((0xC8 if joined else 0x48,)))),
+            dlms.Data("integer", -35), dlms.Data("integer", -50), dlms.Data("integer", -100),
+            dlms.Data("unsigned", 2), dlms.Data("unsigned", 39), dlms.Data("unsigned", 247),
+            dlms.Data("octet-string", DlmsDateTime.from_epoch(entry.added_at).encode()),
+            dlms.Data("unsigned", 1 if joined else 0), dlms.Data("unsigned", 0), dlms.Data("unsigned", 100),
+            dlms.Data("unsigned", 1), dlms.Data("unsigned", 1))))
+    return dlms.Data("array", tuple(rows))
+
+
+def security_details(entries: list[DeviceLogEntry], network_id: bytes, now: float) -> dlms.Data:
+    """CCS07 (method 4): {read time, network id, array of {EUI, link key}} for one log."""
+    keys = tuple(dlms.Data("structure", (dlms.Data("octet-string", e.eui), dlms.Data("octet-string", e.link_key)))
+                 for e in entries)
+    return dlms.Data("structure", (dlms.Data("octet-string", DlmsDateTime.from_epoch(now).encode()),
+                                   dlms.Data("octet-string", network_id), dlms.Data("array", keys)))

@@ -16,8 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from emulator.devices.device_log import JoinList
 from emulator.devices.events import CommandAccepted, CommandRefused, DeviceEvent
 from emulator.gbcs import catalogue, frames, security
+from emulator.gbcs import credentials as cred
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, SecurityError
 from emulator.gbcs.frames import Cra, Message
@@ -29,7 +33,7 @@ from emulator.gbcs.identities import (
     TRANSITIONAL_COS,
     WAN_PROVIDER,
 )
-from emulator.gbcs.keys import KeyStore
+from emulator.gbcs.keys import KeyStore, Usage
 
 ALERT_AUTH_FAILURE = 0x8F3D
 ALERT_NO_AUTHORITY = 0x8F30
@@ -44,28 +48,75 @@ _SLOT_ROLES: dict[str, tuple[str, ...]] = {
     "recovery": (),
     "transitional_cos": ("IS", "GS"),
     "wan_provider": (),
+    "load_controller": (),
 }
+#: Trust anchor slot names by GBCS remote party role.
+SLOT_BY_ROLE: dict[int, str] = {cred.RECOVERY: "recovery", cred.SUPPLIER: "supplier",
+                                cred.NETWORK_OPERATOR: "network_operator", cred.ACB: "acb",
+                                cred.TRANSITIONAL_COS: "transitional_cos", cred.WAN_PROVIDER: "wan_provider",
+                                cred.LOAD_CONTROLLER: "load_controller"}
+#: The cell that identifies a party (what it signs or, for the ACB, MACs with).
+_IDENTITY_CELL: dict[int, cred.Cell] = {
+    role: cred.Cell(role, cred.KEY_AGREEMENT if role == cred.ACB else cred.DIGITAL_SIGNATURE)
+    for role in SLOT_BY_ROLE}
+#: Who may originate each CS02b/CS02g variant (GBCS: the holder of the authorising remote
+#: party's cell for the replacement mode; on a DCC-controlled device that is the ACB, whose
+#: certificates fill the supplier and network operator cells until handover, SRV 6.21).
+#: Nobody else: a supplierByTransCoS from the network operator or the losing supplier is
+#: refused with 0x8F30 whatever its signature.
+CREDENTIAL_AUTHORITY: dict[int, str] = {
+    0x0102: "supplier", 0x0103: "network_operator", 0x0104: "acb", 0x0105: "wan_provider",
+    0x0106: "transitional_cos", 0x0107: "transitional_cos", 0x0108: "recovery", 0x0125: "load_controller",
+    0x0126: "supplier"}
+
+
+def _default_cells() -> dict[cred.Cell, bytes]:
+    ds, ka = cred.DIGITAL_SIGNATURE, cred.KEY_AGREEMENT
+    return {
+        cred.Cell(cred.ROOT, cred.KEY_CERT_SIGN): cred.ROOT_EUI,
+        cred.Cell(cred.RECOVERY, ds): RECOVERY,
+        cred.Cell(cred.SUPPLIER, ds): SUPPLIER, cred.Cell(cred.SUPPLIER, ka): SUPPLIER,
+        cred.Cell(cred.SUPPLIER, ka, cred.PREPAYMENT_TOP_UP): SUPPLIER,
+        cred.Cell(cred.NETWORK_OPERATOR, ds): NETWORK_OPERATOR, cred.Cell(cred.NETWORK_OPERATOR, ka): NETWORK_OPERATOR,
+        cred.Cell(cred.ACB, ds): ACB, cred.Cell(cred.ACB, ka): ACB,
+        cred.Cell(cred.TRANSITIONAL_COS, ds): TRANSITIONAL_COS,
+        cred.Cell(cred.WAN_PROVIDER, ds): WAN_PROVIDER,
+        cred.Cell(cred.LOAD_CONTROLLER, ds): cred.LOAD_CONTROLLER_EUI,
+        cred.Cell(cred.LOAD_CONTROLLER, ka): cred.LOAD_CONTROLLER_EUI,
+    }
 
 
 @dataclass(slots=True)
 class TrustAnchors:
-    """The remote parties whose certificates the device holds, by slot (GBCS 4.2)."""
+    """The device's trust anchor cells (GBCS 4.2): (remote party role, key usage, cell usage)
+    -> the EUI-64 of the party whose certificate the cell holds, with each role's current
+    sequence number. A cell changes only by CS02b, for the cell the command names by role."""
 
-    slots: dict[str, bytes] = field(default_factory=lambda: {
-        "supplier": SUPPLIER, "network_operator": NETWORK_OPERATOR, "acb": ACB,
-        "recovery": RECOVERY, "transitional_cos": TRANSITIONAL_COS, "wan_provider": WAN_PROVIDER,
-    })
+    cells: dict[cred.Cell, bytes] = field(default_factory=_default_cells)
+    seq: dict[int, int] = field(default_factory=dict)
+    #: A future-dated CS02b waiting for its execution time: (time, command, its originator).
+    pending: tuple[float, cred.UpdateSecurityCredentials, bytes] | None = None
+
+    @property
+    def slots(self) -> dict[str, bytes]:
+        """Slot name -> the EUI of the party that holds that role's identity cell."""
+        return {name: self.cells[_IDENTITY_CELL[role]] for role, name in SLOT_BY_ROLE.items()
+                if _IDENTITY_CELL[role] in self.cells}
 
     def slot_of(self, eui: bytes) -> str | None:
-        for slot, holder in self.slots.items():
+        for name, holder in self.slots.items():
             if holder == eui:
-                return slot
+                return name
         return None
 
     def replace(self, slot: str, eui: bytes) -> None:
-        if slot not in _SLOT_ROLES:
+        """Hand every cell of the role ``slot`` names to ``eui`` (set-up and tests; CS02b goes cell by cell)."""
+        roles = [r for r, n in SLOT_BY_ROLE.items() if n == slot]
+        if not roles:
             raise ValueError(f"unknown trust-anchor slot {slot!r}")
-        self.slots[slot] = eui
+        for cell in self.cells:
+            if cell.role == roles[0]:
+                self.cells[cell] = eui
 
 
 class Refused(Exception):
@@ -101,6 +152,20 @@ class GbcsEndpoint:
         self.trust = trust or TrustAnchors()
         self.counters = security.CounterGuard()
         self.alert_counter = security.CounterSource()
+        #: The HAN devices this one has joined with (CS03/CS04/CS07).
+        self.joins = JoinList()
+        #: Key pairs CS02c generated, waiting for their certificate (CS02d), by usage.
+        self.pending_keys: dict[Usage, ec.EllipticCurvePrivateKey] = {}
+        #: Alerts the command being executed calls for (raised by the device after its response).
+        self._alerts: list[int] = []
+
+    def call_for_alert(self, code: int) -> None:
+        """A use case handler's outcome needs an alert (e.g. 0x8F4D own certificate replaced)."""
+        self._alerts.append(code)
+
+    def take_alerts(self) -> list[int]:
+        alerts, self._alerts = self._alerts, []
+        return alerts
 
     def accept(self, wire: bytes) -> Message:
         """Run every check on an inbound command; raise :class:`Refused` naming the failure."""
@@ -126,8 +191,12 @@ class GbcsEndpoint:
             self.counters.check(msg.originator, self.eui, msg.counter)
         except SecurityError as e:
             raise Refused(str(e), ALERT_AUTH_FAILURE, msg) from e
+        needed = CREDENTIAL_AUTHORITY.get(msg.message_code)
+        if needed is not None and self.trust.slots.get(needed) != msg.originator:
+            raise Refused(f"{slot} may not update credentials with 0x{msg.message_code:04X} (only the {needed})",
+                          ALERT_NO_AUTHORITY, msg)
         roles = allowed_roles(msg.message_code)
-        if roles is not None and slot != "acb" and not set(roles) & set(_SLOT_ROLES[slot]):
+        if needed is None and roles is not None and slot != "acb" and not set(roles) & set(_SLOT_ROLES[slot]):
             raise Refused(f"{slot} may not run use case 0x{msg.message_code:04X} (roles {','.join(roles)})",
                           ALERT_NO_AUTHORITY, msg)
         self.counters.accept(msg.originator, self.eui, msg.counter)

@@ -15,11 +15,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from emulator.gbcs import asn1
+
 # CS06 Activate Firmware response codes (gbcs.md).
 ACTIVATE_SUCCESS = 0
 ACTIVATE_NO_IMAGE = 1
 ACTIVATE_HASH_MISMATCH = 2
 ACTIVATE_FAILURE = 3
+
+# A future-dated CS06, when it runs: alert 0x8F66 (success) / 0x8F67 (failure) in a message
+# 0x00CA Future Dated Firmware Activation Alert (as the RTDS 11.3 reference alerts).
+ALERT_FUTURE_DATED_SUCCESS = 0x8F66
+ALERT_FUTURE_DATED_FAILURE = 0x8F67
+FUTURE_DATED_FIRMWARE_ALERT = 0x00CA
 
 # Firmware transfer alerts (CCS08) and the device-side firmware verification alert.
 ALERT_TRANSFER_FAIL = 0x8F89
@@ -77,26 +85,51 @@ class FirmwareState:
     held: HeldImage | None = None
     activation_at: float | None = None
     activation_hash: bytes | None = None
+    activation_counter: int = 0
+    activation_originator: bytes | None = None
     failures: int = 0
 
-    def activate(self, wanted_hash: bytes, now: float, at: float | None) -> tuple[int, bytes]:
-        """CS06: returns (response code, version now running)."""
+    def activate(self, wanted_hash: bytes, now: float, at: float | None, counter: int = 0,
+                 originator: bytes | None = None) -> tuple[int, bytes]:
+        """CS06: returns (response code, version now running). A future date is only recorded
+        (GBCS: the device acknowledges it and checks the image when the time comes)."""
+        if at is not None and at > now:
+            self.activation_at, self.activation_hash, self.activation_counter = at, wanted_hash, counter
+            self.activation_originator = originator
+            return ACTIVATE_SUCCESS, self.version
         if self.held is None:
             return ACTIVATE_NO_IMAGE, self.version
         if wanted_hash != self.held.image_hash:
             return ACTIVATE_HASH_MISMATCH, self.version
-        if at is not None and at > now:
-            self.activation_at, self.activation_hash = at, wanted_hash
-            return ACTIVATE_SUCCESS, self.version
         self.version = self.held.version
         self.held = None
         return ACTIVATE_SUCCESS, self.version
 
-    def due_activation(self, now: float) -> bytes | None:
-        """Run a future-dated activation whose time has come; returns the new version."""
+    def due_activation(self, now: float) -> DueActivation | None:
+        """Run a future-dated activation whose time has come; its outcome (to be alerted)."""
         if self.activation_at is None or self.activation_at > now:
             return None
-        wanted = self.activation_hash or b""
+        at, wanted, counter = self.activation_at, self.activation_hash or b"", self.activation_counter
         self.activation_at = self.activation_hash = None
         code, version = self.activate(wanted, now, None)
-        return version if code == ACTIVATE_SUCCESS else None
+        return DueActivation(at, counter, code, version, self.activation_originator)
+
+
+@dataclass(frozen=True, slots=True)
+class DueActivation:
+    """What a future-dated CS06 did when its time came."""
+
+    at: float
+    counter: int
+    code: int
+    version: bytes
+    originator: bytes | None = None  # whom the outcome alert goes to (None: the supplier)
+
+    @property
+    def alert_code(self) -> int:
+        return ALERT_FUTURE_DATED_SUCCESS if self.code == ACTIVATE_SUCCESS else ALERT_FUTURE_DATED_FAILURE
+
+    def alert_payload(self) -> bytes:
+        """SEQUENCE { alert code, execution date-time, originator counter, outcome { code, version } }."""
+        return asn1.sequence(asn1.integer(self.alert_code), asn1.generalized_time(self.at), asn1.integer(self.counter),
+                             asn1.sequence(asn1.integer(self.code), asn1.octets(self.version))).encode()

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from emulator.devices import alerts
 from emulator.devices.alerts import AlertContext, AlertOutbox
 from emulator.devices.base import Output, earliest
+from emulator.devices.credentials import due_update_alert
 from emulator.devices.endpoint import GbcsEndpoint, Refused
 from emulator.devices.events import (
     AlertAcknowledged,
@@ -35,8 +36,15 @@ from emulator.devices.events import (
     FirmwareBlockReceived,
     FirmwareTransferEnded,
 )
-from emulator.devices.firmware import ALERT_VERIFICATION_FAILED, Download, FirmwareState, HeldImage
-from emulator.gbcs import security
+from emulator.devices.firmware import (
+    ALERT_VERIFICATION_FAILED,
+    FUTURE_DATED_FIRMWARE_ALERT,
+    Download,
+    FirmwareState,
+    HeldImage,
+)
+from emulator.gbcs import asn1, security
+from emulator.gbcs.credentials import credentials_alert_code
 from emulator.gbcs.frames import Message
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota
@@ -143,11 +151,18 @@ class Meter(ABC):
         response = self.endpoint.respond(msg, payload, now)
         self._last_command, self._last_response = wire, response
         out.han.append(self._packet(CLUSTER_TUNNELING, self.tunnel_frame(response, ack=False)))
+        for code in self.endpoint.take_alerts():  # alerts the command's outcome calls for (e.g. 8F4D)
+            out.extend(self.raise_alert(code, now))
         return out
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
                     message_code: int | None = None, critical: bool | None = None) -> Output:
-        """Send alert ``code``: framed as GBCS defines it for this device type (its use case's
+        return self.raise_alert_to(None, code, now, payload, message_code=message_code, critical=critical)
+
+    def raise_alert_to(self, target: bytes | None, code: int, now: float, payload: bytes | None = None, *,
+                       message_code: int | None = None, critical: bool | None = None) -> Output:
+        """Send alert ``code`` to ``target`` (None: the supplier; a future-dated outcome goes to the
+        command's originator): framed as GBCS defines it for this device type (its use case's
         message code and signing, :func:`emulator.devices.alerts.route`), with the body the use
         case defines unless ``payload`` is given."""
         how = alerts.route(self.KIND, code)
@@ -155,7 +170,8 @@ class Meter(ABC):
         if payload is None:
             payload = self.alert_body(code, now)
         counter, wire = self.endpoint.alert(payload, now, critical=crit,
-                                            message_code=how.message_code if message_code is None else message_code)
+                                            message_code=how.message_code if message_code is None else message_code,
+                                            target=target)
         self.outbox.sent(counter, code, wire, now)
         out = Output(events=[AlertRaised(self.eui, now, code, crit, counter)])
         out.han.append(self._alert_packet(counter, wire))
@@ -298,8 +314,8 @@ class Meter(ABC):
             out.han.append(self._block_request(command, dl.offset, now))
         elif isinstance(command, ota.ImageBlockResponse):
             out.extend(self._on_block(command, now))
-        elif isinstance(command, ota.UpgradeEndResponse) and command.upgrade_time == ota.UPGRADE_NOW:
-            out.extend(self.activate_held(now))
+        # An Upgrade End Response never activates, whatever its upgrade time (0 = now included):
+        # GBCS activates firmware only by CS06, so the image stays held until that command.
         return out
 
     def _on_block(self, rsp: ota.ImageBlockResponse, now: float) -> Output:
@@ -377,11 +393,21 @@ class Meter(ABC):
             else:
                 self.ota_deadline = None
         old = self.firmware.version
-        new = self.firmware.due_activation(now)
-        if new is not None:
-            out.events.append(FirmwareActivated(self.eui, now, old, new))
+        done = self.firmware.due_activation(now)
+        if done is not None:  # a future-dated CS06 ran: its outcome is alerted (8F66 / 8F67)
+            if done.version != old:
+                out.events.append(FirmwareActivated(self.eui, now, old, done.version))
+            out.extend(self.raise_alert_to(done.originator, done.alert_code, now, done.alert_payload(), critical=True,
+                                           message_code=FUTURE_DATED_FIRMWARE_ALERT))
+        update = due_update_alert(self, now)
+        if update is not None:  # a future-dated CS02b ran: its outcome goes to the command's originator
+            payload, originator = update
+            code = asn1.decode(payload).children[0].int()  # type: ignore[index]
+            out.extend(self.raise_alert_to(originator, code, now, payload, critical=True,
+                                           message_code=credentials_alert_code(payload)))
         return out
 
     def get_timer(self) -> float | None:
+        pending = self.endpoint.trust.pending
         return earliest(self.outbox.next_deadline(), self.firmware.activation_at, self.ota_deadline,
-                        self.next_query)
+                        self.next_query, pending[0] if pending else None)

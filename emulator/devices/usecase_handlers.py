@@ -1,8 +1,10 @@
-"""ASN.1 use cases every meter answers the same way: firmware activation (CS06), firmware
-version of the hub (CS08), security credential updates (CS02), HAN joins (CS03/CS04).
+"""ASN.1 use cases every device answers the same way (GBCS CS family): firmware activation
+(CS06) and version (CS08), security credentials (CS02a-f, in :mod:`emulator.devices.credentials`),
+HAN joins (CS03 join, CS04 unjoin, CS07 read join details).
 
-A table from use case to handler; a use case without one is acknowledged with a plain
-success so that any SRV the DSP sends gets a well-formed answer.
+A table from use case to handler, each acting on the device's state and answering with the
+structure of the use case's RTDS reference response. A use case without a handler gets a
+plain success, so any SRV the DSP sends gets a well-formed answer.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from cryptography import x509
-
+from emulator.devices import credentials
+from emulator.devices.device_log import JOIN_INVALID_CERTIFICATE, JOIN_INVALID_METHOD, UNJOIN_NOT_IN_LOG
 from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.firmware import ACTIVATE_FAILURE, FirmwareState
 from emulator.gbcs import asn1, catalogue
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.frames import Message
+
+# CS03 join method and role each message code carries (0 A initiator, 1 A responder, 2 B, 3 C).
+_JOIN_METHODS = {0x000D: 0, 0x00AB: 1, 0x000E: 2, 0x00AF: 3}
 
 
 class HasFirmware(Protocol):
@@ -32,9 +37,10 @@ def _cs06(device: HasFirmware, msg: Message, now: float) -> bytes:
     if cmd.cancel:
         device.firmware.activation_at = device.firmware.activation_hash = None
         return asn1.NULL_RESPONSE
-    code, version = device.firmware.activate(cmd.image_hash, now, cmd.execution_time)
-    if cmd.execution_time is not None and cmd.execution_time > now and code == 0:
-        return asn1.NULL_RESPONSE  # future-dated: acknowledged now, outcome by alert later
+    code, version = device.firmware.activate(cmd.image_hash, now, cmd.execution_time, cmd.originator_counter,
+                                             msg.originator)
+    if cmd.execution_time is not None and cmd.execution_time > now:
+        return asn1.NULL_RESPONSE  # future-dated: acknowledged now, outcome by alert 0x00CA later
     return asn1.activate_firmware_response(code, version)
 
 
@@ -42,61 +48,48 @@ def _cs08(device: HasFirmware, msg: Message, now: float) -> bytes:
     return asn1.firmware_version_response(device.firmware.version)
 
 
-def _certificates_in(tlv: asn1.Tlv) -> list[x509.Certificate]:
-    found: list[x509.Certificate] = []
-    if tlv.tag == asn1.SEQUENCE and tlv.children and len(tlv.children) == 3 and tlv.encode()[:1] == b"\x30":
-        try:
-            found.append(x509.load_der_x509_certificate(tlv.encode()))
-            return found
-        except ValueError:
-            pass
-    for child in tlv.children or ():
-        found.extend(_certificates_in(child))
-    return found
-
-
-def _eui_of(cert: x509.Certificate) -> bytes | None:
-    for attr in cert.subject:
-        if attr.oid.dotted_string == "2.5.4.45":
-            value = attr.value
-            raw = value if isinstance(value, bytes) else str(value).encode()
-            text = raw.decode("ascii", "ignore")
-            try:
-                eui = bytes.fromhex(text) if len(text) == 16 else raw[-8:]
-            except ValueError:
-                eui = raw[-8:]
-            return eui if len(eui) == 8 else None
-    return None
-
-
-def _cs02(device: HasFirmware, msg: Message, now: float) -> bytes:
-    """Update security credentials: a new certificate replaces the holder of a trust-anchor slot.
-
-    Which slot comes from the use case name (``supplierBySupplier``, ``SupplierByTransCoS``,
-    ``networkOperatorByNetworkOperator``...). The keys of the new holder must already be
-    in the device's key store (the test PKI holds every party's certificates).
-    """
-    info = catalogue.message_codes().get(msg.message_code)
-    name = (info.use_case if info else "").lower()
-    slot = "network_operator" if "networkoperatorby" in name.replace(" ", "") else "supplier"
+def _cs03(device: HasFirmware, msg: Message, now: float) -> bytes:
+    """Join: SEQUENCE { method and role, other device id, device type [, certificate] } -> code."""
     try:
-        certs = _certificates_in(asn1.decode(msg.payload))
+        kids = asn1.decode(msg.payload).children or ()
+        method, eui, kind = kids[0].int(), kids[1].value, kids[2].int()
+    except (GbcsError, IndexError):
+        return asn1.integer(JOIN_INVALID_METHOD).encode()
+    if method != _JOIN_METHODS.get(msg.message_code, method) or len(eui) != 8:
+        return asn1.integer(JOIN_INVALID_METHOD).encode()
+    if method == 3 and len(kids) < 4:  # Method C carries the other device's certificate
+        return asn1.integer(JOIN_INVALID_CERTIFICATE).encode()
+    return asn1.integer(device.endpoint.joins.join(eui, kind)).encode()
+
+
+def _cs04(device: HasFirmware, msg: Message, now: float) -> bytes:
+    try:
+        tlv = asn1.decode(msg.payload)
     except GbcsError:
-        certs = []
-    for cert in certs:
-        eui = _eui_of(cert)
-        if eui is not None:
-            device.endpoint.trust.replace(slot, eui)
-            return asn1.sequence(asn1.integer(0)).encode()
-    # A CS02 without a certificate we can read: report failure rather than pretend.
-    return asn1.sequence(asn1.integer(1)).encode()
+        return asn1.integer(UNJOIN_NOT_IN_LOG).encode()
+    return asn1.integer(device.endpoint.joins.unjoin(tlv.value)).encode()
+
+
+def _cs07(device: HasFirmware, msg: Message, now: float) -> bytes:
+    """Read Device Join Details: SEQUENCE { 0 success, SEQUENCE OF { device id, device type } }."""
+    entries = tuple(asn1.sequence(asn1.octets(eui), asn1.integer(kind))
+                    for eui, kind in device.endpoint.joins.entries.items())
+    return asn1.device_encode(asn1.sequence(asn1.integer(0), asn1.sequence(*entries)))
 
 
 _HANDLERS: dict[str, Callable[[HasFirmware, Message, float], bytes]] = {
     "CS06": _cs06,
     "CS08": _cs08,
-    "CS02b": _cs02,
-    "CS02d": _cs02,
+    "CS02a": credentials.credential_details,
+    "CS02f": credentials.credential_details,
+    "CS02b": credentials.update_security_credentials,
+    "CS02g": credentials.update_security_credentials,
+    "CS02c": credentials.issue_security_credentials,
+    "CS02d": credentials.update_device_certificate,
+    "CS02e": credentials.provide_device_certificate,
+    "CS03A1": _cs03, "CS03A2": _cs03, "CS03B": _cs03, "CS03C": _cs03,
+    "CS04AC": _cs04, "CS04B": _cs04,
+    "CS07": _cs07,
 }
 
 

@@ -149,8 +149,7 @@ class Dsp:
             issued = issued_or_refusal
             message_code = issued.message_code
         else:
-            uc = select_use_case(req.srv, device.device_type, req.body)
-            message_code = uc.message_code if uc else 0
+            message_code = commands.message_code_for(req.srv, device.device_type, req.body) or 0
         refusal = self._restricted_refusal(device, message_code, req.srv)
         if refusal:
             return self._restricted_rejection(user_eui, rid, req.srv, device.eui, refusal, now)

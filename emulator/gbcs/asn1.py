@@ -187,4 +187,40 @@ def firmware_transfer_alert(alert_code: int, when: float, device: bytes, version
                     integer(result)).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class FirmwareTransferAlert:
+    """CCS08 (message code 0x0128), sent by the CHF about one device: SEQUENCE { alert code
+    (8F89 fail / 8F8A success), execution date-time, entity id (the device the image was for,
+    not the hub), firmware version, response code (0 success, 1 image discarded, 2 hardware
+    version mismatch, 3 file transfer failure) }."""
+
+    alert_code: int
+    when: float | None
+    entity: bytes
+    version: bytes
+    result: int
+
+    @classmethod
+    def decode(cls, data: bytes) -> FirmwareTransferAlert:
+        kids = decode(data).children or ()
+        if len(kids) != 5 or [k.tag for k in kids] != [INTEGER, GENERALIZED_TIME, OCTET_STRING, OCTET_STRING,
+                                                       INTEGER]:
+            raise DecodeError("CCS08 alert must be SEQUENCE {code, time, entity, version, result}",
+                              field="ccs08", offset=0)
+        return cls(kids[0].int(), parse_generalized_time(kids[1]), kids[2].value, kids[3].value, kids[4].int())
+
+
 NULL_RESPONSE = Tlv(NULL, b"").encode()  # future-dated acknowledgement
+
+
+def device_encode(tlv: Tlv) -> bytes:
+    """DER as the reference devices write it: lengths of 128 and more always in the
+    two-byte long form (``82 00 83``, never ``81 83``), as every RTDS device response does."""
+
+    def walk(t: Tlv) -> Tlv:
+        kids = tuple(walk(c) for c in t.children) if t.children is not None else None
+        body = b"".join(k.encode() for k in kids) if kids is not None else t.value
+        raw = b"\x82" + len(body).to_bytes(2, "big") if 128 <= len(body) <= 0xFFFF else None
+        return Tlv(t.tag, t.value, kids, raw)
+
+    return walk(tlv).encode()

@@ -8,11 +8,12 @@ losing supplier's are refused."""
 from __future__ import annotations
 
 import asyncio
+import base64
 
 from emulator.devices.events import CommandRefused
 from emulator.devices.profile import PremisesProfile
 from emulator.dsp.model import Status
-from emulator.gbcs import frames, identities, security
+from emulator.gbcs import credentials, frames, identities, security
 from emulator.gbcs.frames import Cra, Message
 from emulator.scenarios.report import Recorder, check
 from emulator.scenarios.steps import meters, send_ok
@@ -81,15 +82,26 @@ async def run(world: World, rec: Recorder) -> None:
             reason = await runner.try_join(link_key_from_install_code(codes[eui]))
             check(reason is None, f"{kind} did not join: {reason}")
     with rec.step("credentials", "supplier certificates replaced through the Transitional CoS (6.23)", ["IC-3"]):
-        cert = world.keys.get(identities.SECOND_SUPPLIER, "ds").certificate_der
-        check(cert is not None, "no certificate for the gaining supplier in the test PKI")
-        assert cert is not None
+        ds = world.keys.get(identities.SECOND_SUPPLIER, "ds").certificate_der
+        ka = world.keys.get(identities.SECOND_SUPPLIER, "ka").certificate_der
+        check(ds is not None and ka is not None, "no certificates for the gaining supplier in the test PKI")
+        assert ds is not None and ka is not None
+        # The DUIS 6.23 body: the gaining supplier's certificates (they chain straight to the test root,
+        # so no certification path), its floor sequence number, time-based checks applied.
+        body = {"SupplierFloorSeqNumber": "0",
+                "SupplierReplacementCertificates": {"DigitalSigningCertificate": base64.b64encode(ds).decode(),
+                                                    "KeyAgreementCertificate": base64.b64encode(ka).decode()},
+                "ApplyTimeBasedCPVChecks": "true"}
         for eui, kind in meters(p):
-            await send_ok(b, "6.23", eui, {"certificate": cert.hex()})
+            final = await send_ok(b, "6.23", eui, body)
             runner = p.esme_runner if kind == "ESME" else p.gsme_runner
             assert runner is not None
             slot = runner.machine.endpoint.trust.slots["supplier"]
             check(slot == identities.SECOND_SUPPLIER, f"{kind} still trusts {slot.hex().upper()} as supplier")
+            response = frames.decode(bytes.fromhex(str(final.body["gbcs"])))
+            outcome = credentials.decode_update_response(response.payload)
+            check(outcome is not None and outcome.succeeded and len(outcome.outcomes) == 2,
+                  f"{kind} did not replace both supplier cells: {outcome}")
     with rec.step("commission", "gaining supplier commissions the devices", ["IC-3"]):
         for eui, _kind in meters(p):
             await send_ok(b, "8.1.1", eui)

@@ -84,6 +84,8 @@ def _body(case: Case, p: PremisesRuntime) -> dict[str, Any]:
         return {"device": p.esme.hex(), "device_type": 0, "install_code": p.install_codes[p.esme].hex()}
     if case.srv == "11.3":
         return {"image_hash": "00" * 32}
+    if case.srv == "6.15.1" and case.role == "network-operator":  # DUIS: whose credentials (NObyNO)
+        return {"RemotePartyRole": "NetworkOperator"}
     return {}
 
 

@@ -26,6 +26,7 @@ from emulator.dsp.model import Device, Premises, Region, Response, ServiceReques
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.gbcs import frames, identities, security
+from emulator.gbcs.credentials import ROOT_EUI
 from emulator.gbcs.keys import KeyStore
 from emulator.pki.generate import build as build_pki
 from emulator.pki.generate import device_eui, manufacturer_key
@@ -59,11 +60,16 @@ def install_code_for(seed: int, eui: bytes) -> bytes:
 
 def key_stores(seed: int, premises: int) -> tuple[KeyStore, ec.EllipticCurvePrivateKey]:
     """Every party's keys (private included) from the deterministic test PKI."""
-    issued, _, _, _ = build_pki(seed, premises)
+    issued, root, _, _ = build_pki(seed, premises)
     store = KeyStore()
     for item in issued:
         der = item.cert.public_bytes(serialization.Encoding.DER)
         store.add_private(item.eui, item.usage, item.key, der)  # type: ignore[arg-type]
+    # The root trust anchor every device holds (GBCS reports its subject unique id as all zeros):
+    # a replacement certificate must chain to it (CS02b).
+    root_key = root.public_key()
+    assert isinstance(root_key, ec.EllipticCurvePublicKey)
+    store.add_public(ROOT_EUI, "ds", root_key, root.public_bytes(serialization.Encoding.DER))
     return store, manufacturer_key(seed)
 
 
