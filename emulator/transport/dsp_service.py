@@ -196,14 +196,15 @@ class DspService:
                 msg = frames.decode(bytes.fromhex(cmd.signed_command))
                 msg = security.precommand_to_command(self.keys, msg.with_(precommand=True), msg.signature or b"")
             else:
-                uc = commands.build(cmd.srv, cmd.device_type, bytes.fromhex(cmd.originator), target, cmd.counter,
-                                    cmd.body)
-                msg = uc.message
-                dcc_party = _DCC_ORIGINATED.get(msg.message_code)
-                if dcc_party is not None:
-                    msg = msg.with_(originator=dcc_party, counter=self.acb_counter.next(now))
-                    if dcc_party == TRANSITIONAL_COS:
-                        msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
+                # A use case the DCC originates is built as its party from the start, so the
+                # counters inside the payload (CS02b's sequence number, CCS01's invoke-id) are the
+                # envelope's, as in every RTDS file.
+                dcc_party = _DCC_ORIGINATED.get(commands.message_code_for(cmd.srv, cmd.device_type, cmd.body) or 0)
+                originator = dcc_party or bytes.fromhex(cmd.originator)
+                counter = self.acb_counter.next(now) if dcc_party else cmd.counter
+                msg = commands.build(cmd.srv, cmd.device_type, originator, target, counter, cmd.body).message
+                if dcc_party == TRANSITIONAL_COS:
+                    msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
             wire = security.seal(self.keys, msg)
         except (GbcsError, ValueError, KeyError) as e:
             self._finish_later(cmd.request_id, Response(cmd.request_id, "E1", f"cannot frame the command: {e}"))
