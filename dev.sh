@@ -5,7 +5,7 @@
 #   ./dev.sh bench        set up if needed, then the benchmarks (figures go to bench/)
 # Set-up is idempotent: a virtual environment in .venv, the package with its dev and radio
 # extras (re-installed only when pyproject.toml changes), and Debian's mosquitto
-# when apt is available (the emulator falls back to an in-process broker without it), tshark
+# when apt is available (the embedded broker: without it, runs need --broker memory or an external URL), tshark
 # and chromium for the tests that check pcaps and the SSI page.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,7 +32,8 @@ setup() {
     echo "$want" > "$stamp"
   fi
   # Debian packages the emulator and its tests use: mosquitto (the embedded broker;
-  # an in-process broker is the fallback) and tshark (checks that pcaps dissect).
+  # without it a run says how to install it, or to use --broker memory / an external URL) and
+  # tshark (checks that pcaps dissect).
   local missing=()
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
   command -v tshark >/dev/null 2>&1 || missing+=(tshark)

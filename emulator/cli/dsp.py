@@ -10,7 +10,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("dsp", help="the DSP stub's SSI page and HTTP API")
+    p = sub.add_parser("dsp", help="the DSP's SSI page and HTTP API over a demo premises")
     dsub = p.add_subparsers(dest="dsp_command", metavar="ACTION")
     dsub.required = True
     s = dsub.add_parser("serve", help="serve the SSI page and API over a commissioned demo premises")

@@ -32,7 +32,7 @@ WORKER_INDEX_ENV = "WORKER_INDEX"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("fleet", help="the hubs of a premises range, or the DSP, over an MQTT broker")
+    p = sub.add_parser("fleet", help="many premises: hubs and the DSP in separate processes over MQTT")
     fsub = p.add_subparsers(dest="fleet_command", metavar="ROLE")
     fsub.required = True
     h = fsub.add_parser("hubs", help="run the hubs (CHF, ESME, GSME) of premises FIRST .. FIRST+COUNT-1",

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import aiomqtt
 
-from emulator.clock import Clock, RealClock
+from emulator.clock import Clock, RealClock, until
 from emulator.devices.chf import DEVICE_TYPE_CODES
 from emulator.devices.events import DeviceEvent, JoinPermitted
 from emulator.devices.profile import PremisesProfile
@@ -277,10 +277,9 @@ def _status(repo: Repository, eui: bytes) -> Status | None:
 
 
 async def _until_joined(repo: Repository, eui: bytes, kind: str) -> None:
-    for _ in range(int(JOIN_WAIT_S / 0.05)):
-        if _status(repo, eui) in (Status.INSTALLED_NOT_COMMISSIONED, Status.COMMISSIONED):
-            return
-        await asyncio.sleep(0.05)
+    if await until(lambda: _status(repo, eui) in (Status.INSTALLED_NOT_COMMISSIONED, Status.COMMISSIONED),
+                   JOIN_WAIT_S):
+        return
     raise StepFailed(f"{kind} {eui.hex().upper()} did not join within {JOIN_WAIT_S:g} s of SRV 8.11")
 
 

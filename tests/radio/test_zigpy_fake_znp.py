@@ -141,12 +141,12 @@ def test_dv7_hardware_check_on_the_fake_stick_and_a_wrong_radio_type(tmp_path: P
         wrong.write_text(f"radio: ezsp\nport: {url}\n")  # a valid type, but not what is on the port
         t = time.monotonic()
         r = _cli("hardware", "check", "--timeout", "4", str(wrong))
-        assert r.returncode == 1 and "did not start within 4 s (wrong radio type or baud rate?)" in r.stderr
+        assert r.returncode == 2 and "did not start within 4 s (wrong radio type or baud rate?)" in r.stderr
         assert time.monotonic() - t < 30 and "Traceback" not in r.stderr
         refused = tmp_path / "refused.yaml"
         refused.write_text("radio: znp\nport: socket://127.0.0.1:9\n")
         r = _cli("hardware", "check", "--timeout", "5", str(refused))
-        assert r.returncode == 1 and "ConnectionRefusedError" in r.stderr and "Traceback" not in r.stderr
+        assert r.returncode == 2 and "ConnectionRefusedError" in r.stderr and "Traceback" not in r.stderr
     finally:
         server.terminate()
         server.wait(10)
