@@ -12,6 +12,7 @@ import argparse
 import errno
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -102,7 +103,9 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         where = error.filename
         if error.errno == errno.EADDRINUSE:
-            return f"{str(error).split('] ', 1)[-1]} (the port is taken: stop what holds it or choose another port)"
+            found = re.search(r"\('([^']*)', (\d+)\)", str(error))
+            at = f"{found.group(1)}:{found.group(2)}" if found else "the address"
+            return f"cannot listen on {at}: the port is taken (stop what holds it, or choose another with --port)"
         return f"{where}: {error.strerror}" if where else error.strerror
     text = " ".join(str(error).split())
     return text or type(error).__name__

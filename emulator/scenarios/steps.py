@@ -47,8 +47,10 @@ def meters(p: PremisesRuntime) -> list[tuple[bytes, str]]:
 
 
 async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes: dict[bytes, bytes] | None = None,
-                  commission_hub: bool = True) -> list[str]:
-    """SRV 8.14.1 for the hub, SRV 8.11 with each meter's install code, then the meters join (IC-2)."""
+                  commission_hub: bool = True, again: bool = False) -> list[str]:
+    """SRV 8.14.1 for the hub, SRV 8.11 with each meter's install code, then the meters join (IC-2).
+    ``again``: the DSP's kept state (``--db``) may already show the meters Commissioned (the devices,
+    which keep no state, are being installed anew against it)."""
     notes = []
     if commission_hub:
         await send_ok(user, "8.14.1", "", {"device": p.chf.hex().upper()})
@@ -65,14 +67,16 @@ async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes:
     # The hub tells the DSP of each join (an event over the WAN): wait for it, with a deadline.
     repo = world.dsp.core.repo
 
+    expected = {Status.INSTALLED_NOT_COMMISSIONED} | ({Status.COMMISSIONED} if again else set())
+
     def installed(eui: bytes) -> bool:
         dev = repo.device(eui.hex().upper())
-        return dev is not None and dev.status == Status.INSTALLED_NOT_COMMISSIONED
+        return dev is not None and dev.status in expected
 
     await until(lambda: all(installed(eui) for eui, _ in meters(p)), JOIN_REPORT_S)
     for eui, kind in meters(p):
         dev = repo.device(eui.hex().upper())
-        check(dev is not None and dev.status == Status.INSTALLED_NOT_COMMISSIONED,
+        check(dev is not None and dev.status in expected,
               f"{kind} status {dev.status.value if dev else '?'} after joining, expected InstalledNotCommissioned")
     return notes
 

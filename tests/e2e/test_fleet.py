@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKERS = ((0, 3), (3, 3))  # (first, count): disjoint
 TOTAL = 6
 READ_SECONDS = 4.0
+#: Deadline for a process to start, answer or stop: generous, so a busy machine is slower, not red.
+LOADED_S = 60.0
 
 
 async def _spawn(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
@@ -48,7 +50,7 @@ async def _json_line(proc: asyncio.subprocess.Process, timeout: float) -> dict[s
 async def _inventory(dsp: asyncio.subprocess.Process) -> list[dict[str, Any]]:
     """The DSP's SSI API while it drives: GET /api/inventory at the address it printed."""
     assert dsp.stderr is not None
-    line = (await asyncio.wait_for(dsp.stderr.readline(), 20)).decode()
+    line = (await asyncio.wait_for(dsp.stderr.readline(), LOADED_S)).decode()
     assert line.startswith("SSI on http://"), line
     url = line.split()[-1] + "api/inventory"
     body = await asyncio.get_running_loop().run_in_executor(None, lambda: urllib.request.urlopen(url, timeout=5).read())
@@ -63,13 +65,14 @@ async def _fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str
         workers = [await _spawn("hubs", "--broker", hub_url, "--first", str(first), "--count", str(count),
                                 "--gsme-wake", "1", env=env) for first, count in WORKERS]
         try:
-            ready = [await _json_line(w, 20) for w in workers]
+            ready = [await _json_line(w, LOADED_S) for w in workers]
             d = broker.dsp_url()
             dsp = await _spawn("dsp", "--broker", f"mqtt://{d.username}:{d.password}@127.0.0.1:{d.port}",
                                "--premises", str(TOTAL), "--port", "0", "--drive", "--rate", "50",
-                               "--seconds", str(READ_SECONDS), "--commission-timeout", "20")
+                               "--seconds", str(READ_SECONDS), "--commission-timeout", str(LOADED_S),
+                               "--db", ":memory:")
             inventory = await _inventory(dsp)
-            out, err = await asyncio.wait_for(dsp.communicate(), 40)
+            out, err = await asyncio.wait_for(dsp.communicate(), 2 * LOADED_S)
             assert dsp.returncode == 0, err.decode(errors="replace")
             summary: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
             summary["inventory"] = inventory
@@ -77,9 +80,9 @@ async def _fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str
             for w in workers:
                 if w.returncode is None:
                     w.terminate()
-        stopped = [await _json_line(w, 10) for w in workers]
+        stopped = [await _json_line(w, LOADED_S) for w in workers]
         for w in workers:
-            assert await asyncio.wait_for(w.wait(), 10) == 0
+            assert await asyncio.wait_for(w.wait(), LOADED_S) == 0
     return ready, stopped, summary
 
 
