@@ -58,7 +58,8 @@ async def _inventory(dsp: asyncio.subprocess.Process) -> list[dict[str, Any]]:
     return rows
 
 
-async def _fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+async def _fleet(*state: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Two fresh workers and a DSP over a fresh broker; ``state``: the DSP's state options."""
     async with start_broker(hubs={device_eui(i, "CHF") for i in range(TOTAL)}) as broker:
         hub_url = f"mqtt://127.0.0.1:{broker.port}"
         env = {fleet.HUB_SECRET_ENV: broker.secret.hex()}
@@ -70,12 +71,13 @@ async def _fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str
             dsp = await _spawn("dsp", "--broker", f"mqtt://{d.username}:{d.password}@127.0.0.1:{d.port}",
                                "--premises", str(TOTAL), "--port", "0", "--drive", "--rate", "50",
                                "--seconds", str(READ_SECONDS), "--commission-timeout", str(LOADED_S),
-                               "--db", ":memory:")
+                               *(state or ("--db", ":memory:")))
             inventory = await _inventory(dsp)
             out, err = await asyncio.wait_for(dsp.communicate(), 2 * LOADED_S)
             assert dsp.returncode == 0, err.decode(errors="replace")
             summary: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
             summary["inventory"] = inventory
+            summary["stderr"] = err.decode(errors="replace")
         finally:
             for w in workers:
                 if w.returncode is None:
@@ -100,6 +102,21 @@ def test_two_workers_and_the_dsp_over_the_broker():
         assert s["event"] == "stopped" and s["join_failures"] == {} and s["reconnects"] == 0
         assert s["joins"] == 2 * s["count"]  # ESME and GSME of every premises joined once
     print(json.dumps({k: summary[k] for k in ("requests", "reads_per_s", "p50_ms", "p95_ms", "commission_s")}))
+
+
+def test_fleet_dsp_keeps_its_state_and_installs_fresh_hubs_again(tmp_path: Path):
+    """Durable by default (issue 15): a second fleet run on the same --data folder finds the DSP's
+    records (the meters Commissioned), installs the new workers' empty hubs again, and reads them all."""
+    data = tmp_path / "data"
+    _, _, first = asyncio.run(_fleet("--data", str(data)))
+    assert f"DSP state in {data / 'dsp.sqlite'}" in first["stderr"]
+    assert first["commissioned"] == TOTAL and first["failures"] == 0
+    _, _, second = asyncio.run(_fleet("--data", str(data)))
+    # The inventory the second DSP serves as it starts, before it commissions anything: the first run's.
+    kept = {d["status"] for d in second["inventory"] if d["device_type"] in ("ESME", "GSME")}
+    assert kept == {"Commissioned"} and len(second["inventory"]) == 4 * TOTAL
+    assert second["commissioned"] == TOTAL and second["commission_failures"] == {}
+    assert second["requests"] > 0 and second["failures"] == 0 and second["meters_read"] == TOTAL
 
 
 def test_dsp_inventory_is_build_worlds():
