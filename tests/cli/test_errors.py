@@ -124,7 +124,7 @@ def test_help_is_for_users_grouped_by_task():
     assert r.returncode == 0, r.stderr
     text = r.stdout
     assert "register(" not in text and "sub-command group" not in text  # no developer docstring
-    headings = ["Run a journey end to end", "Serve a DSP and premises", "Look inside messages, keys and firmware",
+    headings = ["Run a journey end to end", "Serve a DSP and premises", "look inside messages, keys and firmware",
                 "Use a real Zigbee radio", "Measure"]
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions), "task headings out of order"
