@@ -119,7 +119,7 @@ def test_no_mosquitto_says_how_to_install_it_and_what_else_to_run(monkeypatch: p
 
 
 def test_help_is_for_users_grouped_by_task():
-    r = subprocess.run([sys.executable, "-m", "emulator", "--help"], capture_output=True, text=True, timeout=60,
+    r = subprocess.run([sys.executable, "-m", "emulator", "--help"], capture_output=True, text=True, timeout=300,
                        cwd=ROOT, check=False)
     assert r.returncode == 0, r.stderr
     text = r.stdout

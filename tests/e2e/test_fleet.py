@@ -53,7 +53,8 @@ async def _inventory(dsp: asyncio.subprocess.Process) -> list[dict[str, Any]]:
     line = (await asyncio.wait_for(dsp.stderr.readline(), LOADED_S)).decode()
     assert line.startswith("SSI on http://"), line
     url = line.split()[-1] + "api/inventory"
-    body = await asyncio.get_running_loop().run_in_executor(None, lambda: urllib.request.urlopen(url, timeout=5).read())
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(None, lambda: urllib.request.urlopen(url, timeout=LOADED_S).read())
     rows: list[dict[str, Any]] = json.loads(body)
     return rows
 

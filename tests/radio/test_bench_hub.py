@@ -85,10 +85,10 @@ def test_serve_refuses_the_virtual_profile_and_a_bad_device(tmp_path):  # type: 
     virtual = tmp_path / "v.yaml"
     virtual.write_text("radio: virtual\n")
     r = subprocess.run([sys.executable, "-m", "emulator", "hardware", "serve", str(virtual)], capture_output=True,
-                       text=True, timeout=60, check=False)
+                       text=True, timeout=300, check=False)
     assert r.returncode == 2 and "serve needs a real radio" in r.stderr
     znp = tmp_path / "z.yaml"
     znp.write_text("radio: znp\nport: socket://127.0.0.1:9\n")
     r = subprocess.run([sys.executable, "-m", "emulator", "hardware", "serve", str(znp), "--device", "IHD:00"],
-                       capture_output=True, text=True, timeout=60, check=False)
+                       capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 2 and "kind 'IHD'" in r.stderr

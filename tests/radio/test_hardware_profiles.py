@@ -36,7 +36,7 @@ def test_bad_profiles_name_file_and_key(tmp_path: Path, text: str, key: str):
 
 def _check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "emulator", "hardware", "check", str(path)], capture_output=True,
-                          text=True, timeout=60, check=False)
+                          text=True, timeout=300, check=False)
 
 
 def test_hardware_check_clear_errors(tmp_path: Path):

@@ -112,21 +112,23 @@ def test_dv7_the_stick_keeps_its_network_across_a_restart():
     run(main())
 
 
-def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True, text=True,
                           timeout=timeout, check=False)
 
 
 def test_dv7_hardware_check_on_the_fake_stick_and_a_wrong_radio_type(tmp_path: Path):
     server = subprocess.Popen([sys.executable, "-m", "emulator", "hardware", "fake-znp", "--port", "0",
-                               "--seconds", "60"], stdout=subprocess.PIPE, text=True)
+                               "--seconds", "600"], stdout=subprocess.PIPE, text=True)  # stopped in finally
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
         url = line.split(" at ")[1].strip()
         good = tmp_path / "fake.yaml"
         good.write_text(f"radio: znp\nport: {url}\nchannel: 25\n")
+        t = time.monotonic()
         r = _cli("hardware", "check", str(good))
+        baseline = time.monotonic() - t  # a process start, zigpy's imports and a check: slow on a busy machine
         assert r.returncode == 0, r.stderr
         info = json.loads(r.stdout)
         assert info["channel"] == 25 and info["firmware"].startswith("Z-Stack") and info["network_formed"]
@@ -135,7 +137,11 @@ def test_dv7_hardware_check_on_the_fake_stick_and_a_wrong_radio_type(tmp_path: P
         t = time.monotonic()
         r = _cli("hardware", "check", "--timeout", "4", str(wrong))
         assert r.returncode == 2 and "did not start within 4 s (wrong radio type or baud rate?)" in r.stderr
-        assert time.monotonic() - t < 30 and "Traceback" not in r.stderr
+        # The 4 s time-out ends the check: it takes about what a good check takes, not zigpy's own
+        # minute-long retries (measured against the good check, so a loaded machine is no failure).
+        took = time.monotonic() - t
+        assert took < baseline + 25, f"the wrong-radio check took {took:.1f} s, a good one {baseline:.1f} s"
+        assert "Traceback" not in r.stderr
         refused = tmp_path / "refused.yaml"
         refused.write_text("radio: znp\nport: socket://127.0.0.1:9\n")
         r = _cli("hardware", "check", "--timeout", "5", str(refused))
