@@ -185,10 +185,39 @@ def run(coro: Coroutine[Any, Any, T], *, virtual: bool = True) -> T:
         return loop.run_until_complete(coro)
     finally:
         try:
+            _cancel_leftovers(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the tasks still pending when the main coroutine ends (an error cut a run short) and let
+    them finish, as ``asyncio.run`` does: no "Task was destroyed but it is pending!" at exit."""
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def until(condition: Callable[[], bool], timeout: float, *, every: float = 0.05) -> bool:
+    """Wait for ``condition()`` to hold: True as soon as it does, False if it still does not after
+    ``timeout`` seconds of the running loop's clock (virtual or real). Callers say what failed:
+    ``assert await until(lambda: ..., 60), f"... not within 60 s: {state}"``.
+
+    How everything waits for something to happen (never a fixed sleep): a loaded machine only
+    makes the wait longer, and a deadline turns a hang into a failure that names the condition.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() >= deadline:
+            return bool(condition())
+        await asyncio.sleep(min(every, max(0.0, deadline - loop.time())))
+    return True
 
 
 async def hold(seconds: float) -> None:

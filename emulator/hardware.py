@@ -34,6 +34,13 @@ class ProfileError(ValueError):
         self.source, self.key = source, key
         super().__init__(f"{source}: {key}: expected {expected}, got {got!r}")
 
+    @classmethod
+    def unreadable(cls, source: str, reason: str) -> ProfileError:
+        """The profile file itself cannot be read (missing, a folder, no permission)."""
+        error = cls(source, "(file)", "", "")
+        error.args = (f"hardware profile {source}: cannot read it ({reason})",)
+        return error
+
 
 class RadioError(RuntimeError):
     """The radio could not be reached or used; the message says what to do."""
@@ -93,7 +100,7 @@ def load(path: Path | str) -> RadioProfile:
     try:
         doc = yaml.safe_load(p.read_text())
     except OSError as e:
-        raise ProfileError(str(p), "(file)", "a readable YAML file", str(e)) from None
+        raise ProfileError.unreadable(str(p), e.strerror or type(e).__name__) from None
     except yaml.YAMLError as e:
         raise ProfileError(str(p), "(file)", "well-formed YAML", str(e).splitlines()[0]) from None
     return from_mapping(doc, str(p))

@@ -1,6 +1,6 @@
 """WAN benchmark: SRV round trips end to end (DSP -> MQTT -> CHF -> HAN -> ESME and back) per
 second with p50/p99 latency, and in the same run a bare aiomqtt request/response echo through
-the same broker; real time, one process, the embedded mosquitto (or in-process) broker."""
+the same broker; real time, one process, the embedded mosquitto."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ _SUITES = ("codec", "han", "wan", "wan2", "radio", "duis")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="run benchmarks; figures are printed and written to bench/<name>.json")
+    p = sub.add_parser("bench", help="benchmarks; figures are printed and written to bench/<name>.json")
     p.add_argument("suite", nargs="?", default="all", choices=(*_SUITES, "all"))
     p.add_argument("--seconds", type=float, default=1.0, help="measuring time per figure")
     p.add_argument("--out", type=Path, default=Path("bench"), help="folder for the JSON figures")

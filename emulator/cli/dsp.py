@@ -1,5 +1,5 @@
 """``smets2-emu dsp serve``: the DSP stub with DCC Boxed's DUIS endpoints, its SSI page and HTTP
-API, on a demo premises."""
+API, on a demo premises. Its state is kept on disk by default (:mod:`emulator.cli.state`)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emulator.cli import state
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("dsp", help="the DSP stub's DUIS endpoints, SSI page and HTTP API")
+    p = sub.add_parser("dsp", help="the DSP stub's DUIS endpoints, SSI page and HTTP API over a demo premises")
     dsub = p.add_subparsers(dest="dsp_command", metavar="ACTION")
     dsub.required = True
     s = dsub.add_parser("serve", help="serve DUIS, the SSI page and API over a commissioned demo premises")
-    s.add_argument("--port", type=int, default=8080)
-    s.add_argument("--db", type=Path, help="keep the DSP's state and the DUIS outbox in this SQLite file")
+    s.add_argument("--host", default="127.0.0.1", help="address of the SSI page, API and DUIS (0.0.0.0: all)")
+    s.add_argument("--port", type=int, default=8080, help="port of the SSI page, API and DUIS (0: any free port)")
+    state.add_arguments(s)
     s.add_argument("--seconds", type=float, default=0, help="stop after this long (0: run until interrupted)")
     s.add_argument("--user", action="append", default=[], metavar="EUI=URL",
                    help="deliver this user's DUIS responses and alerts to URL (repeatable)")
@@ -40,8 +43,9 @@ def parse_users(items: list[str]) -> dict[str, str]:
 
 
 async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = None, seconds: float = 0,
-                     bound_port: list[int] | None = None, *, endpoints: Mapping[str, str] | None = None,
-                     duis_dir: Path | None = None, duis_keys: Path | None = None, token: str | None = None) -> None:
+                     bound_port: list[int] | None = None, *, host: str = "127.0.0.1",
+                     endpoints: Mapping[str, str] | None = None, duis_dir: Path | None = None,
+                     duis_keys: Path | None = None, token: str | None = None) -> None:
     from emulator.clock import RealClock, hold
     from emulator.devices.profile import PremisesProfile
     from emulator.dsp.repository import MemoryRepository, Repository
@@ -59,43 +63,49 @@ async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = N
     else:
         repo = MemoryRepository()
     world = await build_world(RealClock(), [PremisesProfile()], repo=repo)
-    p = world.premises[0]
-    await install(world, p, world.users[SUPPLIER])
-    await commission(world, p, world.users[SUPPLIER])
     duis: DuisFrontEnd | None = None
     try:
         duis = await start_front_end(world.dsp, duis_dir or default_dir(), endpoints or {},
                                      db if db is not None else ":memory:", duis_keys)
     except DuisFilesError as e:
         print(f"DUIS endpoints disabled: {e}", file=sys.stderr, flush=True)
-    api = HttpApi(world.dsp, port=port, duis=duis, token=token)
-    bound = await api.start()
-    print(f"SSI on http://127.0.0.1:{bound}/", flush=True)
-    print(f"SSI token {api.token} (changing calls; the page: http://127.0.0.1:{bound}/#token={api.token})",
-          flush=True)
-    if duis is not None:
-        print(f"DUIS on http://127.0.0.1:{bound}/api/v1/serviceS|serviceT|serviceD", flush=True)
-    if bound_port is not None:
-        bound_port.append(bound)
-    if ready is not None:
-        ready.set()
+    api = HttpApi(world.dsp, host=host, port=port, duis=duis, token=token)
     try:
+        # The port first: a taken port is said at once, before any premises work.
+        bound = await api.start()
+        p = world.premises[0]
+        # With kept state the DSP may know these meters already; the demo devices start afresh.
+        await install(world, p, world.users[SUPPLIER], again=db is not None)
+        await commission(world, p, world.users[SUPPLIER])
+        print(f"SSI on http://{host}:{bound}/", flush=True)
+        print(f"SSI token {api.token} (changing calls; the page: http://{host}:{bound}/#token={api.token})",
+              flush=True)
+        if duis is not None:
+            print(f"DUIS on http://{host}:{bound}/api/v1/serviceS|serviceT|serviceD", flush=True)
+        print(f"smets2-emu dsp serve: {state.where(db)}", file=sys.stderr, flush=True)
+        if bound_port is not None:
+            bound_port.append(bound)
+        if ready is not None:
+            ready.set()
         await hold(seconds)
     finally:
         await api.stop()
         if duis is not None:
             await duis.stop()
         await world.stop()
+        close = getattr(repo, "close", None)
+        if close is not None:
+            close()
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Errors a user can act on (a taken port, a data folder that cannot be made, a bad --user)
+    reach ``emulator.cli.main``: one line, exit status 2."""
+    db = state.dsp_db(args)
+    endpoints = parse_users(args.user)
     try:
-        endpoints = parse_users(args.user)
-        asyncio.run(serve_demo(args.port, args.db, seconds=args.seconds, endpoints=endpoints,
+        asyncio.run(serve_demo(args.port, db, seconds=args.seconds, host=args.host, endpoints=endpoints,
                                duis_dir=args.duis_dir, duis_keys=args.duis_keys, token=args.token))
     except KeyboardInterrupt:
         return 0
-    except (OSError, ValueError) as e:
-        print(f"smets2-emu dsp serve: {e}", file=sys.stderr)
-        return 1
     return 0

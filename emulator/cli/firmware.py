@@ -13,7 +13,7 @@ from emulator.zigbee.errors import OtaFileError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("firmware", help="build and inspect signed Zigbee OTA firmware images")
+    p = sub.add_parser("firmware", help="build and inspect signed Zigbee OTA images")
     fsub = p.add_subparsers(dest="firmware_command", metavar="ACTION")
     fsub.required = True
     b = fsub.add_parser("build", help="build a signed OTA file with the test PKI's manufacturer key")

@@ -28,12 +28,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from emulator.cli import describe_error, state
+
 _REPLICA = re.compile(r"[-_](\d+)$")
 WORKER_INDEX_ENV = "WORKER_INDEX"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("fleet", help="the hubs of a premises range, or the DSP, over an MQTT broker")
+    p = sub.add_parser("fleet", help="many premises: hubs and the DSP in separate processes over MQTT")
     fsub = p.add_subparsers(dest="fleet_command", metavar="ROLE")
     fsub.required = True
     h = fsub.add_parser("hubs", help="run the hubs (CHF, ESME, GSME) of premises FIRST .. FIRST+COUNT-1",
@@ -53,7 +55,7 @@ def register(sub: Any) -> None:
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--host", default="127.0.0.1", help="address of the SSI/API (0.0.0.0 in a container)")
     d.add_argument("--port", type=int, default=8080, help="port of the SSI/API (0: any free port)")
-    d.add_argument("--db", type=Path, help="keep the DSP's state in this SQLite file")
+    state.add_arguments(d)
     d.add_argument("--drive", action="store_true", help="commission every premises, then read at --rate")
     d.add_argument("--srv", default="4.1.1", help="the read SRV sent to each ESME in turn")
     d.add_argument("--rate", type=_positive_float, default=20.0, help="reads per second")
@@ -264,6 +266,10 @@ def _dsp(args: argparse.Namespace) -> int:
     except ValueError as e:  # PolicyError is a ValueError
         return _fail("dsp", e)
     options = DriveOptions(args.srv, args.rate, args.commission_timeout) if args.drive else None
+    try:
+        db = state.dsp_db(args)
+    except OSError as e:
+        return _fail("dsp", describe_error(e))
 
     token = secrets.token_urlsafe(18)
 
@@ -271,9 +277,10 @@ def _dsp(args: argparse.Namespace) -> int:
         print(f"SSI on http://{args.host}:{port}/", file=sys.stderr, flush=True)
         print(f"SSI token {token} (changing calls; the page: http://{args.host}:{port}/#token={token})",
               file=sys.stderr, flush=True)
+        print(f"smets2-emu fleet dsp: {state.where(db)}", file=sys.stderr, flush=True)
 
     async def main(stop: asyncio.Event) -> dict[str, Any]:
-        return await run_dsp(url, seed=args.seed, premises=args.premises, http_port=args.port, db=args.db,
+        return await run_dsp(url, seed=args.seed, premises=args.premises, http_port=args.port, db=db,
                              http_host=args.host, drive_options=options, seconds=args.seconds, stop=stop,
                              wait_s=args.wait, on_ready=ready, policy=policy, token=token)
 
@@ -282,7 +289,7 @@ def _dsp(args: argparse.Namespace) -> int:
     except BrokerError as e:
         return _fail("dsp", e)
     except OSError as e:  # the SSI port is taken, the --db cannot be opened
-        return _fail("dsp", e)
+        return _fail("dsp", describe_error(e))
     print(json.dumps(summary), flush=True)
     if options is None:
         return 0

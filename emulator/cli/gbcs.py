@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emulator.cli import describe_error
 from emulator.gbcs import frames, security
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
@@ -17,7 +18,7 @@ from emulator.gbcs.keys import KeyStore
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("gbcs", help="decode and encode GBCS messages")
+    p = sub.add_parser("gbcs", help="decode GBCS messages to JSON (checked with --keys), or encode")
     gsub = p.add_subparsers(dest="gbcs_command", metavar="ACTION")
     gsub.required = True
     d = gsub.add_parser("decode", help="decode messages (argument, or one hex message per line on stdin)")
@@ -32,13 +33,14 @@ def register(sub: Any) -> None:
 
 
 def load_keys(path: Path | None) -> KeyStore | None:
+    """The key store at ``path`` (a folder of keys or a keystore.json); ValueError naming it and why not."""
     if path is None:
         return None
     from emulator import pki
 
-    if path.is_file() and path.suffix == ".json":
-        return pki.load_keystore_json(path)
-    return pki.load_directory(path)
+    if not path.exists():
+        raise ValueError(f"key store {path}: no such file or folder (make one with 'smets2-emu pki init {path}')")
+    return pki.load_keys(path)
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -47,7 +49,7 @@ def _decode(args: argparse.Namespace) -> int:
     try:
         keys = load_keys(args.keys)
     except (OSError, ValueError) as e:
-        print(f"smets2-emu: cannot load keys from {args.keys}: {e}", file=sys.stderr)
+        print(f"smets2-emu gbcs decode: {describe_error(e)}", file=sys.stderr)
         return 2
     lines = [args.hex] if args.hex is not None else sys.stdin
     bad = 0
@@ -121,6 +123,6 @@ def _encode(args: argparse.Namespace) -> int:
                 msg = security.sign(keys, msg)
             print((security.seal(keys, msg) if msg.mac_protected else frames.encode(msg)).hex().upper())
     except (OSError, ValueError, GbcsError) as e:
-        print(f"smets2-emu gbcs encode: {e}", file=sys.stderr)
-        return 1
+        print(f"smets2-emu gbcs encode: {describe_error(e)}", file=sys.stderr)
+        return 2
     return 0

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emulator.cli import describe_error
 from emulator.hardware import ProfileError, RadioError, check_port, load, radio_class
 
 SHIPPED = Path(__file__).resolve().parents[2] / "hardware"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("hardware", help="Zigbee dongle profiles for real radios")
+    p = sub.add_parser("hardware", help="list and check dongle profiles, serve the hub on a radio")
     hsub = p.add_subparsers(dest="hardware_command", metavar="ACTION")
     hsub.required = True
     ls = hsub.add_parser("list", help="list the shipped profiles")
@@ -123,8 +124,8 @@ def _serve_bench(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except (ProfileError, RadioError, ValueError, OSError) as e:
-        print(f"smets2-emu hardware serve: {e}", file=sys.stderr)
-        return 1
+        print(f"smets2-emu hardware serve: {describe_error(e)}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -140,8 +141,8 @@ def _fake_znp(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except OSError as e:
-        print(f"smets2-emu hardware fake-znp: {e}", file=sys.stderr)
-        return 1
+        print(f"smets2-emu hardware fake-znp: {describe_error(e)}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -155,9 +156,9 @@ def _check(args: argparse.Namespace) -> int:
         info = asyncio.run(_open(profile, args.timeout))
     except (ProfileError, RadioError) as e:
         print(f"smets2-emu hardware check: {e}", file=sys.stderr)
-        return 1
+        return 2
     except (OSError, TimeoutError) as e:
         print(f"smets2-emu hardware check: cannot talk to the {args.profile} radio: {e}", file=sys.stderr)
-        return 1
+        return 2
     print(json.dumps(info, indent=2))
     return 0

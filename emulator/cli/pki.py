@@ -9,7 +9,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("pki", help="the local test PKI")
+    p = sub.add_parser("pki", help="a reproducible test PKI: keys and certificates for every party")
     psub = p.add_subparsers(dest="pki_command", metavar="ACTION")
     psub.required = True
     i = psub.add_parser("init", help="create a root CA, remote-party and device keys and certificates")
@@ -21,13 +21,14 @@ def register(sub: Any) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from emulator.cli import describe_error
     from emulator.pki.generate import PkiError, init
 
     try:
         manifest = init(args.directory, seed=args.seed, premises=args.premises, force=args.force)
     except (PkiError, OSError) as e:
-        print(f"smets2-emu pki init: {e}", file=sys.stderr)
-        return 1
+        print(f"smets2-emu pki init: {describe_error(e)}", file=sys.stderr)
+        return 2
     n = len(manifest["premises"])
     print(f"test PKI in {args.directory}: seed {manifest['seed']}, {len(manifest['remote_parties'])} remote parties, "
           f"{n} premises ({4 * n} devices), keystore.json")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("run", help="run a journey end to end (uit, sit, mp121)")
+    p = sub.add_parser("run", help="UIT, the SIT matrix or MP121 change of supplier, with a report")
     p.add_argument("journey", choices=("uit", "sit", "mp121"))
     p.add_argument("--report", type=Path, help="write the JSON report here")
     p.add_argument("--junit", type=Path, help="write JUnit XML here")
@@ -34,24 +34,16 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from emulator.dsp.policy import PolicyError
-    from emulator.hardware import RadioError
+    """Errors a user can act on (no broker, a bad file, a radio that does not answer) reach
+    ``emulator.cli.main``, which prints them in one line and exits 2."""
     from emulator.scenarios import journeys
     from emulator.scenarios.runner import RunOptions, run_sync
 
-    try:
-        policy = load_policy(args.restricted_policy)
-    except PolicyError as e:
-        print(f"smets2-emu run {args.journey}: {e}", file=sys.stderr)
-        return 2
+    policy = load_policy(args.restricted_policy)
     opts = RunOptions(args.journey, args.seed, args.realtime, args.broker, args.report, args.junit, args.pcap,
                       args.trace, args.keys, args.db, args.quiet, args.han, policy)
     profiles, journey = journeys.get(args.journey)
-    try:
-        report = run_sync(opts, profiles, journey)
-    except (OSError, ValueError, RadioError) as e:
-        print(f"smets2-emu run {args.journey}: {e}", file=sys.stderr)
-        return 2
+    report = run_sync(opts, profiles, journey)
     sys.stdout.write(report.to_text())
     return 0 if report.ok else 1
 

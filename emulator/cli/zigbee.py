@@ -14,7 +14,7 @@ _REASONS = {"length": "bad length", "crc": "bad CRC", "format": "not hexadecimal
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("zigbee", help="Zigbee helpers")
+    p = sub.add_parser("zigbee", help="check an install code and derive its link key")
     zsub = p.add_subparsers(dest="zigbee_command", metavar="ACTION")
     zsub.required = True
     i = zsub.add_parser("install-code", help="check an install code (with its CRC) and print the link key")

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import aiomqtt
 
-from emulator.clock import Clock, RealClock
+from emulator.clock import Clock, RealClock, until
 from emulator.devices.chf import DEVICE_TYPE_CODES
 from emulator.devices.events import DeviceEvent, JoinPermitted
 from emulator.devices.profile import PremisesProfile
@@ -70,7 +70,7 @@ from emulator.transport.broker import BrokerError, BrokerUrl, hub_password
 from emulator.transport.dsp_service import DspService
 from emulator.transport.http_api import HttpApi
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
-from emulator.transport.wan import MemoryWan
+from emulator.transport.wan import DspPort, MemoryWan, UpHandler, WanMessage
 from emulator.zigbee.install_code import link_key_from_install_code
 
 #: ``device_eui(i)`` writes ``i`` over bytes 4-5 of the reference EUIs, which are 0x5678 there:
@@ -277,41 +277,81 @@ def _status(repo: Repository, eui: bytes) -> Status | None:
 
 
 async def _until_joined(repo: Repository, eui: bytes, kind: str) -> None:
-    for _ in range(int(JOIN_WAIT_S / 0.05)):
-        if _status(repo, eui) in (Status.INSTALLED_NOT_COMMISSIONED, Status.COMMISSIONED):
-            return
-        await asyncio.sleep(0.05)
+    if await until(lambda: _status(repo, eui) in (Status.INSTALLED_NOT_COMMISSIONED, Status.COMMISSIONED),
+                   JOIN_WAIT_S):
+        return
     raise StepFailed(f"{kind} {eui.hex().upper()} did not join within {JOIN_WAIT_S:g} s of SRV 8.11")
 
 
-async def commission_premises(user: ServiceUser, seed: int, i: int, profile: PremisesProfile) -> None:
+async def commission_premises(user: ServiceUser, seed: int, i: int, profile: PremisesProfile,
+                              joins: JoinWatch | None = None) -> None:
     """SRV 8.14.1, SRV 8.11 per meter (its hub's installer then joins it), SRV 8.1.1 per meter.
-    Steps already done (a retry, or a ``--db`` of an earlier run) are skipped."""
+    Steps done in this run (a retry) are skipped. A meter the DSP's kept state (``--data``/``--db``
+    of an earlier run) shows Commissioned is installed again: its hub may be a fresh worker that
+    keeps no state. With ``joins`` the DSP waits for that meter's join event, else it goes on after
+    SRV 8.11 (a hub that kept its state answers SRV 8.1.1 at once)."""
     repo = user.service.core.repo
     chf = device_eui(i, "CHF")
     if _status(repo, chf) != Status.COMMISSIONED:
         await send_ok(user, "8.14.1", "", {"device": chf.hex().upper()})
-    for eui, kind in _meters(i, profile):
-        if _status(repo, eui) in (Status.PENDING, Status.WHITELISTED):
+    meters = _meters(i, profile)
+    kept = {eui for eui, _ in meters if _status(repo, eui) == Status.COMMISSIONED and
+            (joins is None or eui.hex().upper() not in joins.commissioned)}
+    for eui, kind in meters:
+        if _status(repo, eui) in (Status.PENDING, Status.WHITELISTED) or eui in kept:
             await send_ok(user, "8.11", chf, {"device": eui.hex(), "device_type": DEVICE_TYPE_CODES[kind],
                                               "install_code": install_code_for(seed, eui).hex()})
-    for eui, kind in _meters(i, profile):
-        await _until_joined(repo, eui, kind)
-    for eui, kind in _meters(i, profile):
-        if _status(repo, eui) != Status.COMMISSIONED:
+    for eui, kind in meters:
+        if eui not in kept:
+            await _until_joined(repo, eui, kind)
+        elif joins is not None:
+            await joins.wait_joined(eui.hex().upper(), JOIN_WAIT_S)
+    for eui, kind in meters:
+        if _status(repo, eui) != Status.COMMISSIONED or eui in kept:
             await send_ok(user, "8.1.1", eui)
         if _status(repo, eui) != Status.COMMISSIONED:
             raise StepFailed(f"{kind} {eui.hex().upper()} not Commissioned after SRV 8.1.1")
+        if joins is not None:
+            joins.commissioned.add(eui.hex().upper())
+
+
+class JoinWatch(DspPort):
+    """The DSP's WAN port, noting the devices whose hubs report a join in this run and the meters
+    commissioned in this run: the DSP's kept state cannot tell a meter commissioned by an earlier
+    run (whose hub may have restarted empty) from one commissioned now."""
+
+    def __init__(self, inner: DspPort) -> None:
+        self.inner = inner
+        self.joined: set[str] = set()
+        self.commissioned: set[str] = set()
+
+    async def start(self, on_up: UpHandler) -> None:
+        async def up(hub: bytes, message: WanMessage) -> None:
+            if message.get("kind") == "event" and message.get("event") == "joined":
+                self.joined.add(str(message.get("device", "")).upper())
+            await on_up(hub, message)
+
+        await self.inner.start(up)
+
+    async def wait_joined(self, eui: str, timeout: float) -> bool:
+        """Until the hub reports ``eui`` joined in this run, at most ``timeout`` seconds."""
+        return await until(lambda: eui in self.joined, timeout)
+
+    async def send(self, hub: bytes, message: WanMessage) -> None:
+        await self.inner.send(hub, message)
+
+    async def stop(self) -> None:
+        await self.inner.stop()
 
 
 async def _commission_retrying(user: ServiceUser, seed: int, i: int, profile: PremisesProfile,
-                               deadline: float, sem: asyncio.Semaphore) -> str | None:
+                               deadline: float, sem: asyncio.Semaphore, joins: JoinWatch | None) -> str | None:
     """None once commissioned, else the last failure (retried until ``deadline``: hubs may start late)."""
     loop = asyncio.get_running_loop()
     async with sem:
         while True:
             try:
-                await commission_premises(user, seed, i, profile)
+                await commission_premises(user, seed, i, profile, joins)
                 return None
             except StepFailed as e:
                 if loop.time() + 2.0 >= deadline:
@@ -319,12 +359,13 @@ async def _commission_retrying(user: ServiceUser, seed: int, i: int, profile: Pr
             await asyncio.sleep(2.0)
 
 
-async def commission_all(user: ServiceUser, seed: int, premises: int, options: DriveOptions) -> dict[str, str]:
+async def commission_all(user: ServiceUser, seed: int, premises: int, options: DriveOptions,
+                         joins: JoinWatch | None = None) -> dict[str, str]:
     """Commission premises 0..premises-1 concurrently; failures by premises id."""
     deadline = asyncio.get_running_loop().time() + options.commission_timeout_s
     sem = asyncio.Semaphore(options.commission_concurrency)
     profile = fleet_profile()
-    results = await asyncio.gather(*(_commission_retrying(user, seed, i, profile, deadline, sem)
+    results = await asyncio.gather(*(_commission_retrying(user, seed, i, profile, deadline, sem, joins)
                                      for i in range(premises)))
     return {f"P{i:04d}": why for i, why in enumerate(results) if why is not None}
 
@@ -392,9 +433,9 @@ async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> 
 
 
 async def drive(user: ServiceUser, seed: int, premises: int, options: DriveOptions, seconds: float,
-                stop: asyncio.Event) -> dict[str, Any]:
+                stop: asyncio.Event, joins: JoinWatch | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
-    failed = await _unless_stopped(commission_all(user, seed, premises, options), stop)
+    failed = await _unless_stopped(commission_all(user, seed, premises, options, joins), stop)
     if failed is None:  # stopped while commissioning: say which premises were not done
         failed = {f"P{i:04d}": "stopped before commissioned" for i in range(premises)
                   if any(_status(user.service.core.repo, eui) != Status.COMMISSIONED
@@ -438,7 +479,8 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
     dsp_keys = view(keys, [identities.ACB, identities.TRANSITIONAL_COS])
     core = Dsp(repo, policy, USERS, keys=dsp_keys)
     add_inventory(core, seed, [fleet_profile()] * premises)
-    service = DspService(core, MqttDspPort(url), dsp_keys, clock, response_timeout_s)
+    joins = JoinWatch(MqttDspPort(url))
+    service = DspService(core, joins, dsp_keys, clock, response_timeout_s)
     await service.start()
     api = HttpApi(service, host=http_host, port=http_port, token=token)
     summary: dict[str, Any] = {"role": "dsp", "premises": premises}
@@ -450,7 +492,7 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
             await _wait(stop, seconds)
         else:
             user = ServiceUser(SUPPLIER, "IS", service, view(keys, [bytes.fromhex(SUPPLIER)]), clock)
-            summary.update(await drive(user, seed, premises, drive_options, seconds, stop))
+            summary.update(await drive(user, seed, premises, drive_options, seconds, stop, joins))
         summary.update(_heard(service, premises))
     finally:
         await api.stop()

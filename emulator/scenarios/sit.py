@@ -22,7 +22,7 @@ from emulator.devices.profile import MeterProfile, PremisesProfile
 from emulator.dsp.reports import device_extract_csv
 from emulator.gbcs import catalogue, usecases
 from emulator.scenarios.report import Recorder, check
-from emulator.scenarios.steps import commission, install
+from emulator.scenarios.steps import alerts_logged, commission, install
 from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, PremisesRuntime, World
 
 ROLES = {"supplier": (SUPPLIER, {"ESME": "IS", "GSME": "GS", "GPF": "GS", "CHF": "IS"}),
@@ -169,7 +169,7 @@ async def run(world: World, rec: Recorder) -> None:
     sat0, diag0 = len(core.repo.read_log("sat")), len(core.repo.read_log("diagnostics"))
     for code in alert_codes:
         p.esme_runner.raise_alert(code)
-    await asyncio.sleep(5)
+    await alerts_logged(world, (f"0x{code:04X}" for code in alert_codes), sat0, diag0)
     sat = Counter(r["alert_code"] for r in core.repo.read_log("sat")[sat0:])
     diag = Counter(r["alert_code"] for r in core.repo.read_log("diagnostics")[diag0:])
     for code in alert_codes:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
+from emulator.clock import until
 from emulator.devices.chf import DEVICE_TYPE_CODES
 from emulator.dsp.model import Response, Status
 from emulator.scenarios.report import check
 from emulator.scenarios.world import PremisesRuntime, ServiceUser, World
 from emulator.zigbee import ota_file
 from emulator.zigbee.install_code import link_key_from_install_code
+
+#: How long the DSP may take to hear of a join (the hub's event over the WAN), in the run's clock.
+JOIN_REPORT_S = 60.0
+#: How long a raised alert may take to reach the DSP's logs (the hub re-sends it every 30 s until acknowledged).
+ALERT_ARRIVAL_S = 120.0
+#: How long every target of an SRV 11.1 may take to hold the image (a sleepy GSME fetches while awake).
+OTA_DOWNLOAD_S = 10_000.0
 
 
 def ok(final: Response | None, what: str) -> Response:
@@ -43,8 +52,10 @@ NOT_PERMITTED_YET = "joining is not permitted now"
 
 
 async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes: dict[bytes, bytes] | None = None,
-                  commission_hub: bool = True) -> list[str]:
-    """SRV 8.14.1 for the hub, SRV 8.11 with each meter's install code, then the meters join (IC-2)."""
+                  commission_hub: bool = True, again: bool = False) -> list[str]:
+    """SRV 8.14.1 for the hub, SRV 8.11 with each meter's install code, then the meters join (IC-2).
+    ``again``: the DSP's kept state (``--db``) may already show the meters Commissioned (the devices,
+    which keep no state, are being installed anew against it)."""
     notes = []
     if commission_hub:
         await send_ok(user, "8.14.1", "", {"device": p.chf.hex().upper()})
@@ -62,16 +73,38 @@ async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes:
         for _ in range(JOIN_RETRIES):
             if reason is None or NOT_PERMITTED_YET not in reason:
                 break
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # the meter's own retry interval: the scenario, not a wait for a condition
             reason = await runner.try_join(key)
         check(reason is None, f"{kind} {eui.hex().upper()} did not join: {reason}")
         notes.append(f"{kind} joined")
-    await asyncio.sleep(1.0)
+    # The hub tells the DSP of each join (an event over the WAN): wait for it, with a deadline.
+    repo = world.dsp.core.repo
+
+    expected = {Status.INSTALLED_NOT_COMMISSIONED} | ({Status.COMMISSIONED} if again else set())
+
+    def installed(eui: bytes) -> bool:
+        dev = repo.device(eui.hex().upper())
+        return dev is not None and dev.status in expected
+
+    await until(lambda: all(installed(eui) for eui, _ in meters(p)), JOIN_REPORT_S)
     for eui, kind in meters(p):
-        dev = world.dsp.core.repo.device(eui.hex().upper())
-        check(dev is not None and dev.status == Status.INSTALLED_NOT_COMMISSIONED,
+        dev = repo.device(eui.hex().upper())
+        check(dev is not None and dev.status in expected,
               f"{kind} status {dev.status.value if dev else '?'} after joining, expected InstalledNotCommissioned")
     return notes
+
+
+async def alerts_logged(world: World, codes: Iterable[str], sat0: int, diag0: int) -> None:
+    """Wait until each alert code (``"0x8F3F"``) is in the SAT log after entry ``sat0`` or in the
+    diagnostics log after ``diag0``; the caller then checks which. A deadline, not a fixed pause."""
+    repo, want = world.dsp.core.repo, set(codes)
+
+    def landed() -> bool:
+        seen = {r["alert_code"] for r in repo.read_log("sat")[sat0:]}
+        seen |= {r["alert_code"] for r in repo.read_log("diagnostics")[diag0:]}
+        return want <= seen
+
+    await until(landed, ALERT_ARRIVAL_S, every=0.5)
 
 
 async def commission(world: World, p: PremisesRuntime, user: ServiceUser) -> None:
@@ -95,11 +128,8 @@ async def firmware_update(world: World, p: PremisesRuntime, user: ServiceUser, v
         images[eui] = img
         await send_ok(user, "11.1", "", {"image": img.hex(), "targets": [eui.hex().upper()]})
     # Wait (virtual time) until every target holds the image: the GSME fetches while awake.
-    for _ in range(2000):
-        runners = [r for r in (p.esme_runner, p.gsme_runner) if r is not None]
-        if all(r.machine.firmware.held is not None for r in runners):
-            break
-        await asyncio.sleep(5)
+    runners = [r for r in (p.esme_runner, p.gsme_runner) if r is not None]
+    await until(lambda: all(r.machine.firmware.held is not None for r in runners), OTA_DOWNLOAD_S, every=5)
     for eui, kind in meters(p):
         runner = p.esme_runner if kind == "ESME" else p.gsme_runner
         assert runner is not None

@@ -6,15 +6,13 @@ decommission. Two meter sets, one per CSP region."""
 
 from __future__ import annotations
 
-import asyncio
-
 from emulator.devices.profile import MeterProfile, PremisesProfile
 from emulator.dsp.model import Status
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.reports import device_extract_csv
 from emulator.gbcs import catalogue, usecases
 from emulator.scenarios.report import Recorder, check
-from emulator.scenarios.steps import commission, firmware_update, install, meters, send_ok
+from emulator.scenarios.steps import alerts_logged, commission, firmware_update, install, meters, send_ok
 from emulator.scenarios.world import SUPPLIER, World
 
 SAMPLE_SRVS = ("11.2", "4.1.1", "6.2.4")
@@ -94,7 +92,7 @@ async def run(world: World, rec: Recorder, *, image_size: int = IMAGE_SIZE) -> N
             assert p.esme_runner is not None
             p.esme_runner.raise_alert(0x8F0A)  # Billing Data Log Updated: consumption, discarded
             p.esme_runner.raise_alert(0x8F3F)  # Tamper: security, delivered
-            await asyncio.sleep(2)
+            await alerts_logged(world, ("0x8F0A", "0x8F3F"), sat0, diag0)
             sat = repo.read_log("sat")[sat0:]
             diag = repo.read_log("diagnostics")[diag0:]
             check([r["alert_code"] for r in diag] == ["0x8F0A"], f"diagnostics got {[r['alert_code'] for r in diag]}")

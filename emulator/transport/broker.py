@@ -1,7 +1,10 @@
 """The embedded broker the emulator starts by itself (WN-2): Debian's mosquitto as a
-subprocess with a generated, tuned configuration when it is installed, else the
-in-process broker in ``mini_broker.py``. Both listen on a free loopback port, require a
-password, and enforce the topic ACL (a hub cannot publish or read as another hub).
+subprocess with a generated, tuned configuration. It listens on a free loopback port, requires
+a password, and enforces the topic ACL (a hub cannot publish or read as another hub).
+
+The project has no broker of its own: where mosquitto is not installed, starting the embedded
+broker raises :class:`BrokerError` with one line saying how to install it and what else to run
+(``--broker memory``: no MQTT; ``--broker mqtt://...``: an external broker).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,12 @@ DSP_USER = "dsp"
 
 class BrokerError(RuntimeError):
     """The broker could not be started or reached; the message says why."""
+
+
+#: What to tell a user who has no mosquitto (one line, with the ways out).
+NO_MOSQUITTO = ("mosquitto is not installed, so the embedded MQTT broker cannot start: install it "
+                "(apt-get install mosquitto, or ./dev.sh does it), or run with --broker memory (no MQTT) "
+                "or --broker mqtt://user:pass@host:port (an external broker)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +89,20 @@ def find_mosquitto() -> str | None:
 
 
 class EmbeddedBroker:
-    """A broker owned by this process. ``kind`` is ``mosquitto`` or ``in-process``."""
+    """A mosquitto owned by this process (``kind`` is ``mosquitto``). :class:`BrokerError` if it is not installed."""
 
-    def __init__(self, prefer: str = "mosquitto", port: int | None = None) -> None:
+    kind = "mosquitto"
+
+    def __init__(self, port: int | None = None) -> None:
+        exe = find_mosquitto()
+        if exe is None:
+            raise BrokerError(NO_MOSQUITTO)
+        self.exe = exe
         self.port = port or free_port()
         self.secret = os.urandom(16)
         self.dsp_password = hmac.new(self.secret, b"dsp", hashlib.sha256).hexdigest()[:24]
         self.dir = Path(tempfile.mkdtemp(prefix="smets2-broker-"))
-        self.exe = find_mosquitto() if prefer == "mosquitto" else None
-        self.kind = "mosquitto" if self.exe else "in-process"
         self.proc: asyncio.subprocess.Process | None = None
-        self.inproc: object | None = None
         self.hubs: set[bytes] = set()
 
     def dsp_url(self) -> BrokerUrl:
@@ -98,15 +111,6 @@ class EmbeddedBroker:
     def hub_url(self, hub: bytes) -> BrokerUrl:
         self.hubs.add(hub)
         return BrokerUrl("127.0.0.1", self.port, hub.hex().upper(), hub_password(self.secret, hub))
-
-    def check_password(self, user: str, password: str) -> bool:
-        if user == DSP_USER:
-            return hmac.compare_digest(password, self.dsp_password)
-        try:
-            hub = bytes.fromhex(user)
-        except ValueError:
-            return False
-        return len(hub) == 8 and hmac.compare_digest(password, hub_password(self.secret, hub))
 
     def _write_config(self) -> Path:
         lines = [f"{DSP_USER}:{mosquitto_hash(self.dsp_password, os.urandom(12))}"]
@@ -143,57 +147,45 @@ class EmbeddedBroker:
 
     async def start(self, hubs: set[bytes] | None = None) -> None:
         self.hubs |= set(hubs or ())
-        if self.kind == "mosquitto":
-            assert self.exe is not None
-            conf = self._write_config()
-            self.proc = await asyncio.create_subprocess_exec(self.exe, "-c", str(conf),
-                                                             stdout=asyncio.subprocess.DEVNULL,
-                                                             stderr=asyncio.subprocess.PIPE)
-        else:
-            from emulator.transport.mini_broker import MiniBroker
-
-            broker = MiniBroker(self.port, self.check_password)
-            await broker.start()
-            self.inproc = broker
+        conf = self._write_config()
+        self.proc = await asyncio.create_subprocess_exec(self.exe, "-c", str(conf),
+                                                         stdout=asyncio.subprocess.DEVNULL,
+                                                         stderr=asyncio.subprocess.PIPE)
         await self._wait_ready()
 
-    async def _wait_ready(self) -> None:
-        for _ in range(200):
+    async def _wait_ready(self, deadline_s: float = 30.0) -> None:
+        """Until mosquitto accepts a connection on its port (a loaded machine may take seconds)."""
+        # Real time, whatever the loop's clock: a virtual-time loop would jump over the wait.
+        deadline = time.monotonic() + deadline_s
+        while True:
             if self.proc is not None and self.proc.returncode is not None:
                 err = await self.proc.stderr.read() if self.proc.stderr else b""
-                raise BrokerError(f"mosquitto exited with {self.proc.returncode}: {err.decode(errors='replace')}")
+                reason = err.decode(errors="replace").strip().splitlines()
+                raise BrokerError(f"mosquitto exited with status {self.proc.returncode} at start"
+                                  + (f": {reason[-1]}" if reason else ""))
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                await asyncio.sleep(0.02)
+            except OSError as e:
+                if time.monotonic() >= deadline:
+                    raise BrokerError(f"mosquitto did not listen on 127.0.0.1:{self.port} within "
+                                      f"{deadline_s:g} s ({e.strerror or e})") from None
+                # A real pause (in a thread, so a virtual-time loop waits for it instead of jumping).
+                await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.02)
                 continue
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
             return
-        raise BrokerError(f"broker did not listen on 127.0.0.1:{self.port}")
 
     async def kill(self) -> None:
         """Stop abruptly (tests: the broker dies mid-run)."""
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
-        if self.inproc is not None:
-            from emulator.transport.mini_broker import MiniBroker
-
-            assert isinstance(self.inproc, MiniBroker)
-            await self.inproc.stop(abrupt=True)
 
     async def restart(self) -> None:
         """Start again on the same port, with the same persistence and users."""
-        if self.kind == "mosquitto":
-            await self.start()
-        else:
-            from emulator.transport.mini_broker import MiniBroker
-
-            assert isinstance(self.inproc, MiniBroker)
-            await self.inproc.start()
-            await self._wait_ready()
+        await self.start()
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -203,17 +195,13 @@ class EmbeddedBroker:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-        if self.inproc is not None:
-            from emulator.transport.mini_broker import MiniBroker
-
-            assert isinstance(self.inproc, MiniBroker)
-            await self.inproc.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager
-async def start_broker(prefer: str = "mosquitto", hubs: set[bytes] | None = None) -> AsyncIterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(prefer)
+async def start_broker(hubs: set[bytes] | None = None) -> AsyncIterator[EmbeddedBroker]:
+    """The embedded mosquitto for the length of the block; :class:`BrokerError` (one line) if it cannot start."""
+    broker = EmbeddedBroker()
     try:
         await broker.start(hubs)
     except BaseException:

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -26,13 +27,15 @@ import aiomqtt
 
 from emulator.clock import awaiting_io
 from emulator.transport import topics
-from emulator.transport.broker import BrokerUrl
+from emulator.transport.broker import BrokerError, BrokerUrl
 from emulator.transport.wan import DownHandler, DspPort, HubPort, UpHandler, WanMessage
 
 log = logging.getLogger(__name__)
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 INFLIGHT = 256
 PUBACK_TIMEOUT_S = 10.0
+#: How long a port's start waits for its first connection before saying why it cannot connect.
+CONNECT_WAIT_S = 10.0
 
 
 def _consume(task: asyncio.Future[Any]) -> None:
@@ -120,6 +123,20 @@ class _Link:
         self.renewals = 0
         self.on_message: Callable[[str, bytes], Awaitable[None]] | None = None
         self._publishing: set[asyncio.Task[None]] = set()
+        #: Why the last connection attempt failed (for a user: "Connection refused", "not authorised").
+        self.last_error = ""
+
+    async def start_connected(self, wait_s: float) -> None:
+        """Start, and wait until connected: :class:`BrokerError` naming the broker and the reason if the
+        link is not up within ``wait_s`` (the link is then stopped: no task is left behind)."""
+        self.start()
+        try:
+            await asyncio.wait_for(self.connected.wait(), wait_s)
+        except TimeoutError:
+            await self.stop()
+            why = self.last_error or f"no connection within {wait_s:g} s"
+            raise BrokerError(f"broker {self.url.host}:{self.url.port}: cannot connect as "
+                              f"{self.url.username or '(anonymous)'}: {why}") from None
 
     def start(self) -> None:
         self.tasks = [asyncio.ensure_future(self._run()), asyncio.ensure_future(self._sender())]
@@ -170,9 +187,11 @@ class _Link:
                         except Exception:  # one bad message must not stop the link (nothing else is lost)
                             log.exception("%s: handler failed on a message from %s", self.identifier, message.topic)
             except aiomqtt.MqttError as e:
+                self.last_error = re.sub(r"^\[Errno -?\d+\] ", "", str(e)) or type(e).__name__
                 if not self.stopping:
                     log.info("%s: broker connection lost (%s); reconnecting", self.identifier, e)
             except (OSError, ValueError, RuntimeError) as e:
+                self.last_error = (e.strerror if isinstance(e, OSError) and e.strerror else str(e)) or type(e).__name__
                 # Whatever a dying broker makes the client raise, the loop must go on reconnecting:
                 # a link that stops here would lose everything after it (WN-1).
                 if not self.stopping:
@@ -259,8 +278,7 @@ class MqttHubPort(HubPort):
             await on_down(message)
 
         self.link.on_message = handle
-        self.link.start()
-        await asyncio.wait_for(self.link.connected.wait(), 10)
+        await self.link.start_connected(CONNECT_WAIT_S)
 
     async def send(self, message: WanMessage) -> None:
         self.link.publish(topics.up(self.hub, str(message.get("kind", "event"))), json.dumps(message).encode())
@@ -285,8 +303,7 @@ class MqttDspPort(DspPort):
             await on_up(hub, message)
 
         self.link.on_message = handle
-        self.link.start()
-        await asyncio.wait_for(self.link.connected.wait(), 10)
+        await self.link.start_connected(CONNECT_WAIT_S)
 
     async def send(self, hub: bytes, message: WanMessage) -> None:
         self.link.publish(topics.down(hub), json.dumps(message).encode())

@@ -54,7 +54,7 @@ class MemoryWan:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last: dict[bytes, float] = {}
 
-    def _later(self, coro: Awaitable[None], dest: bytes = b"") -> None:
+    def _later(self, deliver_to: Callable[[], Awaitable[None]], dest: bytes = b"") -> None:
         # Per destination FIFO, as a broker keeps order per topic: asyncio orders timers due at
         # the same instant arbitrarily, so each delivery is due strictly after the previous one.
         loop = asyncio.get_running_loop()
@@ -62,7 +62,9 @@ class MemoryWan:
         self._last[dest] = when
 
         def deliver() -> None:
-            task = asyncio.ensure_future(coro)
+            # The handler's coroutine is made only now: one made at send time and never run (the
+            # loop closed first) would be reported at exit as "never awaited".
+            task = asyncio.ensure_future(deliver_to())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -86,7 +88,7 @@ class _MemoryDsp(DspPort):
         handler = self.wan.hubs.get(hub)
         if handler is None:
             raise ConnectionError(f"hub {hub.hex().upper()} is not connected to the WAN")
-        self.wan._later(handler(message), hub)
+        self.wan._later(lambda: handler(message), hub)
 
     async def stop(self) -> None:
         self.wan.dsp_handler = None
@@ -103,7 +105,7 @@ class _MemoryHub(HubPort):
     async def send(self, message: WanMessage) -> None:
         handler = self.wan.dsp_handler
         if handler is not None:
-            self.wan._later(handler(self.hub, message), b"dsp")
+            self.wan._later(lambda: handler(self.hub, message), b"dsp")
 
     async def stop(self) -> None:
         self.wan.hubs.pop(self.hub, None)

@@ -13,7 +13,7 @@ EXE = [sys.executable, "-m", "emulator"]
 
 
 def _run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EXE, *args], input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run([*EXE, *args], input=stdin, capture_output=True, text=True, timeout=300)
 
 
 def test_dv2_all_rtds_vectors_decode_with_the_cli():

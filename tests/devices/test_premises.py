@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from emulator.clock import VirtualClock, run
+from emulator.clock import VirtualClock, run, until
 from emulator.devices.compact import rows_of
 from emulator.devices.events import AlertRaised, FirmwareActivated, FirmwareBlockReceived, FirmwareTransferEnded
 from emulator.devices.profile import PremisesProfile
@@ -84,10 +84,9 @@ def test_dv5_256k_image_over_5_percent_loss_to_esme_and_gsme_and_activation():
                                         file_version=0x02000000, size=256 * 1024)
             images[eui] = img
             await send_ok(sup, "11.1", "", {"image": img.hex(), "targets": [eui.hex().upper()]})
-        for _ in range(5000):
-            if all(r is not None and r.machine.firmware.held for r in (p.esme_runner, p.gsme_runner)):
-                break
-            await asyncio.sleep(10)
+        assert await until(lambda: all(r is not None and r.machine.firmware.held
+                                       for r in (p.esme_runner, p.gsme_runner)), 50_000, every=10), \
+            "the 256 KiB images were not both held within 50,000 s (virtual)"
         assert p.bus.stats.lost > 100  # the loss really happened
         ended = [e for e in w.events if isinstance(e, FirmwareTransferEnded)]
         assert {e.device for e in ended if e.ok} == {p.esme, p.gsme}
@@ -97,8 +96,11 @@ def test_dv5_256k_image_over_5_percent_loss_to_esme_and_gsme_and_activation():
         await send_ok(sup, "11.3", p.gsme, {"image_hash": ota_file.file_hash(images[p.gsme]).hex(),
                                             "execution_time": when})
         assert p.gsme_runner is not None and p.gsme_runner.machine.firmware.version == bytes.fromhex("0123ABCD")
-        await asyncio.sleep(3700)
-        activated = {e.device: e.new_version for e in w.events if isinstance(e, FirmwareActivated)}
+        def activations() -> dict[bytes, bytes]:
+            return {e.device: e.new_version for e in w.events if isinstance(e, FirmwareActivated)}
+
+        await until(lambda: len(activations()) == 2, 3700, every=10)  # the GSME's is due in an hour
+        activated = activations()
         assert activated == {p.esme: bytes.fromhex("02000000"), p.gsme: bytes.fromhex("02000000")}
         await w.stop()
 
@@ -115,16 +117,14 @@ def test_dv5_interrupted_transfer_resumes_from_the_last_block():
         await send_ok(sup, "11.1", "", {"image": img.hex(), "targets": [p.esme.hex().upper()]})
         assert p.esme_runner is not None
         esme = p.esme_runner.machine
-        for _ in range(100_000):
-            if esme.firmware.download is not None and esme.firmware.download.offset >= 5000:
-                break
-            await asyncio.sleep(0.001)
+        assert await until(lambda: esme.firmware.download is not None and esme.firmware.download.offset >= 5000,
+                           100, every=0.001), "the download did not pass 5000 bytes within 100 s"
         p.bus.impairments.loss = 1.0  # the HAN goes dead mid-transfer
-        await asyncio.sleep(60)
+        await asyncio.sleep(60)  # the scenario: a minute without a HAN (virtual time)
         held = esme.firmware.download.offset if esme.firmware.download else -1
         assert 5000 <= held < 20_000
         p.bus.impairments.loss = 0.0
-        await asyncio.sleep(60)
+        await until(lambda: esme.firmware.held is not None, 600)
         offsets = [e.offset for e in w.events if isinstance(e, FirmwareBlockReceived) and e.device == p.esme]
         assert offsets == sorted(set(offsets))  # every block once, in order: resumed, not restarted
         assert esme.firmware.held is not None and esme.firmware.held.file_version == 0x03000000
@@ -143,7 +143,7 @@ def test_dv5_corrupted_or_wrongly_signed_image_is_refused_and_never_activated():
         rogue = ec.derive_private_key(4242, ec.SECP256R1())
         bad = ota_file.sample_image(rogue, manufacturer_code=0x1234, image_type=1, file_version=0x04000000, size=3000)
         await send_ok(sup, "11.1", "", {"image": bad.hex(), "targets": [p.esme.hex().upper()]})
-        await asyncio.sleep(120)
+        await until(lambda: any(r["alert_code"] == "0x8F1C" for r in w.dsp.core.repo.read_log("sat")), 600)
         assert p.esme_runner is not None
         esme = p.esme_runner.machine
         assert esme.firmware.held is None
@@ -167,7 +167,11 @@ def test_dv6_critical_and_non_critical_alerts_reach_the_wan_with_their_framing()
             assert runner is not None
             runner.raise_alert(0x8F3F)  # tamper: critical
             runner.raise_alert(0x810E)  # credit added locally: non-critical (RTDS GNCA-DLMS/GNCA-ZigBee)
-        await asyncio.sleep(120)  # the GSME sends when it next wakes
+        def arrived() -> set[tuple[str, str]]:
+            return {(r["device"], r["alert_code"]) for r in w.dsp.core.repo.read_log("sat")}
+
+        want = {(eui.hex().upper(), code) for eui in (p.esme, p.gsme) for code in ("0x8F3F", "0x810E")}
+        await until(lambda: want <= arrived(), 600, every=1)  # the GSME sends when it next wakes
         sat = w.dsp.core.repo.read_log("sat")
         by_device: dict[str, dict[str, bytes]] = {}
         for r in sat:
@@ -201,10 +205,10 @@ def test_dv4_esme_logs_half_hour_profile_daily_reads_and_events():
         w = await _commissioned()
         p = w.premises[0]
         sup = w.users[SUPPLIER]
-        await asyncio.sleep(3 * 86400)
+        await asyncio.sleep(3 * 86400)  # the scenario: three days of load (virtual time)
         assert p.esme_runner is not None
         p.esme_runner.raise_alert(0x8F32)
-        await asyncio.sleep(1)
+        await until(lambda: any(r["alert_code"] == "0x8F32" for r in w.dsp.core.repo.read_log("sat")), 600)
         # ECS22b: the whole active import profile (no ReadLogPeriod), encrypted for the supplier
         rows = _protected_rows(sup.keys, await send_ok(sup, "4.8.1", p.esme))
         assert len(rows) == 3 * 48 and all(isinstance(r[1], int) and r[1] >= 0 for r in rows)

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,15 @@ def test_first_auto_rule():
         replica_first(10, env={}, hostname="worker-0", dns_name=lambda: None)
 
 
+def test_compose_dsp_keeps_its_state_in_a_volume():
+    """Durable by default (issue 15): the DSP's SQLite file lives in a named volume, not the container."""
+    doc = _compose("compose.yaml")
+    args = _args("dsp")
+    assert args.db is None and args.data == Path("/data")
+    mounts = dict(v.split(":")[:2] for v in doc["services"]["dsp"].get("volumes", []))
+    assert mounts.get("dsp-data") == "/data" and "dsp-data" in doc["volumes"]
+
+
 def test_ptr_lookup_against_a_fake_resolver():
     """The DNS PTR query --first auto sends to Docker's resolver, answered by a local UDP server."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
@@ -156,7 +166,7 @@ def test_ptr_lookup_against_a_fake_resolver():
 
         t = threading.Thread(target=answer)
         t.start()
-        got = ptr_lookup("172.18.0.5", "127.0.0.1", port=server.getsockname()[1])
+        got = ptr_lookup("172.18.0.5", "127.0.0.1", port=server.getsockname()[1], timeout=30)
         t.join(5)
     assert got == "docker-worker-3.docker_default"
     assert replica_number(got) == 3
@@ -201,6 +211,30 @@ def _broker_conf(tmp: Path, port: int) -> Path:
     return conf
 
 
+#: How long mosquitto may take to admit its first client: generous, for a loaded machine.
+BROKER_START_S = 60.0
+
+
+async def _until_admitted(proc: subprocess.Popen[bytes], port: int, user: BrokerUrl, deadline_s: float) -> None:
+    """Until ``user`` completes an MQTT CONNECT on ``port`` (not merely a TCP accept); fails naming why."""
+    import aiomqtt
+
+    deadline = time.monotonic() + deadline_s
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            pytest.fail(f"mosquitto exited with status {proc.returncode} before admitting a client: {err[-2000:]}")
+        try:
+            async with aiomqtt.Client("127.0.0.1", port, username=user.username, password=user.password,
+                                      identifier="probe", timeout=5):
+                return
+        except aiomqtt.MqttError as e:
+            last = str(e)
+        await asyncio.sleep(0.1)
+    pytest.fail(f"mosquitto on 127.0.0.1:{port} did not admit {user.username} within {deadline_s:g} s: {last}")
+
+
 @pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
 def test_compose_broker_config_admits_the_services(tmp_path: Path):
     """The real mosquitto on the compose config: dsp and hub users get in, anonymous does not, a hub
@@ -213,12 +247,7 @@ def test_compose_broker_config_admits_the_services(tmp_path: Path):
     dsp, hub = BrokerUrl.parse(_args("dsp").broker), BrokerUrl.parse(_args("worker").broker)
 
     async def main() -> None:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.1):
-                    break
-            except OSError:
-                await asyncio.sleep(0.05)
+        await _until_admitted(proc, port, dsp, BROKER_START_S)
         with pytest.raises(aiomqtt.MqttCodeError):
             async with aiomqtt.Client("127.0.0.1", port, identifier="anon"):
                 pass
@@ -251,7 +280,6 @@ def test_compose_up_commissions_every_premises_of_two_workers():
     every meter in the DSP's inventory reaches Commissioned over the broker."""
     import json
     import os
-    import time
     import urllib.request
 
     env = {**os.environ, "FLEET_COUNT": "2", "FLEET_PREMISES": "4", "FLEET_RATE": "2"}

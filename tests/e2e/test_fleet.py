@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKERS = ((0, 3), (3, 3))  # (first, count): disjoint
 TOTAL = 6
 READ_SECONDS = 4.0
+#: Deadline for a process to start, answer or stop: generous, so a busy machine is slower, not red.
+LOADED_S = 60.0
 
 
 async def _spawn(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
@@ -48,38 +50,42 @@ async def _json_line(proc: asyncio.subprocess.Process, timeout: float) -> dict[s
 async def _inventory(dsp: asyncio.subprocess.Process) -> list[dict[str, Any]]:
     """The DSP's SSI API while it drives: GET /api/inventory at the address it printed."""
     assert dsp.stderr is not None
-    line = (await asyncio.wait_for(dsp.stderr.readline(), 20)).decode()
+    line = (await asyncio.wait_for(dsp.stderr.readline(), LOADED_S)).decode()
     assert line.startswith("SSI on http://"), line
     url = line.split()[-1] + "api/inventory"
-    body = await asyncio.get_running_loop().run_in_executor(None, lambda: urllib.request.urlopen(url, timeout=5).read())
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(None, lambda: urllib.request.urlopen(url, timeout=LOADED_S).read())
     rows: list[dict[str, Any]] = json.loads(body)
     return rows
 
 
-async def _fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+async def _fleet(*state: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Two fresh workers and a DSP over a fresh broker; ``state``: the DSP's state options."""
     async with start_broker(hubs={device_eui(i, "CHF") for i in range(TOTAL)}) as broker:
         hub_url = f"mqtt://127.0.0.1:{broker.port}"
         env = {fleet.HUB_SECRET_ENV: broker.secret.hex()}
         workers = [await _spawn("hubs", "--broker", hub_url, "--first", str(first), "--count", str(count),
                                 "--gsme-wake", "1", env=env) for first, count in WORKERS]
         try:
-            ready = [await _json_line(w, 20) for w in workers]
+            ready = [await _json_line(w, LOADED_S) for w in workers]
             d = broker.dsp_url()
             dsp = await _spawn("dsp", "--broker", f"mqtt://{d.username}:{d.password}@127.0.0.1:{d.port}",
                                "--premises", str(TOTAL), "--port", "0", "--drive", "--rate", "50",
-                               "--seconds", str(READ_SECONDS), "--commission-timeout", "20")
+                               "--seconds", str(READ_SECONDS), "--commission-timeout", str(LOADED_S),
+                               *(state or ("--db", ":memory:")))
             inventory = await _inventory(dsp)
-            out, err = await asyncio.wait_for(dsp.communicate(), 40)
+            out, err = await asyncio.wait_for(dsp.communicate(), 2 * LOADED_S)
             assert dsp.returncode == 0, err.decode(errors="replace")
             summary: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
             summary["inventory"] = inventory
+            summary["stderr"] = err.decode(errors="replace")
         finally:
             for w in workers:
                 if w.returncode is None:
                     w.terminate()
-        stopped = [await _json_line(w, 10) for w in workers]
+        stopped = [await _json_line(w, LOADED_S) for w in workers]
         for w in workers:
-            assert await asyncio.wait_for(w.wait(), 10) == 0
+            assert await asyncio.wait_for(w.wait(), LOADED_S) == 0
     return ready, stopped, summary
 
 
@@ -97,6 +103,21 @@ def test_two_workers_and_the_dsp_over_the_broker():
         assert s["event"] == "stopped" and s["join_failures"] == {} and s["reconnects"] == 0
         assert s["joins"] == 2 * s["count"]  # ESME and GSME of every premises joined once
     print(json.dumps({k: summary[k] for k in ("requests", "reads_per_s", "p50_ms", "p95_ms", "commission_s")}))
+
+
+def test_fleet_dsp_keeps_its_state_and_installs_fresh_hubs_again(tmp_path: Path):
+    """Durable by default (issue 15): a second fleet run on the same --data folder finds the DSP's
+    records (the meters Commissioned), installs the new workers' empty hubs again, and reads them all."""
+    data = tmp_path / "data"
+    _, _, first = asyncio.run(_fleet("--data", str(data)))
+    assert f"DSP state in {data / 'dsp.sqlite'}" in first["stderr"]
+    assert first["commissioned"] == TOTAL and first["failures"] == 0
+    _, _, second = asyncio.run(_fleet("--data", str(data)))
+    # The inventory the second DSP serves as it starts, before it commissions anything: the first run's.
+    kept = {d["status"] for d in second["inventory"] if d["device_type"] in ("ESME", "GSME")}
+    assert kept == {"Commissioned"} and len(second["inventory"]) == 4 * TOTAL
+    assert second["commissioned"] == TOTAL and second["commission_failures"] == {}
+    assert second["requests"] > 0 and second["failures"] == 0 and second["meters_read"] == TOTAL
 
 
 def test_dsp_inventory_is_build_worlds():

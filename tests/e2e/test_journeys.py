@@ -54,13 +54,13 @@ def test_uit_journey_over_the_embedded_mosquitto(tmp_path: Path):
     assert {x["link"] for x in lines} == {"wan", "han"}
     sample = "\n".join(x["hex"] for x in lines[:40])
     dec = subprocess.run([*EXE, "gbcs", "decode", "--keys", str(tmp_path / "keys")], input=sample,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=300)
     rows = [json.loads(x) for x in dec.stdout.splitlines()]
     assert rows and all("error" not in row for row in rows)
     assert sum(row["mac"] == "valid" for row in rows) > 0 and not any(row["mac"] == "invalid" for row in rows)
     if shutil.which("tshark"):
         out = subprocess.run(["tshark", "-r", str(tmp_path / "uit.pcap"), "-T", "fields", "-e", "frame.protocols"],
-                             capture_output=True, text=True, timeout=120).stdout
+                             capture_output=True, text=True, timeout=300).stdout
         assert "zbee_zcl_se.tun" in out and "zbee_zcl_general.ota" in out
 
 

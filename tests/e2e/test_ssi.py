@@ -50,7 +50,7 @@ def ssi() -> Iterator[str]:
 
 
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as r:
+    with urllib.request.urlopen(url, timeout=60) as r:
         return bytes(r.read())
 
 
@@ -58,7 +58,7 @@ def _post(url: str, body: bytes, ctype: str, user: str = "", token: str = TOKEN)
     req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype, "X-User": user,
                                                           "Authorization": f"Bearer {token}"}, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, bytes(r.read())
     except urllib.error.HTTPError as e:
         return e.code, bytes(e.read())
@@ -101,7 +101,7 @@ def test_rm2_rm6_page_in_headless_chromium_sets_restricted(ssi: str):
         cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
                "--virtual-time-budget=10000", "--dump-dom", f"{ssi}/#token={TOKEN}&set={ESME}"]
-        dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+        dom = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     assert 'data-ready="yes"' in dom, dom[-2000:]
     assert f'id="dev-{ESME}" class="r"' in dom and ">Restricted<" in dom
     inv = json.loads(_get(f"{ssi}/api/inventory"))

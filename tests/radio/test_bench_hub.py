@@ -4,14 +4,13 @@ fake stick, and the "device under test" an emulated ESME on the stick's air: to 
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
 
 import pytest
 
-from emulator.clock import VirtualClock, run
+from emulator.clock import VirtualClock, run, until
 from emulator.devices.endpoint import GbcsEndpoint, TrustAnchors
 from emulator.devices.esme import Esme
 from emulator.devices.profile import MeterProfile
@@ -43,10 +42,17 @@ def test_dv7_ic2_a_device_under_test_joins_the_bench_hub_and_talks_gbcs():
         esme = Esme(device.eui, GbcsEndpoint(device.eui, view(w.keys, [device.eui]), TrustAnchors()), p.chf,
                     MeterProfile(), clock.now(), w.manufacturer.public_key())
         dut = MeterRunner(esme, lambda r: air.attach(device.eui, r), clock, w.events.append)
-        await asyncio.sleep(2)  # the hub's permit for this device reaches the stick through zigpy-znp
+        # The hub's permit for this device reaches the stick through zigpy-znp, in the background.
+        assert await until(lambda: device.eui in air.fake.install_codes and air.fake.permit_until > 0, 60), \
+            "the stick got no install code or permit for the device within 60 s"
         assert "does not match" in (await dut.try_join(link_key_from_install_code(with_crc(bytes(16)))) or "")
         assert await dut.try_join(link_key_from_install_code(CODE)) is None
-        await asyncio.sleep(2)
+
+        def status() -> Status | None:
+            found = w.dsp.core.repo.device(device.eui.hex().upper())
+            return found.status if found else None
+
+        await until(lambda: status() == Status.INSTALLED_NOT_COMMISSIONED, 60)  # the hub tells the DSP of the join
         dev = w.dsp.core.repo.device(device.eui.hex().upper())
         assert dev is not None and dev.status == Status.INSTALLED_NOT_COMMISSIONED
         await send_ok(w.users[SUPPLIER], "8.1.1", device.eui)
@@ -55,10 +61,7 @@ def test_dv7_ic2_a_device_under_test_joins_the_bench_hub_and_talks_gbcs():
         img = ota_file.sample_image(w.manufacturer, manufacturer_code=0x1234, image_type=1, file_version=0x02000000,
                                     size=3000)
         await send_ok(w.users[SUPPLIER], "11.1", "", {"image": img.hex(), "targets": [device.eui.hex().upper()]})
-        for _ in range(600):
-            if esme.firmware.held:
-                break
-            await asyncio.sleep(1)
+        await until(lambda: esme.firmware.held is not None, 600, every=1)
         assert esme.firmware.held is not None and esme.firmware.held.file_version == 0x02000000
         await dut.stop()
         await w.stop()
@@ -82,10 +85,10 @@ def test_serve_refuses_the_virtual_profile_and_a_bad_device(tmp_path):  # type: 
     virtual = tmp_path / "v.yaml"
     virtual.write_text("radio: virtual\n")
     r = subprocess.run([sys.executable, "-m", "emulator", "hardware", "serve", str(virtual)], capture_output=True,
-                       text=True, timeout=60, check=False)
-    assert r.returncode == 1 and "serve needs a real radio" in r.stderr
+                       text=True, timeout=300, check=False)
+    assert r.returncode == 2 and "serve needs a real radio" in r.stderr
     znp = tmp_path / "z.yaml"
     znp.write_text("radio: znp\nport: socket://127.0.0.1:9\n")
     r = subprocess.run([sys.executable, "-m", "emulator", "hardware", "serve", str(znp), "--device", "IHD:00"],
-                       capture_output=True, text=True, timeout=60, check=False)
-    assert r.returncode == 1 and "kind 'IHD'" in r.stderr
+                       capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 2 and "kind 'IHD'" in r.stderr

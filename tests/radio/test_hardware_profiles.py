@@ -36,21 +36,21 @@ def test_bad_profiles_name_file_and_key(tmp_path: Path, text: str, key: str):
 
 def _check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "emulator", "hardware", "check", str(path)], capture_output=True,
-                          text=True, timeout=60, check=False)
+                          text=True, timeout=300, check=False)
 
 
 def test_hardware_check_clear_errors(tmp_path: Path):
     missing = tmp_path / "missing.yaml"
     missing.write_text("radio: znp\nport: /dev/serial/by-id/nothing-here\n")
     r = _check(missing)
-    assert r.returncode == 1 and "does not exist" in r.stderr
+    assert r.returncode == 2 and "does not exist" in r.stderr
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text("radio: zstack\nport: /dev/ttyUSB0\n")
     r = _check(wrong)
-    assert r.returncode == 1 and "radio: expected one of" in r.stderr
+    assert r.returncode == 2 and "radio: expected one of" in r.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("radio: [znp\n")
     r = _check(broken)
-    assert r.returncode == 1 and "well-formed YAML" in r.stderr
+    assert r.returncode == 2 and "well-formed YAML" in r.stderr
     virtual = _check(HW / "virtual.yaml")
     assert virtual.returncode == 0 and '"ok": true' in virtual.stdout
