@@ -64,15 +64,18 @@ async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = N
         repo = MemoryRepository()
     world = await build_world(RealClock(), [PremisesProfile()], repo=repo)
     duis: DuisFrontEnd | None = None
+    no_duis = ""
     try:
         duis = await start_front_end(world.dsp, duis_dir or default_dir(), endpoints or {},
                                      db if db is not None else ":memory:", duis_keys)
     except DuisFilesError as e:
-        print(f"DUIS endpoints disabled: {e}", file=sys.stderr, flush=True)
+        no_duis = f"DUIS endpoints disabled: {e}"
     api = HttpApi(world.dsp, host=host, port=port, duis=duis, token=token)
     try:
-        # The port first: a taken port is said at once, before any premises work.
+        # The port first: a taken port is said at once (in one line), before any premises work.
         bound = await api.start()
+        if no_duis:
+            print(no_duis, file=sys.stderr, flush=True)
         p = world.premises[0]
         # With kept state the DSP may know these meters already; the demo devices start afresh.
         await install(world, p, world.users[SUPPLIER], again=db is not None)
