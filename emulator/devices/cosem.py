@@ -14,6 +14,7 @@ encrypts for the requester (:meth:`CosemModel.protected_read`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -168,11 +169,7 @@ class CosemModel:
                                                                for v in self.account.snapshot())),
             "1 " + r + "20 2": lambda: Data("structure", (_u32(power), _scaler_unit(W), _u32(power))),
         }
-        out: dict[ObjectKey, Callable[[], Data]] = {}
-        for key, fn in table.items():
-            cls, ln, attr = key.split()
-            out[(int(cls), obis(ln), int(attr))] = fn
-        return out
+        return {_object_key(key): fn for key, fn in table.items()}
 
     def get(self, key: ObjectKey, now: float, period: tuple[float | None, float | None] | None = None
             ) -> tuple[int, Data | None]:
@@ -327,3 +324,10 @@ class CosemModel:
         except (AttributeError, IndexError, TypeError, ValueError, GbcsError):
             return TYPE_UNMATCHED, None
         return SUCCESS, Data("structure", tuple(values))
+
+
+@functools.cache
+def _object_key(text: str) -> ObjectKey:
+    """``"3 1-0:1.8.0.255 2"`` -> (class, OBIS bytes, attribute), parsed once (a hot path: every read)."""
+    cls, ln, attr = text.split()
+    return int(cls), obis(ln), int(attr)
