@@ -20,6 +20,8 @@ from typing import Any, TypeAlias
 
 from lxml import etree
 
+from emulator.dsp.model import request_id_eui
+
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 RA = "http://www.dccinterface.co.uk/ResponseAndAlert"
@@ -148,11 +150,11 @@ class DuisRequest:
 
     @property
     def originator(self) -> str:
-        return self.request_id.split(":")[0].replace("-", "").upper()
+        return request_id_eui(self.request_id, 0)
 
     @property
     def target(self) -> str:
-        return self.request_id.split(":")[1].replace("-", "").upper()
+        return request_id_eui(self.request_id, 1)
 
 
 def epoch_of(text: str) -> float:

@@ -100,6 +100,11 @@ class User:
     name: str = ""
 
 
+def request_id_eui(request_id: str, index: int) -> str:
+    """The originator (0) or target (1) EUI of a DUIS RequestID, as upper hex without separators."""
+    return request_id.split(":")[index].replace("-", "").upper()
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceRequest:
     request_id: str  # originator:target:counter (EUIs as 8 hex pairs joined by '-')
@@ -112,11 +117,11 @@ class ServiceRequest:
 
     @property
     def originator(self) -> str:
-        return self.request_id.split(":")[0].replace("-", "").upper()
+        return request_id_eui(self.request_id, 0)
 
     @property
     def target(self) -> str:
-        return self.request_id.split(":")[1].replace("-", "").upper()
+        return request_id_eui(self.request_id, 1)
 
     @property
     def counter(self) -> int:
