@@ -44,6 +44,8 @@ SERVER_TO_CLIENT = Direction.SERVER_TO_CLIENT
 #: Foundation command ids used by the emulator (ZCL 2.5).
 READ_ATTRIBUTES = 0x00
 READ_ATTRIBUTES_RESPONSE = 0x01
+WRITE_ATTRIBUTES = 0x02
+WRITE_ATTRIBUTES_RESPONSE = 0x04
 REPORT_ATTRIBUTES = 0x0A
 DEFAULT_RESPONSE = 0x0B
 
@@ -135,6 +137,22 @@ class ZclHeader:
         return cls(fc, sequence, command_id, mfr), r.rest()
 
 
+@dataclass(frozen=True, slots=True)
+class ZclFrame:
+    """A whole ZCL frame: its header and the payload after it, undecoded."""
+
+    header: ZclHeader
+    payload: bytes = b""
+
+    def encode(self) -> bytes:
+        return self.header.encode() + self.payload
+
+    @classmethod
+    def decode(cls, data: bytes) -> ZclFrame:
+        header, payload = ZclHeader.decode(data)
+        return cls(header, payload)
+
+
 def cluster_header(direction: Direction | int, sequence: int, command_id: int, *,
                    disable_default_response: bool = True, manufacturer_code: int | None = None) -> ZclHeader:
     """Header of a cluster-specific command."""
@@ -143,29 +161,75 @@ def cluster_header(direction: Direction | int, sequence: int, command_id: int, *
     return ZclHeader(fc, sequence, command_id, manufacturer_code)
 
 
-def default_response(request: ZclHeader, status: int = ZclStatus.SUCCESS) -> bytes:
+def global_header(direction: Direction | int, sequence: int, command_id: int, *,
+                  disable_default_response: bool = True, manufacturer_code: int | None = None) -> ZclHeader:
+    """Header of a foundation (profile-wide) command."""
+    fc = ZclFrameControl(FrameType.GLOBAL, manufacturer_code is not None, Direction(direction),
+                         disable_default_response)
+    return ZclHeader(fc, sequence, command_id, manufacturer_code)
+
+
+def reply_header(request: ZclHeader, command_id: int, *, disable_default_response: bool = True) -> ZclHeader:
+    """Header of a foundation command answering ``request``: same sequence number and manufacturer
+    code, opposite direction. GBZ answers leave default responses enabled, as the RTDS shows."""
+    return global_header(1 - request.direction, request.sequence, command_id,
+                         disable_default_response=disable_default_response,
+                         manufacturer_code=request.manufacturer_code)
+
+
+def default_response(request: ZclHeader, status: int = ZclStatus.SUCCESS, *,
+                     disable_default_response: bool = True) -> bytes:
     """The Default Response frame (ZCL 2.5.12) answering ``request``: same sequence number,
-    opposite direction, and never itself answered."""
-    fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), True)
-    header = ZclHeader(fc, request.sequence, DEFAULT_RESPONSE, request.manufacturer_code)
+    opposite direction, the request's command id and ``status``. Never itself answered on the
+    HAN; GBZ answers keep the bit clear (``disable_default_response=False``), as the RTDS does."""
+    header = reply_header(request, DEFAULT_RESPONSE, disable_default_response=disable_default_response)
     return header.encode() + bytes((request.command_id,)) + encode_uint(status, 1, "status")
 
 
-# --- Read Attributes (ZCL 2.5.1 / 2.5.2) -----------------------------------------------------
+def is_default_response(header: ZclHeader) -> bool:
+    return not header.cluster_specific and header.command_id == DEFAULT_RESPONSE
+
+
+def decode_default_response(payload: bytes) -> tuple[int, int]:
+    """(command id answered, status) of a Default Response payload."""
+    r = Reader(payload)
+    command_id, status = r.take(1, "command_id")[0], r.take(1, "status")[0]
+    r.expect_end("Default Response")
+    return command_id, status
+
+
+# --- Attribute values and the attribute commands (ZCL 2.5.1-2.5.2, 2.5.11, 2.6.2) ----------------
 
 class DataType(IntEnum):
     """ZCL data type ids (ZCL 2.6.2) of the attribute values the emulator serves."""
 
+    BOOLEAN = 0x10
+    BITMAP8 = 0x18
+    BITMAP16 = 0x19
+    BITMAP32 = 0x1B
     UINT8 = 0x20
     UINT16 = 0x21
+    UINT24 = 0x22
     UINT32 = 0x23
+    UINT48 = 0x25
+    INT8 = 0x28
+    INT16 = 0x29
+    INT32 = 0x2B
     ENUM8 = 0x30
+    ENUM16 = 0x31
     OCTET_STRING = 0x41
     CHAR_STRING = 0x42
+    UTC_TIME = 0xE2
     EUI64 = 0xF0
 
 
-_UINT_SIZES: dict[int, int] = {DataType.UINT8: 1, DataType.UINT16: 2, DataType.UINT32: 4, DataType.ENUM8: 1}
+_SIGNED = frozenset({DataType.INT8, DataType.INT16, DataType.INT32})
+#: Fixed-size integer types: data type -> size in bytes (little-endian; INTn two's complement).
+_INT_SIZES: dict[int, int] = {
+    DataType.BOOLEAN: 1, DataType.BITMAP8: 1, DataType.BITMAP16: 2, DataType.BITMAP32: 4, DataType.UINT8: 1,
+    DataType.UINT16: 2, DataType.UINT24: 3, DataType.UINT32: 4, DataType.UINT48: 6, DataType.INT8: 1,
+    DataType.INT16: 2, DataType.INT32: 4, DataType.ENUM8: 1, DataType.ENUM16: 2, DataType.UTC_TIME: 4,
+}
 
 AttributeValue = int | bytes | str
 
@@ -175,9 +239,12 @@ def encode_attribute_value(data_type: int, value: AttributeValue) -> bytes:
     length byte in front (at most 254 bytes: 0xFF is the "invalid" length); an EUI-64 is held
     as printed and sent reversed, like every EUI in the project."""
     field = f"attribute value (type 0x{data_type:02X})"
-    size = _UINT_SIZES.get(data_type)
+    size = _INT_SIZES.get(data_type)
     if size is not None and isinstance(value, int) and not isinstance(value, bool):
-        return encode_uint(value, size, field)
+        try:
+            return value.to_bytes(size, "little", signed=data_type in _SIGNED)
+        except OverflowError:
+            raise ZigbeeEncodeError(f"{value} does not fit ZCL data type 0x{data_type:02X}", field=field) from None
     if data_type == DataType.CHAR_STRING and isinstance(value, str):
         return octstr.encode(value.encode(), field)
     if data_type == DataType.OCTET_STRING and isinstance(value, bytes):
@@ -189,9 +256,9 @@ def encode_attribute_value(data_type: int, value: AttributeValue) -> bytes:
 
 def _read_attribute_value(r: Reader, data_type: int) -> AttributeValue:
     field = f"attribute value (type 0x{data_type:02X})"
-    size = _UINT_SIZES.get(data_type)
+    size = _INT_SIZES.get(data_type)
     if size is not None:
-        return r.uint(size, field)
+        return int.from_bytes(r.take(size, field), "little", signed=data_type in _SIGNED)
     if data_type == DataType.CHAR_STRING:
         pos = r.offset
         raw = octstr.decode(r, field)
@@ -234,6 +301,31 @@ class ReadAttributeRecord:
         return out + encode_uint(self.data_type, 1, "data_type") + encode_attribute_value(self.data_type, self.value)
 
 
+@dataclass(frozen=True, slots=True)
+class AttributeReport:
+    """One attribute report record (Report Attributes, ZCL 2.5.11.1): id, data type, value."""
+
+    attribute_id: int
+    data_type: int
+    value: AttributeValue
+
+    def encode(self) -> bytes:
+        return (encode_uint(self.attribute_id, 2, "attribute_id") + encode_uint(self.data_type, 1, "data_type")
+                + encode_attribute_value(self.data_type, self.value))
+
+
+def encode_read_attributes(attribute_ids: Iterable[int]) -> bytes:
+    """A Read Attributes request payload: the attribute ids, u16 little-endian each."""
+    return b"".join(encode_uint(a, 2, "attribute_id") for a in attribute_ids)
+
+
+def read_attributes(direction: Direction | int, sequence: int, attribute_ids: Iterable[int], *,
+                    disable_default_response: bool = False) -> bytes:
+    """A Read Attributes request frame. GBZ commands leave default responses enabled (RTDS)."""
+    header = global_header(direction, sequence, READ_ATTRIBUTES, disable_default_response=disable_default_response)
+    return header.encode() + encode_read_attributes(attribute_ids)
+
+
 def decode_read_attributes(payload: bytes) -> tuple[int, ...]:
     """The attribute ids of a Read Attributes request payload (u16 each, little-endian)."""
     if len(payload) % 2:
@@ -242,11 +334,12 @@ def decode_read_attributes(payload: bytes) -> tuple[int, ...]:
     return tuple(int.from_bytes(payload[i:i + 2], "little") for i in range(0, len(payload), 2))
 
 
-def read_attributes_response(request: ZclHeader, records: Iterable[ReadAttributeRecord]) -> bytes:
+def read_attributes_response(request: ZclHeader, records: Iterable[ReadAttributeRecord], *,
+                             disable_default_response: bool = True) -> bytes:
     """The Read Attributes Response frame answering ``request``: same sequence number and
-    manufacturer code, opposite direction, default response disabled (the response is the answer)."""
-    fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), True)
-    header = ZclHeader(fc, request.sequence, READ_ATTRIBUTES_RESPONSE, request.manufacturer_code)
+    manufacturer code, opposite direction, default response disabled unless asked (the
+    response is the answer; the RTDS's plaintext GBZ answers leave it enabled)."""
+    header = reply_header(request, READ_ATTRIBUTES_RESPONSE, disable_default_response=disable_default_response)
     return header.encode() + b"".join(record.encode() for record in records)
 
 
@@ -263,6 +356,24 @@ def decode_read_attributes_response(payload: bytes) -> tuple[ReadAttributeRecord
         data_type = r.take(1, "data_type")[0]
         records.append(ReadAttributeRecord(attribute_id, status, data_type, _read_attribute_value(r, data_type)))
     return tuple(records)
+
+
+def report_attributes(direction: Direction | int, sequence: int, reports: Iterable[AttributeReport], *,
+                      disable_default_response: bool = True) -> bytes:
+    """A Report Attributes frame (ZCL 2.5.11)."""
+    header = global_header(direction, sequence, REPORT_ATTRIBUTES, disable_default_response=disable_default_response)
+    return header.encode() + b"".join(report.encode() for report in reports)
+
+
+def decode_report_attributes(payload: bytes) -> tuple[AttributeReport, ...]:
+    """The records of a Report Attributes payload (types limited to :class:`DataType`)."""
+    r = Reader(payload)
+    reports = []
+    while r.remaining:
+        attribute_id = r.uint(2, "attribute_id")
+        data_type = r.take(1, "data_type")[0]
+        reports.append(AttributeReport(attribute_id, data_type, _read_attribute_value(r, data_type)))
+    return tuple(reports)
 
 
 Presence = Callable[[Mapping[str, Any]], bool]

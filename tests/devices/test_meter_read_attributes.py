@@ -139,7 +139,7 @@ def test_read_attributes_codec_round_trip_and_refusals():
     with pytest.raises(zcl.ZclDecodeError, match="16-bit attribute ids"):
         zcl.decode_read_attributes(b"\x04")
     with pytest.raises(zcl.ZclDecodeError, match="not one this codec reads"):
-        zcl.decode_read_attributes_response(bytes.fromhex("01000018ff"))
+        zcl.decode_read_attributes_response(bytes.fromhex("01000038ffff"))
     with pytest.raises(zcl.ZigbeeEncodeError):
         ReadAttributeRecord(1, 0)  # SUCCESS without a value
     with pytest.raises(zcl.ZigbeeEncodeError):
