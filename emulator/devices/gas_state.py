@@ -15,6 +15,7 @@ from typing import Any
 
 from emulator.zigbee.clusters import smart_energy as se
 from emulator.zigbee.status import ZclStatus
+from emulator.zigbee.zcl import DataType
 
 UNSUPPORTED_ATTRIBUTE = ZclStatus.UNSUPPORTED_ATTRIBUTE
 MALFORMED_COMMAND = ZclStatus.MALFORMED_COMMAND
@@ -159,48 +160,48 @@ def _tier_price(tier: int) -> Callable[[GasState], int]:
 
 # --- attributes the state answers (cluster, attribute) -> (ZCL type, getter) ------------------------
 
-ATTRIBUTES: dict[tuple[int, int], tuple[str, Callable[[GasState], Any]]] = {
-    (METERING, SUPPLY_STATUS): ("enum8", lambda s: s.supply_status),
-    (METERING, SITE_ID): ("octets", lambda s: s.site_id),
-    (METERING, 0x0B10): ("uint16", lambda s: s.flow_threshold),
-    (METERING, 0x0B11): ("enum8", lambda s: s.flow_unit),
-    (METERING, 0x0B12): ("uint16", lambda s: s.flow_multiplier),
-    (METERING, 0x0B13): ("uint16", lambda s: s.flow_divisor),
-    (METERING, 0x0B14): ("uint8", lambda s: s.flow_stabilisation_period),
-    (METERING, 0x0B15): ("uint16", lambda s: s.flow_measurement_period),
-    (se.PRICE, 0x0616): ("uint16", lambda s: s.tariff.currency if s.tariff else 826),  # ISO 4217: GBP
-    (se.PRICE, 0x0617): ("bitmap8", lambda s: s.tariff.price_trailing_digit if s.tariff else 0x50),
-    (se.PRICE, 0x0615): ("enum8", lambda s: 0x00),
-    (se.PRICE, 0x0202): ("uint24", lambda s: s.tariff.block_threshold_multiplier if s.tariff else 1),
-    (se.PRICE, 0x0203): ("uint24", lambda s: s.tariff.block_threshold_divisor if s.tariff else 1000),
-    (se.PRICE, 0x0301): ("uint32", lambda s: s.tariff.standing_charge if s.tariff else 0),
-    **{(se.PRICE, 0x0100 + i): ("uint48", _threshold(i)) for i in range(3)},
-    **{(se.PRICE, 0x0400 + i): ("uint32", _block_price(i)) for i in range(4)},
-    **{(se.PRICE, 0x0400 + 0x10 * t): ("uint32", _tier_price(t)) for t in range(1, 5)},
-    (se.PRICE, 0x0302): ("uint32", lambda s: s.conversion_factor),
-    (se.PRICE, 0x0303): ("bitmap8", lambda s: s.conversion_factor_trailing_digit),
-    (se.PRICE, 0x0304): ("uint32", lambda s: s.calorific_value),
-    (se.PRICE, 0x0305): ("enum8", lambda s: s.calorific_value_unit),
-    (se.PRICE, 0x0306): ("bitmap8", lambda s: s.calorific_value_trailing_digit),
-    (se.PREPAYMENT, 0x0000): ("bitmap16", lambda s: s.payment_configuration),
-    (se.PREPAYMENT, 0x0001): ("int32", lambda s: s.credit_remaining),
-    (se.PREPAYMENT, 0x0002): ("int32", lambda s: s.emergency_credit_limit),
-    (se.PREPAYMENT, 0x0005): ("bitmap8", lambda s: 0x01 if s.emergency_credit_active else 0x00),
-    (se.PREPAYMENT, 0x0006): ("int32", lambda s: s.cut_off_value),
-    (se.PREPAYMENT, 0x0010): ("uint32", lambda s: s.emergency_credit_limit),
-    (se.PREPAYMENT, 0x0011): ("uint32", lambda s: s.emergency_credit_threshold),
-    (se.PREPAYMENT, 0x0021): ("uint32", lambda s: s.maximum_credit_level),
-    (se.PREPAYMENT, 0x0022): ("uint32", lambda s: s.maximum_credit_per_top_up),
-    (se.PREPAYMENT, 0x0031): ("uint32", lambda s: s.low_credit_warning),
-    (se.PREPAYMENT, 0x0040): ("int32", lambda s: s.overall_debt_cap),
-    (se.PREPAYMENT, 0x0216): ("enum8", lambda s: s.debt_recovery_method.get(1, 0)),
-    (se.PREPAYMENT, 0x0217): ("uint32", lambda s: s.debt_recovery.get(1, 0)),
-    (se.PREPAYMENT, 0x0226): ("enum8", lambda s: s.debt_recovery_method.get(3, 0)),
-    (se.PREPAYMENT, 0x0227): ("uint32", lambda s: s.debt_recovery.get(3, 0)),
-    (se.PREPAYMENT, 0x0239): ("uint16", lambda s: 1000),  # debt recovery rate cap period (days x 10)
-    (se.PREPAYMENT, 0x0211): ("uint32", lambda s: s.debts.get(1, 0)),
-    (se.PREPAYMENT, 0x0221): ("uint32", lambda s: s.debts.get(3, 0)),
-    (se.PREPAYMENT, 0x0231): ("uint32", lambda s: s.debts.get(5, 0)),
+ATTRIBUTES: dict[tuple[int, int], tuple[DataType, Callable[[GasState], Any]]] = {
+    (METERING, SUPPLY_STATUS): (DataType.ENUM8, lambda s: s.supply_status),
+    (METERING, SITE_ID): (DataType.OCTET_STRING, lambda s: s.site_id),
+    (METERING, 0x0B10): (DataType.UINT16, lambda s: s.flow_threshold),
+    (METERING, 0x0B11): (DataType.ENUM8, lambda s: s.flow_unit),
+    (METERING, 0x0B12): (DataType.UINT16, lambda s: s.flow_multiplier),
+    (METERING, 0x0B13): (DataType.UINT16, lambda s: s.flow_divisor),
+    (METERING, 0x0B14): (DataType.UINT8, lambda s: s.flow_stabilisation_period),
+    (METERING, 0x0B15): (DataType.UINT16, lambda s: s.flow_measurement_period),
+    (se.PRICE, 0x0616): (DataType.UINT16, lambda s: s.tariff.currency if s.tariff else 826),  # ISO 4217: GBP
+    (se.PRICE, 0x0617): (DataType.BITMAP8, lambda s: s.tariff.price_trailing_digit if s.tariff else 0x50),
+    (se.PRICE, 0x0615): (DataType.ENUM8, lambda s: 0x00),
+    (se.PRICE, 0x0202): (DataType.UINT24, lambda s: s.tariff.block_threshold_multiplier if s.tariff else 1),
+    (se.PRICE, 0x0203): (DataType.UINT24, lambda s: s.tariff.block_threshold_divisor if s.tariff else 1000),
+    (se.PRICE, 0x0301): (DataType.UINT32, lambda s: s.tariff.standing_charge if s.tariff else 0),
+    **{(se.PRICE, 0x0100 + i): (DataType.UINT48, _threshold(i)) for i in range(3)},
+    **{(se.PRICE, 0x0400 + i): (DataType.UINT32, _block_price(i)) for i in range(4)},
+    **{(se.PRICE, 0x0400 + 0x10 * t): (DataType.UINT32, _tier_price(t)) for t in range(1, 5)},
+    (se.PRICE, 0x0302): (DataType.UINT32, lambda s: s.conversion_factor),
+    (se.PRICE, 0x0303): (DataType.BITMAP8, lambda s: s.conversion_factor_trailing_digit),
+    (se.PRICE, 0x0304): (DataType.UINT32, lambda s: s.calorific_value),
+    (se.PRICE, 0x0305): (DataType.ENUM8, lambda s: s.calorific_value_unit),
+    (se.PRICE, 0x0306): (DataType.BITMAP8, lambda s: s.calorific_value_trailing_digit),
+    (se.PREPAYMENT, 0x0000): (DataType.BITMAP16, lambda s: s.payment_configuration),
+    (se.PREPAYMENT, 0x0001): (DataType.INT32, lambda s: s.credit_remaining),
+    (se.PREPAYMENT, 0x0002): (DataType.INT32, lambda s: s.emergency_credit_limit),
+    (se.PREPAYMENT, 0x0005): (DataType.BITMAP8, lambda s: 0x01 if s.emergency_credit_active else 0x00),
+    (se.PREPAYMENT, 0x0006): (DataType.INT32, lambda s: s.cut_off_value),
+    (se.PREPAYMENT, 0x0010): (DataType.UINT32, lambda s: s.emergency_credit_limit),
+    (se.PREPAYMENT, 0x0011): (DataType.UINT32, lambda s: s.emergency_credit_threshold),
+    (se.PREPAYMENT, 0x0021): (DataType.UINT32, lambda s: s.maximum_credit_level),
+    (se.PREPAYMENT, 0x0022): (DataType.UINT32, lambda s: s.maximum_credit_per_top_up),
+    (se.PREPAYMENT, 0x0031): (DataType.UINT32, lambda s: s.low_credit_warning),
+    (se.PREPAYMENT, 0x0040): (DataType.INT32, lambda s: s.overall_debt_cap),
+    (se.PREPAYMENT, 0x0216): (DataType.ENUM8, lambda s: s.debt_recovery_method.get(1, 0)),
+    (se.PREPAYMENT, 0x0217): (DataType.UINT32, lambda s: s.debt_recovery.get(1, 0)),
+    (se.PREPAYMENT, 0x0226): (DataType.ENUM8, lambda s: s.debt_recovery_method.get(3, 0)),
+    (se.PREPAYMENT, 0x0227): (DataType.UINT32, lambda s: s.debt_recovery.get(3, 0)),
+    (se.PREPAYMENT, 0x0239): (DataType.UINT16, lambda s: 1000),  # debt recovery rate cap period (days x 10)
+    (se.PREPAYMENT, 0x0211): (DataType.UINT32, lambda s: s.debts.get(1, 0)),
+    (se.PREPAYMENT, 0x0221): (DataType.UINT32, lambda s: s.debts.get(3, 0)),
+    (se.PREPAYMENT, 0x0231): (DataType.UINT32, lambda s: s.debts.get(5, 0)),
 }
 
 # Message code -> clusters whose read answers go back encrypted (GBCS sensitive data; RTDS).

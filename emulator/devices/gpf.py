@@ -12,10 +12,14 @@ from emulator.devices.zcl_model import FIRMWARE_VERSION_ATTR, METERING, Attr, Ga
 from emulator.gbcs import gbz, security
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.frames import Message
+from emulator.zigbee import zcl
+from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.zcl import DataType
 
 # How the GSME's consumption registers read (the GSME's own values, which the mirror lacks).
 CONSUMPTION_FORMAT: dict[tuple[int, int], Attr] = {
-    (METERING, 0x0300): ("enum8", 0x01), (METERING, 0x0301): ("uint24", 1), (METERING, 0x0302): ("uint24", 1000),
+    (METERING, 0x0300): (DataType.ENUM8, 0x01), (METERING, 0x0301): (DataType.UINT24, 1),
+    (METERING, 0x0302): (DataType.UINT24, 1000),
 }
 RESTORE_DEVICE_LOG = 0x008C  # GCS59 Restore GPF Device Log (8.12.2)
 
@@ -34,22 +38,18 @@ class Gpf:
 
     def attribute(self, cluster: int, attr: int, now: float) -> Attr | None:
         if (cluster, attr) == (METERING, FIRMWARE_VERSION_ATTR):
-            return ("octets", self.firmware.version)
+            return (DataType.OCTET_STRING, self.firmware.version)
         return self.mirror.get((cluster, attr)) or CONSUMPTION_FORMAT.get((cluster, attr))
 
     def update_mirror(self, cluster: int, report: bytes, now: float) -> None:
-        """Attribute records of a ZCL Report Attributes from the GSME (id, type, value)."""
-        pos = 0
-        while pos + 3 <= len(report):
-            attr = int.from_bytes(report[pos:pos + 2], "little")
-            tag = report[pos + 2]
-            size = {0x25: 6, 0x23: 4, 0x21: 2, 0x20: 1, 0x30: 1, 0x18: 1}.get(tag)
-            if size is None or pos + 3 + size > len(report):
-                return
-            value = int.from_bytes(report[pos + 3:pos + 3 + size], "little")
-            name = {0x25: "uint48", 0x23: "uint32", 0x21: "uint16", 0x20: "uint8", 0x30: "enum8", 0x18: "bitmap8"}[tag]
-            self.mirror[(cluster, attr)] = (name, value)
-            pos += 3 + size
+        """Attribute records of a ZCL Report Attributes from the GSME (id, type, value). A report
+        that does not parse is dropped whole: the mirror keeps the last good values and their time."""
+        try:
+            records = zcl.decode_report_attributes(report)
+        except ZigbeeError:
+            return
+        for record in records:
+            self.mirror[(cluster, record.attribute_id)] = (DataType(record.data_type), record.value)
         self.mirror_time = now
 
     def answer(self, msg: Message, now: float) -> bytes:

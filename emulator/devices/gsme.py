@@ -34,8 +34,8 @@ from emulator.gbcs.frames import Message
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import tunneling
 from emulator.zigbee.packet import CLUSTER_TUNNELING
+from emulator.zigbee.zcl import DataType
 
-REPORT_ATTRIBUTES = 0x0A
 FUTURE_DATED_DONE, FUTURE_DATED_FAILED = 0x8F66, 0x8F67
 SET_CLOCK = (0x007F,)  # GCS28 Set Clock on GSME (6.11, and 8.1.1 at commissioning)
 
@@ -75,20 +75,21 @@ class Gsme(Meter):
         :attr:`state` (zcl_model.ATTRIBUTES)."""
         energy = self.register_wh(now)
         own: dict[tuple[int, int], Attr] = {
-            (METERING, CURRENT_SUMMATION_DELIVERED): ("uint48", energy),
-            (METERING, 0x0100): ("uint48", energy),  # tier 1: a single-rate gas tariff
-            (METERING, 0x0102): ("uint48", 0), (METERING, 0x0104): ("uint48", 0), (METERING, 0x0106): ("uint48", 0),
-            (METERING, 0x0700): ("uint48", energy), (METERING, 0x0701): ("uint48", 0),
-            (METERING, 0x0702): ("uint48", 0), (METERING, 0x0703): ("uint48", 0),
-            (METERING, 0x0300): ("enum8", 0x01),  # m3
-            (METERING, 0x0301): ("uint24", 1), (METERING, 0x0302): ("uint24", 1000),
-            (METERING, FIRMWARE_VERSION_ATTR): ("octets", self.firmware.version),
-            (METERING, 0x0205): ("uint16", int(self.battery_mah / 10)),  # remaining battery life, days
-            (METERING, 0x0607): ("enum8", 3), (METERING, 0x0608): ("enum8", 3),
-            (METERING, 0x0A00): ("uint32", energy // 10),  # bill to date
-            (BASIC, 0x0003): ("uint8", 1),
-            (BASIC, 0x0004): ("string", "smets2-emu"),
-            (BASIC, 0x0005): ("string", self.KIND),
+            (METERING, CURRENT_SUMMATION_DELIVERED): (DataType.UINT48, energy),
+            (METERING, 0x0100): (DataType.UINT48, energy),  # tier 1: a single-rate gas tariff
+            (METERING, 0x0102): (DataType.UINT48, 0), (METERING, 0x0104): (DataType.UINT48, 0),
+            (METERING, 0x0106): (DataType.UINT48, 0),
+            (METERING, 0x0700): (DataType.UINT48, energy), (METERING, 0x0701): (DataType.UINT48, 0),
+            (METERING, 0x0702): (DataType.UINT48, 0), (METERING, 0x0703): (DataType.UINT48, 0),
+            (METERING, 0x0300): (DataType.ENUM8, 0x01),  # m3
+            (METERING, 0x0301): (DataType.UINT24, 1), (METERING, 0x0302): (DataType.UINT24, 1000),
+            (METERING, FIRMWARE_VERSION_ATTR): (DataType.OCTET_STRING, self.firmware.version),
+            (METERING, 0x0205): (DataType.UINT16, int(self.battery_mah / 10)),  # remaining battery life, days
+            (METERING, 0x0607): (DataType.ENUM8, 3), (METERING, 0x0608): (DataType.ENUM8, 3),
+            (METERING, 0x0A00): (DataType.UINT32, energy // 10),  # bill to date
+            (BASIC, 0x0003): (DataType.UINT8, 1),
+            (BASIC, 0x0004): (DataType.CHAR_STRING, "smets2-emu"),
+            (BASIC, 0x0005): (DataType.CHAR_STRING, self.KIND),
         }
         return own.get((cluster, attr))
 
@@ -124,8 +125,8 @@ class Gsme(Meter):
 
     def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
         # The GSME is the tunnel client: PUT carries its responses and alerts.
-        frame = tunneling.TransferDataClient(self.tunnel_id or 0, tunneling.gb_put(gbcs)).encode(self._next_seq())
-        return bytes((frame[0] & ~0x10,)) + frame[1:] if ack else frame
+        put = tunneling.TransferDataClient(self.tunnel_id or 0, tunneling.gb_put(gbcs))
+        return put.encode(self._next_seq(), disable_default_response=not ack)
 
     def joined(self, now: float) -> Output:
         """Just joined: open our tunnel to the CHF."""
@@ -137,9 +138,8 @@ class Gsme(Meter):
         out = Output()
         self.battery_mah -= 0.002  # ~2 uAh per wake: enough to show a trend in long runs
         out.extend(self.run_future_dated(now))
-        report = zcl.ZclHeader(0x18, self._next_seq(), REPORT_ATTRIBUTES).encode() + \
-            CURRENT_SUMMATION_DELIVERED.to_bytes(2, "little") + gbz.encode_attribute_value(
-                "uint48", self.register_wh(now))
+        summation = zcl.AttributeReport(CURRENT_SUMMATION_DELIVERED, DataType.UINT48, self.register_wh(now))
+        report = zcl.report_attributes(zcl.SERVER_TO_CLIENT, self._next_seq(), (summation,))
         out.han.append(self._packet(METERING, report))
         if self.tunnel_id is None:
             out.extend(self.joined(now))

@@ -15,7 +15,6 @@ the SRVs a device future-dates (1.1.1, 1.2.1, 1.6, 2.1) wait whole for their tim
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from emulator.devices.gas_handlers import HANDLERS, RESPONSE_DDR
 from emulator.devices.gas_state import (
@@ -39,27 +38,21 @@ from emulator.zigbee import zcl
 from emulator.zigbee.clusters import smart_energy as se
 from emulator.zigbee.errors import ZigbeeError
 from emulator.zigbee.status import ZclStatus
-from emulator.zigbee.zcl import Direction, FrameType, ZclCommand, ZclFrameControl, ZclHeader
+from emulator.zigbee.zcl import AttributeValue, DataType, Direction, ZclCommand, ZclHeader
 
 __all__ = ["BASIC", "CURRENT_SUMMATION_DELIVERED", "FIRMWARE_VERSION_ATTR", "METERING", "SUPPLY_STATUS", "Attr",
            "AttributeSource", "Encrypt", "GasState", "answer_command", "answer_gbz", "next_due",
            "restore_device_log", "run_due", "synchronise_clock"]
 
-Attr = tuple[str, Any]  # (ZCL type name, value)
+Attr = tuple[DataType, AttributeValue]  # (ZCL data type, value)
 AttributeSource = Callable[[int, int, float], Attr | None]  # (cluster, attribute, now) -> value
 Encrypt = Callable[[bytes], bytes]  # plaintext -> the "31 00000000 ..." encrypted part
 
 # --- the engine -------------------------------------------------------------------------------------
 
-def _reply_header(request: ZclHeader, command_id: int) -> ZclHeader:
-    """A global-command answer: same sequence, opposite direction, default responses left enabled
-    (as the RTDS responses carry them)."""
-    fc = ZclFrameControl(FrameType.GLOBAL, request.manufacturer_specific, Direction(1 - request.direction), False)
-    return ZclHeader(fc, request.sequence, command_id, request.manufacturer_code)
-
-
 def _default_response(request: ZclHeader, status: int) -> bytes:
-    return _reply_header(request, zcl.DEFAULT_RESPONSE).encode() + bytes((request.command_id, status))
+    """GBZ answers leave default responses enabled, as the RTDS responses carry them."""
+    return zcl.default_response(request, status, disable_default_response=False)
 
 
 ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER = 0x00, 0x00
@@ -74,22 +67,26 @@ def _encrypted(cluster: int, frame: bytes, encrypt: Encrypt) -> gbz.Component:
     return gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)
 
 
+# What a Default Response to a frame whose header could not even be read answers: sequence 0, command 0.
+_UNREADABLE = zcl.global_header(Direction.CLIENT_TO_SERVER, 0, 0, disable_default_response=False)
+
+
 def _malformed() -> bytes:
     """A Default Response MALFORMED_COMMAND to a frame whose header could not even be read."""
-    fc = ZclFrameControl(FrameType.GLOBAL, False, Direction.SERVER_TO_CLIENT, False)
-    return ZclHeader(fc, 0, zcl.DEFAULT_RESPONSE).encode() + bytes((0, MALFORMED_COMMAND))
+    return _default_response(_UNREADABLE, MALFORMED_COMMAND)
 
 
-def _read(request: ZclHeader, payload: bytes, cluster: int, state: GasState, source: AttributeSource,
-          now: float) -> bytes:
-    records: list[tuple[int, int, str | None, Any]] = []
+def _read(payload: bytes, cluster: int, state: GasState, source: AttributeSource,
+          now: float) -> list[zcl.ReadAttributeRecord]:
+    records: list[zcl.ReadAttributeRecord] = []
     for attr in zcl.decode_read_attributes(payload):
         found = source(cluster, attr, now)
         if found is None and (cluster, attr) in ATTRIBUTES:
-            type_name, getter = ATTRIBUTES[(cluster, attr)]
-            found = (type_name, getter(state))
-        records.append((attr, UNSUPPORTED_ATTRIBUTE, None, None) if found is None else (attr, 0, *found))
-    return gbz.read_attributes_response(records)
+            data_type, getter = ATTRIBUTES[(cluster, attr)]
+            found = (data_type, getter(state))
+        records.append(zcl.ReadAttributeRecord(attr, UNSUPPORTED_ATTRIBUTE) if found is None
+                       else zcl.ReadAttributeRecord(attr, ZclStatus.SUCCESS, *found))
+    return records
 
 
 def answer_command(state: GasState, cluster: int, frame: bytes, source: AttributeSource, now: float,
@@ -112,14 +109,13 @@ def _answer_command(state: GasState, cluster: int, frame: bytes, source: Attribu
         if header.command_id != zcl.READ_ATTRIBUTES or not isinstance(command, bytes):
             return [gbz.Component(cluster, _default_response(header, ZclStatus.UNSUP_GENERAL_COMMAND))]
         try:
-            records = _read(header, command, cluster, state, source, now)
+            records = _read(command, cluster, state, source, now)
         except ZigbeeError:
             return [gbz.Component(cluster, _default_response(header, MALFORMED_COMMAND))]
+        # An encrypted answer's header has default responses disabled, a plaintext one enabled (RTDS).
         if encrypted and encrypt is not None:
-            fc = ZclFrameControl(FrameType.GLOBAL, header.manufacturer_specific, Direction(1 - header.direction), True)
-            rsp = ZclHeader(fc, header.sequence, zcl.READ_ATTRIBUTES_RESPONSE, header.manufacturer_code)
-            return [_encrypted(cluster, rsp.encode() + records, encrypt)]
-        return [gbz.Component(cluster, _reply_header(header, zcl.READ_ATTRIBUTES_RESPONSE).encode() + records)]
+            return [_encrypted(cluster, zcl.read_attributes_response(header, records), encrypt)]
+        return [gbz.Component(cluster, zcl.read_attributes_response(header, records, disable_default_response=False))]
     assert isinstance(command, ZclCommand)
     handler = HANDLERS.get(type(command))
     if handler is None:
@@ -205,7 +201,7 @@ def run_due(state: GasState, source: AttributeSource, now: float) -> list[Execut
     for p in ready:
         header, _ = ZclHeader.decode(p.frame)
         answers = answer_command(state, p.cluster, p.frame, source, now)
-        ok = all(not (a.zcl().command == zcl.DEFAULT_RESPONSE and a.zcl().payload[1:2] != b"\x00")
+        ok = all(not (zcl.is_default_response(a.zcl().header) and a.zcl().payload[1:2] != b"\x00")
                  for a in answers if not a.encrypted)
         if p.reports:
             done.append(Executed(p.message_code, p.counter, p.cluster, header.frame_control.to_int(),

@@ -11,11 +11,12 @@ An alert is ``01 09``, the count of components that follow, alert code (2) and a
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.gbcs.errors import DecodeError, EncodeError, TruncatedError
+from emulator.zigbee import zcl
+from emulator.zigbee.errors import ZigbeeError
 
 HEADER = b"\x01\x09"
 LAST = 0x01
@@ -23,50 +24,8 @@ ENCRYPTED = 0x02
 FROM_DATE_TIME = 0x10
 EPOCH_2000 = 946684800  # 2000-01-01T00:00:00Z in Unix seconds
 
-# ZCL general commands.
-READ_ATTRIBUTES = 0x00
-READ_ATTRIBUTES_RESPONSE = 0x01
-WRITE_ATTRIBUTES = 0x02
-WRITE_ATTRIBUTES_RESPONSE = 0x04
-DEFAULT_RESPONSE = 0x0B
-
 CLUSTER_NAMES = {0x0700: "Price", 0x0702: "Metering", 0x0703: "Messaging", 0x0705: "Prepayment",
                  0x0707: "Calendar", 0x0708: "Device Management", 0x0709: "Events", 0x0019: "OTA"}
-
-
-@dataclass(frozen=True, slots=True)
-class ZclFrame:
-    frame_control: int
-    sequence: int
-    command: int
-    payload: bytes
-    manufacturer_code: int | None = None
-
-    @property
-    def cluster_specific(self) -> bool:
-        return self.frame_control & 0x03 == 0x01
-
-    @property
-    def server_to_client(self) -> bool:
-        return bool(self.frame_control & 0x08)
-
-    def encode(self) -> bytes:
-        out = bytes((self.frame_control,))
-        if self.frame_control & 0x04:
-            out += (self.manufacturer_code or 0).to_bytes(2, "little")
-        return out + bytes((self.sequence, self.command)) + self.payload
-
-    @classmethod
-    def decode(cls, data: bytes, offset: int = 0) -> ZclFrame:
-        if len(data) < 3:
-            raise TruncatedError("ZCL frame shorter than its header", field="gbz.zcl", offset=offset)
-        fc = data[0]
-        pos, mfr = 1, None
-        if fc & 0x04:
-            if len(data) < 5:
-                raise TruncatedError("ZCL frame ends inside the manufacturer code", field="gbz.zcl", offset=offset)
-            mfr, pos = int.from_bytes(data[1:3], "little"), 3
-        return cls(fc, data[pos], data[pos + 1], data[pos + 2:], mfr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +45,20 @@ class Component:
             return int.from_bytes(self.body[:4], "little")
         return None
 
-    def zcl(self) -> ZclFrame:
+    @property
+    def frame(self) -> bytes:
+        """The ZCL frame's bytes (after the from-date-time, if any) of a plaintext component."""
         if self.encrypted:
             raise DecodeError("component is encrypted", field="gbz.component", offset=0)
-        return ZclFrame.decode(self.body[4:] if self.control & FROM_DATE_TIME else self.body)
+        return self.body[4:] if self.control & FROM_DATE_TIME else self.body
+
+    def zcl(self) -> zcl.ZclFrame:
+        """The component's ZCL frame, read by the one ZCL codec (errors become GBCS decode errors)."""
+        frame = self.frame
+        try:
+            return zcl.ZclFrame.decode(frame)
+        except ZigbeeError as e:
+            raise DecodeError(f"ZCL frame: {e.message}", field="gbz.zcl", offset=e.offset) from e
 
     def encrypted_part(self) -> tuple[bytes, bytes]:
         """(additional header, the ``31...`` ciphertext part) of an encrypted component."""
@@ -139,8 +108,8 @@ class GbzPayload:
             else:
                 try:
                     z = c.zcl()
-                    item.update(command=f"0x{z.command:02X}", sequence=z.sequence,
-                                cluster_specific=z.cluster_specific, payload=z.payload.hex().upper())
+                    item.update(command=f"0x{z.header.command_id:02X}", sequence=z.header.sequence,
+                                cluster_specific=z.header.cluster_specific, payload=z.payload.hex().upper())
                 except DecodeError as e:
                     item["error"] = str(e)
             if c.from_date_time is not None:
@@ -193,49 +162,6 @@ def _components(data: bytes, pos: int, count: int) -> tuple[list[Component], lis
     if pos != len(data):
         raise DecodeError(f"{len(data) - pos} bytes after the last component", field="gbz.end", offset=pos)
     return comps, lasts
-
-
-# --- ZCL attribute values (the types GB meters use) --------------------------------------
-
-_ZCL_FIXED: dict[int, tuple[str, int]] = {
-    0x10: ("bool", 1), 0x18: ("bitmap8", 1), 0x19: ("bitmap16", 2), 0x1B: ("bitmap32", 4),
-    0x20: ("uint8", 1), 0x21: ("uint16", 2), 0x22: ("uint24", 3), 0x23: ("uint32", 4), 0x25: ("uint48", 6),
-    0x28: ("int8", 1), 0x29: ("int16", 2), 0x2B: ("int32", 4), 0x30: ("enum8", 1), 0x31: ("enum16", 2),
-    0xE2: ("utc", 4),
-}
-ZCL_TYPES = {name: tag for tag, (name, _) in _ZCL_FIXED.items()} | {"octets": 0x41, "string": 0x42}
-
-
-def encode_attribute_value(type_name: str, value: Any) -> bytes:
-    tag = ZCL_TYPES.get(type_name)
-    if tag is None:
-        raise EncodeError(f"unknown ZCL type {type_name!r}", field="zcl.type")
-    if tag in (0x41, 0x42):
-        raw = value if isinstance(value, bytes) else str(value).encode()
-        return bytes((tag, len(raw))) + raw
-    size = _ZCL_FIXED[tag][1]
-    signed = _ZCL_FIXED[tag][0].startswith("int")
-    try:
-        return bytes((tag,)) + int(value).to_bytes(size, "little", signed=signed)
-    except OverflowError as e:
-        raise EncodeError(f"{type_name} cannot hold {value!r}", field="zcl.value") from e
-
-
-def read_attributes_response(records: list[tuple[int, int, str | None, Any]]) -> bytes:
-    """ZCL Read Attributes Response payload: (attribute id, status, type, value) records."""
-    out = bytearray()
-    for attr, status, type_name, value in records:
-        out += attr.to_bytes(2, "little") + bytes((status,))
-        if status == 0 and type_name is not None:
-            out += encode_attribute_value(type_name, value)
-    return bytes(out)
-
-
-def attribute_ids(payload: bytes) -> list[int]:
-    """The attribute ids of a Read Attributes command payload."""
-    if len(payload) % 2:
-        raise DecodeError("read attributes payload has an odd length", field="zcl.attributes", offset=0)
-    return [v for (v,) in struct.iter_unpack("<H", payload)]
 
 
 def alert_payload(code: int, when_unix: float) -> bytes:

@@ -21,6 +21,7 @@ from emulator.gbcs import asn1, dlms, gbz
 from emulator.gbcs import credentials as cred
 from emulator.gbcs.identities import parse_eui
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
+from emulator.zigbee.clusters import smart_energy as se
 
 # --- reading the DUIS body -----------------------------------------------------------------
 
@@ -330,6 +331,9 @@ def read_chf_device_logs(req: UseCaseRequest) -> bytes:
 
 # --- CS01a/b top-up; CS10a/b, CS11 ZigBee logs (GBZ to a GSME) --------------------------------
 
+ORIGINATING_DEVICE_ESI = 0x00  # Consumer Top Up: the top up came from the Energy Service Interface (the DCC)
+
+
 def top_up(req: UseCaseRequest) -> bytes:
     """CS01a (ESME, DLMS method 1 of the token gateway 0-0:19.40.0.255) / CS01b (GSME, GBZ
     Prepayment Consumer Top Up): the 20-digit UTRN as ASCII. Reads ``UTRN``."""
@@ -337,11 +341,12 @@ def top_up(req: UseCaseRequest) -> bytes:
     if req.use_case == "CS01a":
         spec = dlms.RequestSpec(dlms.ACTION, 115, bytes((0, 0, 19, 40, 0, 255)), 1)
         return dlms.AccessRequest(dlms.invoke_id_for(req.counter), (spec,), (dlms.Data("octet-string", utrn),)).encode()
-    frame = gbz.ZclFrame(0x01, 0x00, 0x04, b"\x00" + bytes((len(utrn),)) + utrn)
-    return gbz.GbzPayload((gbz.Component(0x0705, frame.encode()),)).encode()
+    top_up = se.ConsumerTopUp(ORIGINATING_DEVICE_ESI, utrn)
+    return gbz.GbzPayload((gbz.Component(se.PREPAYMENT, top_up.encode(0, disable_default_response=False)),)).encode()
 
 
 _LOG_IDS = {"CS10a": 0x13, "CS10b": 0x04}
+ALL_LOGS = 0x03  # Clear Event Log Request: log id "all logs"
 
 
 def _zcl_time(body: Mapping[str, Any], *path: str, default: int) -> int:
@@ -358,16 +363,14 @@ def read_zigbee_log(req: UseCaseRequest) -> bytes:
     Reads ``ReadLogPeriod/StartDateTime`` and ``EndDateTime`` (default: all time)."""
     start = _zcl_time(req.body, "ReadLogPeriod", "StartDateTime", default=0)
     end = _zcl_time(req.body, "ReadLogPeriod", "EndDateTime", default=0xFFFFFFFF)
-    payload = (bytes((_LOG_IDS.get(req.use_case, 0x13),)) + b"\x00\x00" + start.to_bytes(4, "little")
-               + end.to_bytes(4, "little") + b"\x00\x00\x00")
-    frame = gbz.ZclFrame(0x01, 0x00, 0x00, payload)
-    return gbz.GbzPayload((gbz.Component(0x0709, frame.encode()),)).encode()
+    get = se.GetEventLog(_LOG_IDS.get(req.use_case, 0x13), 0x0000, start, end, 0, 0)
+    return gbz.GbzPayload((gbz.Component(se.EVENTS, get.encode(0, disable_default_response=False)),)).encode()
 
 
 def clear_zigbee_log(req: UseCaseRequest) -> bytes:
     """CS11 (3.3 to a GSME): ZCL Events Clear Event Log Request, all logs (0x03)."""
-    frame = gbz.ZclFrame(0x01, 0x00, 0x01, b"\x03")
-    return gbz.GbzPayload((gbz.Component(0x0709, frame.encode()),)).encode()
+    clear = se.ClearEventLogRequest(ALL_LOGS)
+    return gbz.GbzPayload((gbz.Component(se.EVENTS, clear.encode(0, disable_default_response=False)),)).encode()
 
 
 BUILDERS: dict[str, Builder] = {

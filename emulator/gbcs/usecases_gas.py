@@ -20,8 +20,8 @@ from typing import Any
 
 from emulator.gbcs import asn1, gbz
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
+from emulator.zigbee import zcl
 from emulator.zigbee.clusters import smart_energy as se
-from emulator.zigbee.types import uint16_le
 from emulator.zigbee.zcl import ZclCommand
 
 NOW = 0  # ZCL "start now" / "implement immediately"
@@ -78,8 +78,7 @@ def gbz_payload(parts: Sequence[Part]) -> bytes:
         if isinstance(command, ZclCommand):
             frame = command.encode(seq, disable_default_response=False)
         else:
-            ids = b"".join(uint16_le.encode(a, "attribute_id") for a in command)
-            frame = gbz.ZclFrame(0x00, seq, gbz.READ_ATTRIBUTES, ids).encode()
+            frame = zcl.read_attributes(zcl.CLIENT_TO_SERVER, seq, command)
         if from_date_time is None:
             comps.append(gbz.Component(cluster, frame))
         else:

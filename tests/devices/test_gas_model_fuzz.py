@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from emulator.devices import zcl_model
 from emulator.devices.gas_state import GasState
 from emulator.gbcs import asn1, gbz
+from emulator.zigbee import zcl
 from emulator.zigbee.clusters import smart_energy as se
 
 NOW = 1_767_225_600.0
@@ -21,7 +22,7 @@ CLUSTERS = st.sampled_from([se.PRICE, se.METERING, se.MESSAGING, se.PREPAYMENT, 
 
 
 def _source(cluster: int, attr: int, now: float) -> zcl_model.Attr | None:
-    return ("uint48", 1234) if (cluster, attr) == (se.METERING, 0) else None
+    return (zcl.DataType.UINT48, 1234) if (cluster, attr) == (se.METERING, 0) else None
 
 
 @st.composite

@@ -202,6 +202,11 @@ def test_gcs28_commission_is_the_same_clock_command() -> None:
 TARIFF_SHAPED = {"GCS01a", "GCS01b", "GCS05"}
 
 
+def _component_shape(c: gbz.Component) -> tuple[int, int, int, int]:
+    z = c.zcl()
+    return c.cluster, c.control, z.header.command_id, z.header.frame_control.to_int()
+
+
 def test_empty_bodies_still_give_the_reference_structure() -> None:
     """The SIT sends SRVs with empty bodies: each builder still frames its use case's components."""
     for folder, stem, _ in CASES:
@@ -212,8 +217,8 @@ def test_empty_bodies_still_give_the_reference_structure() -> None:
             assert got[:1] == ref.payload[:1] == b"\x30", stem
             continue
         want, have = gbz.decode(ref.payload), gbz.decode(got)
-        shape_have = [(c.cluster, c.control, c.zcl().command, c.zcl().frame_control) for c in have.components]
-        shape_want = [(c.cluster, c.control, c.zcl().command, c.zcl().frame_control) for c in want.components]
+        shape_have = [_component_shape(c) for c in have.components]
+        shape_want = [_component_shape(c) for c in want.components]
         if uc in TARIFF_SHAPED:  # as many day/week profiles and price entries as the tariff has
             assert set(shape_have) <= set(shape_want), stem
         else:
@@ -255,7 +260,7 @@ def _answer(folder: str, stem: str, body: dict[str, Any]) -> tuple[bytes, Gsme |
     if "GPF" in stem or uc == "GCS59":
         gpf = Gpf(GPF_EUI, GbcsEndpoint(GPF_EUI, keys), bytes.fromhex("0123ABCD"))
         msg = Message(Cra.COMMAND, COUNTER, SUPPLIER, GPF_EUI, ref.message_code, payload)
-        gpf.mirror[(0x0702, 0x0000)] = ("uint48", 1234567)  # the GSME's last report
+        gpf.mirror[(0x0702, 0x0000)] = (zcl.DataType.UINT48, 1234567)  # the GSME's last report
         return gpf.answer(msg, NOW), gpf
     gsme = Gsme(GSME, GbcsEndpoint(GSME, keys), CHF, MeterProfile(image_type=2), INSTALLED)
     before = PRECONDITIONS.get(uc)
@@ -290,7 +295,7 @@ def _shape(payload: bytes) -> object:
             continue
         z = c.zcl()
         detail: object = None
-        if z.command == gbz.READ_ATTRIBUTES_RESPONSE and not z.cluster_specific:
+        if z.header.command_id == zcl.READ_ATTRIBUTES_RESPONSE and not z.header.cluster_specific:
             recs, pos, p = [], 0, z.payload
             while pos < len(p):
                 attr, status = int.from_bytes(p[pos:pos + 2], "little"), p[pos + 2]
@@ -304,12 +309,12 @@ def _shape(payload: bytes) -> object:
                 recs.append((attr, status, tag))
                 pos += 4 + size
             detail = tuple(recs)
-        elif z.command == gbz.DEFAULT_RESPONSE and not z.cluster_specific:
+        elif z.header.command_id == zcl.DEFAULT_RESPONSE and not z.header.cluster_specific:
             detail = z.payload
         else:  # a cluster response: which command it is (its fields are the SE schema's)
             detail = type(zcl.decode_command(c.cluster, z.encode(), strict=True)[1]).__name__
-        fc = zcl.ZclFrameControl.from_int(z.frame_control)  # (the reference sets disable-default-response
-        kind = (c.cluster, c.control, fc.frame_type, fc.direction, z.command, detail)  # unevenly; not compared)
+        fc = z.header.frame_control  # (the reference sets disable-default-response unevenly; not compared)
+        kind = (c.cluster, c.control, fc.frame_type, fc.direction, z.header.command_id, detail)
         if not out or out[-1] != kind:  # one calendar get answers with as many profiles as the meter holds
             out.append(kind)
     return tuple(out)
@@ -331,7 +336,8 @@ def test_logs_the_meter_does_not_hold_are_not_found(folder: str) -> None:
     stem, body = next((s, b) for f, s, b in CASES if f == folder)
     got, _ = _answer(folder, stem, body)
     comps = gbz.decode(got).components
-    assert comps and all(c.zcl().command == gbz.DEFAULT_RESPONSE and c.zcl().payload[1] == 0x8B for c in comps)
+    assert comps and all(c.zcl().header.command_id == zcl.DEFAULT_RESPONSE and c.zcl().payload[1] == 0x8B
+                         for c in comps)
 
 
 def test_daily_snapshots_follow_the_register() -> None:

@@ -116,13 +116,19 @@ GOLDEN: list[tuple[type[zcl.ZclCommand], str, str]] = [
      "09000702004012371C0068012900020000000000010000010000000000020000010000000000030000030000020000030000010000000000000000020000000000000000020000030000030000000000010000010000030000030000010000000000010000000000010000030000000000020000000000000000000000010000010000000000010000"),
     (se.PublishPrepaySnapshot, "GCS16b_4.14_KRP_SUCCESS_RESPONSE_GBCS.HEX (decrypted with the public supplier KA key)",
      "190001000000001026351C1F000101000000008200000079000000DF000000CA0000003200000042000000"),
+    (se.ConsumerTopUp, "CS01b_2.2_ERROR_COMMAND_GBCS.HEX",
+     "01000400143132333435363738393130313231333134313536"),
+    (se.GetEventLog, "CS10a_6.13_ERROR_COMMAND_GBCS.HEX",
+     "01000013000000F9351C00956E38000000"),
+    (se.ClearEventLogRequest, "CS11_3.3_ERROR_COMMAND_GBCS.HEX",
+     "01000103"),
 ]
 
 
 def test_every_smart_energy_command_has_a_reference_frame():
     declared = {c for c in zcl.REGISTRY.values() if c.__module__ == se.__name__}
     assert {c for c, _, _ in GOLDEN} == declared
-    assert len(declared) == 51
+    assert len(declared) == 54
 
 
 @pytest.mark.parametrize(("cls", "source", "frame"), GOLDEN, ids=[c.__name__ for c, _, _ in GOLDEN])

@@ -34,6 +34,7 @@ MESSAGING = 0x0703
 PREPAYMENT = 0x0705
 CALENDAR = 0x0707
 DEVICE_MANAGEMENT = 0x0708
+EVENTS = 0x0709
 
 uint24_le = UInt("uint24", 3)
 bitmap32_le = UInt("map32", 4)
@@ -586,6 +587,14 @@ class SelectAvailableEmergencyCredit(ZclCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsumerTopUp(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x04, CLIENT_TO_SERVER
+    SCHEMA = (Field("originating_device", enum8), Field("top_up_code", octstr))
+    originating_device: int
+    top_up_code: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeDebt(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x02, CLIENT_TO_SERVER
     SCHEMA = (Field("issuer_event_id", uint32_le), Field("debt_label", octstr), Field("debt_amount", int32_le),
@@ -820,6 +829,28 @@ class ReportEventConfiguration(ZclCommand):
     records: tuple[tuple[int, int], ...]
 
 
+# --- Events (0x0709), requests to the meter ----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class GetEventLog(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x00, CLIENT_TO_SERVER
+    SCHEMA = (Field("event_control_log_id", bitmap8), Field("event_id", uint16_le), Field("start_time", utc_time_le),
+              Field("end_time", utc_time_le), Field("number_of_events", uint8), Field("event_offset", uint16_le))
+    event_control_log_id: int
+    event_id: int
+    start_time: int
+    end_time: int
+    number_of_events: int
+    event_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClearEventLogRequest(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x01, CLIENT_TO_SERVER
+    SCHEMA = (Field("log_id", bitmap8),)
+    log_id: int
+
+
 register(PublishSnapshot, GetSampledDataResponse, PublishPrepaySnapshot)
 register(PublishCalendar, PublishDayProfile, PublishWeekProfile, PublishSeasons, PublishSpecialDays, GetDayProfiles,
          GetWeekProfiles, GetSeasons, GetSpecialDays, GetCurrentPrice, PublishPrice, PublishTariffInformation,
@@ -831,4 +862,4 @@ register(GetSnapshot, StartSampling, GetSampledData, ChangeSupply, SetSupplyStat
          GetPrepaySnapshot, GetTopUpLog, SetLowCreditWarningLevel, GetDebtRepaymentLog, SetMaximumCreditLimit,
          SetOverallDebtCap, ChangePaymentModeResponse, PublishChangeOfTenancy, PublishChangeOfSupplier,
          RequestNewPasswordResponse, UpdateSiteId, SetEventConfiguration, GetEventConfiguration, UpdateCin,
-         ReportEventConfiguration)
+         ReportEventConfiguration, ConsumerTopUp, GetEventLog, ClearEventLogRequest)
