@@ -342,8 +342,7 @@ class Chf:
             self.nwk.setdefault(src, packet.src_nwk)
         out = Output()
         if not header.disable_default_response and header.cluster_specific:
-            ack = zcl.ZclHeader(0x18 if header.direction == zcl.CLIENT_TO_SERVER else 0x10, header.sequence, 0x0B)
-            out.han.append(self._packet(src, packet.cluster, ack.encode() + bytes((header.command_id, 0))))
+            out.han.append(self._packet(src, packet.cluster, zcl.default_response(header)))
         if packet.cluster == CLUSTER_TUNNELING:
             return out.extend(self._on_tunnel(src, command, now))
         if packet.cluster == CLUSTER_OTA:

@@ -112,8 +112,8 @@ class Esme(Meter):
 
     def tunnel_frame(self, gbcs: bytes, *, ack: bool) -> bytes:
         # The ESME is the tunnel server: its data goes server-to-client.
-        frame = tunneling.TransferDataServer(self.tunnel_id or 0, gbcs).encode(self._next_seq())
-        return bytes((frame[0] & ~0x10,)) + frame[1:] if ack else frame
+        data = tunneling.TransferDataServer(self.tunnel_id or 0, gbcs)
+        return data.encode(self._next_seq(), disable_default_response=not ack)
 
     def on_tunnel(self, command: zcl.ZclCommand | bytes, now: float) -> Output:
         if isinstance(command, tunneling.RequestTunnel):

@@ -214,7 +214,7 @@ class Meter(ABC):
             header, command = zcl.decode_command(packet.cluster, packet.payload)
         except ZigbeeError as e:
             return Output(events=[CommandRefused(self.eui, now, f"malformed ZCL frame: {e}", 0)])
-        if not header.cluster_specific and header.command_id == 0x0B:  # Default Response: an ack
+        if zcl.is_default_response(header):  # an ack
             counter = self._alert_by_seq.pop(header.sequence, None)
             if counter is not None and self.outbox.acknowledged(counter):
                 return Output(events=[AlertAcknowledged(self.eui, now, counter)])
