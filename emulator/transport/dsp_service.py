@@ -27,6 +27,8 @@ from emulator.gbcs.identities import ACB, TRANSITIONAL_COS
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.payload import decode_payload
 from emulator.transport.wan import DspPort, WanMessage
+from emulator.zigbee import zcl
+from emulator.zigbee.errors import ZigbeeError
 
 log = logging.getLogger(__name__)
 # Use cases the DCC itself originates, by message code: device-log changes come from the
@@ -319,15 +321,14 @@ def firmware_version_in(msg: Message) -> bytes | None:
             if rsp.data and rsp.data[0].type == "octet-string":
                 return bytes(rsp.data[0].value)
         elif msg.message_code == 0x0084:
-            g = gbz.decode(msg.payload)
-            payload = g.components[0].zcl().payload
-            if len(payload) >= 5 and payload[2] == 0 and payload[3] == 0x41:
-                return payload[5:5 + payload[4]]
+            records = zcl.decode_read_attributes_response(gbz.decode(msg.payload).components[0].zcl().payload)
+            if records and records[0].data_type == zcl.DataType.OCTET_STRING and isinstance(records[0].value, bytes):
+                return records[0].value
         elif msg.message_code in (0x0012, 0x0129) and msg.payload[:1] == b"\x30":
             kids = asn1.decode(msg.payload).children or ()
             for k in kids:
                 if k.tag == asn1.OCTET_STRING:
                     return k.value
-    except (GbcsError, IndexError):
+    except (GbcsError, ZigbeeError, IndexError):
         return None
     return None

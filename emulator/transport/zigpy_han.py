@@ -40,6 +40,8 @@ from emulator.hardware import RadioError, RadioProfile, radio_class
 from emulator.transport.han import HanListener, HanPacket, HanRadio
 from emulator.transport.zigpy_znp_large import MAX_PAYLOAD as ZNP_MAX_PAYLOAD
 from emulator.transport.zigpy_znp_large import ZnpLargeMessages, fits_inline
+from emulator.zigbee import zcl
+from emulator.zigbee.errors import ZigbeeError
 from emulator.zigbee.packet import PROFILE_SMART_ENERGY
 
 log = logging.getLogger(__name__)
@@ -263,8 +265,10 @@ class ZigpyRadio(HanRadio):
             log.warning("radio %s: no NWK address for %s; frame dropped", self.profile.port, packet.dst.hex().upper())
             return
         payload = packet.payload
-        tsn = payload[3] if payload and payload[0] & 0x04 and len(payload) > 3 else payload[1] if len(payload) > 1 \
-            else 0
+        try:
+            tsn = zcl.ZclHeader.decode(payload)[0].sequence
+        except ZigbeeError:
+            tsn = 0
         options = zt.TransmitOptions.APS_Encryption if packet.aps_secured else zt.TransmitOptions.NONE
         zp = zt.ZigbeePacket(
             src=zt.AddrModeAddress(addr_mode=zt.AddrMode.NWK, address=self.app.state.node_info.nwk),
@@ -375,11 +379,11 @@ class ZigpyRadio(HanRadio):
             bytes(device.ieee)[::-1], self._eui, packet.cluster_id, data, packet.src_ep, packet.dst_ep,
             packet.profile_id, device.nwk, self.app.state.node_info.nwk,
             zt.TransmitOptions.APS_Encryption in packet.tx_options, packet.lqi if packet.lqi is not None else 255))
-        if len(data) < 3:
+        try:
+            header, _ = zcl.ZclHeader.decode(data)
+        except ZigbeeError:
             return True
-        command = data[4] if data[0] & 0x04 and len(data) > 4 else data[2]
-        is_global = data[0] & 0x03 == 0
-        return not (is_global and command in GLOBAL_RESPONSES)
+        return header.cluster_specific or header.command_id not in GLOBAL_RESPONSES
 
     # zigpy listener callbacks (called by name) -----------------------------------------------
     def device_joined(self, device: Any) -> None:
