@@ -33,7 +33,7 @@ from emulator.devices.events import (
 from emulator.devices.firmware import FUTURE_DATED_FIRMWARE_ALERT, FirmwareState
 from emulator.devices.gpf import Gpf
 from emulator.devices.usecase_handlers import asn1_response
-from emulator.gbcs import asn1, dlms, frames
+from emulator.gbcs import asn1, dlms, frames, obis
 from emulator.gbcs.credentials import credentials_alert_code
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import FrameError, GbcsError
@@ -54,8 +54,6 @@ ALERT_TRANSFER_FAIL = 0x8F89
 ALERT_TRANSFER_SUCCESS = 0x8F8A
 CCS08_FIRMWARE_TRANSFER_ALERT = 0x0128
 NETWORK_CONTROL_CLASS = 104  # ZigBee network control: the device log (CCS01..CCS07)
-CHF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 0, 255))
-GPF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 1, 255))
 # A device in the log may join whenever it comes (IC-1: installed, never commissioned, joins
 # months later). Radios whose permits are time-bounded renew them in their adapter.
 PERMIT_SECONDS = float("inf")
@@ -207,11 +205,11 @@ class Chf:
     def _network_control(self, spec: dlms.RequestSpec, arg: dlms.Data, now: float) -> tuple[dlms.Data, int]:
         """The CHF's device-log reads and restore: CCS04/05/06 (Get 4), CCS07 (Action 4 on the CHF's
         and the GPF's object), CCS03 (Action 5). Returns (data, result code)."""
-        if spec.kind == dlms.GET and spec.obis == CHF_NETWORK_CONTROL:
+        if spec.kind == dlms.GET and spec.obis == obis.ZIGBEE_NETWORK_CONTROL:
             return log_statistics(self.device_log, now), 0
         if spec.kind == dlms.ACTION and spec.attribute == 4:
             entries = list(self.device_log.entries.values())
-            if spec.obis == GPF_NETWORK_CONTROL:  # the GPF's partners: the gas devices
+            if spec.obis == obis.GPF_NETWORK_CONTROL:  # the GPF's partners: the gas devices
                 entries = [e for e in entries if e.device_type in ("GSME", "PPMID")]
             return security_details(entries, self.eui, now), 0
         if spec.kind == dlms.ACTION and spec.attribute == 5 and arg.type == "structure":
@@ -232,7 +230,7 @@ class Chf:
             return dlms.AccessResponse(invoke, (dlms.NULL,), ((dlms.GET, 250),)).encode()
         data, results = [], []
         for spec in req.specs:
-            if spec.kind == dlms.GET and spec.class_id == 1 and spec.obis == bytes((0, 0, 0, 2, 1, 255)):
+            if spec.kind == dlms.GET and spec.class_id == 1 and spec.obis == obis.FIRMWARE_VERSION:
                 data.append(dlms.Data("octet-string", self.firmware.version))
                 results.append((spec.kind, 0))
             elif spec.class_id == NETWORK_CONTROL_CLASS and spec.attribute in (4, 5):

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from emulator.devices.cosem_logs import read_log
-from emulator.devices.cosem_objects import ObjectKey, factory_objects, obis
+from emulator.devices.cosem_objects import ObjectKey, factory_objects
 from emulator.devices.load import LoadModel
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.obis import ACCOUNT, IMPORT_ACTIVE_ENERGY, PASSIVE_ACCOUNT, obis
+from emulator.gbcs.obis import FIRMWARE_VERSION as FIRMWARE_VERSION_LN
 
 # DLMS Data-Access-Result / Action-Result codes (IEC 62056-5-3).
 SUCCESS = 0
@@ -36,16 +38,8 @@ OBJECT_UNAVAILABLE = 11
 TYPE_UNMATCHED = 12
 OTHER_REASON = 250
 
-FIRMWARE_VERSION = (1, obis("0-0:0.2.1.255"), 2)  # ECS52, SRV 11.2 (gbcs.md)
-CLOCK = obis("0-0:1.0.0.255")
-IMPORT_ENERGY = (3, obis("1-0:1.8.0.255"), 2)
-DISCONNECTOR = obis("0-0:96.3.10.255")
-ACCOUNT = obis("0-0:19.0.0.255")  # the account in force (ECS26j reads it)
-PASSIVE_ACCOUNT = obis("0-1:19.0.0.255")  # the account ECS02/ECS03 write, active from its activation time
-SUPPLY_SCRIPTS = obis("0-0:10.0.106.255")
-TARIFF_SCRIPTS = obis("0-0:10.0.100.255")
-EVENT_LOG = obis("0-0:99.98.0.255")
-ALCS_LOG = obis("0-17:99.98.2.255")
+FIRMWARE_VERSION = (1, FIRMWARE_VERSION_LN, 2)  # ECS52, SRV 11.2 (gbcs.md)
+IMPORT_ENERGY = (3, IMPORT_ACTIVE_ENERGY, 2)
 MAX_EVENTS = 100
 DISCONNECTED, CONNECTED, ARMED = 0, 1, 2  # class 70 control states
 SCRIPT_STATE = {51: DISCONNECTED, 52: ARMED, 54: CONNECTED}  # ECS42 disable, ECS43 arm, ECS44 enable

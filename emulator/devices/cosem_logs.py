@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from emulator.devices.compact import Row, compact
-from emulator.devices.cosem_objects import obis
 from emulator.devices.load import DAY, HALF_HOUR
 from emulator.gbcs.dlms import Data
+from emulator.gbcs.obis import obis
 
 if TYPE_CHECKING:
     from emulator.devices.cosem import CosemModel

@@ -9,25 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from emulator.devices.cosem import (
-    ALCS_LOG,
     ARMED,
     CONNECTED,
     DISCONNECTED,
-    DISCONNECTOR,
-    EVENT_LOG,
     OBJECT_UNDEFINED,
     OTHER_REASON,
     SCRIPT_STATE,
     SUCCESS,
-    SUPPLY_SCRIPTS,
-    TARIFF_SCRIPTS,
     TYPE_UNMATCHED,
     CosemModel,
 )
-from emulator.devices.cosem_objects import obis
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
+from emulator.gbcs.obis import ALCS_LOG, ALCS_SCRIPTS, DISCONNECTOR, EVENT_LOG, SUPPLY_SCRIPTS, TARIFF_SCRIPTS, obis
 
 ZERO = Data("double-long-unsigned", 0)
 
@@ -42,7 +37,7 @@ def _scripts(m: CosemModel, ln: bytes, arg: Data, now: float) -> int:
         return SUCCESS
     if ln == TARIFF_SCRIPTS and script == 99:
         return SUCCESS  # block counters restart: the synthetic tariff has no block state
-    if ln in (obis("0-0:10.0.103.255"), obis("0-0:10.0.107.255")) and isinstance(script, int):
+    if ln in (ALCS_SCRIPTS, obis("0-0:10.0.107.255")) and isinstance(script, int):
         m.alcs_events.append((m.device_time(now), script, (script >> 8) & 0x0F, script & 0xFF))
         return SUCCESS
     return OBJECT_UNDEFINED

@@ -10,15 +10,9 @@ profiles, logs, clock, supply state) are computed instead, in :mod:`emulator.dev
 from __future__ import annotations
 
 from emulator.gbcs.dlms import Data
+from emulator.gbcs.obis import obis
 
 ObjectKey = tuple[int, bytes, int]
-
-
-def obis(text: str) -> bytes:
-    """``"1-0:1.8.0.255"`` -> 6 bytes."""
-    a, rest = text.split("-")
-    b, rest = rest.split(":")
-    return bytes(int(x) for x in (a, b, *rest.split(".")))
 
 
 def _o(h: str) -> Data:

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.gbcs import dlms, usecases_esme
+from emulator.gbcs import dlms, obis, usecases_esme
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
 from emulator.gbcs.usecases import UseCase, select_use_case, use_case_named
 from emulator.gbcs.usecases_common import credentials_message_code
 
-_OBIS = {
-    "firmware": (1, bytes((0, 0, 0, 2, 1, 255)), 2),
-    "device_id": (1, bytes((0, 0, 96, 1, 0, 255)), 2),
+_OBJECTS = {  # (class, logical name, attribute) of the stand-in reads
+    "firmware": (1, obis.FIRMWARE_VERSION, 2),
+    "device_id": (1, obis.DEVICE_ID, 2),
 }
 
 
@@ -36,9 +36,9 @@ class BuiltCommand:
 
 
 def _dlms_get(counter: int, what: str) -> bytes:
-    class_id, obis, attr = _OBIS[what]
-    return dlms.AccessRequest(dlms.invoke_id_for(counter), (dlms.RequestSpec(dlms.GET, class_id, obis, attr),),
-                              (dlms.NULL,)).encode()
+    class_id, logical_name, attr = _OBJECTS[what]
+    spec = dlms.RequestSpec(dlms.GET, class_id, logical_name, attr)
+    return dlms.AccessRequest(dlms.invoke_id_for(counter), (spec,), (dlms.NULL,)).encode()
 
 
 def _use_case(srv: str, device_type: str, body: dict[str, Any]) -> UseCase | None:

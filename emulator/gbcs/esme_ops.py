@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from emulator.gbcs import dlms
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import Params, dlms_datetime, seconds_since_2000
+from emulator.gbcs.obis import obis
 from emulator.gbcs.usecase_builders import UseCaseRequest
 
 ValueFn = Callable[[Params], Data]
@@ -31,13 +32,6 @@ RANGE_SELECTOR = 1
 # key information "agreed key" with key parameter 02 (ECDH, static-unified).
 PROTECTION_ENCRYPTION = 2
 TRANSACTION_PREFIX = b"\x04"
-
-
-def obis(text: str) -> bytes:
-    """``"0-0:94.44.0.4"`` -> 6 bytes."""
-    a, rest = text.split("-")
-    b, rest = rest.split(":")
-    return bytes(int(x) for x in (a, b, *rest.split(".")))
 
 
 @dataclass(frozen=True, slots=True)

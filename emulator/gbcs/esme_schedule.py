@@ -25,12 +25,13 @@ from typing import Any
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import CANCEL, ParameterError, Params, execution_time
 from emulator.gbcs.esme_config import xs_time
-from emulator.gbcs.esme_ops import Op, Predicate, ValueFn, obis, put
+from emulator.gbcs.esme_ops import Op, Predicate, ValueFn, put
+from emulator.gbcs.obis import ALCS_SCRIPTS
+from emulator.gbcs.obis import SUPPLY_SCRIPTS as DISCONNECTOR_SCRIPTS
 
 SWITCH_IDS = tuple(f"0-0:94.44.0.{21 + i}" for i in range(5))
 SPECIAL_DAYS = "0-1:11.0.3.255"
 SCHEDULE = "0-1:12.0.2.255"
-ALCS_SCRIPTS = obis("0-0:10.0.103.255")
 SWITCH_ON, SWITCH_OFF = 0x01, 0x02
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 NEVER = b"\xff" * 5
@@ -184,7 +185,6 @@ CONTROLLER_SCHEDULER: tuple[Op, ...] = (
 # ElectricitySpecialDays/SpecialDay (index, Date) and ElectricityNonDisablementSchedule (NonDisablementScript
 # START/STOP, SpecialDaysApplicability, DaysOfWeekApplicability, ScheduleDatesAndTime with xs:date or, as the
 # RTDS examples need, a DUIS Date with wildcards). The cap applies per week (a constant, not a DUIS element).
-DISCONNECTOR_SCRIPTS = obis("0-0:10.0.106.255")
 NON_DISABLEMENT = {"START": 32, "STOP": 33}
 DEBT_CAP_PERIOD = 604800  # one week, in seconds
 _PREPAY = "0-0:94.44.128."

@@ -21,8 +21,9 @@ from typing import Any
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import CANCEL, ParameterError, Params, execution_time
 from emulator.gbcs.esme_config import xs_time
-from emulator.gbcs.esme_ops import Op, ValueFn, obis, put
+from emulator.gbcs.esme_ops import Op, ValueFn, put
 from emulator.gbcs.esme_schedule import dlms_date
+from emulator.gbcs.obis import TARIFF_SCRIPTS, obis
 
 TOU_PRICES = 48
 BLOCK_BANDS = 8
@@ -108,7 +109,6 @@ TARIFF: dict[str, tuple[Op, ...]] = {
 # SpecialDays/SpecialDay (Date, ReferencedDayName), ThresholdMatrix/Thresholds (index 1-8: BlockThreshold
 # index 1-3, Wh); PriceElements as the price updates; ExecutionDateTime. The activity calendar's script
 # selectors are the TOU rate (primary), 100 + the block band (primary), 200 + the TOU rate (secondary).
-TARIFF_SCRIPTS = obis("0-0:10.0.100.255")
 PRIMARY_CALENDAR, SECONDARY_CALENDAR = "0-0:13.0.0.255", "0-0:13.0.1.255"
 PRIMARY_SPECIAL_DAYS, SECONDARY_SPECIAL_DAYS = "0-1:11.0.0.255", "0-1:11.0.1.255"
 NO_THRESHOLD = 0xFFFFFFFF  # ends each band's block threshold list

@@ -20,6 +20,7 @@ from typing import Any
 from emulator.gbcs import asn1, dlms, gbz
 from emulator.gbcs import credentials as cred
 from emulator.gbcs.identities import parse_eui
+from emulator.gbcs.obis import GPF_NETWORK_CONTROL, TOKEN_GATEWAY, ZIGBEE_NETWORK_CONTROL
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
 from emulator.zigbee.clusters import smart_energy as se
 
@@ -259,8 +260,6 @@ def activate_firmware(req: UseCaseRequest) -> bytes:
 
 # --- CCS01..CCS07: the CHF device log (DLMS, class 104 ZigBee network control) ------------
 
-ZIGBEE_NETWORK_CONTROL = bytes((0, 0, 30, 3, 0, 255))
-GPF_NETWORK_CONTROL = bytes((0, 0, 30, 3, 1, 255))
 #: The emulator's older body key ``device_type`` numbered ESME 0, GSME 1 (kept for journeys).
 _LEGACY_TYPES = {0: "ESME", 1: "GSME", 2: "PPMID", 3: "HCALCS", 5: "GPF"}
 
@@ -339,7 +338,7 @@ def top_up(req: UseCaseRequest) -> bytes:
     Prepayment Consumer Top Up): the 20-digit UTRN as ASCII. Reads ``UTRN``."""
     utrn = (_text(req.body, "UTRN") or "0" * 20).encode("ascii")
     if req.use_case == "CS01a":
-        spec = dlms.RequestSpec(dlms.ACTION, 115, bytes((0, 0, 19, 40, 0, 255)), 1)
+        spec = dlms.RequestSpec(dlms.ACTION, 115, TOKEN_GATEWAY, 1)
         return dlms.AccessRequest(dlms.invoke_id_for(req.counter), (spec,), (dlms.Data("octet-string", utrn),)).encode()
     top_up = se.ConsumerTopUp(ORIGINATING_DEVICE_ESI, utrn)
     return gbz.GbzPayload((gbz.Component(se.PREPAYMENT, top_up.encode(0, disable_default_response=False)),)).encode()
