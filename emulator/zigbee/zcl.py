@@ -5,11 +5,11 @@ sequence number, command id) and a payload. The frame control is the typed bitfi
 :class:`ZclFrameControl`, never a bare mask.
 
 Each cluster command is a frozen dataclass declaring ``CLUSTER``, ``COMMAND_ID``,
-``DIRECTION`` and a ``SCHEMA`` of :class:`Field` rows (name, wire type, presence
-condition); one generic codec encodes and decodes them all, so a command *is* its table
-row. A field whose condition is false is absent on the wire and holds its default;
-encoding refuses a non-default value there, so ``decode(encode(c)) == c`` for every
-command that encodes at all.
+``DIRECTION`` and its fields, each annotated once with its wire type (and, if optional,
+its presence condition); :func:`register` derives the ``SCHEMA`` rows from them and one
+generic codec encodes and decodes them all, so a command *is* its table row. A field
+whose condition is false is absent on the wire and holds its default; encoding refuses a
+non-default value there, so ``decode(encode(c)) == c`` for every command that encodes at all.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from enum import IntEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_type_hints
 
 from emulator.zigbee.errors import UnknownCommandError, ZclDecodeError, ZigbeeEncodeError, ZigbeeError
 from emulator.zigbee.status import ZclStatus
@@ -381,7 +381,7 @@ Presence = Callable[[Mapping[str, Any]], bool]
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One row of a command schema."""
+    """One row of a command schema (derived from the command's annotations by :func:`register`)."""
 
     name: str
     type: WireType[Any]
@@ -389,8 +389,26 @@ class Field:
     """Predicate over the fields before this one; the field is on the wire only when it holds."""
 
 
+@dataclass(frozen=True, slots=True)
+class When:
+    """Annotation metadata of an optional field: on the wire only when ``condition`` holds over the
+    fields before it (``hardware_version: Annotated[int, uint16_le, When(...)] = 0``)."""
+
+    condition: Presence
+
+
 class ZclCommand:
-    """Base of every cluster command: subclasses are frozen dataclasses declaring the class variables."""
+    """Base of every cluster command. A command is declared once, as zigpy declares it (id, name,
+    schema): a frozen dataclass whose class variables give the cluster, command id and direction and
+    whose fields, in wire order, each carry their wire type as ``Annotated`` metadata::
+
+        @dataclass(frozen=True, slots=True)
+        class CloseTunnel(ZclCommand):
+            CLUSTER, COMMAND_ID, DIRECTION = TUNNELING, 0x01, CLIENT_TO_SERVER
+            tunnel_id: Annotated[int, uint16_le]
+
+    :func:`register` derives ``SCHEMA`` (the rows the codec walks) from those annotations.
+    """
 
     __slots__ = ()
 
@@ -463,11 +481,29 @@ def _defaults(cls: type[ZclCommand]) -> dict[str, Any]:
 REGISTRY: dict[tuple[int, Direction, int], type[ZclCommand]] = {}
 
 
+def _schema_of(cls: type[ZclCommand]) -> tuple[Field, ...]:
+    """The schema rows of a command, one per dataclass field, from its ``Annotated`` metadata."""
+    hints = get_type_hints(cls, include_extras=True)
+    rows = []
+    for f in fields(cls):  # type: ignore[arg-type]
+        metadata = getattr(hints[f.name], "__metadata__", ())
+        wire = [m for m in metadata if isinstance(m, WireType)]
+        if len(wire) != 1:
+            raise TypeError(f"{cls.__name__}.{f.name}: annotate the field with its one wire type, "
+                            f"e.g. Annotated[int, uint8]")
+        when = [m.condition for m in metadata if isinstance(m, When)]
+        rows.append(Field(f.name, wire[0], when[0] if when else None))
+    return tuple(rows)
+
+
 def register(*classes: type[ZclCommand]) -> None:
-    """Add command classes to the registry. A duplicate id, a schema that does not name
-    exactly the dataclass fields, or an optional field without a default is a programming
-    error caught at import time."""
+    """Add command classes to the registry, deriving each one's ``SCHEMA`` from its annotated
+    fields. A duplicate id, a field without a wire type, or an optional field without a default
+    is a programming error caught at import time. (A class that still spells out its own
+    ``SCHEMA`` is checked against its fields; new commands declare their fields once instead.)"""
     for cls in classes:
+        if "SCHEMA" not in cls.__dict__:
+            cls.SCHEMA = _schema_of(cls)
         declared = [f.name for f in fields(cls)]  # type: ignore[arg-type]
         if declared != [row.name for row in cls.SCHEMA]:
             raise TypeError(f"{cls.__name__}: SCHEMA {[r.name for r in cls.SCHEMA]} != fields {declared}")

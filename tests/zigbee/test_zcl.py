@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import UnknownCommandError, ZclDecodeError, ZigbeeEncodeError, ZigbeeError
-from emulator.zigbee.types import uint8
+from emulator.zigbee.types import rest_of_frame, sized_octets, uint8, uint16_le
 from emulator.zigbee.zcl import Direction, FrameType, ZclFrameControl, ZclHeader
 from tests.zigbee.strategies import frame_controls, zcl_headers
 
@@ -137,14 +138,23 @@ def test_registry_rejects_duplicates_and_schema_mismatches():
         CLUSTER = tunneling.CLUSTER_ID
         COMMAND_ID = 0x00
         DIRECTION = Direction.CLIENT_TO_SERVER
-        SCHEMA = (zcl.Field("x", uint8),)
-        x: int
+        x: Annotated[int, uint8]
 
     with pytest.raises(TypeError, match="duplicate ZCL command"):
         zcl.register(Clash)
 
     @dataclass(frozen=True, slots=True)
-    class Typo(zcl.ZclCommand):
+    class Untyped(zcl.ZclCommand):
+        CLUSTER = 0xFC00
+        COMMAND_ID = 0x00
+        DIRECTION = Direction.CLIENT_TO_SERVER
+        x: int
+
+    with pytest.raises(TypeError, match=r"Untyped\.x: annotate the field with its one wire type"):
+        zcl.register(Untyped)
+
+    @dataclass(frozen=True, slots=True)
+    class Typo(zcl.ZclCommand):  # the older spelling, a SCHEMA beside the fields, is still checked
         CLUSTER = 0xFC00
         COMMAND_ID = 0x00
         DIRECTION = Direction.CLIENT_TO_SERVER
@@ -159,13 +169,20 @@ def test_registry_rejects_duplicates_and_schema_mismatches():
         CLUSTER = 0xFC00
         COMMAND_ID = 0x00
         DIRECTION = Direction.CLIENT_TO_SERVER
-        SCHEMA = (zcl.Field("flag", uint8), zcl.Field("extra", uint8, lambda v: bool(v["flag"])))
-        flag: int
-        extra: int
+        flag: Annotated[int, uint8]
+        extra: Annotated[int, uint8, zcl.When(lambda v: bool(v["flag"]))]
 
     with pytest.raises(TypeError, match="needs a default"):
         zcl.register(NoDefault)
     assert zcl.lookup(0xFC00, 0, 0) is None
+
+
+def test_a_command_declared_once_gets_its_schema_from_its_annotations():
+    assert [(row.name, row.type, row.present_if is not None) for row in tunneling.TransferDataServer.SCHEMA] == [
+        ("tunnel_id", uint16_le, False), ("data", rest_of_frame, False)]
+    rows = {row.name: row for row in ota.ImageBlockResponse.SCHEMA}
+    assert rows["data"].type is sized_octets and rows["data"].present_if is not None
+    assert rows["data"].present_if({"status": ota.SUCCESS}) and not rows["data"].present_if({"status": ota.ABORT})
 
 
 @given(st.sampled_from([0x0019, 0x0704, 0x0702]), st.binary(max_size=80), st.booleans())

@@ -2,7 +2,7 @@
 
 The meter is the client (0x0019 is in its output clusters) and pulls the image; the
 CHF is the server. Optional fields follow a flag field before them (``field_control``,
-``payload_type`` or ``status``), expressed as the ``present_if`` of each schema row.
+``payload_type`` or ``status``), expressed as the ``When`` condition in each such field's annotation.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import Any
+from typing import Annotated, Any
 
 from emulator.zigbee.status import ZclStatus
 from emulator.zigbee.types import bitmap8, enum8, eui64_le, sized_octets, uint8, uint16_le, uint32_le, utc_time_le
-from emulator.zigbee.zcl import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Field, Presence, ZclCommand, register
+from emulator.zigbee.zcl import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Presence, When, ZclCommand, register
 
 CLUSTER_ID = 0x0019
 
@@ -98,15 +98,11 @@ class ImageNotify(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x00
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("payload_type", enum8), Field("query_jitter", uint8),
-              Field("manufacturer_code", uint16_le, _notify_has(ImageNotifyPayloadType.MANUFACTURER_CODE)),
-              Field("image_type", uint16_le, _notify_has(ImageNotifyPayloadType.IMAGE_TYPE)),
-              Field("new_file_version", uint32_le, _notify_has(ImageNotifyPayloadType.FILE_VERSION)))
-    payload_type: int = ImageNotifyPayloadType.FILE_VERSION
-    query_jitter: int = 100  # 1-100: the percentage of clients that should query now
-    manufacturer_code: int = 0
-    image_type: int = 0
-    new_file_version: int = 0
+    payload_type: Annotated[int, enum8] = ImageNotifyPayloadType.FILE_VERSION
+    query_jitter: Annotated[int, uint8] = 100  # 1-100: the percentage of clients that should query now
+    manufacturer_code: Annotated[int, uint16_le, When(_notify_has(ImageNotifyPayloadType.MANUFACTURER_CODE))] = 0
+    image_type: Annotated[int, uint16_le, When(_notify_has(ImageNotifyPayloadType.IMAGE_TYPE))] = 0
+    new_file_version: Annotated[int, uint32_le, When(_notify_has(ImageNotifyPayloadType.FILE_VERSION))] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +112,18 @@ class QueryNextImage(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x01
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("field_control", bitmap8), Field("manufacturer_code", uint16_le),
-              Field("image_type", uint16_le), Field("current_file_version", uint32_le),
-              Field("hardware_version", uint16_le, _flag(QueryNextImageFieldControl.HARDWARE_VERSION_PRESENT)))
-    field_control: int
-    manufacturer_code: int
-    image_type: int
-    current_file_version: int
-    hardware_version: int = 0
+    field_control: Annotated[int, bitmap8]
+    manufacturer_code: Annotated[int, uint16_le]
+    image_type: Annotated[int, uint16_le]
+    current_file_version: Annotated[int, uint32_le]
+    hardware_version: Annotated[int, uint16_le, When(_flag(QueryNextImageFieldControl.HARDWARE_VERSION_PRESENT))] = 0
 
 
-_IMAGE_OFFER = (Field("status", enum8), Field("manufacturer_code", uint16_le, _success),
-                Field("image_type", uint16_le, _success), Field("file_version", uint32_le, _success),
-                Field("image_size", uint32_le, _success))
+_ON_SUCCESS = When(_success)  # the image offer's fields follow a SUCCESS status only
+_WAITING = When(_status_is(WAIT_FOR_DATA))
+_BLOCK_NODE_ADDRESS = When(_flag(ImageBlockFieldControl.REQUEST_NODE_ADDRESS_PRESENT))
+_BLOCK_PERIOD = When(_flag(ImageBlockFieldControl.MINIMUM_BLOCK_PERIOD_PRESENT))
+_PAGE_NODE_ADDRESS = When(_flag(ImagePageFieldControl.REQUEST_NODE_ADDRESS_PRESENT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +131,11 @@ class QueryNextImageResponse(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x02
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = _IMAGE_OFFER
-    status: int
-    manufacturer_code: int = 0
-    image_type: int = 0
-    file_version: int = 0
-    image_size: int = 0
+    status: Annotated[int, enum8]
+    manufacturer_code: Annotated[int, uint16_le, _ON_SUCCESS] = 0
+    image_type: Annotated[int, uint16_le, _ON_SUCCESS] = 0
+    file_version: Annotated[int, uint32_le, _ON_SUCCESS] = 0
+    image_size: Annotated[int, uint32_le, _ON_SUCCESS] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,19 +143,14 @@ class ImageBlockRequest(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x03
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("field_control", bitmap8), Field("manufacturer_code", uint16_le),
-              Field("image_type", uint16_le), Field("file_version", uint32_le), Field("file_offset", uint32_le),
-              Field("maximum_data_size", uint8),
-              Field("request_node_addr", eui64_le, _flag(ImageBlockFieldControl.REQUEST_NODE_ADDRESS_PRESENT)),
-              Field("minimum_block_period", uint16_le, _flag(ImageBlockFieldControl.MINIMUM_BLOCK_PERIOD_PRESENT)))
-    field_control: int
-    manufacturer_code: int
-    image_type: int
-    file_version: int
-    file_offset: int
-    maximum_data_size: int
-    request_node_addr: bytes = NO_NODE_ADDRESS
-    minimum_block_period: int = 0
+    field_control: Annotated[int, bitmap8]
+    manufacturer_code: Annotated[int, uint16_le]
+    image_type: Annotated[int, uint16_le]
+    file_version: Annotated[int, uint32_le]
+    file_offset: Annotated[int, uint32_le]
+    maximum_data_size: Annotated[int, uint8]
+    request_node_addr: Annotated[bytes, eui64_le, _BLOCK_NODE_ADDRESS] = NO_NODE_ADDRESS
+    minimum_block_period: Annotated[int, uint16_le, _BLOCK_PERIOD] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,20 +160,15 @@ class ImagePageRequest(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x04
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("field_control", bitmap8), Field("manufacturer_code", uint16_le),
-              Field("image_type", uint16_le), Field("file_version", uint32_le), Field("file_offset", uint32_le),
-              Field("maximum_data_size", uint8), Field("page_size", uint16_le),
-              Field("response_spacing", uint16_le),
-              Field("request_node_addr", eui64_le, _flag(ImagePageFieldControl.REQUEST_NODE_ADDRESS_PRESENT)))
-    field_control: int
-    manufacturer_code: int
-    image_type: int
-    file_version: int
-    file_offset: int
-    maximum_data_size: int
-    page_size: int
-    response_spacing: int
-    request_node_addr: bytes = NO_NODE_ADDRESS
+    field_control: Annotated[int, bitmap8]
+    manufacturer_code: Annotated[int, uint16_le]
+    image_type: Annotated[int, uint16_le]
+    file_version: Annotated[int, uint32_le]
+    file_offset: Annotated[int, uint32_le]
+    maximum_data_size: Annotated[int, uint8]
+    page_size: Annotated[int, uint16_le]
+    response_spacing: Annotated[int, uint16_le]
+    request_node_addr: Annotated[bytes, eui64_le, _PAGE_NODE_ADDRESS] = NO_NODE_ADDRESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,20 +178,15 @@ class ImageBlockResponse(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x05
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (*_IMAGE_OFFER[:4], Field("file_offset", uint32_le, _success),
-              Field("data", sized_octets, _success),
-              Field("current_time", utc_time_le, _status_is(WAIT_FOR_DATA)),
-              Field("request_time", utc_time_le, _status_is(WAIT_FOR_DATA)),
-              Field("minimum_block_period", uint16_le, _status_is(WAIT_FOR_DATA)))
-    status: int
-    manufacturer_code: int = 0
-    image_type: int = 0
-    file_version: int = 0
-    file_offset: int = 0
-    data: bytes = b""
-    current_time: int = 0
-    request_time: int = 0
-    minimum_block_period: int = 0
+    status: Annotated[int, enum8]
+    manufacturer_code: Annotated[int, uint16_le, _ON_SUCCESS] = 0
+    image_type: Annotated[int, uint16_le, _ON_SUCCESS] = 0
+    file_version: Annotated[int, uint32_le, _ON_SUCCESS] = 0
+    file_offset: Annotated[int, uint32_le, _ON_SUCCESS] = 0
+    data: Annotated[bytes, sized_octets, _ON_SUCCESS] = b""
+    current_time: Annotated[int, utc_time_le, _WAITING] = 0
+    request_time: Annotated[int, utc_time_le, _WAITING] = 0
+    minimum_block_period: Annotated[int, uint16_le, _WAITING] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +194,10 @@ class UpgradeEndRequest(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x06
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("status", enum8), Field("manufacturer_code", uint16_le), Field("image_type", uint16_le),
-              Field("file_version", uint32_le))
-    status: int
-    manufacturer_code: int
-    image_type: int
-    file_version: int
+    status: Annotated[int, enum8]
+    manufacturer_code: Annotated[int, uint16_le]
+    image_type: Annotated[int, uint16_le]
+    file_version: Annotated[int, uint32_le]
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +205,11 @@ class UpgradeEndResponse(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x07
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("manufacturer_code", uint16_le), Field("image_type", uint16_le),
-              Field("file_version", uint32_le), Field("current_time", utc_time_le),
-              Field("upgrade_time", utc_time_le))
-    manufacturer_code: int
-    image_type: int
-    file_version: int
-    current_time: int
-    upgrade_time: int = UPGRADE_WAIT
+    manufacturer_code: Annotated[int, uint16_le]
+    image_type: Annotated[int, uint16_le]
+    file_version: Annotated[int, uint32_le]
+    current_time: Annotated[int, utc_time_le]
+    upgrade_time: Annotated[int, utc_time_le] = UPGRADE_WAIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +217,11 @@ class QueryDeviceSpecificFileRequest(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x08
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("request_node_addr", eui64_le), Field("manufacturer_code", uint16_le),
-              Field("image_type", uint16_le), Field("file_version", uint32_le),
-              Field("current_zigbee_stack_version", uint16_le))
-    request_node_addr: bytes
-    manufacturer_code: int
-    image_type: int
-    file_version: int
-    current_zigbee_stack_version: int = 0x0002  # ZigBee PRO
+    request_node_addr: Annotated[bytes, eui64_le]
+    manufacturer_code: Annotated[int, uint16_le]
+    image_type: Annotated[int, uint16_le]
+    file_version: Annotated[int, uint32_le]
+    current_zigbee_stack_version: Annotated[int, uint16_le] = 0x0002  # ZigBee PRO
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,12 +229,11 @@ class QueryDeviceSpecificFileResponse(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x09
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = _IMAGE_OFFER
-    status: int
-    manufacturer_code: int = 0
-    image_type: int = 0
-    file_version: int = 0
-    image_size: int = 0
+    status: Annotated[int, enum8]
+    manufacturer_code: Annotated[int, uint16_le, _ON_SUCCESS] = 0
+    image_type: Annotated[int, uint16_le, _ON_SUCCESS] = 0
+    file_version: Annotated[int, uint32_le, _ON_SUCCESS] = 0
+    image_size: Annotated[int, uint32_le, _ON_SUCCESS] = 0
 
 
 COMMANDS: tuple[type[ZclCommand], ...] = (

@@ -1,15 +1,16 @@
 """The Smart Energy cluster commands GB gas use cases carry in GBZ (SE 1.4 as GBCS profiles it).
 
-One frozen dataclass per command, declared as a :mod:`emulator.zigbee.zcl` schema row list,
-so the DSP's builders (``emulator.gbcs.usecases_gas``) and the GSME/GPF (``emulator.devices``)
-encode and decode the same definition. Directions are as the DCC sees them: commands the
-Price, Messaging and Device Management servers publish go server-to-client (the meter is
-the client); Metering and Prepayment requests go client-to-server.
+One frozen dataclass per command, each field declared once with its wire type
+(:class:`emulator.zigbee.zcl.ZclCommand`), so the DSP's builders (``emulator.gbcs.usecases_gas``)
+and the GSME/GPF (``emulator.devices``) encode and decode the same definition. Directions are
+as the DCC sees them: commands the Price, Messaging and Device Management servers publish go
+server-to-client (the meter is the client); Metering and Prepayment requests go client-to-server.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from emulator.zigbee.errors import ZigbeeEncodeError
 from emulator.zigbee.types import (
@@ -26,7 +27,7 @@ from emulator.zigbee.types import (
     uint32_le,
     utc_time_le,
 )
-from emulator.zigbee.zcl import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Field, ZclCommand, register
+from emulator.zigbee.zcl import CLIENT_TO_SERVER, SERVER_TO_CLIENT, ZclCommand, register
 
 PRICE = 0x0700
 METERING = 0x0702
@@ -149,132 +150,106 @@ PRICE_ENTRIES = Records("price matrix entry", (uint8, uint32_le))  # tier/block 
 @dataclass(frozen=True, slots=True)
 class PublishCalendar(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x00, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("issuer_calendar_id", uint32_le), Field("start_time", utc_time_le), Field("calendar_type", enum8),
-              Field("calendar_time_reference", enum8), Field("calendar_name", octstr),
-              Field("number_of_seasons", uint8), Field("number_of_week_profiles", uint8),
-              Field("number_of_day_profiles", uint8))
-    provider_id: int
-    issuer_event_id: int
-    issuer_calendar_id: int
-    start_time: int
-    calendar_type: int
-    calendar_time_reference: int
-    calendar_name: bytes
-    number_of_seasons: int
-    number_of_week_profiles: int
-    number_of_day_profiles: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    calendar_type: Annotated[int, enum8]
+    calendar_time_reference: Annotated[int, enum8]
+    calendar_name: Annotated[bytes, octstr]
+    number_of_seasons: Annotated[int, uint8]
+    number_of_week_profiles: Annotated[int, uint8]
+    number_of_day_profiles: Annotated[int, uint8]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishDayProfile(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x01, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("issuer_calendar_id", uint32_le), Field("day_id", uint8), Field("total_entries", uint8),
-              Field("command_index", uint8), Field("total_commands", uint8), Field("calendar_type", enum8),
-              Field("entries", DAY_SCHEDULE))
-    provider_id: int
-    issuer_event_id: int
-    issuer_calendar_id: int
-    day_id: int
-    total_entries: int
-    command_index: int
-    total_commands: int
-    calendar_type: int
-    entries: tuple[tuple[int, ...], ...]
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    day_id: Annotated[int, uint8]
+    total_entries: Annotated[int, uint8]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    calendar_type: Annotated[int, enum8]
+    entries: Annotated[tuple[tuple[int, ...], ...], DAY_SCHEDULE]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishWeekProfile(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x02, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("issuer_calendar_id", uint32_le), Field("week_id", uint8),
-              *(Field(f"day_id_{d}", uint8) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
-    provider_id: int
-    issuer_event_id: int
-    issuer_calendar_id: int
-    week_id: int
-    day_id_mon: int
-    day_id_tue: int
-    day_id_wed: int
-    day_id_thu: int
-    day_id_fri: int
-    day_id_sat: int
-    day_id_sun: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    week_id: Annotated[int, uint8]
+    day_id_mon: Annotated[int, uint8]
+    day_id_tue: Annotated[int, uint8]
+    day_id_wed: Annotated[int, uint8]
+    day_id_thu: Annotated[int, uint8]
+    day_id_fri: Annotated[int, uint8]
+    day_id_sat: Annotated[int, uint8]
+    day_id_sun: Annotated[int, uint8]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishSeasons(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x03, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("issuer_calendar_id", uint32_le), Field("command_index", uint8), Field("total_commands", uint8),
-              Field("entries", SEASON_ENTRIES))
-    provider_id: int
-    issuer_event_id: int
-    issuer_calendar_id: int
-    command_index: int
-    total_commands: int
-    entries: tuple[tuple[int, ...], ...]
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    entries: Annotated[tuple[tuple[int, ...], ...], SEASON_ENTRIES]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishSpecialDays(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x04, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("issuer_calendar_id", uint32_le), Field("start_time", utc_time_le), Field("calendar_type", enum8),
-              Field("total_special_days", uint8), Field("command_index", uint8), Field("total_commands", uint8),
-              Field("entries", SPECIAL_DAY_ENTRIES))
-    provider_id: int
-    issuer_event_id: int
-    issuer_calendar_id: int
-    start_time: int
-    calendar_type: int
-    total_special_days: int
-    command_index: int
-    total_commands: int
-    entries: tuple[tuple[int, ...], ...]
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    calendar_type: Annotated[int, enum8]
+    total_special_days: Annotated[int, uint8]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    entries: Annotated[tuple[tuple[int, ...], ...], SPECIAL_DAY_ENTRIES]
 
 
 @dataclass(frozen=True, slots=True)
 class GetDayProfiles(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x01, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le),
-              Field("start_day_id", uint8), Field("number_of_days", uint8))
-    provider_id: int
-    issuer_calendar_id: int
-    start_day_id: int
-    number_of_days: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    start_day_id: Annotated[int, uint8]
+    number_of_days: Annotated[int, uint8]
 
 
 @dataclass(frozen=True, slots=True)
 class GetWeekProfiles(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x02, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le),
-              Field("start_week_id", uint8), Field("number_of_weeks", uint8))
-    provider_id: int
-    issuer_calendar_id: int
-    start_week_id: int
-    number_of_weeks: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
+    start_week_id: Annotated[int, uint8]
+    number_of_weeks: Annotated[int, uint8]
 
 
 @dataclass(frozen=True, slots=True)
 class GetSeasons(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x03, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le))
-    provider_id: int
-    issuer_calendar_id: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class GetSpecialDays(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = CALENDAR, 0x04, CLIENT_TO_SERVER
-    SCHEMA = (Field("start_time", utc_time_le), Field("number_of_events", uint8), Field("calendar_type", enum8),
-              Field("provider_id", uint32_le), Field("issuer_calendar_id", uint32_le))
-    start_time: int
-    number_of_events: int
-    calendar_type: int
-    provider_id: int
-    issuer_calendar_id: int
+    start_time: Annotated[int, utc_time_le]
+    number_of_events: Annotated[int, uint8]
+    calendar_type: Annotated[int, enum8]
+    provider_id: Annotated[int, uint32_le]
+    issuer_calendar_id: Annotated[int, uint32_le]
 
 
 # --- Metering (0x0702), requests to the meter ------------------------------------------------
@@ -282,78 +257,63 @@ class GetSpecialDays(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class GetSnapshot(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x06, CLIENT_TO_SERVER
-    SCHEMA = (Field("earliest_start", utc_time_le), Field("latest_end", utc_time_le),
-              Field("snapshot_offset", uint8), Field("snapshot_cause", bitmap32_le))
-    earliest_start: int
-    latest_end: int
-    snapshot_offset: int
-    snapshot_cause: int
+    earliest_start: Annotated[int, utc_time_le]
+    latest_end: Annotated[int, utc_time_le]
+    snapshot_offset: Annotated[int, uint8]
+    snapshot_cause: Annotated[int, bitmap32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class StartSampling(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x07, CLIENT_TO_SERVER
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le), Field("sample_type", enum8),
-              Field("sample_request_interval", uint16_le), Field("max_samples", uint16_le))
-    issuer_event_id: int
-    start_time: int
-    sample_type: int
-    sample_request_interval: int
-    max_samples: int
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    sample_type: Annotated[int, enum8]
+    sample_request_interval: Annotated[int, uint16_le]
+    max_samples: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
 class GetSampledData(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x08, CLIENT_TO_SERVER
-    SCHEMA = (Field("sample_id", uint16_le), Field("earliest_sample_time", utc_time_le),
-              Field("sample_type", enum8), Field("number_of_samples", uint16_le))
-    sample_id: int
-    earliest_sample_time: int
-    sample_type: int
-    number_of_samples: int
+    sample_id: Annotated[int, uint16_le]
+    earliest_sample_time: Annotated[int, utc_time_le]
+    sample_type: Annotated[int, enum8]
+    number_of_samples: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeSupply(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x0B, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("request_time", utc_time_le),
-              Field("implementation_time", utc_time_le), Field("proposed_supply_status", enum8),
-              Field("supply_control_bits", bitmap8))
-    provider_id: int
-    issuer_event_id: int
-    request_time: int
-    implementation_time: int
-    proposed_supply_status: int
-    supply_control_bits: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    request_time: Annotated[int, utc_time_le]
+    implementation_time: Annotated[int, utc_time_le]
+    proposed_supply_status: Annotated[int, enum8]
+    supply_control_bits: Annotated[int, bitmap8]
 
 
 @dataclass(frozen=True, slots=True)
 class SetSupplyStatus(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x0D, CLIENT_TO_SERVER
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("supply_tamper_state", enum8),
-              Field("supply_depletion_state", enum8), Field("supply_uncontrolled_flow_state", enum8),
-              Field("load_limit_supply_state", enum8))
-    issuer_event_id: int
-    supply_tamper_state: int
-    supply_depletion_state: int
-    supply_uncontrolled_flow_state: int
-    load_limit_supply_state: int
+    issuer_event_id: Annotated[int, uint32_le]
+    supply_tamper_state: Annotated[int, enum8]
+    supply_depletion_state: Annotated[int, enum8]
+    supply_uncontrolled_flow_state: Annotated[int, enum8]
+    load_limit_supply_state: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
 class SetUncontrolledFlowThreshold(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x0E, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("threshold", uint16_le),
-              Field("unit_of_measure", enum8), Field("multiplier", uint16_le), Field("divisor", uint16_le),
-              Field("stabilisation_period", uint8), Field("measurement_period", uint16_le))
-    provider_id: int
-    issuer_event_id: int
-    threshold: int
-    unit_of_measure: int
-    multiplier: int
-    divisor: int
-    stabilisation_period: int
-    measurement_period: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    threshold: Annotated[int, uint16_le]
+    unit_of_measure: Annotated[int, enum8]
+    multiplier: Annotated[int, uint16_le]
+    divisor: Annotated[int, uint16_le]
+    stabilisation_period: Annotated[int, uint8]
+    measurement_period: Annotated[int, uint16_le]
 
 
 # --- Metering, answers from the meter --------------------------------------------------------
@@ -361,35 +321,29 @@ class SetUncontrolledFlowThreshold(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class SupplyStatusResponse(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x0C, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("implementation_time", utc_time_le), Field("supply_status", enum8))
-    provider_id: int
-    issuer_event_id: int
-    implementation_time: int
-    supply_status: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    supply_status: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
 class StartSamplingResponse(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x0D, SERVER_TO_CLIENT
-    SCHEMA = (Field("sample_id", uint16_le),)
-    sample_id: int
+    sample_id: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishSnapshot(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x06, SERVER_TO_CLIENT
-    SCHEMA = (Field("snapshot_id", uint32_le), Field("snapshot_time", utc_time_le), Field("snapshots_found", uint8),
-              Field("command_index", uint8), Field("total_commands", uint8), Field("snapshot_cause", bitmap32_le),
-              Field("payload_type", enum8), Field("payload", rest_of_frame))
-    snapshot_id: int
-    snapshot_time: int
-    snapshots_found: int
-    command_index: int
-    total_commands: int
-    snapshot_cause: int
-    payload_type: int
-    payload: bytes
+    snapshot_id: Annotated[int, uint32_le]
+    snapshot_time: Annotated[int, utc_time_le]
+    snapshots_found: Annotated[int, uint8]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    snapshot_cause: Annotated[int, bitmap32_le]
+    payload_type: Annotated[int, enum8]
+    payload: Annotated[bytes, rest_of_frame]
 
 
 SAMPLES = Records("sample", (uint24_le,))
@@ -398,15 +352,12 @@ SAMPLES = Records("sample", (uint24_le,))
 @dataclass(frozen=True, slots=True)
 class GetSampledDataResponse(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = METERING, 0x07, SERVER_TO_CLIENT
-    SCHEMA = (Field("sample_id", uint16_le), Field("sample_start_time", utc_time_le), Field("sample_type", enum8),
-              Field("sample_request_interval", uint16_le), Field("number_of_samples", uint16_le),
-              Field("samples", SAMPLES))
-    sample_id: int
-    sample_start_time: int
-    sample_type: int
-    sample_request_interval: int
-    number_of_samples: int
-    samples: tuple[tuple[int, ...], ...]
+    sample_id: Annotated[int, uint16_le]
+    sample_start_time: Annotated[int, utc_time_le]
+    sample_type: Annotated[int, enum8]
+    sample_request_interval: Annotated[int, uint16_le]
+    number_of_samples: Annotated[int, uint16_le]
+    samples: Annotated[tuple[tuple[int, ...], ...], SAMPLES]
 
 
 # --- Price (0x0700), published to the meter ---------------------------------------------------
@@ -414,71 +365,59 @@ class GetSampledDataResponse(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class PublishBlockPeriod(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x01, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("duration", uint24_le), Field("control", bitmap8), Field("duration_type", bitmap8),
-              Field("tariff_type", bitmap8), Field("tariff_resolution_period", enum8))
-    provider_id: int
-    issuer_event_id: int
-    start_time: int
-    duration: int
-    control: int
-    duration_type: int
-    tariff_type: int
-    tariff_resolution_period: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    duration: Annotated[int, uint24_le]
+    control: Annotated[int, bitmap8]
+    duration_type: Annotated[int, bitmap8]
+    tariff_type: Annotated[int, bitmap8]
+    tariff_resolution_period: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishConversionFactor(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x02, SERVER_TO_CLIENT
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("conversion_factor", uint32_le), Field("trailing_digit", bitmap8))
-    issuer_event_id: int
-    start_time: int
-    conversion_factor: int
-    trailing_digit: int
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    conversion_factor: Annotated[int, uint32_le]
+    trailing_digit: Annotated[int, bitmap8]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishCalorificValue(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x03, SERVER_TO_CLIENT
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("calorific_value", uint32_le), Field("unit", enum8), Field("trailing_digit", bitmap8))
-    issuer_event_id: int
-    start_time: int
-    calorific_value: int
-    unit: int
-    trailing_digit: int
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    calorific_value: Annotated[int, uint32_le]
+    unit: Annotated[int, enum8]
+    trailing_digit: Annotated[int, bitmap8]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishBillingPeriod(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x09, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("duration", uint24_le), Field("duration_type", bitmap8), Field("tariff_type", bitmap8))
-    provider_id: int
-    issuer_event_id: int
-    start_time: int
-    duration: int
-    duration_type: int
-    tariff_type: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    duration: Annotated[int, uint24_le]
+    duration_type: Annotated[int, bitmap8]
+    tariff_type: Annotated[int, bitmap8]
 
 
 @dataclass(frozen=True, slots=True)
 class GetBillingPeriod(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x0B, CLIENT_TO_SERVER
-    SCHEMA = (Field("earliest_start", utc_time_le), Field("min_issuer_event_id", uint32_le),
-              Field("number_of_commands", uint8), Field("tariff_type", bitmap8))
-    earliest_start: int
-    min_issuer_event_id: int
-    number_of_commands: int
-    tariff_type: int
+    earliest_start: Annotated[int, utc_time_le]
+    min_issuer_event_id: Annotated[int, uint32_le]
+    number_of_commands: Annotated[int, uint8]
+    tariff_type: Annotated[int, bitmap8]
 
 
 @dataclass(frozen=True, slots=True)
 class GetCurrentPrice(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x00, CLIENT_TO_SERVER
-    SCHEMA = (Field("command_options", bitmap8),)
-    command_options: int
+    command_options: Annotated[int, bitmap8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,80 +425,63 @@ class PublishPrice(ZclCommand):
     """The mandatory fields of Publish Price (GB gas meters send no optional ones)."""
 
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x00, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("rate_label", octstr), Field("issuer_event_id", uint32_le),
-              Field("current_time", utc_time_le), Field("unit_of_measure", enum8), Field("currency", uint16_le),
-              Field("trailing_digit_and_tier", bitmap8), Field("tiers_and_register_tier", bitmap8),
-              Field("start_time", utc_time_le), Field("duration_minutes", uint16_le), Field("price", uint32_le))
-    provider_id: int
-    rate_label: bytes
-    issuer_event_id: int
-    current_time: int
-    unit_of_measure: int
-    currency: int
-    trailing_digit_and_tier: int
-    tiers_and_register_tier: int
-    start_time: int
-    duration_minutes: int
-    price: int
+    provider_id: Annotated[int, uint32_le]
+    rate_label: Annotated[bytes, octstr]
+    issuer_event_id: Annotated[int, uint32_le]
+    current_time: Annotated[int, utc_time_le]
+    unit_of_measure: Annotated[int, enum8]
+    currency: Annotated[int, uint16_le]
+    trailing_digit_and_tier: Annotated[int, bitmap8]
+    tiers_and_register_tier: Annotated[int, bitmap8]
+    start_time: Annotated[int, utc_time_le]
+    duration_minutes: Annotated[int, uint16_le]
+    price: Annotated[int, uint32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishTariffInformation(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x04, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("issuer_tariff_id", uint32_le), Field("start_time", utc_time_le), Field("tariff_type", bitmap8),
-              Field("tariff_label", octstr), Field("number_of_price_tiers", uint8),
-              Field("number_of_block_thresholds", uint8), Field("unit_of_measure", enum8),
-              Field("currency", uint16_le), Field("price_trailing_digit", bitmap8), Field("standing_charge", uint32_le),
-              Field("tier_block_mode", enum8), Field("block_threshold_multiplier", uint24_le),
-              Field("block_threshold_divisor", uint24_le))
-    provider_id: int
-    issuer_event_id: int
-    issuer_tariff_id: int
-    start_time: int
-    tariff_type: int
-    tariff_label: bytes
-    number_of_price_tiers: int
-    number_of_block_thresholds: int
-    unit_of_measure: int
-    currency: int
-    price_trailing_digit: int
-    standing_charge: int
-    tier_block_mode: int
-    block_threshold_multiplier: int
-    block_threshold_divisor: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    issuer_tariff_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    tariff_type: Annotated[int, bitmap8]
+    tariff_label: Annotated[bytes, octstr]
+    number_of_price_tiers: Annotated[int, uint8]
+    number_of_block_thresholds: Annotated[int, uint8]
+    unit_of_measure: Annotated[int, enum8]
+    currency: Annotated[int, uint16_le]
+    price_trailing_digit: Annotated[int, bitmap8]
+    standing_charge: Annotated[int, uint32_le]
+    tier_block_mode: Annotated[int, enum8]
+    block_threshold_multiplier: Annotated[int, uint24_le]
+    block_threshold_divisor: Annotated[int, uint24_le]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishPriceMatrix(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x05, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("issuer_tariff_id", uint32_le), Field("command_index", uint8), Field("total_commands", uint8),
-              Field("sub_payload_control", bitmap8), Field("entries", PRICE_ENTRIES))
-    provider_id: int
-    issuer_event_id: int
-    start_time: int
-    issuer_tariff_id: int
-    command_index: int
-    total_commands: int
-    sub_payload_control: int
-    entries: tuple[tuple[int, ...], ...]
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    issuer_tariff_id: Annotated[int, uint32_le]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    sub_payload_control: Annotated[int, bitmap8]
+    entries: Annotated[tuple[tuple[int, ...], ...], PRICE_ENTRIES]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishBlockThresholds(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PRICE, 0x06, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("issuer_tariff_id", uint32_le), Field("command_index", uint8), Field("total_commands", uint8),
-              Field("sub_payload_control", bitmap8), Field("groups", BlockThresholdGroups()))
-    provider_id: int
-    issuer_event_id: int
-    start_time: int
-    issuer_tariff_id: int
-    command_index: int
-    total_commands: int
-    sub_payload_control: int
-    groups: tuple[tuple[int, tuple[int, ...]], ...]
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    issuer_tariff_id: Annotated[int, uint32_le]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    sub_payload_control: Annotated[int, bitmap8]
+    groups: Annotated[tuple[tuple[int, tuple[int, ...]], ...], BlockThresholdGroups()]
 
 
 # --- Messaging (0x0703) ---------------------------------------------------------------------
@@ -567,13 +489,11 @@ class PublishBlockThresholds(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class DisplayMessage(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = MESSAGING, 0x00, SERVER_TO_CLIENT
-    SCHEMA = (Field("message_id", uint32_le), Field("message_control", bitmap8), Field("start_time", utc_time_le),
-              Field("duration_minutes", uint16_le), Field("message", octstr))
-    message_id: int
-    message_control: int
-    start_time: int
-    duration_minutes: int
-    message: bytes
+    message_id: Annotated[int, uint32_le]
+    message_control: Annotated[int, bitmap8]
+    start_time: Annotated[int, utc_time_le]
+    duration_minutes: Annotated[int, uint16_le]
+    message: Annotated[bytes, octstr]
 
 
 # --- Prepayment (0x0705), requests to the meter ----------------------------------------------
@@ -581,157 +501,129 @@ class DisplayMessage(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class SelectAvailableEmergencyCredit(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x00, CLIENT_TO_SERVER
-    SCHEMA = (Field("command_issue_time", utc_time_le), Field("originating_device", enum8))
-    command_issue_time: int
-    originating_device: int
+    command_issue_time: Annotated[int, utc_time_le]
+    originating_device: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
 class ConsumerTopUp(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x04, CLIENT_TO_SERVER
-    SCHEMA = (Field("originating_device", enum8), Field("top_up_code", octstr))
-    originating_device: int
-    top_up_code: bytes
+    originating_device: Annotated[int, enum8]
+    top_up_code: Annotated[bytes, octstr]
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeDebt(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x02, CLIENT_TO_SERVER
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("debt_label", octstr), Field("debt_amount", int32_le),
-              Field("recovery_method", enum8), Field("amount_type", enum8), Field("recovery_start_time", utc_time_le),
-              Field("recovery_collection_time", uint16_le), Field("recovery_frequency", enum8),
-              Field("recovery_amount", int32_le), Field("recovery_balance_percentage", uint16_le))
-    issuer_event_id: int
-    debt_label: bytes
-    debt_amount: int
-    recovery_method: int
-    amount_type: int
-    recovery_start_time: int
-    recovery_collection_time: int
-    recovery_frequency: int
-    recovery_amount: int
-    recovery_balance_percentage: int
+    issuer_event_id: Annotated[int, uint32_le]
+    debt_label: Annotated[bytes, octstr]
+    debt_amount: Annotated[int, int32_le]
+    recovery_method: Annotated[int, enum8]
+    amount_type: Annotated[int, enum8]
+    recovery_start_time: Annotated[int, utc_time_le]
+    recovery_collection_time: Annotated[int, uint16_le]
+    recovery_frequency: Annotated[int, enum8]
+    recovery_amount: Annotated[int, int32_le]
+    recovery_balance_percentage: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
 class EmergencyCreditSetup(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x03, CLIENT_TO_SERVER
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("emergency_credit_limit", uint32_le), Field("emergency_credit_threshold", uint32_le))
-    issuer_event_id: int
-    start_time: int
-    emergency_credit_limit: int
-    emergency_credit_threshold: int
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    emergency_credit_limit: Annotated[int, uint32_le]
+    emergency_credit_threshold: Annotated[int, uint32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class CreditAdjustment(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x05, CLIENT_TO_SERVER
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("adjustment_type", enum8), Field("value", int32_le))
-    issuer_event_id: int
-    start_time: int
-    adjustment_type: int
-    value: int
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    adjustment_type: Annotated[int, enum8]
+    value: Annotated[int, int32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePaymentMode(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x06, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("implementation_time", utc_time_le), Field("proposed_configuration", bitmap16_le),
-              Field("cut_off_value", int32_le))
-    provider_id: int
-    issuer_event_id: int
-    implementation_time: int
-    proposed_configuration: int
-    cut_off_value: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    proposed_configuration: Annotated[int, bitmap16_le]
+    cut_off_value: Annotated[int, int32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class GetPrepaySnapshot(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x07, CLIENT_TO_SERVER
-    SCHEMA = (Field("earliest_start", utc_time_le), Field("latest_end", utc_time_le),
-              Field("snapshot_offset", uint8), Field("snapshot_cause", bitmap32_le))
-    earliest_start: int
-    latest_end: int
-    snapshot_offset: int
-    snapshot_cause: int
+    earliest_start: Annotated[int, utc_time_le]
+    latest_end: Annotated[int, utc_time_le]
+    snapshot_offset: Annotated[int, uint8]
+    snapshot_cause: Annotated[int, bitmap32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class GetTopUpLog(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x08, CLIENT_TO_SERVER
-    SCHEMA = (Field("latest_end", utc_time_le), Field("number_of_records", uint8))
-    latest_end: int
-    number_of_records: int
+    latest_end: Annotated[int, utc_time_le]
+    number_of_records: Annotated[int, uint8]
 
 
 @dataclass(frozen=True, slots=True)
 class SetLowCreditWarningLevel(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x09, CLIENT_TO_SERVER
-    SCHEMA = (Field("level", uint32_le),)
-    level: int
+    level: Annotated[int, uint32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class GetDebtRepaymentLog(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x0A, CLIENT_TO_SERVER
-    SCHEMA = (Field("latest_end", utc_time_le), Field("number_of_debts", uint8), Field("debt_type", enum8))
-    latest_end: int
-    number_of_debts: int
-    debt_type: int
+    latest_end: Annotated[int, utc_time_le]
+    number_of_debts: Annotated[int, uint8]
+    debt_type: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
 class SetMaximumCreditLimit(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x0B, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("implementation_time", utc_time_le), Field("maximum_credit_level", uint32_le),
-              Field("maximum_credit_per_top_up", uint32_le))
-    provider_id: int
-    issuer_event_id: int
-    implementation_time: int
-    maximum_credit_level: int
-    maximum_credit_per_top_up: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    maximum_credit_level: Annotated[int, uint32_le]
+    maximum_credit_per_top_up: Annotated[int, uint32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class SetOverallDebtCap(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x0C, CLIENT_TO_SERVER
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("implementation_time", utc_time_le), Field("overall_debt_cap", int32_le))
-    provider_id: int
-    issuer_event_id: int
-    implementation_time: int
-    overall_debt_cap: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    overall_debt_cap: Annotated[int, int32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishPrepaySnapshot(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x01, SERVER_TO_CLIENT
-    SCHEMA = (Field("snapshot_id", uint32_le), Field("snapshot_time", utc_time_le), Field("snapshots_found", uint8),
-              Field("command_index", uint8), Field("total_commands", uint8), Field("snapshot_cause", bitmap32_le),
-              Field("payload_type", enum8), Field("payload", rest_of_frame))
-    snapshot_id: int
-    snapshot_time: int
-    snapshots_found: int
-    command_index: int
-    total_commands: int
-    snapshot_cause: int
-    payload_type: int
-    payload: bytes
+    snapshot_id: Annotated[int, uint32_le]
+    snapshot_time: Annotated[int, utc_time_le]
+    snapshots_found: Annotated[int, uint8]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    snapshot_cause: Annotated[int, bitmap32_le]
+    payload_type: Annotated[int, enum8]
+    payload: Annotated[bytes, rest_of_frame]
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePaymentModeResponse(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x02, SERVER_TO_CLIENT
-    SCHEMA = (Field("friendly_credit", bitmap8), Field("friendly_credit_calendar_id", uint32_le),
-              Field("emergency_credit_limit", uint32_le), Field("emergency_credit_threshold", uint32_le))
-    friendly_credit: int
-    friendly_credit_calendar_id: int
-    emergency_credit_limit: int
-    emergency_credit_threshold: int
+    friendly_credit: Annotated[int, bitmap8]
+    friendly_credit_calendar_id: Annotated[int, uint32_le]
+    emergency_credit_limit: Annotated[int, uint32_le]
+    emergency_credit_threshold: Annotated[int, uint32_le]
 
 
 # --- Device Management (0x0708) ---------------------------------------------------------------
@@ -739,94 +631,76 @@ class ChangePaymentModeResponse(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class PublishChangeOfTenancy(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x00, SERVER_TO_CLIENT
-    SCHEMA = (Field("provider_id", uint32_le), Field("issuer_event_id", uint32_le), Field("tariff_type", bitmap8),
-              Field("implementation_time", utc_time_le), Field("proposed_tenancy_change_control", bitmap32_le))
-    provider_id: int
-    issuer_event_id: int
-    tariff_type: int
-    implementation_time: int
-    proposed_tenancy_change_control: int
+    provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    tariff_type: Annotated[int, bitmap8]
+    implementation_time: Annotated[int, utc_time_le]
+    proposed_tenancy_change_control: Annotated[int, bitmap32_le]
 
 
 @dataclass(frozen=True, slots=True)
 class PublishChangeOfSupplier(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x01, SERVER_TO_CLIENT
-    SCHEMA = (Field("current_provider_id", uint32_le), Field("issuer_event_id", uint32_le),
-              Field("tariff_type", bitmap8), Field("proposed_provider_id", uint32_le),
-              Field("implementation_time", utc_time_le), Field("change_control", bitmap32_le),
-              Field("proposed_provider_name", octstr), Field("proposed_provider_contact", octstr))
-    current_provider_id: int
-    issuer_event_id: int
-    tariff_type: int
-    proposed_provider_id: int
-    implementation_time: int
-    change_control: int
-    proposed_provider_name: bytes
-    proposed_provider_contact: bytes
+    current_provider_id: Annotated[int, uint32_le]
+    issuer_event_id: Annotated[int, uint32_le]
+    tariff_type: Annotated[int, bitmap8]
+    proposed_provider_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    change_control: Annotated[int, bitmap32_le]
+    proposed_provider_name: Annotated[bytes, octstr]
+    proposed_provider_contact: Annotated[bytes, octstr]
 
 
 @dataclass(frozen=True, slots=True)
 class RequestNewPasswordResponse(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x02, SERVER_TO_CLIENT
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("implementation_time", utc_time_le),
-              Field("duration_minutes", uint16_le), Field("password_type", enum8), Field("password", octstr))
-    issuer_event_id: int
-    implementation_time: int
-    duration_minutes: int
-    password_type: int
-    password: bytes
+    issuer_event_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    duration_minutes: Annotated[int, uint16_le]
+    password_type: Annotated[int, enum8]
+    password: Annotated[bytes, octstr]
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateSiteId(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x03, SERVER_TO_CLIENT
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("site_id_time", utc_time_le),
-              Field("provider_id", uint32_le), Field("site_id", octstr))
-    issuer_event_id: int
-    site_id_time: int
-    provider_id: int
-    site_id: bytes
+    issuer_event_id: Annotated[int, uint32_le]
+    site_id_time: Annotated[int, utc_time_le]
+    provider_id: Annotated[int, uint32_le]
+    site_id: Annotated[bytes, octstr]
 
 
 @dataclass(frozen=True, slots=True)
 class SetEventConfiguration(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x04, SERVER_TO_CLIENT
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("start_time", utc_time_le),
-              Field("event_configuration", bitmap8), Field("configuration_control", enum8),
-              Field("event_ids", EventIds()))
-    issuer_event_id: int
-    start_time: int
-    event_configuration: int
-    configuration_control: int
-    event_ids: tuple[int, ...]
+    issuer_event_id: Annotated[int, uint32_le]
+    start_time: Annotated[int, utc_time_le]
+    event_configuration: Annotated[int, bitmap8]
+    configuration_control: Annotated[int, enum8]
+    event_ids: Annotated[tuple[int, ...], EventIds()]
 
 
 @dataclass(frozen=True, slots=True)
 class GetEventConfiguration(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x05, SERVER_TO_CLIENT
-    SCHEMA = (Field("event_id", uint16_le),)
-    event_id: int
+    event_id: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateCin(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x06, SERVER_TO_CLIENT
-    SCHEMA = (Field("issuer_event_id", uint32_le), Field("implementation_time", utc_time_le),
-              Field("provider_id", uint32_le), Field("customer_id_number", octstr))
-    issuer_event_id: int
-    implementation_time: int
-    provider_id: int
-    customer_id_number: bytes
+    issuer_event_id: Annotated[int, uint32_le]
+    implementation_time: Annotated[int, utc_time_le]
+    provider_id: Annotated[int, uint32_le]
+    customer_id_number: Annotated[bytes, octstr]
 
 
 @dataclass(frozen=True, slots=True)
 class ReportEventConfiguration(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = DEVICE_MANAGEMENT, 0x04, CLIENT_TO_SERVER
-    SCHEMA = (Field("command_index", uint8), Field("total_commands", uint8),
-              Field("records", EventConfigurations()))
-    command_index: int
-    total_commands: int
-    records: tuple[tuple[int, int], ...]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    records: Annotated[tuple[tuple[int, int], ...], EventConfigurations()]
 
 
 # --- Events (0x0709), requests to the meter ----------------------------------------------------
@@ -834,21 +708,18 @@ class ReportEventConfiguration(ZclCommand):
 @dataclass(frozen=True, slots=True)
 class GetEventLog(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x00, CLIENT_TO_SERVER
-    SCHEMA = (Field("event_control_log_id", bitmap8), Field("event_id", uint16_le), Field("start_time", utc_time_le),
-              Field("end_time", utc_time_le), Field("number_of_events", uint8), Field("event_offset", uint16_le))
-    event_control_log_id: int
-    event_id: int
-    start_time: int
-    end_time: int
-    number_of_events: int
-    event_offset: int
+    event_control_log_id: Annotated[int, bitmap8]
+    event_id: Annotated[int, uint16_le]
+    start_time: Annotated[int, utc_time_le]
+    end_time: Annotated[int, utc_time_le]
+    number_of_events: Annotated[int, uint8]
+    event_offset: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
 class ClearEventLogRequest(ZclCommand):
     CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x01, CLIENT_TO_SERVER
-    SCHEMA = (Field("log_id", bitmap8),)
-    log_id: int
+    log_id: Annotated[int, bitmap8]
 
 
 register(PublishSnapshot, GetSampledDataResponse, PublishPrepaySnapshot)

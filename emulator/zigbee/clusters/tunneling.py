@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Annotated
 
 from emulator.zigbee.errors import ZclDecodeError, ZigbeeEncodeError
 from emulator.zigbee.types import Reader, WireType, boolean, encode_uint, enum8, rest_of_frame, uint8, uint16_le
-from emulator.zigbee.zcl import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Field, ZclCommand, register
+from emulator.zigbee.zcl import CLIENT_TO_SERVER, SERVER_TO_CLIENT, ZclCommand, register
 
 CLUSTER_ID = 0x0704
 ATTR_CLOSE_TUNNEL_TIMEOUT = 0x0000  # seconds an idle tunnel stays open
@@ -96,12 +97,10 @@ class RequestTunnel(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x00
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("protocol_id", enum8), Field("manufacturer_code", uint16_le),
-              Field("flow_control_support", boolean), Field("max_incoming_transfer_size", uint16_le))
-    protocol_id: int = PROTOCOL_GB_HRGP
-    manufacturer_code: int = MANUFACTURER_ANY
-    flow_control_support: bool = False
-    max_incoming_transfer_size: int = MAX_TRANSFER
+    protocol_id: Annotated[int, enum8] = PROTOCOL_GB_HRGP
+    manufacturer_code: Annotated[int, uint16_le] = MANUFACTURER_ANY
+    flow_control_support: Annotated[bool, boolean] = False
+    max_incoming_transfer_size: Annotated[int, uint16_le] = MAX_TRANSFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +108,7 @@ class CloseTunnel(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x01
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("tunnel_id", uint16_le),)
-    tunnel_id: int
+    tunnel_id: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +118,8 @@ class TransferDataClient(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x02
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("data", rest_of_frame))
-    tunnel_id: int
-    data: bytes
+    tunnel_id: Annotated[int, uint16_le]
+    data: Annotated[bytes, rest_of_frame]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +129,8 @@ class TransferDataErrorClient(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x03
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("transfer_data_status", enum8))
-    tunnel_id: int
-    transfer_data_status: int
+    tunnel_id: Annotated[int, uint16_le]
+    transfer_data_status: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +140,8 @@ class AckTransferDataClient(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x04
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("num_octets_left", uint16_le))
-    tunnel_id: int
-    num_octets_left: int
+    tunnel_id: Annotated[int, uint16_le]
+    num_octets_left: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +151,8 @@ class ReadyDataClient(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x05
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("num_octets_left", uint16_le))
-    tunnel_id: int
-    num_octets_left: int
+    tunnel_id: Annotated[int, uint16_le]
+    num_octets_left: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +160,7 @@ class GetSupportedTunnelProtocols(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x06
     DIRECTION = CLIENT_TO_SERVER
-    SCHEMA = (Field("protocol_offset", uint8),)
-    protocol_offset: int = 0
+    protocol_offset: Annotated[int, uint8] = 0
 
 
 # --- server to client ---------------------------------------------------------------------
@@ -177,11 +170,9 @@ class RequestTunnelResponse(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x00
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("tunnel_status", enum8),
-              Field("max_incoming_transfer_size", uint16_le))
-    tunnel_id: int
-    tunnel_status: int = STATUS_SUCCESS
-    max_incoming_transfer_size: int = MAX_TRANSFER
+    tunnel_id: Annotated[int, uint16_le]
+    tunnel_status: Annotated[int, enum8] = STATUS_SUCCESS
+    max_incoming_transfer_size: Annotated[int, uint16_le] = MAX_TRANSFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +182,8 @@ class TransferDataServer(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x01
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("data", rest_of_frame))
-    tunnel_id: int
-    data: bytes
+    tunnel_id: Annotated[int, uint16_le]
+    data: Annotated[bytes, rest_of_frame]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +193,8 @@ class TransferDataErrorServer(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x02
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("transfer_data_status", enum8))
-    tunnel_id: int
-    transfer_data_status: int
+    tunnel_id: Annotated[int, uint16_le]
+    transfer_data_status: Annotated[int, enum8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +204,8 @@ class AckTransferDataServer(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x03
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("num_octets_left", uint16_le))
-    tunnel_id: int
-    num_octets_left: int
+    tunnel_id: Annotated[int, uint16_le]
+    num_octets_left: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +215,8 @@ class ReadyDataServer(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x04
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("tunnel_id", uint16_le), Field("num_octets_left", uint16_le))
-    tunnel_id: int
-    num_octets_left: int
+    tunnel_id: Annotated[int, uint16_le]
+    num_octets_left: Annotated[int, uint16_le]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +224,8 @@ class SupportedTunnelProtocolsResponse(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x05
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("protocol_list_complete", boolean), Field("protocols", _ProtocolList()))
-    protocol_list_complete: bool
-    protocols: tuple[SupportedProtocol, ...]
+    protocol_list_complete: Annotated[bool, boolean]
+    protocols: Annotated[tuple[SupportedProtocol, ...], _ProtocolList()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +233,7 @@ class TunnelClosureNotification(ZclCommand):
     CLUSTER = CLUSTER_ID
     COMMAND_ID = 0x06
     DIRECTION = SERVER_TO_CLIENT
-    SCHEMA = (Field("tunnel_id", uint16_le),)
-    tunnel_id: int
+    tunnel_id: Annotated[int, uint16_le]
 
 
 COMMANDS: tuple[type[ZclCommand], ...] = (
