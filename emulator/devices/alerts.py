@@ -30,6 +30,8 @@ from enum import Enum
 
 from emulator.gbcs import dlms, gbz
 from emulator.gbcs.dlms_datetime import DlmsDateTime
+from emulator.zigbee import zcl
+from emulator.zigbee.clusters import smart_energy as se
 
 RETRY_INTERVAL_S = 300.0
 MAX_ATTEMPTS = 12
@@ -201,9 +203,9 @@ def _billing_log(counter: int, ctx: AlertContext, encrypt: Encrypt | None) -> tu
     return header, octets(encrypt(ctx.log) if encrypt is not None else b"\x31" + bytes(4) + ctx.log + bytes(12))
 
 
-SNAPSHOT_HEADER = bytes((0x00, 0x00, 0x19, 0x00, 0x06))
-"""GCS53's encrypted component: additional header control, frame counter, then the ZCL header
-of a Metering Publish Snapshot (server to client, no default response)."""
+SNAPSHOT_HEADER = zcl.cluster_header(se.PublishSnapshot.DIRECTION, 0, se.PublishSnapshot.COMMAND_ID)
+"""The ZCL header in GCS53's encrypted component: a Metering Publish Snapshot (server to client,
+no default response)."""
 FIRMWARE_ALERT_START = b"\x09\x20"  # GBZ firmware receipt: the hash as a 32-byte octet string
 
 
@@ -215,7 +217,7 @@ def gbz_body(code: int, now: float, counter: int, body: Body, ctx: AlertContext,
         return gbz.GbzPayload((), code, when).encode()
     if body is Body.BILLING_LOG:
         part = encrypt(ctx.log) if encrypt is not None else b"\x31" + bytes(4) + ctx.log + bytes(12)
-        comp = gbz.Component(0x0702, SNAPSHOT_HEADER + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)
+        comp = gbz.encrypted_component(se.METERING, SNAPSHOT_HEADER, part)
         return gbz.GbzPayload((comp,), code, when).encode()
     if body is Body.FUTURE_DATED:
         ref = ctx.command_code.to_bytes(2, "big") + ctx.command_counter.to_bytes(8, "big") + ctx.target.ljust(4, b"\0")
@@ -237,19 +239,20 @@ def dlms_billing_log(now: float, import_wh: int, tiers: tuple[int, ...] = ()) ->
     return dlms.encode_data(dlms.Data("array", (entry,)))
 
 
+UINT48 = (1 << 48) - 1
+SNAPSHOT_CAUSE_GENERAL = 0x00000001
+
+
 def gbz_billing_snapshot(now: float, summation_wh: int, tiers: tuple[int, ...] = ()) -> bytes:
     """GCS53's log: a Metering Publish Snapshot payload of type 0 (TOU information set
     delivered registers): issuer event id, snapshot time, found/index/total, cause, type,
     then current summation, bill to date (+ time), projected bill (+ time), trailing digit,
     tiers in use and the tier summations."""
     t = (int(now) - gbz.EPOCH_2000) & 0xFFFFFFFF
-    out = bytearray(t.to_bytes(4, "little") + t.to_bytes(4, "little") + bytes((1, 0, 1)))
-    out += (1).to_bytes(4, "little") + b"\x00"  # cause: general; payload type 0
-    out += (summation_wh & (1 << 48) - 1).to_bytes(6, "little") + bytes(4) + t.to_bytes(4, "little")
-    out += bytes(4) + t.to_bytes(4, "little") + b"\x00" + bytes((len(tiers),))
-    for tier in tiers:
-        out += (tier & (1 << 48) - 1).to_bytes(6, "little")
-    return bytes(out)
+    registers = se.tou_delivered_registers(summation_wh & UINT48, tuple(tier & UINT48 for tier in tiers),
+                                           bill_to_date_time=t, projected_bill_time=t)
+    snapshot = se.PublishSnapshot(t, t, 1, 0, 1, SNAPSHOT_CAUSE_GENERAL, se.SNAPSHOT_TOU_DELIVERED, registers)
+    return snapshot.encode_payload()
 
 
 @dataclass(slots=True)

@@ -298,7 +298,6 @@ def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
 
 
 DAY = 86400
-SNAPSHOT_TOU_DELIVERED = 0x00  # snapshot payload type: TOU information set, delivered registers
 PREPAY_DEBT_CREDIT_STATUS = 0x00  # prepay snapshot payload type: debt / credit status
 
 
@@ -338,9 +337,9 @@ def _snapshot(s: GasState, c: se.GetSnapshot, now: float) -> Answer:
     t = times[c.snapshot_offset]
     wh = s.register_at(t)
     z = t - gbz.EPOCH_2000
-    payload = (wh.to_bytes(6, "little") + bytes(4) + z.to_bytes(4, "little") + bytes(4) + z.to_bytes(4, "little")
-               + b"\x00" + b"\x01" + wh.to_bytes(6, "little"))  # one tier in use: the whole register
-    return se.PublishSnapshot(c.snapshot_offset, z, len(times), 0, 1, c.snapshot_cause, SNAPSHOT_TOU_DELIVERED,
+    # One tier in use: the whole register.
+    payload = se.tou_delivered_registers(wh, (wh,), bill_to_date_time=z, projected_bill_time=z)
+    return se.PublishSnapshot(c.snapshot_offset, z, len(times), 0, 1, c.snapshot_cause, se.SNAPSHOT_TOU_DELIVERED,
                               payload)
 
 

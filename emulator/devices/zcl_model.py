@@ -55,16 +55,11 @@ def _default_response(request: ZclHeader, status: int) -> bytes:
     return zcl.default_response(request, status, disable_default_response=False)
 
 
-ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER = 0x00, 0x00
-
-
 def _encrypted(cluster: int, frame: bytes, encrypt: Encrypt) -> gbz.Component:
     """An encrypted GBZ component: additional header (control, frame counter, the ZCL header),
     the ciphered part's length, and the ``31 ...`` part holding the ZCL payload."""
     header, payload = ZclHeader.decode(frame)
-    part = encrypt(payload)
-    extra = bytes((ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER)) + header.encode()
-    return gbz.Component(cluster, extra + len(part).to_bytes(2, "big") + part, gbz.ENCRYPTED)
+    return gbz.encrypted_component(cluster, header, encrypt(payload))
 
 
 # What a Default Response to a frame whose header could not even be read answers: sequence 0, command 0.
@@ -192,6 +187,13 @@ def _future_dated(state: GasState, cmd: gbz.GbzPayload, now: float, message_code
     return [_acknowledge(state, cluster, frame, command) for cluster, frame, command, _ in dated]
 
 
+def _succeeded(answer: gbz.Component) -> bool:
+    """False for a Default Response carrying a failure status; any other answer is the command done."""
+    frame = answer.zcl()
+    return not zcl.is_default_response(frame.header) or \
+        zcl.decode_default_response(frame.payload)[1] == ZclStatus.SUCCESS
+
+
 def run_due(state: GasState, source: AttributeSource, now: float) -> list[Executed]:
     """Apply the future-dated commands whose time has come (in the order they were queued)."""
     due_at = int(now) - gbz.EPOCH_2000
@@ -201,8 +203,7 @@ def run_due(state: GasState, source: AttributeSource, now: float) -> list[Execut
     for p in ready:
         header, _ = ZclHeader.decode(p.frame)
         answers = answer_command(state, p.cluster, p.frame, source, now)
-        ok = all(not (zcl.is_default_response(a.zcl().header) and a.zcl().payload[1:2] != b"\x00")
-                 for a in answers if not a.encrypted)
+        ok = all(_succeeded(a) for a in answers if not a.encrypted)
         if p.reports:
             done.append(Executed(p.message_code, p.counter, p.cluster, header.frame_control.to_int(),
                                  header.command_id, ok))

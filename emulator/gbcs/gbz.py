@@ -74,6 +74,16 @@ class Component:
         return bytes((control,)) + self.cluster.to_bytes(2, "big") + len(self.body).to_bytes(2, "big") + self.body
 
 
+ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER = 0x00, 0x00
+
+
+def encrypted_component(cluster: int, header: zcl.ZclHeader, part: bytes) -> Component:
+    """An encrypted component: the additional header (control, frame counter, then the plaintext
+    ZCL header), the ciphered part's length and the ``31 ...`` part that holds the ZCL payload."""
+    extra = bytes((ADDITIONAL_HEADER_CONTROL, ADDITIONAL_FRAME_COUNTER)) + header.encode()
+    return Component(cluster, extra + len(part).to_bytes(2, "big") + part, ENCRYPTED)
+
+
 @dataclass(frozen=True, slots=True)
 class GbzPayload:
     components: tuple[Component, ...]

@@ -257,3 +257,12 @@ def test_a_meter_without_keys_still_raises_its_billing_log_alert():
     gsme = Gsme(GSME, GbcsEndpoint(GSME, KeyStore()), CHF, MeterProfile(image_type=2), 1_767_225_600.0)
     body = gbz.decode(gsme.alert_body(0x8F0A, 1_767_225_600.0), alert=True)
     assert body.alert_code == 0x8F0A and body.components[0].cluster == 0x0702 and body.components[0].encrypted
+
+
+def test_the_billing_snapshot_is_a_publish_snapshot_of_the_tou_delivered_registers():
+    """GCS53's log (SE 1.4 Publish Snapshot, payload type 0), written out field by field."""
+    t = "804A371C"  # 2014-12-31T00:00:00Z as ZCL UTC (0x1C374A80 s after 2000)
+    want = (t + t + "01" "00" "01" "01000000" "00"  # id, time, found, index, total, cause general, type 0
+            + "060504030201" + "00000000" + t + "00000000" + t + "00" + "01" + "060504030201")
+    got = alerts.gbz_billing_snapshot(0x1C374A80 + gbz.EPOCH_2000, 0x010203040506, (0x010203040506,))
+    assert got == bytes.fromhex(want)

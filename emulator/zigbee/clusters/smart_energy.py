@@ -346,6 +346,25 @@ class PublishSnapshot(ZclCommand):
     payload: Annotated[bytes, rest_of_frame]
 
 
+SNAPSHOT_TOU_DELIVERED = 0x00  # Publish Snapshot payload type: TOU information set, delivered registers
+
+
+def tou_delivered_registers(current_summation: int, tier_summations: tuple[int, ...], *, bill_to_date: int = 0,
+                            bill_to_date_time: int = 0, projected_bill: int = 0, projected_bill_time: int = 0,
+                            trailing_digit: int = 0) -> bytes:
+    """The Publish Snapshot payload of type :data:`SNAPSHOT_TOU_DELIVERED` (SE 1.4 D.3.2.3.1.6):
+    current summation, bill to date and its time, projected bill and its time, the bill's
+    trailing digit, the number of tiers in use and each tier's summation."""
+    if len(tier_summations) > 0xFF:
+        raise ZigbeeEncodeError("at most 255 tiers", field="tier_summations")
+    return (uint48_le.encode(current_summation, "current_summation") + uint32_le.encode(bill_to_date, "bill_to_date")
+            + utc_time_le.encode(bill_to_date_time, "bill_to_date_time")
+            + uint32_le.encode(projected_bill, "projected_bill")
+            + utc_time_le.encode(projected_bill_time, "projected_bill_time")
+            + bitmap8.encode(trailing_digit, "trailing_digit") + bytes((len(tier_summations),))
+            + b"".join(uint48_le.encode(t, "tier_summations") for t in tier_summations))
+
+
 SAMPLES = Records("sample", (uint24_le,))
 
 
