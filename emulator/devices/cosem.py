@@ -22,6 +22,7 @@ from typing import ClassVar
 from emulator.devices.cosem_logs import read_log
 from emulator.devices.cosem_objects import ObjectKey, factory_objects, obis
 from emulator.devices.load import LoadModel
+from emulator.gbcs import esme_alerts
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
@@ -117,6 +118,7 @@ class CosemModel:
     tou_shares: tuple[float, ...] = (0.4, 0.3, 0.2, 0.1)
     pending: list[tuple[float, ObjectKey, Data]] = field(default_factory=list)  # future-dated sets
     preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
+    poly_phase: bool = False  # which alerts the meter has (ECS25 behaviour changes name only those)
 
     def __post_init__(self) -> None:
         self.stored = {**factory_objects(self.eui), **self.stored}
@@ -202,7 +204,27 @@ class CosemModel:
             return self._schedule_charge(ln, value, now)
         if class_id == 20 and attr == 10:  # activation time of the passive activity calendar (tariff)
             return self._schedule_charge(ln, value, now, key=(20, ln, 10))
+        if class_id == 1 and attr == 2 and ln[2:4] == bytes((97, 98)) and ln[5] == 255:
+            target = esme_alerts.change_target(ln[:2], ln[4])
+            if target is not None:
+                return self._change_behaviours(ln, target, value)
         self.stored[key] = value
+        return SUCCESS
+
+    def _change_behaviours(self, ln: bytes, target: tuple[int, int], change: Data) -> int:
+        """ECS25a-b3: apply a 512-bit behaviour change to the party's state bitmap (ECS25r1/r2 read it).
+        A change naming an alert this meter does not have is refused whole, with the result the RTDS
+        reference ESME gives a poly-phase alert on a single-phase meter (hardware-fault)."""
+        index, base = target
+        if change.type != "bit-string" or change.value[0] != 2 * esme_alerts.HALF:
+            return TYPE_UNMATCHED
+        bits = bytes(change.value[1])
+        if not set(esme_alerts.codes_in(bits, base)) <= esme_alerts.configurable(self.poly_phase):
+            return HARDWARE_FAULT
+        state_key = (1, ln[:4] + bytes((index, 255)), 2)
+        current = self.stored.get(state_key)
+        old = bytes(current.value[1]) if current is not None else bytes(esme_alerts.HALF // 8)
+        self.stored[state_key] = Data("bit-string", (esme_alerts.HALF, esme_alerts.apply_change(old, bits)))
         return SUCCESS
 
     def _schedule_mode(self, when: Data, now: float) -> int:
