@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.devices.gas_state import (
+    ALL_LOGS,
+    CLEARABLE_LOGS,
     LATEST_CALENDAR,
     NOT_FOUND,
     SUPPLY_ON,
@@ -297,6 +299,30 @@ def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
     return NOT_FOUND
 
 
+def _get_event_log(s: GasState, c: se.GetEventLog, now: float) -> Answer:
+    """CS10a / CS10b: the log's events in the period (oldest first), from the request's offset, as many
+    as asked (0: all); NOT_FOUND when none match, as the RTDS reference answers."""
+    log = c.control_and_log_id & 0x0F
+    found = [e for e in s.event_log if (log == ALL_LOGS or e[0] == log) and c.start_time <= e[2] <= c.end_time
+             and (c.event_id == 0 or e[1] == c.event_id)]
+    chosen = found[c.event_offset:]
+    if c.number_of_events:
+        chosen = chosen[:c.number_of_events]
+    if not chosen:
+        return NOT_FOUND
+    events = b"".join(bytes((log_id,)) + code.to_bytes(2, "little") + t.to_bytes(4, "little") + bytes((len(data),))
+                      + data for log_id, code, t, data in chosen)
+    return se.PublishEventLog(len(found), 0, 1, 0x00, events)
+
+
+def _clear_event_log(s: GasState, c: se.ClearEventLogRequest, now: float) -> Answer:
+    """CS11: clear the general event log (the security log stays); the answer's bitmap says which logs
+    were cleared (0x08, log 3, in the RTDS reference; nothing when the request names only the security log)."""
+    logs = CLEARABLE_LOGS if c.log_id == ALL_LOGS else CLEARABLE_LOGS & {c.log_id}
+    s.event_log[:] = [e for e in s.event_log if e[0] not in logs]
+    return se.ClearEventLogResponse(sum(1 << log for log in logs))
+
+
 DAY = 86400
 SNAPSHOT_TOU_DELIVERED = 0x00  # snapshot payload type: TOU information set, delivered registers
 PREPAY_DEBT_CREDIT_STATUS = 0x00  # prepay snapshot payload type: debt / credit status
@@ -432,10 +458,12 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
     se.GetSampledData: _sampled_data,
     se.GetTopUpLog: _no_log,
     se.GetDebtRepaymentLog: _no_log,
+    se.GetEventLog: _get_event_log,
+    se.ClearEventLogRequest: _clear_event_log,
 }
 
 # Specific responses travel with default responses disabled when the reference does so.
 RESPONSE_DDR: dict[type[ZclCommand], bool] = {
     se.ChangePaymentModeResponse: True, se.PublishDayProfile: True, se.PublishWeekProfile: True,
     se.PublishSeasons: True, se.PublishSpecialDays: True, se.PublishPrice: True, se.PublishSnapshot: True,
-    se.PublishPrepaySnapshot: True, se.GetSampledDataResponse: True}
+    se.PublishPrepaySnapshot: True, se.GetSampledDataResponse: True, se.PublishEventLog: True}

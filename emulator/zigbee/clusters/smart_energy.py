@@ -34,6 +34,7 @@ MESSAGING = 0x0703
 PREPAYMENT = 0x0705
 CALENDAR = 0x0707
 DEVICE_MANAGEMENT = 0x0708
+EVENTS = 0x0709
 
 uint24_le = UInt("uint24", 3)
 bitmap32_le = UInt("map32", 4)
@@ -832,3 +833,47 @@ register(GetSnapshot, StartSampling, GetSampledData, ChangeSupply, SetSupplyStat
          SetOverallDebtCap, ChangePaymentModeResponse, PublishChangeOfTenancy, PublishChangeOfSupplier,
          RequestNewPasswordResponse, UpdateSiteId, SetEventConfiguration, GetEventConfiguration, UpdateCin,
          ReportEventConfiguration)
+
+
+# --- Events (0x0709): the GSME's event and security logs (GBCS CS10a/b read them, CS11 clears) ----------
+
+@dataclass(frozen=True, slots=True)
+class GetEventLog(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x00, CLIENT_TO_SERVER
+    SCHEMA = (Field("control_and_log_id", uint8), Field("event_id", uint16_le), Field("start_time", utc_time_le),
+              Field("end_time", utc_time_le), Field("number_of_events", uint8), Field("event_offset", uint16_le))
+    control_and_log_id: int  # high nibble: event control; low nibble: the log
+    event_id: int  # 0: every event
+    start_time: int
+    end_time: int
+    number_of_events: int  # 0: as many as the device sends in one answer
+    event_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClearEventLogRequest(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x01, CLIENT_TO_SERVER
+    SCHEMA = (Field("log_id", uint8),)
+    log_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishEventLog(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x01, SERVER_TO_CLIENT
+    SCHEMA = (Field("total_matching_events", uint16_le), Field("command_index", uint8),
+              Field("total_commands", uint8), Field("payload_control", bitmap8), Field("events", rest_of_frame))
+    total_matching_events: int
+    command_index: int
+    total_commands: int
+    payload_control: int
+    events: bytes  # per event: log id (uint8), event id (uint16), time (UTC), data (octet string)
+
+
+@dataclass(frozen=True, slots=True)
+class ClearEventLogResponse(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x02, SERVER_TO_CLIENT
+    SCHEMA = (Field("cleared_logs", bitmap8),)
+    cleared_logs: int  # bit n: log n was cleared
+
+
+register(GetEventLog, ClearEventLogRequest, PublishEventLog, ClearEventLogResponse)
