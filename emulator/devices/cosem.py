@@ -119,6 +119,7 @@ class CosemModel:
     pending: list[tuple[float, ObjectKey, Data]] = field(default_factory=list)  # future-dated sets
     preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
     poly_phase: bool = False  # which alerts the meter has (ECS25 behaviour changes name only those)
+    utrn_counter: int = 0  # the counter of the last UTRN taken (CS01a): only a later one is taken
 
     def __post_init__(self) -> None:
         self.stored = {**factory_objects(self.eui), **self.stored}

@@ -20,8 +20,9 @@ from emulator.devices.gas_state import (
     Calendar,
     GasState,
     block_tariff,
+    record_event,
 )
-from emulator.gbcs import gbz
+from emulator.gbcs import gbz, utrn
 from emulator.zigbee.clusters import smart_energy as se
 from emulator.zigbee.status import ZclStatus
 from emulator.zigbee.zcl import ZclCommand
@@ -323,6 +324,27 @@ def _clear_event_log(s: GasState, c: se.ClearEventLogRequest, now: float) -> Ans
     return se.ClearEventLogResponse(sum(1 << log for log in logs))
 
 
+# ZCL Prepayment top-up results (Consumer Top Up Response) for the reasons a UTRN is refused.
+TOP_UP_ACCEPTED, TOP_UP_INVALID, TOP_UP_DUPLICATE = 0, 1, 2
+_TOP_UP_REFUSAL = {utrn.DUPLICATE: TOP_UP_DUPLICATE}
+
+
+def _consumer_top_up(s: GasState, c: se.ConsumerTopUp, now: float) -> Answer:
+    """CS01b: credit the UTRN's value; a refused UTRN is an event in the log and the response carries
+    no value (all-FF, as the RTDS ERROR answer)."""
+    try:
+        if s.enter_utrn is None:
+            raise utrn.UtrnError("this meter takes no top-ups", utrn.NOT_AUTHENTIC)
+        top: utrn.TopUp = s.enter_utrn(c.top_up_code.decode("ascii", "replace"))
+    except utrn.UtrnError as e:
+        record_event(s, e.alert_code, int(now + s.clock_offset_s) - gbz.EPOCH_2000)
+        return se.ConsumerTopUpResponse(_TOP_UP_REFUSAL.get(e.alert_code, TOP_UP_INVALID), -1, c.originating_device,
+                                        -1)
+    s.utrn_counter = top.counter
+    s.credit_remaining += top.amount
+    return se.ConsumerTopUpResponse(TOP_UP_ACCEPTED, top.amount, c.originating_device, s.credit_remaining)
+
+
 DAY = 86400
 SNAPSHOT_TOU_DELIVERED = 0x00  # snapshot payload type: TOU information set, delivered registers
 PREPAY_DEBT_CREDIT_STATUS = 0x00  # prepay snapshot payload type: debt / credit status
@@ -460,6 +482,7 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
     se.GetDebtRepaymentLog: _no_log,
     se.GetEventLog: _get_event_log,
     se.ClearEventLogRequest: _clear_event_log,
+    se.ConsumerTopUp: _consumer_top_up,
 }
 
 # Specific responses travel with default responses disabled when the reference does so.

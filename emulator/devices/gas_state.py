@@ -131,6 +131,10 @@ class GasState:
     block_thresholds: tuple[int, ...] = ()
     debt_recovery_method: dict[int, int] = field(default_factory=dict)  # debt amount type -> method
     register_at: Callable[[float], int] | None = None
+    # CS01b: checks a UTRN against the meter's keys and the last counter taken (set by the GSME, which
+    # holds the keys); raises emulator.gbcs.utrn.UtrnError
+    enter_utrn: Callable[[str], Any] | None = None
+    utrn_counter: int = 0
     """The consumption register (Wh) at a past time: the GSME's load model. The logs (snapshots,
     profiles, daily consumption, network data) are computed from it, not stored."""
     installed_at: float | None = None  # no log entry before this

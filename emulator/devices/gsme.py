@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emulator.devices import alerts
+from emulator.devices import alerts, top_up
 from emulator.devices.alerts import AlertContext
 from emulator.devices.base import Output
 from emulator.devices.endpoint import GbcsEndpoint
@@ -52,6 +52,7 @@ class Gsme(Meter):
         self.profile = profile
         self.load = profile.load(start)
         self.state = GasState(register_at=self.register_wh, installed_at=start)
+        self.state.enter_utrn = lambda text: top_up.enter(self.endpoint, self.eui, text, self.state.utrn_counter)
         """What the gas use cases set (supply, payment mode, tariff ...) and the register its logs come from."""
         self.wake_period = profile.wake_period_s
         self.next_wake: float | None = start + self.wake_period

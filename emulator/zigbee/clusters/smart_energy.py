@@ -877,3 +877,27 @@ class ClearEventLogResponse(ZclCommand):
 
 
 register(GetEventLog, ClearEventLogRequest, PublishEventLog, ClearEventLogResponse)
+
+
+# --- Prepayment top-up (CS01b): a UTRN entered remotely -------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ConsumerTopUp(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x04, CLIENT_TO_SERVER
+    SCHEMA = (Field("originating_device", enum8), Field("top_up_code", octstr))
+    originating_device: int
+    top_up_code: bytes  # the 20-digit UTRN, ASCII
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerTopUpResponse(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x03, SERVER_TO_CLIENT
+    SCHEMA = (Field("result", enum8), Field("top_up_value", int32_le), Field("source", enum8),
+              Field("credit_remaining", int32_le))
+    result: int  # 0 accepted, 1 rejected: invalid, 2 rejected: duplicate
+    top_up_value: int
+    source: int
+    credit_remaining: int
+
+
+register(ConsumerTopUp, ConsumerTopUpResponse)
