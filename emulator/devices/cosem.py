@@ -120,6 +120,7 @@ class CosemModel:
     preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
     poly_phase: bool = False  # which alerts the meter has (ECS25 behaviour changes name only those)
     utrn_counter: int = 0  # the counter of the last UTRN taken (CS01a): only a later one is taken
+    secondary: LoadModel | None = None  # a twin element ESME's secondary element (None: single element)
 
     def __post_init__(self) -> None:
         self.stored = {**factory_objects(self.eui), **self.stored}
@@ -145,6 +146,13 @@ class CosemModel:
         power = self.load.power_w(t)
         tou = [_u32(int(energy * s)) for s in self.tou_shares] + [_u32(0)] * (48 - len(self.tou_shares))
         r = "0-0:94.44.34."
+        # a twin element ESME adds its secondary element's import register (and its TOU registers)
+        second: tuple[Data, ...] = ()
+        second_tou: tuple[Data, ...] = ()
+        if self.secondary is not None:
+            second_wh = self.secondary.energy_wh(t)
+            second = (_u32(second_wh),)
+            second_tou = (Data("array", (_u32(second_wh), _u32(0), _u32(0), _u32(0))),)
         table: dict[str, Callable[[], Data]] = {
             "1 0-0:0.2.1.255 2": lambda: Data("octet-string", self.firmware_version),
             "8 0-0:1.0.0.255 2": lambda: _dt(t),
@@ -165,8 +173,8 @@ class CosemModel:
             "1 0-0:94.44.5.2 2": lambda: _dt(self.load.start),
             # GBCS protected register groups (ECS17b/d/e, ECS19) and active power (ECS17c)
             "1 " + r + "10 2": lambda: Data("structure", (_u32(energy), _scaler_unit(WH), _u32(energy // 10),
-                                                          _scaler_unit(VARH))),
-            "1 " + r + "1 2": lambda: Data("structure", (Data("array", tuple(tou)),)),
+                                                          _scaler_unit(VARH), *second)),
+            "1 " + r + "1 2": lambda: Data("structure", (Data("array", tuple(tou)), *second_tou)),
             "1 " + r + "2 2": lambda: Data("structure", (Data("array", tuple(tou + [_u32(0)] * 16)),)),
             "1 " + r + "30 2": lambda: Data("structure", tuple(Data("double-long", v)
                                                                for v in self.account.snapshot())),

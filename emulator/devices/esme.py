@@ -45,7 +45,8 @@ class Esme(Meter):
         super().__init__(eui, endpoint, chf, profile.firmware_version, profile.manufacturer_code,
                          profile.image_type, manufacturer_key)
         self.profile = profile
-        self.cosem = CosemModel(eui, profile.load(start), profile.firmware_version, profile.payment_mode)
+        self.cosem = CosemModel(eui, profile.load(start), profile.firmware_version, profile.payment_mode,
+                                secondary=profile.secondary_load(start))
 
     # The firmware version lives in the COSEM model too (ECS52 reads it there).
     def activate_held(self, now: float) -> Output:

@@ -463,8 +463,8 @@ def test_the_commands_listed_as_not_exact_really_differ(files: list[Path]) -> No
 
 # --- the device's answer --------------------------------------------------------------------
 
-def _esme(rtds_keys: Any) -> Esme:
-    return Esme(ESME_EUI, GbcsEndpoint(ESME_EUI, rtds_keys), CHF_EUI, MeterProfile(), START)
+def _esme(rtds_keys: Any, elements: int = 1) -> Esme:
+    return Esme(ESME_EUI, GbcsEndpoint(ESME_EUI, rtds_keys), CHF_EUI, MeterProfile(elements=elements), START)
 
 
 def _response_for(path: Path) -> Path | None:
@@ -521,7 +521,7 @@ def _answer(rtds_keys: Any, path: Path) -> tuple[dlms.AccessResponse, dlms.Acces
     ref_rsp = _load(response)
     if ref_rsp.payload[:1] != bytes((dlms.ACCESS_RESPONSE,)):
         return None
-    esme = _esme(rtds_keys)
+    esme = _esme(rtds_keys, elements=2 if "_TWIN_" in path.name else 1)  # the reference's twin element meter
     cmd = Message(Cra.COMMAND, ref_cmd.counter, ref_cmd.originator, ESME_EUI, ref_cmd.message_code, payload)
     ours = dlms.decode_access_response(esme.execute(cmd, NOW))
     return ours, dlms.decode_access_response(ref_rsp.payload), ref_rsp
@@ -545,12 +545,6 @@ def _structural(rtds_keys: Any, path: Path) -> tuple[bool, str]:
 # Reference SUCCESS responses whose shape the emulated ESME does not reproduce, and why.
 NOT_STRUCTURAL: dict[str, str] = {
     "ECS21b_4.14_URP_SUCCESS": "encrypted for the unknown remote party: no reference key to decrypt it",
-    "ECS17b_4.1.1_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
-    "ECS17d_4.1.2_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
-    "ECS20b_4.4.2_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
-    "ECS20c_4.4.3_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
-    "ECS21a_4.6.1_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
-    "ECS22b_4.8.1_TWIN_SUCCESS": "twin element ESME: the emulated ESME is single element",
     "ECS57_6.18.2_SOME_OPTIONALS_SUCCESS": "the command is not reproduced (see NOT_EXACT)",
     # CHF use cases with ECS names: the emulated CHF (devices/chf.py) answers them, not the ESME
     "ECS26i_6.2.4_SUCCESS": "a CHF use case (CHF identity): answered by the CHF model, not compared here",
@@ -569,7 +563,7 @@ def test_the_esme_answers_every_built_command_with_the_reference_structure(files
         ok, why = _structural(rtds_keys, path)
         assert ok, f"{_key(path)}: {why}"
         compared += 1
-    assert compared == 142
+    assert compared == 148
 
 
 # --- values that follow from the ESME's state ----------------------------------------------
@@ -1000,3 +994,21 @@ def test_the_srv_chooses_the_command_of_a_shared_message_code(srv: str, folder: 
     built = commands.build(srv, "ESME", ref.originator, ref.target, ref.counter, body)
     assert (built.message.message_code, built.message.payload.hex().upper()) == (ref.message_code,
                                                                                 ref.payload.hex().upper())
+
+
+def test_a_twin_element_esme_meters_its_secondary_element_apart(rtds_keys: Any) -> None:
+    """Variant B: ECS17b's register group carries a fifth value, the secondary element's import, from
+    its own load (half the primary's daily energy); a single element ESME answers four."""
+    need_rtds()
+
+    def group(variant: str) -> tuple[int, ...]:
+        got = _answer(rtds_keys, next(RTDS.glob(f"messages/*/ECS17b_4.1.1_{variant}_SUCCESS_COMMAND_GBCS.HEX")))
+        assert got is not None
+        ours, _, ref_msg = got
+        msg = Message(Cra.RESPONSE, ref_msg.counter, ESME_EUI, ref_msg.target, ref_msg.message_code, b"")
+        values = _open(rtds_keys, msg, ours.data[0]).value[1].value.value[0].value
+        return tuple(int(v.value) for v in values if v.type == "double-long-unsigned")
+
+    twin, single = group("TWIN"), group("SINGLE")
+    assert len(twin) == 3 and len(single) == 2  # import, reactive import (+ secondary import)
+    assert twin[:2] == single and 0 < twin[2] < twin[0]
