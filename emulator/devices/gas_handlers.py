@@ -296,7 +296,7 @@ def _current_price(s: GasState, c: se.GetCurrentPrice, now: float) -> Answer:
 
 
 def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
-    """Top-ups and debt repayments: the emulated meter has taken none."""
+    """Debt repayments: the emulated meter recovers no debt by payment."""
     return NOT_FOUND
 
 
@@ -324,6 +324,19 @@ def _clear_event_log(s: GasState, c: se.ClearEventLogRequest, now: float) -> Ans
     return se.ClearEventLogResponse(sum(1 << log for log in logs))
 
 
+TOP_UP_LOG_DEPTH = 5  # the top-ups a GSME keeps (GCS15e asks for the last five)
+
+
+def _top_up_log(s: GasState, c: se.GetTopUpLog, now: float) -> Answer:
+    """GCS15e: the top-ups taken up to ``latest_end``, newest first, as many as asked."""
+    taken = [t for t in reversed(s.top_ups) if t[0] <= c.latest_end][:c.number_of_records or None]
+    if not taken:
+        return NOT_FOUND
+    records = b"".join(bytes((len(code),)) + code + amount.to_bytes(4, "little", signed=True) + t.to_bytes(4, "little")
+                       for t, code, amount in taken)
+    return se.PublishTopUpLog(0, 1, records)
+
+
 # ZCL Prepayment top-up results (Consumer Top Up Response) for the reasons a UTRN is refused.
 TOP_UP_ACCEPTED, TOP_UP_INVALID, TOP_UP_DUPLICATE = 0, 1, 2
 _TOP_UP_REFUSAL = {utrn.DUPLICATE: TOP_UP_DUPLICATE}
@@ -342,6 +355,8 @@ def _consumer_top_up(s: GasState, c: se.ConsumerTopUp, now: float) -> Answer:
                                         -1)
     s.utrn_counter = top.counter
     s.credit_remaining += top.amount
+    s.top_ups.append((int(now + s.clock_offset_s) - gbz.EPOCH_2000, c.top_up_code, top.amount))
+    del s.top_ups[:-TOP_UP_LOG_DEPTH]
     return se.ConsumerTopUpResponse(TOP_UP_ACCEPTED, top.amount, c.originating_device, s.credit_remaining)
 
 
@@ -478,7 +493,7 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
     se.GetSnapshot: _snapshot,
     se.GetPrepaySnapshot: _prepay_snapshot,
     se.GetSampledData: _sampled_data,
-    se.GetTopUpLog: _no_log,
+    se.GetTopUpLog: _top_up_log,
     se.GetDebtRepaymentLog: _no_log,
     se.GetEventLog: _get_event_log,
     se.ClearEventLogRequest: _clear_event_log,

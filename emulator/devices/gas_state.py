@@ -135,6 +135,7 @@ class GasState:
     # holds the keys); raises emulator.gbcs.utrn.UtrnError
     enter_utrn: Callable[[str], Any] | None = None
     utrn_counter: int = 0
+    top_ups: list[tuple[int, bytes, int]] = field(default_factory=list)  # (time since 2000, UTRN, amount)
     """The consumption register (Wh) at a past time: the GSME's load model. The logs (snapshots,
     profiles, daily consumption, network data) are computed from it, not stored."""
     installed_at: float | None = None  # no log entry before this

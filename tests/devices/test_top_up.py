@@ -90,3 +90,22 @@ def test_cs01b_a_utrn_is_taken_once_and_an_older_one_never() -> None:
     assert _cs01b(gsme, utrn.make(supplier, SUPPLIER, GSME, 7 << 32, 100))[0] == 2  # duplicate
     assert _cs01b(gsme, utrn.make(supplier, SUPPLIER, GSME, 6 << 32, 100))[0] == 2  # older counter
     assert gsme.state.credit_remaining == credit
+
+
+def test_gcs15e_the_top_up_log_lists_the_top_ups_taken_newest_first_as_the_reference() -> None:
+    from tests.gbcs.test_rtds_usecases_gas import _reference as gas_reference
+    from tests.gbcs.test_rtds_usecases_gas import _shape
+
+    gsme, supplier = _gsme_and_supplier()
+    first, second = (utrn.make(supplier, SUPPLIER, GSME, n << 32, 500) for n in (1, 2))
+    assert _cs01b(gsme, first)[0] == 0 and _cs01b(gsme, second)[0] == 0
+    ref_cmd = gas_reference("4.4.5_GCS15e", "GCS15e_4.4.5_SUCCESS")
+    ref_rsp = gas_reference("4.4.5_GCS15e", "GCS15e_4.4.5_SUCCESS", "RESPONSE")
+    payload = builders()["GCS15e"](UseCaseRequest("GCS15e", ref_cmd.message_code, SUPPLIER, GSME, 2000,
+                                                   {"ReadLogPeriod": {"EndDateTime": "2030-01-01T00:00:00Z"}}))
+    answer = gsme.execute(Message(Cra.COMMAND, 2000, SUPPLIER, GSME, ref_cmd.message_code, payload), NOW)
+    assert _shape(answer) == _shape(ref_rsp.payload)
+    records = gbz.decode(answer).components[0].zcl().payload[2:]
+    # newest first: 20-digit UTRN, 500 pennies = 500,000 units, then the time it was taken
+    assert records[:25] == bytes((20,)) + second.encode() + (500_000).to_bytes(4, "little")
+    assert records[29:50] == bytes((20,)) + first.encode()

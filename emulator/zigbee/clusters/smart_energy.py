@@ -900,4 +900,13 @@ class ConsumerTopUpResponse(ZclCommand):
     credit_remaining: int
 
 
-register(ConsumerTopUp, ConsumerTopUpResponse)
+@dataclass(frozen=True, slots=True)
+class PublishTopUpLog(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x05, SERVER_TO_CLIENT
+    SCHEMA = (Field("command_index", uint8), Field("total_commands", uint8), Field("records", rest_of_frame))
+    command_index: int
+    total_commands: int
+    records: bytes  # per top-up, newest first: UTRN (octet string), amount (int32), time (UTC)
+
+
+register(ConsumerTopUp, ConsumerTopUpResponse, PublishTopUpLog)
