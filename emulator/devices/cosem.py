@@ -22,6 +22,7 @@ from typing import ClassVar
 from emulator.devices.cosem_logs import read_log
 from emulator.devices.cosem_objects import ObjectKey, factory_objects
 from emulator.devices.load import LoadModel
+from emulator.gbcs import esme_alerts
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
@@ -111,6 +112,9 @@ class CosemModel:
     tou_shares: tuple[float, ...] = (0.4, 0.3, 0.2, 0.1)
     pending: list[tuple[float, ObjectKey, Data]] = field(default_factory=list)  # future-dated sets
     preset: tuple[float, float, float] | None = None  # clock preset: time, validity start, end
+    poly_phase: bool = False  # which alerts the meter has (ECS25 behaviour changes name only those)
+    utrn_counter: int = 0  # the counter of the last UTRN taken (CS01a): only a later one is taken
+    secondary: LoadModel | None = None  # a twin element ESME's secondary element (None: single element)
 
     def __post_init__(self) -> None:
         self.stored = {**factory_objects(self.eui), **self.stored}
@@ -136,6 +140,13 @@ class CosemModel:
         power = self.load.power_w(t)
         tou = [_u32(int(energy * s)) for s in self.tou_shares] + [_u32(0)] * (48 - len(self.tou_shares))
         r = "0-0:94.44.34."
+        # a twin element ESME adds its secondary element's import register (and its TOU registers)
+        second: tuple[Data, ...] = ()
+        second_tou: tuple[Data, ...] = ()
+        if self.secondary is not None:
+            second_wh = self.secondary.energy_wh(t)
+            second = (_u32(second_wh),)
+            second_tou = (Data("array", (_u32(second_wh), _u32(0), _u32(0), _u32(0))),)
         table: dict[str, Callable[[], Data]] = {
             "1 0-0:0.2.1.255 2": lambda: Data("octet-string", self.firmware_version),
             "8 0-0:1.0.0.255 2": lambda: _dt(t),
@@ -156,8 +167,8 @@ class CosemModel:
             "1 0-0:94.44.5.2 2": lambda: _dt(self.load.start),
             # GBCS protected register groups (ECS17b/d/e, ECS19) and active power (ECS17c)
             "1 " + r + "10 2": lambda: Data("structure", (_u32(energy), _scaler_unit(WH), _u32(energy // 10),
-                                                          _scaler_unit(VARH))),
-            "1 " + r + "1 2": lambda: Data("structure", (Data("array", tuple(tou)),)),
+                                                          _scaler_unit(VARH), *second)),
+            "1 " + r + "1 2": lambda: Data("structure", (Data("array", tuple(tou)), *second_tou)),
             "1 " + r + "2 2": lambda: Data("structure", (Data("array", tuple(tou + [_u32(0)] * 16)),)),
             "1 " + r + "30 2": lambda: Data("structure", tuple(Data("double-long", v)
                                                                for v in self.account.snapshot())),
@@ -196,7 +207,27 @@ class CosemModel:
             return self._schedule_charge(ln, value, now)
         if class_id == 20 and attr == 10:  # activation time of the passive activity calendar (tariff)
             return self._schedule_charge(ln, value, now, key=(20, ln, 10))
+        if class_id == 1 and attr == 2 and ln[2:4] == bytes((97, 98)) and ln[5] == 255:
+            target = esme_alerts.change_target(ln[:2], ln[4])
+            if target is not None:
+                return self._change_behaviours(ln, target, value)
         self.stored[key] = value
+        return SUCCESS
+
+    def _change_behaviours(self, ln: bytes, target: tuple[int, int], change: Data) -> int:
+        """ECS25a-b3: apply a 512-bit behaviour change to the party's state bitmap (ECS25r1/r2 read it).
+        A change naming an alert this meter does not have is refused whole, with the result the RTDS
+        reference ESME gives a poly-phase alert on a single-phase meter (hardware-fault)."""
+        index, base = target
+        if change.type != "bit-string" or change.value[0] != 2 * esme_alerts.HALF:
+            return TYPE_UNMATCHED
+        bits = bytes(change.value[1])
+        if not set(esme_alerts.codes_in(bits, base)) <= esme_alerts.configurable(self.poly_phase):
+            return HARDWARE_FAULT
+        state_key = (1, ln[:4] + bytes((index, 255)), 2)
+        current = self.stored.get(state_key)
+        old = bytes(current.value[1]) if current is not None else bytes(esme_alerts.HALF // 8)
+        self.stored[state_key] = Data("bit-string", (esme_alerts.HALF, esme_alerts.apply_change(old, bits)))
         return SUCCESS
 
     def _schedule_mode(self, when: Data, now: float) -> int:

@@ -40,6 +40,12 @@ ALCS_EVENT = bytes.fromhex("020406121606")  # time, event code, switch, value
 DAILY_READ = bytes.fromhex("020706060100300601000806010008060100080601000806")  # time, total, 48 TOU, 4x8 blocks
 PREPAY_DAILY = bytes.fromhex("020706050505050505")  # time, six prepayment values
 BILLING = bytes.fromhex("020d06060100300601000806010008060100080601000806050505050505")
+# A twin element ESME (variant B) adds its secondary element: a second total after the first and four
+# secondary TOU registers after the 48 (daily read, billing), a second value per half-hour (import
+# profile), as the RTDS TWIN answers lay them out.
+DAILY_READ_TWIN = bytes.fromhex("02090606060100300601000406010008060100080601000806010008 06".replace(" ", ""))
+BILLING_TWIN = bytes.fromhex("020f0606060100300601000406010008060100080601000806010008 06050505050505".replace(" ", ""))
+SECONDARY_TOU_RATES = 4
 
 Rows = Callable[["CosemModel", float], list[Row]]
 
@@ -49,6 +55,10 @@ def since_2000(t: float) -> int:
 
 
 def _half_hours(m: CosemModel, now: float) -> list[Row]:
+    if m.secondary is not None:
+        second = m.secondary.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT)
+        return [(since_2000(t), wh, wh2) for (t, wh), (_, wh2) in
+                zip(m.load.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT), second, strict=True)]
     return [(since_2000(t), wh) for t, wh in m.load.profile(now - now % HALF_HOUR, HALF_HOURS_KEPT)]
 
 
@@ -76,8 +86,12 @@ def _register_snapshot(m: CosemModel, t: float) -> Row:
     tou = [0] * TOU_RATES
     for i, share in enumerate(m.tou_shares):
         tou[i] = int(total * share)
-    blocks = [0] * BLOCKS
-    return (since_2000(t), total, tuple(tou), tuple(blocks), tuple(blocks), tuple(blocks), tuple(blocks))
+    blocks = (0,) * BLOCKS
+    if m.secondary is not None:  # the secondary element's total, all on its first rate
+        second = m.secondary.energy_wh(t)
+        secondary_tou = (second,) + (0,) * (SECONDARY_TOU_RATES - 1)
+        return (since_2000(t), total, second, tuple(tou), secondary_tou, blocks, blocks, blocks, blocks)
+    return (since_2000(t), total, tuple(tou), blocks, blocks, blocks, blocks)
 
 
 def _daily_reads(m: CosemModel, now: float) -> list[Row]:
@@ -151,18 +165,19 @@ def _nothing(m: CosemModel, now: float) -> list[Row]:
 class Log:
     description: bytes
     rows: Rows
+    twin: bytes | None = None  # the description on a twin element ESME, where it differs
 
 
 LOGS: dict[bytes, Log] = {obis(ln): log for ln, log in {
-    "0-0:99.1.0.255": Log(TIME_VALUE, _half_hours),  # active import profile (ECS22b)
+    "0-0:99.1.0.255": Log(TIME_VALUE, _half_hours, TIME_TWO_VALUES),  # active import profile (ECS22b)
     "0-0:99.1.1.255": Log(TIME_TWO_VALUES, _export_half_hours),  # export profile (ECS22a)
     "0-0:99.1.2.255": Log(TIME_VALUE, _reactive_half_hours),  # reactive import profile (ECS22c)
     "0-0:99.1.3.255": Log(TIME_VALUE, _daily_consumption),  # daily consumption log (ECS66)
-    "0-0:98.1.9.255": Log(DAILY_READ, _daily_reads),  # import daily read log (ECS21a)
+    "0-0:98.1.9.255": Log(DAILY_READ, _daily_reads, DAILY_READ_TWIN),  # import daily read log (ECS21a)
     "0-0:98.1.8.255": Log(PREPAY_DAILY, _prepay_daily),  # prepayment daily read log (ECS21b)
     "0-0:98.1.10.255": Log(TIME_VALUE, _nothing),  # export daily read log (ECS21c): no export
-    "0-0:98.1.2.255": Log(BILLING, _billing),  # change of mode / tariff triggered billing log (ECS20b)
-    "0-0:98.1.0.255": Log(DAILY_READ, _billing_registers),  # billing calendar triggered: registers (ECS20c)
+    "0-0:98.1.2.255": Log(BILLING, _billing, BILLING_TWIN),  # change of mode / tariff triggered billing (ECS20b)
+    "0-0:98.1.0.255": Log(DAILY_READ, _billing_registers, DAILY_READ_TWIN),  # billing calendar: registers (ECS20c)
     "0-0:98.1.1.255": Log(PREPAY_DAILY, _billing_account),  # billing calendar triggered: account (ECS20c)
     "0-0:98.1.4.255": Log(TIME_VALUE, _credits),  # debt payments (ECS20a)
     "0-0:98.1.5.255": Log(TIME_VALUE, _credits),  # prepayment credits (ECS20d)
@@ -184,7 +199,8 @@ def read_log(m: CosemModel, logical_name: bytes, now: float, start: float | None
         return None
     lo = since_2000(start) if start is not None else 0
     hi = since_2000(end) if end is not None else 2**32 - 1
-    return compact(log.description, [r for r in log.rows(m, now) if lo <= _time(r) <= hi])
+    description = log.twin if log.twin is not None and m.secondary is not None else log.description
+    return compact(description, [r for r in log.rows(m, now) if lo <= _time(r) <= hi])
 
 
 def _time(row: Row) -> int:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from emulator.devices import top_up
 from emulator.devices.base import Output
-from emulator.devices.cosem import HARDWARE_FAULT, OTHER_REASON, CosemModel
+from emulator.devices.cosem import HARDWARE_FAULT, OTHER_REASON, SUCCESS, CosemModel
 from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.meter import Meter
 from emulator.devices.profile import MeterProfile
 from emulator.devices.usecase_handlers import asn1_response
-from emulator.gbcs import dlms, security
+from emulator.gbcs import dlms, security, utrn
 from emulator.gbcs.dlms_datetime import DlmsDateTime
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.esme_ops import protection_parameters
@@ -21,6 +22,7 @@ from emulator.zigbee.packet import CLUSTER_TUNNELING
 
 _GET = (dlms.GET, dlms.GET_WITH_SELECTION)
 PROTECTION_CLASS = 30  # Data Protection: method 1 returns attributes encrypted for the requester
+TOKEN_GATEWAY = bytes((0, 0, 19, 40, 0, 255))  # class 115: CS01a enters a UTRN by its method 1
 _EPOCH_2000 = 946684800
 
 
@@ -43,7 +45,8 @@ class Esme(Meter):
         super().__init__(eui, endpoint, chf, profile.firmware_version, profile.manufacturer_code,
                          profile.image_type, manufacturer_key)
         self.profile = profile
-        self.cosem = CosemModel(eui, profile.load(start), profile.firmware_version, profile.payment_mode)
+        self.cosem = CosemModel(eui, profile.load(start), profile.firmware_version, profile.payment_mode,
+                                secondary=profile.secondary_load(start))
 
     # The firmware version lives in the COSEM model too (ECS52 reads it there).
     def activate_held(self, now: float) -> Output:
@@ -81,6 +84,8 @@ class Esme(Meter):
                 code = self.cosem.set(key, arg, now)
             elif spec.class_id == PROTECTION_CLASS and spec.attribute == 1:
                 code, value = self._protected(msg, arg, now)
+            elif (spec.kind, spec.class_id, spec.obis, spec.attribute) == (dlms.ACTION, 115, TOKEN_GATEWAY, 1):
+                code = self._top_up(arg, now)
             else:
                 code = self.cosem.action(spec.class_id, spec.obis, spec.attribute, arg, now)
             data.append(value if value is not None else dlms.NULL)
@@ -100,6 +105,20 @@ class Esme(Meter):
             return HARDWARE_FAULT, None
         params = protection_parameters(msg.counter, self.eui, msg.originator)
         return code, dlms.Data("structure", (params, dlms.Data("octet-string", part)))
+
+    def _top_up(self, token: dlms.Data, now: float) -> int:
+        """CS01a: the token gateway's enter method. A UTRN the meter refuses is an event in its log
+        (duplicate 0x8F51, not authentic 0x8F63) and the action fails, as the RTDS ERROR answers."""
+        text = bytes(token.value).decode("ascii", "replace") if token.type == "octet-string" else ""
+        try:
+            top = top_up.enter(self.endpoint, self.eui, text, self.cosem.utrn_counter)
+        except utrn.UtrnError as e:
+            self.cosem.record_event(now, e.alert_code)
+            return HARDWARE_FAULT
+        self.cosem.utrn_counter = top.counter
+        self.cosem.account.balance += top.amount
+        self.cosem.account.credits.append((self.cosem.device_time(now), top.amount))
+        return SUCCESS
 
     def raise_alert(self, code: int, now: float, payload: bytes | None = None, *,
                     message_code: int | None = None, critical: bool | None = None) -> Output:

@@ -12,14 +12,17 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.devices.gas_state import (
+    ALL_LOGS,
+    CLEARABLE_LOGS,
     LATEST_CALENDAR,
     NOT_FOUND,
     SUPPLY_ON,
     Calendar,
     GasState,
     block_tariff,
+    record_event,
 )
-from emulator.gbcs import gbz
+from emulator.gbcs import gbz, utrn
 from emulator.zigbee.clusters import smart_energy as se
 from emulator.zigbee.status import ZclStatus
 from emulator.zigbee.zcl import ZclCommand
@@ -293,8 +296,68 @@ def _current_price(s: GasState, c: se.GetCurrentPrice, now: float) -> Answer:
 
 
 def _no_log(s: GasState, c: ZclCommand, now: float) -> Answer:
-    """Top-ups and debt repayments: the emulated meter has taken none."""
+    """Debt repayments: the emulated meter recovers no debt by payment."""
     return NOT_FOUND
+
+
+def _get_event_log(s: GasState, c: se.GetEventLog, now: float) -> Answer:
+    """CS10a / CS10b: the log's events in the period (oldest first), from the request's offset, as many
+    as asked (0: all); NOT_FOUND when none match, as the RTDS reference answers."""
+    log = c.event_control_log_id & 0x0F
+    found = [e for e in s.event_log if (log == ALL_LOGS or e[0] == log) and c.start_time <= e[2] <= c.end_time
+             and (c.event_id == 0 or e[1] == c.event_id)]
+    chosen = found[c.event_offset:]
+    if c.number_of_events:
+        chosen = chosen[:c.number_of_events]
+    if not chosen:
+        return NOT_FOUND
+    events = b"".join(bytes((log_id,)) + code.to_bytes(2, "little") + t.to_bytes(4, "little") + bytes((len(data),))
+                      + data for log_id, code, t, data in chosen)
+    return se.PublishEventLog(len(found), 0, 1, 0x00, events)
+
+
+def _clear_event_log(s: GasState, c: se.ClearEventLogRequest, now: float) -> Answer:
+    """CS11: clear the general event log (the security log stays); the answer's bitmap says which logs
+    were cleared (0x08, log 3, in the RTDS reference; nothing when the request names only the security log)."""
+    logs = CLEARABLE_LOGS if c.log_id == ALL_LOGS else CLEARABLE_LOGS & {c.log_id}
+    s.event_log[:] = [e for e in s.event_log if e[0] not in logs]
+    return se.ClearEventLogResponse(sum(1 << log for log in logs))
+
+
+TOP_UP_LOG_DEPTH = 5  # the top-ups a GSME keeps (GCS15e asks for the last five)
+
+
+def _top_up_log(s: GasState, c: se.GetTopUpLog, now: float) -> Answer:
+    """GCS15e: the top-ups taken up to ``latest_end``, newest first, as many as asked."""
+    taken = [t for t in reversed(s.top_ups) if t[0] <= c.latest_end][:c.number_of_records or None]
+    if not taken:
+        return NOT_FOUND
+    records = b"".join(bytes((len(code),)) + code + amount.to_bytes(4, "little", signed=True) + t.to_bytes(4, "little")
+                       for t, code, amount in taken)
+    return se.PublishTopUpLog(0, 1, records)
+
+
+# ZCL Prepayment top-up results (Consumer Top Up Response) for the reasons a UTRN is refused.
+TOP_UP_ACCEPTED, TOP_UP_INVALID, TOP_UP_DUPLICATE = 0, 1, 2
+_TOP_UP_REFUSAL = {utrn.DUPLICATE: TOP_UP_DUPLICATE}
+
+
+def _consumer_top_up(s: GasState, c: se.ConsumerTopUp, now: float) -> Answer:
+    """CS01b: credit the UTRN's value; a refused UTRN is an event in the log and the response carries
+    no value (all-FF, as the RTDS ERROR answer)."""
+    try:
+        if s.enter_utrn is None:
+            raise utrn.UtrnError("this meter takes no top-ups", utrn.NOT_AUTHENTIC)
+        top: utrn.TopUp = s.enter_utrn(c.top_up_code.decode("ascii", "replace"))
+    except utrn.UtrnError as e:
+        record_event(s, e.alert_code, int(now + s.clock_offset_s) - gbz.EPOCH_2000)
+        return se.ConsumerTopUpResponse(_TOP_UP_REFUSAL.get(e.alert_code, TOP_UP_INVALID), -1, c.originating_device,
+                                        -1)
+    s.utrn_counter = top.counter
+    s.credit_remaining += top.amount
+    s.top_ups.append((int(now + s.clock_offset_s) - gbz.EPOCH_2000, c.top_up_code, top.amount))
+    del s.top_ups[:-TOP_UP_LOG_DEPTH]
+    return se.ConsumerTopUpResponse(TOP_UP_ACCEPTED, top.amount, c.originating_device, s.credit_remaining)
 
 
 DAY = 86400
@@ -429,12 +492,15 @@ HANDLERS: dict[type[ZclCommand], Handler] = {
     se.GetSnapshot: _snapshot,
     se.GetPrepaySnapshot: _prepay_snapshot,
     se.GetSampledData: _sampled_data,
-    se.GetTopUpLog: _no_log,
+    se.GetTopUpLog: _top_up_log,
     se.GetDebtRepaymentLog: _no_log,
+    se.GetEventLog: _get_event_log,
+    se.ClearEventLogRequest: _clear_event_log,
+    se.ConsumerTopUp: _consumer_top_up,
 }
 
 # Specific responses travel with default responses disabled when the reference does so.
 RESPONSE_DDR: dict[type[ZclCommand], bool] = {
     se.ChangePaymentModeResponse: True, se.PublishDayProfile: True, se.PublishWeekProfile: True,
     se.PublishSeasons: True, se.PublishSpecialDays: True, se.PublishPrice: True, se.PublishSnapshot: True,
-    se.PublishPrepaySnapshot: True, se.GetSampledDataResponse: True}
+    se.PublishPrepaySnapshot: True, se.GetSampledDataResponse: True, se.PublishEventLog: True}

@@ -124,12 +124,19 @@ class GasState:
     sampling: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # id -> (start, interval, max)
     clock_offset_s: float = 0.0
     last_issuer_event_id: int = 0
+    # the GSME's logs (CS10a/b): (log id, event id, time since 2000, data), oldest first, each log bounded
+    event_log: list[tuple[int, int, int, bytes]] = field(default_factory=list)
     calendars: dict[int, Calendar] = field(default_factory=dict)  # calendar type -> the latest one
     tariff: se.PublishTariffInformation | None = None
     prices: dict[int, int] = field(default_factory=dict)  # price matrix: tier (TOU) or block index -> price
     block_thresholds: tuple[int, ...] = ()
     debt_recovery_method: dict[int, int] = field(default_factory=dict)  # debt amount type -> method
     register_at: Callable[[float], int] | None = None
+    # CS01b: checks a UTRN against the meter's keys and the last counter taken (set by the GSME, which
+    # holds the keys); raises emulator.gbcs.utrn.UtrnError
+    enter_utrn: Callable[[str], Any] | None = None
+    utrn_counter: int = 0
+    top_ups: list[tuple[int, bytes, int]] = field(default_factory=list)  # (time since 2000, UTRN, amount)
     """The consumption register (Wh) at a past time: the GSME's load model. The logs (snapshots,
     profiles, daily consumption, network data) are computed from it, not stored."""
     installed_at: float | None = None  # no log entry before this
@@ -213,3 +220,26 @@ ENCRYPTED_READS: dict[int, frozenset[int]] = {
     0x00B8: frozenset({METERING}),  # GCS13b
     0x0075: frozenset({se.PREPAYMENT}),  # GCS14
 }
+
+
+# --- the event and security logs (ZCL Events log ids, as the RTDS CS10a/CS10b answers carry them) ----------
+GENERAL_EVENT_LOG, SECURITY_EVENT_LOG = 3, 4
+ALL_LOGS = 0
+LOG_CAPACITY = 100  # entries kept per log; the oldest is dropped first, as a meter's log wraps
+# Events the GSME files in its security log: those the RTDS CS10b security log holds, and the
+# security failures the ESME files in its own (every other event goes to the general log).
+SECURITY_EVENTS = frozenset({
+    0x8F0C, 0x8F1B, 0x8F1C, 0x8F1D, 0x8F1E, 0x8F30, 0x8F3D, 0x8F3E, 0x8F3F, 0x8F43, 0x8F47, 0x8F48, 0x8F49,
+    0x8F4A, 0x8F4B, 0x8F4C, 0x8F4D, 0x8F4E, 0x8F4F, 0x8F51, 0x8F52, 0x8F53, 0x8F5B, 0x8F60, 0x8F63, 0x8F64,
+    0x8F70, 0x8F72, 0x8F73, 0x8F74, 0x8F78, 0x8F82})
+# GBCS lets a Service User clear the general event log, never the security log.
+CLEARABLE_LOGS = frozenset({GENERAL_EVENT_LOG})
+
+
+def record_event(s: GasState, code: int, since_2000: int, data: bytes = b"") -> None:
+    """File event ``code`` in its log (bounded: the oldest entry of that log goes first)."""
+    log = SECURITY_EVENT_LOG if code in SECURITY_EVENTS else GENERAL_EVENT_LOG
+    s.event_log.append((log, code, since_2000 & 0xFFFFFFFF, data))
+    same = [i for i, e in enumerate(s.event_log) if e[0] == log]
+    if len(same) > LOG_CAPACITY:
+        del s.event_log[same[0]]

@@ -11,10 +11,11 @@ from dataclasses import replace
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emulator.devices import alerts
+from emulator.devices import alerts, top_up
 from emulator.devices.alerts import AlertContext
 from emulator.devices.base import Output
 from emulator.devices.endpoint import GbcsEndpoint
+from emulator.devices.gas_state import record_event
 from emulator.devices.meter import Meter
 from emulator.devices.profile import MeterProfile
 from emulator.devices.usecase_handlers import asn1_response
@@ -51,6 +52,7 @@ class Gsme(Meter):
         self.profile = profile
         self.load = profile.load(start)
         self.state = GasState(register_at=self.register_wh, installed_at=start)
+        self.state.enter_utrn = lambda text: top_up.enter(self.endpoint, self.eui, text, self.state.utrn_counter)
         """What the gas use cases set (supply, payment mode, tariff ...) and the register its logs come from."""
         self.wake_period = profile.wake_period_s
         self.next_wake: float | None = start + self.wake_period
@@ -113,6 +115,12 @@ class Gsme(Meter):
             context = AlertContext(done.message_code, done.counter, target)
             out.extend(self.raise_alert_about(FUTURE_DATED_DONE if done.ok else FUTURE_DATED_FAILED, now, context))
         return out
+
+    def raise_alert_to(self, target: bytes | None, code: int, now: float, payload: bytes | None = None, *,
+                       message_code: int | None = None, critical: bool | None = None) -> Output:
+        """Every alert the GSME raises is also an event in its log (CS10a/CS10b read them)."""
+        record_event(self.state, code, int(now + self.state.clock_offset_s) - gbz.EPOCH_2000)
+        return super().raise_alert_to(target, code, now, payload, message_code=message_code, critical=critical)
 
     def _can_encrypt_for(self, party: bytes) -> bool:
         keys = self.endpoint.keys

@@ -44,6 +44,13 @@ class MeterProfile:
     tariff: Tariff = field(default_factory=Tariff)
     wake_period_s: float = 30.0  # GSME only: how often the battery meter wakes to poll
     battery_mah: int = 19_000
+    elements: int = 1  # ESME only: 2 is a twin element meter (variant B), its secondary circuit metered apart
+
+    def secondary_load(self, start: float) -> LoadModel | None:
+        """A twin element ESME's secondary element: its own seeded load, half the primary's."""
+        if self.elements < 2:
+            return None
+        return LoadModel(seed=self.seed + 7919, shape=self.load_shape, daily_kwh=self.daily_kwh / 2, start=start)
 
     def load(self, start: float) -> LoadModel:
         return LoadModel(seed=self.seed, shape=self.load_shape, daily_kwh=self.daily_kwh, start=start)
@@ -117,6 +124,9 @@ def meter_from_mapping(d: Any, source: str, path: str, defaults: MeterProfile) -
     daily = float(_get(d, "daily_kwh", (int, float), defaults.daily_kwh, source, path))
     if daily < 0:
         raise ProfileError(source, f"{path}daily_kwh", "a number >= 0", daily)
+    elements = _get(d, "elements", int, defaults.elements, source, path)
+    if elements not in (1, 2):
+        raise ProfileError(source, f"{path}elements", "1 (single element) or 2 (twin element)", elements)
     return MeterProfile(
         seed=_get(d, "seed", int, defaults.seed, source, path),
         load_shape=shape,
@@ -128,6 +138,7 @@ def meter_from_mapping(d: Any, source: str, path: str, defaults: MeterProfile) -
         tariff=tariff,
         wake_period_s=float(_get(d, "wake_period_s", (int, float), defaults.wake_period_s, source, path)),
         battery_mah=_get(d, "battery_mah", int, defaults.battery_mah, source, path),
+        elements=elements,
     )
 
 

@@ -23,7 +23,11 @@ class BerLength(Construct):  # type: ignore[misc]
         count = first & 0x7F
         if count == 0 or count > _MAX_BER_BYTES:
             raise StreamError(f"BER length form 0x{first:02X} is not supported", path=path)
-        return int.from_bytes(stream_read(stream, count, path), "big")
+        raw = stream_read(stream, count, path)
+        value = int.from_bytes(raw, "big")
+        if ber_length(value) != bytes((first,)) + raw:  # one value, one encoding: decode(encode(x)) == x
+            raise StreamError(f"BER length {(bytes((first,)) + raw).hex()} is not in its shortest form", path=path)
+        return value
 
     def _build(self, obj: int, stream: Any, context: Any, path: str) -> int:
         data = ber_length(obj)
@@ -64,7 +68,11 @@ def read_ber_length(data: bytes, pos: int, name: str) -> tuple[int, int]:
         raise DecodeError(f"BER length form 0x{first:02X} is not supported", field=name, offset=pos)
     if pos + 1 + count > len(data):
         raise TruncatedError("message ends inside the length", field=name, offset=pos)
-    return int.from_bytes(data[pos + 1:pos + 1 + count], "big"), pos + 1 + count
+    value = int.from_bytes(data[pos + 1:pos + 1 + count], "big")
+    if ber_length(value) != data[pos:pos + 1 + count]:
+        raise DecodeError(f"BER length {data[pos:pos + 1 + count].hex()} is not in its shortest form",
+                          field=name, offset=pos)
+    return value, pos + 1 + count
 
 
 class OptionalAtEnd(Construct):  # type: ignore[misc]

@@ -2,9 +2,8 @@
 
 The use case comes from the SRV and, where GBCS has several for one SRV, from the request's
 DUIS body (:func:`message_code_for`); the payload from the use case's builder
-(:mod:`emulator.gbcs.usecase_builders`). The ECS25 alert-behaviour use cases have no builder
-yet (GBCS's alert bit table is not in our sources): they get a DLMS read of the device
-identity, and the RTDS coverage tests list them as not covered.
+(:mod:`emulator.gbcs.usecase_builders`). Every ECS and GCS use case has a builder; the DBCH
+use cases (hub-level diagnostics) are a firmware-version read.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from emulator.gbcs.usecases_common import credentials_message_code
 
 _OBJECTS = {  # (class, logical name, attribute) of the stand-in reads
     "firmware": (1, obis.FIRMWARE_VERSION, 2),
-    "device_id": (1, obis.DEVICE_ID, 2),
 }
 
 
@@ -67,13 +65,11 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
         raise CommandError(f"SRV {srv} has no GBCS use case for a {device_type}")
     name = uc.use_case
     code = credentials_message_code(name, uc.message_code, body)
-    builder = builders().get(name)
+    builder = builders().get(usecases_esme.BY_SRV.get((srv, name), name))
     if builder is not None:
         payload = builder(UseCaseRequest(uc.use_case, code, originator, target, counter, body))
-    elif name.startswith("ECS"):  # the ECS25 alert-behaviour use cases (see above)
-        payload = _dlms_get(counter, "device_id")
-    elif name.startswith("GCS"):
-        raise CommandError(f"{name} is a gas alert use case, not a command")  # every GCS command has a builder
+    elif name.startswith(("ECS", "GCS")):  # every ECS and GCS command has a builder: this is an alert use case
+        raise CommandError(f"{name} is an alert use case, not a command")
     elif name.startswith("DBCH"):
         payload = _dlms_get(counter, "firmware")
     else:

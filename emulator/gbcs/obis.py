@@ -26,7 +26,6 @@ def obis(text: str) -> bytes:
 
 # --- identity and firmware (class 1, Data) ---------------------------------------------------------
 FIRMWARE_VERSION = obis("0-0:0.2.1.255")  # attribute 2: the active firmware version (ECS52, SRV 11.2, DBCH)
-DEVICE_ID = obis("0-0:96.1.0.255")  # attribute 2: what the ECS25 alert-behaviour stand-in reads
 
 # --- ZigBee network control (class 104): the device logs (CCS01-CCS07) -----------------------------
 ZIGBEE_NETWORK_CONTROL = obis("0-0:30.3.0.255")  # the CHF's device log

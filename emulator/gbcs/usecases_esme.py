@@ -20,6 +20,7 @@ from typing import Any
 
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, CANCEL, NOT_SPECIFIED, Params, dlms_datetime, execution_time
+from emulator.gbcs.esme_alerts import ALERT_BEHAVIOURS
 from emulator.gbcs.esme_config import CONFIG
 from emulator.gbcs.esme_ops import Op, Protected, access_request, act, get, protected_read, put, read_range
 from emulator.gbcs.esme_schedule import ALCS_SCHEDULER, CONTROLLER_SCHEDULER, prepayment_configuration
@@ -202,6 +203,7 @@ BUILDERS: dict[str, Builder] = {
     **{name: _ops(ops) for name, ops in READS.items()},
     **{name: protected_read(obj, targets) for name, (obj, targets) in PROTECTED.items()},
     **{name: _ops(ops) for name, ops in WRITES.items()},
+    **{name: _ops(ops) for name, ops in ALERT_BEHAVIOURS.items()},
     **{name: _ops(ops) for name, ops in CONFIG.items()},
     **{name: _ops(ops) for name, ops in TARIFF.items()},
     "ECS46c": _ops(ALCS_SCHEDULER),
@@ -212,6 +214,14 @@ BUILDERS: dict[str, Builder] = {
     "ECS03": _payment_mode(prepayment=True),
     "ECS70": _clock_sync,
     "ECS70Commission": _clock_sync,
+}
+
+
+# One message code, several commands: the RTDS names these use cases by the SRV that sends them
+# (``ECS47Activate_7.5``, ``ECS62Remove_7.10``); (SRV, use case) -> the builder's name.
+BY_SRV: dict[tuple[str, str], str] = {
+    ("7.5", "ECS47"): "ECS47Activate", ("7.6", "ECS47"): "ECS47Deactivate", ("7.8", "ECS47"): "ECS47Reset",
+    ("7.9", "ECS62"): "ECS62Add", ("7.10", "ECS62"): "ECS62Remove",
 }
 
 

@@ -60,9 +60,17 @@ def test_shipped_profiles_validate():
     ({"electricity": {"firmware_version": "12"}}, "electricity.firmware_version"),
     ({"colour": "blue"}, "colour"),
     ({"electricity": {"tariff": {"unit_price_p": True}}}, "electricity.tariff.unit_price_p"),
+    ({"electricity": {"elements": 3}}, "electricity.elements"),
 ])
 def test_bad_profiles_name_the_key(doc, key):
     with pytest.raises(ProfileError) as e:
         premises_from_mapping(doc, "x.yaml")
     assert e.value.key == key
     assert "x.yaml" in str(e.value)
+
+
+def test_a_twin_element_esme_is_chosen_by_its_profile():
+    p = premises_from_mapping({"electricity": {"elements": 2}}, "x.yaml")
+    assert p.electricity is not None and p.electricity.elements == 2
+    assert p.electricity.secondary_load(0.0) is not None
+    assert premises_from_mapping({}, "x.yaml").electricity.secondary_load(0.0) is None  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,3 +101,13 @@ def test_errors_name_field_and_offset() -> None:
         assert e.field == "payload"
     else:
         raise AssertionError("truncated message accepted")
+
+
+def test_a_length_not_in_its_shortest_form_is_refused_by_name() -> None:
+    """81 0A means 10 as 0A does: accepting both would let one message have two encodings (and a
+    MAC computed over one of them); the fuzzer found the envelope accepting it."""
+    good = frames.encode(Message(Cra.COMMAND, 1, b"\x01" * 8, b"\x02" * 8, 0x59, b"\xaa", signature=None))
+    i = good.index(bytes.fromhex("020059"))  # the other-info length (2) and the message code 0x0059
+    bad = good[:i] + b"\x81" + good[i:]
+    with pytest.raises(FrameError, match="shortest form"):
+        frames.decode(bad)

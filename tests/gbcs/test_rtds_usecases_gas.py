@@ -233,7 +233,8 @@ GPF_EUI = bytes.fromhex("00DB1234567890A3")
 # Responses that differ from the reference by design (the reason is the coverage note).
 RESPONSE_DIFFERS: dict[str, str] = {
     "GCS15d": "debt repayment log: the emulated GSME has recovered no debt by payment, answers NOT_FOUND",
-    "GCS15e": "top-up log: the emulated GSME has had no top-up (UTRN), answers NOT_FOUND",
+    "GCS15e": "top-up log: this fixture's GSME has taken no top-up (UTRN), answers NOT_FOUND; after top-ups it "
+              "answers with the reference structure (tests/devices/test_top_up.py)",
 }
 # The logs are computed from the GSME's load model over its life: asked for the last month (the
 # reference's 2015 periods predate the emulated meter), they answer as the reference does.

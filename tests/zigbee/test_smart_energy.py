@@ -122,13 +122,19 @@ GOLDEN: list[tuple[type[zcl.ZclCommand], str, str]] = [
      "01000013000000F9351C00956E38000000"),
     (se.ClearEventLogRequest, "CS11_3.3_ERROR_COMMAND_GBCS.HEX",
      "01000103"),
+    (se.ClearEventLogResponse, "CS11_3.3_SUCCESS_RESPONSE_GBCS.HEX", "09000208"),
+    (se.ConsumerTopUpResponse, "CS01b_2.2_SUCCESS_RESPONSE_GBCS.HEX", "09000300D012130000C0AA7F01"),
+    (se.PublishEventLog, "CS10b_6.13_SUCCESS_RESPONSE_GBCS.HEX (first two events)",
+     "1900012000000100040C8F00F9351C00041C8F2101361C00"),
+    (se.PublishTopUpLog, "GCS15e_4.4.5_SUCCESS_RESPONSE_GBCS.HEX (first top-up)",
+     "190005000114373339343233313635363736343735373538363440420F00001E2F1C"),
 ]
 
 
 def test_every_smart_energy_command_has_a_reference_frame():
     declared = {c for c in zcl.REGISTRY.values() if c.__module__ == se.__name__}
     assert {c for c, _, _ in GOLDEN} == declared
-    assert len(declared) == 54
+    assert len(declared) == 58
 
 
 @pytest.mark.parametrize(("cls", "source", "frame"), GOLDEN, ids=[c.__name__ for c, _, _ in GOLDEN])

@@ -753,3 +753,41 @@ register(GetSnapshot, StartSampling, GetSampledData, ChangeSupply, SetSupplyStat
          SetOverallDebtCap, ChangePaymentModeResponse, PublishChangeOfTenancy, PublishChangeOfSupplier,
          RequestNewPasswordResponse, UpdateSiteId, SetEventConfiguration, GetEventConfiguration, UpdateCin,
          ReportEventConfiguration, ConsumerTopUp, GetEventLog, ClearEventLogRequest)
+
+
+# --- the GSME's answers to the Events (CS10a/b, CS11) and top-up (CS01b, GCS15e) commands --------------
+
+@dataclass(frozen=True, slots=True)
+class PublishEventLog(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x01, SERVER_TO_CLIENT
+    total_matching_events: Annotated[int, uint16_le]
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    payload_control: Annotated[int, bitmap8]
+    events: Annotated[bytes, rest_of_frame]  # per event: log id, event id (uint16), time (UTC), data (octets)
+
+
+@dataclass(frozen=True, slots=True)
+class ClearEventLogResponse(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = EVENTS, 0x02, SERVER_TO_CLIENT
+    cleared_logs: Annotated[int, bitmap8]  # bit n: log n was cleared
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerTopUpResponse(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x03, SERVER_TO_CLIENT
+    result: Annotated[int, enum8]  # 0 accepted, 1 rejected: invalid, 2 rejected: duplicate
+    top_up_value: Annotated[int, int32_le]
+    source: Annotated[int, enum8]
+    credit_remaining: Annotated[int, int32_le]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTopUpLog(ZclCommand):
+    CLUSTER, COMMAND_ID, DIRECTION = PREPAYMENT, 0x05, SERVER_TO_CLIENT
+    command_index: Annotated[int, uint8]
+    total_commands: Annotated[int, uint8]
+    records: Annotated[bytes, rest_of_frame]  # per top-up, newest first: UTRN (octet string), amount, time (UTC)
+
+
+register(PublishEventLog, ClearEventLogResponse, ConsumerTopUpResponse, PublishTopUpLog)
