@@ -35,6 +35,7 @@ from emulator.devices.events import (
     CommandRefused,
     DeviceLogChanged,
     DeviceUnreachable,
+    ImageDistributed,
     Joined,
     JoinPermitted,
 )
@@ -377,7 +378,7 @@ class Chf:
                             set(targets))
         self.images = [i for i in self.images if (i.manufacturer_code, i.image_type) != (
             held.manufacturer_code, held.image_type)] + [held]
-        out = Output()
+        out = Output(events=[ImageDistributed(self.eui, now, held.file_version, tuple(sorted(targets)))])
         for eui in sorted(targets):
             if eui in self.nwk:
                 notify = ota.ImageNotify(3, 100, held.manufacturer_code, held.image_type, held.file_version)
@@ -385,6 +386,11 @@ class Chf:
         return out
 
     # --- HAN side --------------------------------------------------------------------------
+    def resume(self, now: float) -> Output:
+        """Starting (again): every device in the log may join, as when it was added (a restored log)."""
+        return Output(events=[JoinPermitted(self.eui, now, e.eui, e.link_key, PERMIT_SECONDS)
+                              for e in self.device_log.entries.values()])
+
     def device_joined(self, eui: bytes, nwk: int, now: float) -> Output:
         self.device_log.joined(eui, nwk)
         self.nwk[eui] = nwk

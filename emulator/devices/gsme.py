@@ -177,7 +177,7 @@ class Gsme(Meter):
         else:
             get = tunneling.TransferDataClient(self.tunnel_id, tunneling.gb_get()).encode(self._next_seq())
             out.han.append(self._packet(CLUSTER_TUNNELING, get))
-        if self.firmware.download is None and not self.querying:
+        if (self.firmware.download is None or self.resuming) and not self.querying:
             out.han.append(self.query_next_image(now))
         self.next_wake = now + self.wake_period
         return out
