@@ -18,6 +18,8 @@ from emulator.devices.chf import Chf
 from emulator.devices.events import DeviceEvent, DeviceUnreachable, JoinPermitted
 from emulator.devices.gsme import Gsme
 from emulator.devices.meter import Meter
+from emulator.devices.state_snapshot import SaveSchedule, snapshot
+from emulator.transport.device_state import StateFolder
 from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused
 from emulator.transport.wan import HubPort, WanMessage
 
@@ -50,16 +52,51 @@ class _Timer:
         self.fire()
 
 
+class _Keeper:
+    """Writes a machine's snapshot to the state folder when its save schedule says (None: keeps nothing)."""
+
+    def __init__(self, machine: Meter | Chf, folder: StateFolder | None, clock: Clock) -> None:
+        self.machine = machine
+        self.folder = folder
+        self.clock = clock
+        self.schedule = SaveSchedule()
+        self.timer = _Timer(self._on_timer)
+
+    def note(self, out: Output) -> None:
+        if self.folder is None:
+            return
+        if self.schedule.note(out, self.clock.now()):
+            self.save()
+        self.timer.arm(self.schedule.get_timer(), self.clock)
+
+    def _on_timer(self) -> None:
+        if self.schedule.handle_timer(self.clock.now()):
+            self.save()
+        self.timer.arm(self.schedule.get_timer(), self.clock)
+
+    def save(self) -> None:
+        if self.folder is not None:
+            self.folder.save(self.machine.eui, snapshot(self.machine))
+
+    def stop(self) -> None:
+        """A batch still open is written now (an orderly stop loses nothing)."""
+        if self.schedule.get_timer() is not None:
+            self.save()
+        self.schedule.due = None
+        self.timer.arm(None, self.clock)
+
+
 class MeterRunner:
     """An emulated ESME or GSME on a HAN device link."""
 
     def __init__(self, machine: Meter, link_factory: Callable[[MeterRunner], HanDeviceLink], clock: Clock,
-                 sink: EventSink | None = None) -> None:
+                 sink: EventSink | None = None, state: StateFolder | None = None) -> None:
         self.machine = machine
         self.clock = clock
         self.sink = sink
         self.link = link_factory(self)
         self.timer = _Timer(self._on_timer)
+        self.keeper = _Keeper(machine, state, clock)
         self.joined = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -118,6 +155,7 @@ class MeterRunner:
             for event in out.events:
                 self.sink(event)
         self.timer.arm(self.machine.get_timer(), self.clock)
+        self.keeper.note(out)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
@@ -126,6 +164,7 @@ class MeterRunner:
 
     async def stop(self) -> None:
         self.timer.arm(None, self.clock)
+        self.keeper.stop()
         for task in list(self._tasks):
             task.cancel()
 
@@ -134,7 +173,7 @@ class ChfRunner:
     """The hub: the CHF machine between a HAN radio and a WAN port."""
 
     def __init__(self, machine: Chf, radio: HanRadio, wan: HubPort, clock: Clock,
-                 sink: EventSink | None = None) -> None:
+                 sink: EventSink | None = None, state: StateFolder | None = None) -> None:
         self.machine = machine
         self.radio = radio
         self.wan = wan
@@ -142,6 +181,7 @@ class ChfRunner:
         self.sink = sink
         self._tasks: set[asyncio.Task[None]] = set()
         self.timer = _Timer(self._on_timer)
+        self.keeper = _Keeper(machine, state, clock)
 
     def _on_timer(self) -> None:
         self._spawn(self._apply(self.machine.handle_timer(self.clock.now())))
@@ -149,10 +189,12 @@ class ChfRunner:
     async def start(self) -> None:
         self.machine.max_han_payload = self.radio.max_payload  # the core refuses what cannot fit
         await self.radio.start(self)
+        await self._apply(self.machine.resume(self.clock.now()))  # a restored device log: permits again
         await self.wan.start(self.on_down)
 
     async def stop(self) -> None:
         self.timer.arm(None, self.clock)
+        self.keeper.stop()
         await self.wan.stop()
         await self.radio.stop()
 
@@ -205,6 +247,7 @@ class ChfRunner:
     # -----------------------------------------------------------------------------------------
     async def _apply(self, out: Output) -> None:
         self.timer.arm(self.machine.get_timer(), self.clock)
+        self.keeper.note(out)
         for event in out.events:
             if isinstance(event, JoinPermitted):
                 await self.radio.permit_join(event.eui, event.link_key, event.seconds)
