@@ -235,3 +235,24 @@ def test_commands_build_names_an_srv_with_no_use_case_for_the_device_type():
     assert commands.message_code_for("4.1.1", "ESME", {}) is not None
     assert commands.message_code_for("8.11", "ESME", {}) is None
     assert SUPPLIER.hex().upper() == "90B3D51F30010000"
+
+
+# --- the GSME's sleep cycle, in the core ----------------------------------------------------------
+
+def test_gsme_wakes_on_its_own_timer_only_once_on_a_network():
+    from emulator.devices.gsme import FAST_POLL_S, Gsme
+    from emulator.devices.profile import MeterProfile
+
+    gsme = Gsme(GSME_EUI, GbcsEndpoint(GSME_EUI, KeyStore(), TrustAnchors()), CHF_EUI,
+                MeterProfile(wake_period_s=30.0), T0)
+    assert gsme.get_timer() is None  # off the network: no wake, no poll
+    gsme.nwk = 0x1001
+    joined = gsme.joined(T0 + 5)
+    assert joined.han[0].payload[2] == 0x00 and not joined.poll  # Request Tunnel, no poll yet
+    assert gsme.get_timer() == T0 + 5 + FAST_POLL_S
+    first = gsme.handle_timer(T0 + 5.25)
+    assert first.poll and first.han == []  # collect the hub's answer
+    assert gsme.get_timer() == T0 + 30  # nothing in progress: asleep until the wake
+    wake = gsme.handle_timer(T0 + 30)
+    assert wake.poll and {p.cluster for p in wake.han} == {0x0702, 0x0704, 0x0019}  # report, tunnel, OTA query
+    assert gsme.next_wake == T0 + 60 and gsme.get_timer() == T0 + 30 + FAST_POLL_S
