@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 from emulator.devices.base import Output, WanFrame
 from emulator.devices.chf import Chf
@@ -45,7 +44,7 @@ NOT_JOINED = 0xFFFE
 
 
 @cache
-def test_keys() -> tuple[KeyStore, object]:
+def premises_keys() -> tuple[KeyStore, object]:
     """Every party's keys (private included) from the emulator's deterministic test PKI."""
     return key_stores(1, 1)
 
@@ -83,7 +82,7 @@ class Premises:
     def __init__(self, profile: PremisesProfile | None = None, *, start: float = START,
                  esme: Esme | None = None, gsme: Gsme | None = None) -> None:
         profile = profile or PremisesProfile()
-        keys, maker = test_keys()
+        keys, maker = premises_keys()
         self.keys = keys
         self.maker = maker
         self.now = start
@@ -197,5 +196,3 @@ class Premises:
 ACB = identities.ACB
 SUPPLIER = identities.SUPPLIER
 NETWORK_OPERATOR = identities.NETWORK_OPERATOR
-__all__ = ["ACB", "CHF_EUI", "ESME_EUI", "GPF_EUI", "GSME_EUI", "NETWORK_OPERATOR", "RTDS", "START", "SUPPLIER",
-           "Path", "Premises", "reseal", "rtds_message", "rtds_wire", "test_keys"]
