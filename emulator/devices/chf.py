@@ -167,9 +167,11 @@ class Chf:
             out = self.gpf.on_gbcs(wire, now)
         elif target not in self.device_log or target not in self.nwk:
             why = "not in the device log" if target not in self.device_log else "in the device log but not joined"
-            return Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
+            out = Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
         else:
             out = self._to_device(target, wire, now)
+        if any(isinstance(e, DeviceUnreachable) for e in out.events):
+            del self.answered[key]  # never delivered: a later copy (the device has joined since) goes down
         return self._going_up(out, now, msg.originator)
 
     def _going_up(self, out: Output, now: float, recipient: bytes) -> Output:

@@ -332,3 +332,14 @@ def test_dv5_a_lost_block_is_asked_for_again_from_the_same_offset():
     assert dropped == [500] and p.esme.firmware.download is not None and p.esme.firmware.download.offset == 500
     p.advance(6)  # the meter's OTA retry (5 s)
     assert p.esme.firmware.held is not None
+
+
+def test_wn1_a_command_that_was_unreachable_goes_down_when_sent_again_after_the_join():
+    p = Premises()
+    _add_to_device_log(p, ESME_EUI, 0, 1302)
+    wire = reseal(p.keys, _ref(ECS17B, "COMMAND"))
+    out = p.command(wire)
+    assert [e.reason for e in out.events if isinstance(e, DeviceUnreachable)] == ["in the device log but not joined"]
+    assert p.join(p.esme, link_key_from_install_code(install_code_for(1, ESME_EUI))) is None
+    p.command(wire)
+    assert [m.counter for m in p.frames_up("response", ESME_EUI)] == [1000]

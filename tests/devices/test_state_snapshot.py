@@ -22,7 +22,8 @@ from emulator.devices.events import (
     FirmwareTransferEnded,
 )
 from emulator.devices.gpf import Gpf
-from emulator.devices.profile import MeterProfile
+from emulator.devices.gsme import Gsme
+from emulator.devices.profile import MeterProfile, PremisesProfile
 from emulator.devices.state_snapshot import (
     ChfSnapshot,
     MeterSnapshot,
@@ -178,3 +179,34 @@ def test_save_schedule_writes_at_once_after_a_command_and_batches_blocks():
     assert not s.note(block, 11.5) and s.get_timer() == 12.0  # one batch, not a write per block
     assert not s.handle_timer(11.9) and s.handle_timer(12.0) and s.get_timer() is None
     assert not s.note(Output(), 13.0) and s.get_timer() is None
+
+
+def test_dv5_a_sleepy_gsme_restarted_mid_ota_resumes_at_its_next_wake():
+    need_rtds()
+    p = _commissioned()
+    image = ota_file.sample_image(p.maker, manufacturer_code=0x1234, image_type=2,  # type: ignore[arg-type]
+                                  file_version=0x02000000, size=2000)
+    blocks: list[int] = []
+
+    def cut_after_10_blocks(packet) -> bool:  # type: ignore[no-untyped-def]
+        if packet.cluster == CLUSTER_OTA and packet.src == CHF_EUI and packet.payload[2] == 0x05:
+            blocks.append(1)
+            return len(blocks) > 10
+        return False
+
+    p.lose = cut_after_10_blocks
+    p.apply(p.chf.add_image(image, {GSME_EUI}, p.now))
+    assert p.run_until(lambda: len(blocks) > 10, 120)
+    p.advance(10)  # whatever was on its way has arrived or been lost
+    assert p.gsme.firmware.download is not None
+    cut = p.gsme.firmware.download.offset
+    assert 0 < cut < len(image)
+    fresh = Gsme(GSME_EUI, GbcsEndpoint(GSME_EUI, view(p.keys, [GSME_EUI]), TrustAnchors()), CHF_EUI,
+                 PremisesProfile().gas or MeterProfile(), p.now, p.maker.public_key())  # type: ignore[attr-defined]
+    restore(fresh, decode(encode(snapshot(p.gsme))))
+    p.gsme, p.lose = fresh, (lambda packet: False)
+    before = len(p.events)
+    assert p.join(p.gsme, link_key_from_install_code(install_code_for(1, GSME_EUI))) is None
+    assert p.run_until(lambda: fresh.firmware.held is not None, 120), "the GSME did not resume within 120 s"
+    offsets = [e.offset for e in p.events[before:] if isinstance(e, FirmwareBlockReceived)]
+    assert offsets == list(range(cut, len(image), 50))  # from the block it kept, not from 0
