@@ -11,10 +11,10 @@ import pytest
 from emulator.clock import VirtualClock, run, until
 from emulator.devices.endpoint import GbcsEndpoint, TrustAnchors
 from emulator.devices.esme import Esme
-from emulator.devices.events import FirmwareBlockReceived, FirmwareTransferEnded
+from emulator.devices.events import CommandRefused, FirmwareBlockReceived, FirmwareTransferEnded
 from emulator.devices.profile import MeterProfile, PremisesProfile
 from emulator.devices.state_snapshot import MeterSnapshot, StateError, restore
-from emulator.gbcs import identities
+from emulator.gbcs import commands, identities, security
 from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, build_world, view
 from emulator.transport.device_runner import MeterRunner
@@ -95,6 +95,16 @@ def test_dv5_a_meter_restarted_mid_ota_over_the_virtual_bus_resumes_from_its_las
         assert [e.ok for e in w.events[before:] if isinstance(e, FirmwareTransferEnded)] == [True]
         print(f"state writes over the whole run: {folder.writes}, resumed at {offset} of {len(img)} bytes")
         assert folder.writes < 100  # batched: not a write per 50-byte block (400 blocks here)
+        # DV-3 over the bus: a command from the supplier with the last counter the meter accepted
+        # before its restart comes down through the hub, and the restarted meter refuses it.
+        last = machine.endpoint.counters.last[(identities.SUPPLIER, p.esme)]
+        replay = commands.build("4.1.1", "ESME", identities.SUPPLIER, p.esme, last, {}).message
+        await p.chf_runner.on_down({"kind": "command", "id": "replay", "request_id": "replay",
+                                    "gbcs": security.seal(w.keys, replay).hex()})
+        assert await until(lambda: any(isinstance(e, CommandRefused) and e.device == p.esme and e.counter == last
+                                       for e in w.events), 10), "the replayed counter was not refused within 10 s"
+        refused = [e for e in w.events if isinstance(e, CommandRefused) and e.device == p.esme][-1]
+        assert refused.alert_code == 0x8F3D and f"not above {last}" in refused.reason
         await w.stop()
         await asyncio.sleep(0)
 
