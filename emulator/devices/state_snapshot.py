@@ -84,6 +84,7 @@ class EndpointSnapshot:
     sequence_numbers: tuple[tuple[int, int], ...]  # (role, credentials sequence number)
     joins: tuple[tuple[bytes, int], ...]  # (EUI-64, GBCS device type)
     keys: tuple[KeySnapshot, ...]  # the device's own and those of the parties its cells name
+    pending_keys: tuple[tuple[str, int], ...] = ()  # CS02c key pairs awaiting their CS02d: (usage, scalar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,9 @@ def _endpoint(e: GbcsEndpoint) -> EndpointSnapshot:
     cells = tuple(CellSnapshot(c.role, c.key_usage, c.cell_usage, holder) for c, holder in e.trust.cells.items())
     parties = {e.eui} | {c.holder for c in cells}
     keys = tuple(_key(k) for k in e.keys if k.eui in parties)
+    pending = tuple((usage, key.private_numbers().private_value) for usage, key in e.pending_keys.items())
     return EndpointSnapshot(tuple(e.counters), e.alert_counter.value, cells, tuple(sorted(e.trust.seq.items())),
-                            tuple(e.joins.entries.items()), keys)
+                            tuple(e.joins.entries.items()), keys, pending)
 
 
 def _firmware(f: FirmwareState) -> FirmwareSnapshot:
@@ -218,12 +220,20 @@ def _restore_endpoint(e: GbcsEndpoint, s: EndpointSnapshot) -> None:
     e.trust.seq = dict(s.sequence_numbers)
     e.joins.entries = dict(s.joins)
     for k in s.keys:
-        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), k.public)
-        private = ec.derive_private_key(k.private, ec.SECP256R1()) if k.private is not None else None
-        if k.usage not in ("ds", "ka", "ka-pp"):
-            raise StateError(f"key of {k.eui.hex().upper()} has an unknown usage {k.usage!r}")
-        usage = typing.cast(Usage, k.usage)
-        e.keys.add(PartyKey(k.eui, usage, public, private, k.certificate))
+        try:
+            public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), k.public)
+            private = ec.derive_private_key(k.private, ec.SECP256R1()) if k.private is not None else None
+        except ValueError as err:
+            raise StateError(f"{k.usage} key of {k.eui.hex().upper()}: {err}") from None
+        e.keys.add(PartyKey(k.eui, _usage(k.usage, k.eui), public, private, k.certificate))
+    e.pending_keys = {_usage(usage, e.eui): ec.derive_private_key(scalar, ec.SECP256R1())
+                      for usage, scalar in s.pending_keys}
+
+
+def _usage(text: str, eui: bytes) -> Usage:
+    if text not in ("ds", "ka", "ka-pp"):
+        raise StateError(f"key of {eui.hex().upper()} has an unknown usage {text!r}")
+    return typing.cast(Usage, text)
 
 
 def _restore_firmware(f: FirmwareState, s: FirmwareSnapshot) -> None:

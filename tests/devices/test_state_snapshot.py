@@ -6,7 +6,10 @@ given the snapshot its predecessor's adapter wrote (encoded to bytes and decoded
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -210,3 +213,22 @@ def test_dv5_a_sleepy_gsme_restarted_mid_ota_resumes_at_its_next_wake():
     assert p.run_until(lambda: fresh.firmware.held is not None, 120), "the GSME did not resume within 120 s"
     offsets = [e.offset for e in p.events[before:] if isinstance(e, FirmwareBlockReceived)]
     assert offsets == list(range(cut, len(image), 50))  # from the block it kept, not from 0
+
+
+def test_a_cs02c_key_pair_waiting_for_its_certificate_survives_the_restart():
+    need_rtds()
+    p = _commissioned()
+    p.esme.endpoint.pending_keys["ds"] = ec.derive_private_key(0x1234567, ec.SECP256R1())
+    fresh = _restarted_esme(p)
+    assert fresh.endpoint.pending_keys["ds"].private_numbers().private_value == 0x1234567
+
+
+def test_a_key_that_is_not_a_p256_point_is_refused_naming_the_party():
+    need_rtds()
+    p = _commissioned()
+    state = snapshot(p.esme)
+    assert isinstance(state, MeterSnapshot)
+    broken = dataclasses.replace(state.endpoint.keys[0], public=b"\x04" + bytes(64))
+    endpoint = dataclasses.replace(state.endpoint, keys=(broken,))
+    with pytest.raises(StateError, match=f"key of {broken.eui.hex().upper()}"):
+        restore(p.esme, dataclasses.replace(state, endpoint=endpoint))
