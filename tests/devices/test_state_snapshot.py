@@ -28,7 +28,12 @@ from emulator.devices.gpf import Gpf
 from emulator.devices.gsme import Gsme
 from emulator.devices.profile import MeterProfile, PremisesProfile
 from emulator.devices.state_snapshot import (
+    CellSnapshot,
     ChfSnapshot,
+    DownloadSnapshot,
+    EndpointSnapshot,
+    FirmwareSnapshot,
+    HeldSnapshot,
     MeterSnapshot,
     SaveSchedule,
     StateError,
@@ -232,3 +237,27 @@ def test_a_key_that_is_not_a_p256_point_is_refused_naming_the_party():
     endpoint = dataclasses.replace(state.endpoint, keys=(broken,))
     with pytest.raises(StateError, match=f"key of {broken.eui.hex().upper()}"):
         restore(p.esme, dataclasses.replace(state, endpoint=endpoint))
+
+
+_eui = st.binary(min_size=8, max_size=8)
+_u32 = st.integers(0, 2**32 - 1)
+_firmware = st.builds(
+    FirmwareSnapshot, st.binary(min_size=4, max_size=4),
+    st.none() | st.builds(DownloadSnapshot, st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), _u32, _u32,
+                          st.binary(max_size=300)),
+    st.none() | st.builds(HeldSnapshot, st.binary(min_size=4, max_size=4), _u32, st.binary(min_size=32, max_size=32),
+                          _u32),
+    st.none() | st.floats(0, 4e9), st.none() | st.binary(min_size=32, max_size=32), _u32, st.none() | _eui, _u32)
+_endpoint = st.builds(
+    EndpointSnapshot, st.lists(st.tuples(_eui, _eui, st.integers(0, 2**64 - 1)), max_size=4).map(tuple),
+    st.integers(0, 2**64 - 1),
+    st.lists(st.builds(CellSnapshot, st.integers(0, 255), st.binary(max_size=2), st.integers(0, 3), _eui),
+             max_size=3).map(tuple),
+    st.lists(st.tuples(st.integers(0, 255), _u32), max_size=3).map(tuple),
+    st.lists(st.tuples(_eui, st.integers(0, 6)), max_size=3).map(tuple), st.just(()),
+    st.lists(st.tuples(st.sampled_from(["ds", "ka"]), st.integers(1, 2**200)), max_size=2).map(tuple))
+
+
+@given(st.builds(MeterSnapshot, st.sampled_from(["ESME", "GSME"]), _eui, _endpoint, _firmware, st.booleans()))
+def test_property_a_meter_snapshot_survives_its_bytes(state: MeterSnapshot):
+    assert decode(encode(state)) == state
