@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
     h.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until SIGTERM/SIGINT)")
     h.add_argument("--gsme-wake", type=float, default=None, help="GSME wake period in s (default: the profile's)")
     h.add_argument("--wait", type=float, default=15.0, help="how long to wait for the broker at start")
+    h.add_argument("--state", type=Path, metavar="DIR",
+                   help="keep each device's state (counters, device log, firmware and download progress, "
+                        "credentials) in DIR, one file per device, and resume from it (default: keep none)")
     h.set_defaults(func=_hubs)
     d = fsub.add_parser("dsp", help="run the DSP over the broker for premises 0 .. PREMISES-1, with the SSI API")
     d.add_argument("--broker", required=True, help="mqtt://user:pass@host:port (the DSP's user)")
@@ -226,6 +229,7 @@ async def _signalled(main: Callable[[asyncio.Event], Any]) -> Any:
 
 
 def _hubs(args: argparse.Namespace) -> int:
+    from emulator.devices.state_snapshot import StateError
     from emulator.scenarios.fleet import HubsReport, check_range, run_hubs
     from emulator.transport.broker import BrokerError, BrokerUrl
 
@@ -244,11 +248,12 @@ def _hubs(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> HubsReport:
         return await run_hubs(url, seed=args.seed, first=first, count=args.count, seconds=args.seconds, stop=stop,
-                              hub_secret=secret, gsme_wake_s=args.gsme_wake, wait_s=args.wait, on_ready=ready)
+                              hub_secret=secret, gsme_wake_s=args.gsme_wake, wait_s=args.wait, on_ready=ready,
+                              state=args.state)
 
     try:
         report: HubsReport = asyncio.run(_signalled(main))
-    except BrokerError as e:
+    except (BrokerError, StateError) as e:  # StateError names the device file it could not read
         return _fail("hubs", e)
     print(json.dumps({"event": "stopped", **report.to_dict()}), flush=True)
     return 0

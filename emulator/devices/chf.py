@@ -11,11 +11,19 @@ SRV 8.11 (CCS01) put its EUI and install code in the device log, and only with t
 link key derived from that code (the radio enforces the key; the CHF asks it to permit).
 Firmware images distributed to the CHF are announced to their target devices (Image
 Notify; the sleepy GSME asks on waking) and served block by block.
+
+Towards the WAN the CHF keeps its own delivery promises (WN-1), on its own timer: a command
+the DSP sends again (byte for byte: our answer was lost) is answered again from the answer
+cache, never run twice; every alert it sends up is sent again every ``ALERT_RESEND_S`` until
+the DSP acknowledges it by the frame's id (:meth:`Chf.wan_acknowledged`); and a command whose
+HAN frame would not fit the radio (``max_han_payload``, told by the adapter) is refused at
+once as unreachable rather than sent to be lost.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import hashlib
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from emulator.devices.base import Output, WanFrame, earliest
@@ -27,6 +35,7 @@ from emulator.devices.events import (
     CommandRefused,
     DeviceLogChanged,
     DeviceUnreachable,
+    ImageDistributed,
     Joined,
     JoinPermitted,
 )
@@ -59,6 +68,8 @@ NETWORK_CONTROL_CLASS = 104  # ZigBee network control: the device log (CCS01..CC
 PERMIT_SECONDS = float("inf")
 RESEND_S = 5.0
 MAX_TRIES = 6
+ALERT_RESEND_S = 30.0  # an alert the DSP has not acknowledged goes up again this often (WN-1)
+REMEMBERED_COMMANDS = 10_000  # the answer cache's bound (re-sends come within minutes)
 METERING = 0x0702
 #: CCS01 device type enum -> device kind (GBCS DeviceType, as CS03/CS07 number them).
 DEVICE_TYPES = {0: "GSME", 1: "ESME", 2: "CHF", 3: "GPF", 4: "HCALCS", 5: "PPMID", 6: "TYPE2"}
@@ -85,6 +96,20 @@ class Outstanding:
     tries: int
 
 
+@dataclass(slots=True)
+class Answered:
+    """A command from the WAN, by its digest, and the answer that went up (None: none yet)."""
+
+    digest: bytes
+    response: WanFrame | None = None
+
+
+@dataclass(slots=True)
+class UnackedAlert:
+    frame: WanFrame
+    resend_at: float
+
+
 class Chf:
     def __init__(self, eui: bytes, endpoint: GbcsEndpoint, firmware_version: bytes, gpf: Gpf | None = None,
                  alert_target: bytes | None = None) -> None:
@@ -104,6 +129,13 @@ class Chf:
         # Commands handed to a device and not yet answered, by (device, counter). A lost frame on
         # the HAN is re-sent; the meter answers an exact repeat from its cache.
         self.outstanding: dict[tuple[bytes, int], Outstanding] = {}
+        # Commands from the WAN by (target, counter, originator): a byte-identical repeat is answered
+        # from here; a response going up is remembered here for such a repeat.
+        self.answered: OrderedDict[tuple[bytes, int, bytes], Answered] = OrderedDict()
+        # Alerts sent up and not yet acknowledged by the DSP, by frame id.
+        self.unacked: dict[str, UnackedAlert] = {}
+        #: The largest ZCL frame the HAN radio carries (None: no limit known); the adapter tells.
+        self.max_han_payload: int | None = None
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFF
@@ -118,23 +150,56 @@ class Chf:
             msg = frames.decode(wire)
         except FrameError as e:
             return Output(events=[CommandRefused(self.eui, now, f"malformed frame from the WAN: {e}", 0)])
+        key, digest = (msg.target, msg.counter, msg.originator), hashlib.blake2b(wire, digest_size=16).digest()
+        seen = self.answered.get(key)
+        if seen is not None and seen.digest == digest:
+            # The DSP sent it again (WN-1: our answer was lost): answer again, never run it twice.
+            return Output(wan=[seen.response] if seen.response is not None else [])
+        self.answered[key] = Answered(digest)
+        if len(self.answered) > REMEMBERED_COMMANDS:
+            self.answered.popitem(last=False)
         target = msg.target
         if target == self.eui:
-            return self._own_command(wire, now)
-        if self.gpf is not None and target == self.gpf.eui:
-            return self.gpf.on_gbcs(wire, now)
-        if target not in self.device_log or target not in self.nwk:
+            out = self._own_command(wire, now)
+        elif self.gpf is not None and target == self.gpf.eui:
+            out = self.gpf.on_gbcs(wire, now)
+        elif target not in self.device_log or target not in self.nwk:
             why = "not in the device log" if target not in self.device_log else "in the device log but not joined"
-            return Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
-        return self._to_device(target, wire, now)
+            out = Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
+        else:
+            out = self._to_device(target, wire, now)
+        if any(isinstance(e, DeviceUnreachable) for e in out.events):
+            del self.answered[key]  # never delivered: a later copy (the device has joined since) goes down
+        return self._going_up(out, now, msg.originator)
+
+    def _going_up(self, out: Output, now: float, recipient: bytes) -> Output:
+        """Remember what goes up: a response (to ``recipient``) for a repeated command, an
+        alert until the DSP acknowledges it."""
+        for frame in out.wan:
+            if frame.kind == "alert":
+                self.unacked[frame.id] = UnackedAlert(frame, now + ALERT_RESEND_S)
+            else:
+                seen = self.answered.get((frame.device, frame.counter, recipient))
+                if seen is not None:
+                    seen.response = frame
+        return out
+
+    def wan_acknowledged(self, ids: list[str]) -> None:
+        """The DSP stored these alerts: stop sending them."""
+        for frame_id in ids:
+            self.unacked.pop(frame_id, None)
 
     def _to_device(self, target: bytes, wire: bytes, now: float | None = None) -> Output:
         kind = self.kinds.get(target, "ESME")
         if kind == "GSME" or target not in self.tunnels:
             self.queues.setdefault(target, deque()).append(wire)
             return Output()
-        self._track(target, wire, now)
         frame = tunneling.TransferDataClient(self.tunnels[target], wire).encode(self._next_seq())
+        limit = self.max_han_payload
+        if limit is not None and len(frame) > limit:
+            reason = f"the command needs a {len(frame)}-byte HAN frame and this radio carries at most {limit}"
+            return Output(events=[DeviceUnreachable(self.eui, now or 0.0, target, _counter_of(wire), reason)])
+        self._track(target, wire, now)
         return Output(han=[self._packet(target, CLUSTER_TUNNELING, frame)])
 
     def _track(self, target: bytes, wire: bytes, now: float | None) -> None:
@@ -149,6 +214,10 @@ class Chf:
 
     def handle_timer(self, now: float) -> Output:
         out = self._due(now)
+        for alert in self.unacked.values():
+            if alert.resend_at <= now:
+                alert.resend_at = now + ALERT_RESEND_S
+                out.wan.append(alert.frame)
         for key, entry in list(self.outstanding.items()):
             target = key[0]
             if entry.deadline > now:
@@ -166,6 +235,7 @@ class Chf:
     def get_timer(self) -> float | None:
         pending = self.endpoint.trust.pending
         return earliest(min((e.deadline for e in self.outstanding.values()), default=None),
+                        min((a.resend_at for a in self.unacked.values()), default=None),
                         self.firmware.activation_at, pending[0] if pending else None)
 
     def _due(self, now: float) -> Output:
@@ -287,8 +357,9 @@ class Chf:
             DlmsDateTime.from_epoch(now).encode()).encode()
         counter, wire = self.endpoint.alert(body, now, critical=critical, message_code=message_code,
                                             target=target or self.alert_target)
-        return Output(wan=[WanFrame(wire, "alert", self.eui, counter)],
-                      events=[AlertRaised(self.eui, now, code, critical, counter)])
+        frame = WanFrame(wire, "alert", self.eui, counter)
+        self.unacked[frame.id] = UnackedAlert(frame, now + ALERT_RESEND_S)
+        return Output(wan=[frame], events=[AlertRaised(self.eui, now, code, critical, counter)])
 
     def device_log_alert(self, now: float) -> Output:
         """CS14 (message 0x0018, alert 0x8F12): the device log changed; the content is the log as
@@ -307,7 +378,7 @@ class Chf:
                             set(targets))
         self.images = [i for i in self.images if (i.manufacturer_code, i.image_type) != (
             held.manufacturer_code, held.image_type)] + [held]
-        out = Output()
+        out = Output(events=[ImageDistributed(self.eui, now, held.file_version, tuple(sorted(targets)))])
         for eui in sorted(targets):
             if eui in self.nwk:
                 notify = ota.ImageNotify(3, 100, held.manufacturer_code, held.image_type, held.file_version)
@@ -315,6 +386,11 @@ class Chf:
         return out
 
     # --- HAN side --------------------------------------------------------------------------
+    def resume(self, now: float) -> Output:
+        """Starting (again): every device in the log may join, as when it was added (a restored log)."""
+        return Output(events=[JoinPermitted(self.eui, now, e.eui, e.link_key, PERMIT_SECONDS)
+                              for e in self.device_log.entries.values()])
+
     def device_joined(self, eui: bytes, nwk: int, now: float) -> Output:
         self.device_log.joined(eui, nwk)
         self.nwk[eui] = nwk
@@ -358,7 +434,7 @@ class Chf:
         kind = "alert" if msg.cra is Cra.ALERT else "response"
         if kind == "response":
             self.outstanding.pop((src, msg.counter), None)
-        return Output(wan=[WanFrame(gbcs, kind, src, msg.counter)])
+        return self._going_up(Output(wan=[WanFrame(gbcs, kind, src, msg.counter)]), now, msg.target)
 
     def _on_tunnel(self, src: bytes, command: zcl.ZclCommand | bytes, now: float) -> Output:
         out = Output()
@@ -433,6 +509,13 @@ class Chf:
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
                                         critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT, target=ACB))
         return out
+
+
+def _counter_of(wire: bytes) -> int:
+    try:
+        return frames.decode(wire).counter
+    except FrameError:
+        return 0
 
 
 def _install_code_bytes(raw: bytes) -> bytes:

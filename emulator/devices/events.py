@@ -110,3 +110,11 @@ class DeviceUnreachable(DeviceEvent):
     target: bytes
     counter: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDistributed(DeviceEvent):
+    """The CHF holds a firmware image for ``targets`` (SRV 11.1) and serves it to them."""
+
+    file_version: int
+    targets: tuple[bytes, ...]

@@ -3,6 +3,10 @@
 It wakes every ``wake_period_s``: it reports its registers to the GPF mirror, asks the
 CHF for a queued command (GET), and carries on any firmware download while awake. The
 CHF never pushes to it: everything it receives it has asked for (zigbee.md section 6).
+Its parent holds the frames for it until it polls (``Output.poll``): at each wake, once
+shortly after (the answer to its GET), and every ``FAST_POLL_S`` while work is in progress
+(a download, a query, an alert not yet acknowledged). All of it runs on its own timer
+(``get_timer``/``handle_timer``); the adapter only carries the polls out.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.devices import alerts, top_up
 from emulator.devices.alerts import AlertContext
-from emulator.devices.base import Output
+from emulator.devices.base import Output, earliest
 from emulator.devices.endpoint import GbcsEndpoint
 from emulator.devices.gas_state import record_event
 from emulator.devices.meter import Meter
@@ -39,6 +43,8 @@ from emulator.zigbee.zcl import DataType
 
 FUTURE_DATED_DONE, FUTURE_DATED_FAILED = 0x8F66, 0x8F67
 SET_CLOCK = (0x007F,)  # GCS28 Set Clock on GSME (6.11, and 8.1.1 at commissioning)
+FAST_POLL_S = 0.25  # awake with work in progress, the GSME polls its parent this often
+NOT_JOINED = 0xFFFE
 
 
 class Gsme(Meter):
@@ -57,6 +63,8 @@ class Gsme(Meter):
         self.wake_period = profile.wake_period_s
         self.next_wake: float | None = start + self.wake_period
         self.battery_mah = float(profile.battery_mah)
+        self.poll_at: float | None = None
+        self.awaiting_answer = False  # just woke or joined: poll once more for what we asked for
 
     def register_wh(self, t: float) -> int:
         """The gas register at ``t``: the load model's consumption, less what would have flowed
@@ -137,9 +145,32 @@ class Gsme(Meter):
         return put.encode(self._next_seq(), disable_default_response=not ack)
 
     def joined(self, now: float) -> Output:
-        """Just joined: open our tunnel to the CHF."""
+        """Just joined: open our tunnel to the CHF (and poll for its answer shortly)."""
         req = tunneling.RequestTunnel()
+        self.poll_at, self.awaiting_answer = now + FAST_POLL_S, True
         return Output(han=[self._packet(CLUSTER_TUNNELING, req.encode(self._next_seq()))])
+
+    def get_timer(self) -> float | None:
+        if self.nwk == NOT_JOINED:  # off the network: nothing to wake for but the meter's own work
+            return super().get_timer()
+        poll = self.poll_at if self.busy or self.awaiting_answer else None
+        return earliest(super().get_timer(), self.next_wake, poll)
+
+    def handle_timer(self, now: float) -> Output:
+        """The sleepy cycle: wake on schedule (poll, report, GET, OTA), poll once more for the
+        answers, and keep polling while there is work in progress; a long download does not
+        stop the scheduled wakes."""
+        out = super().handle_timer(now)
+        if self.nwk == NOT_JOINED:
+            return out
+        if self.next_wake is not None and now >= self.next_wake:
+            out.poll = True
+            out.extend(self.wake(now))
+            self.poll_at, self.awaiting_answer = now + FAST_POLL_S, True
+        elif self.poll_at is not None and now >= self.poll_at and (self.busy or self.awaiting_answer):
+            out.poll = True
+            self.poll_at, self.awaiting_answer = now + FAST_POLL_S, False
+        return out
 
     def wake(self, now: float) -> Output:
         """One wake: mirror report, GET for queued commands, OTA progress."""
@@ -154,7 +185,7 @@ class Gsme(Meter):
         else:
             get = tunneling.TransferDataClient(self.tunnel_id, tunneling.gb_get()).encode(self._next_seq())
             out.han.append(self._packet(CLUSTER_TUNNELING, get))
-        if self.firmware.download is None and not self.querying:
+        if (self.firmware.download is None or self.resuming) and not self.querying:
             out.han.append(self.query_next_image(now))
         self.next_wake = now + self.wake_period
         return out

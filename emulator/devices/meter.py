@@ -373,13 +373,19 @@ class Meter(ABC):
     # --- time ---------------------------------------------------------------------------
     def joined_at(self, now: float) -> None:
         if not self.SLEEPY:
-            self.next_query = now + OTA_QUERY_PERIOD_S
+            # A download restored from before a restart resumes at once (DV-5): ask for the offer again.
+            self.next_query = now if self.resuming else now + OTA_QUERY_PERIOD_S
+
+    @property
+    def resuming(self) -> bool:
+        """Blocks held from a transfer whose offer we no longer know (a restart): ask for it again."""
+        return self.firmware.download is not None and self.offered is None
 
     def handle_timer(self, now: float) -> Output:
         out = Output()
         if self.next_query is not None and self.next_query <= now:
             self.next_query = now + OTA_QUERY_PERIOD_S
-            if self.firmware.download is None and not self.querying:
+            if (self.firmware.download is None or self.resuming) and not self.querying:
                 out.han.append(self.query_next_image(now))
         for alert in self.outbox.due(now):
             out.events.append(AlertRetried(self.eui, now, alert.counter, alert.attempts))

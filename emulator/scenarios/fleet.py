@@ -67,6 +67,7 @@ from emulator.scenarios.world import (
     view,
 )
 from emulator.transport.broker import BrokerError, BrokerUrl, hub_password
+from emulator.transport.device_state import StateFolder
 from emulator.transport.dsp_service import DspService
 from emulator.transport.http_api import HttpApi
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
@@ -205,8 +206,9 @@ def _reconnects(world: World) -> int:
 async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, count: int, clock: Clock | None = None,
                    seconds: float = 0.0, stop: asyncio.Event | None = None, hub_secret: bytes | None = None,
                    gsme_wake_s: float | None = None, wait_s: float = 15.0,
-                   on_ready: Callable[[HubsReport], None] | None = None) -> HubsReport:
-    """Run the hubs of premises ``first .. first+count-1`` until ``stop`` is set or for ``seconds``."""
+                   on_ready: Callable[[HubsReport], None] | None = None, state: Path | None = None) -> HubsReport:
+    """Run the hubs of premises ``first .. first+count-1`` until ``stop`` is set or for ``seconds``.
+    With ``state``, every device keeps its state in that folder and resumes from it."""
     url = _url(broker_url)
     check_range(first, count)
     await probe_broker(hub_credentials(url, device_eui(first, "CHF"), hub_secret), wait_s)
@@ -214,7 +216,8 @@ async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, co
     try:
         world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
                                   first=first, dsp_port=MemoryWan().dsp_port(),
-                                  hub_port=lambda hub: MqttHubPort(hub_credentials(url, hub, hub_secret), hub))
+                                  hub_port=lambda hub: MqttHubPort(hub_credentials(url, hub, hub_secret), hub),
+                                  state=StateFolder(state) if state is not None else None)
     except TimeoutError:
         raise BrokerError(f"a hub of premises {first}..{first + count - 1} did not get onto broker "
                           f"{url.host}:{url.port}") from None

@@ -21,6 +21,7 @@ from emulator.devices.events import DeviceEvent
 from emulator.devices.gpf import Gpf
 from emulator.devices.gsme import Gsme
 from emulator.devices.profile import PremisesProfile
+from emulator.devices.state_snapshot import MeterSnapshot, restore
 from emulator.dsp.core import Dsp
 from emulator.dsp.model import Device, Premises, Region, Response, ServiceRequest, Status, User
 from emulator.dsp.policy import RestrictedPolicy
@@ -31,11 +32,12 @@ from emulator.gbcs.keys import KeyStore
 from emulator.pki.generate import build as build_pki
 from emulator.pki.generate import device_eui, manufacturer_key
 from emulator.transport.device_runner import ChfRunner, MeterRunner
+from emulator.transport.device_state import StateFolder
 from emulator.transport.dsp_service import DspService
 from emulator.transport.han import HanDeviceLink, HanMedium
 from emulator.transport.virtual_han import Impairments, Tap, VirtualHan
 from emulator.transport.wan import DspPort, HubPort, MemoryWan
-from emulator.zigbee.install_code import with_crc
+from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 
 #: Makes one premises' HAN from (premises index, CHF EUI-64).
 HanFactory = Callable[[int, bytes], Awaitable[HanMedium]]
@@ -172,12 +174,14 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
                       repo: Repository | None = None, policy: RestrictedPolicy | None = None,
                       impairments: Impairments | None = None, tap: Tap | None = None,
                       response_timeout_s: float = 25.0, han: HanFactory | None = None,
-                      first: int = 0) -> World:
+                      first: int = 0, state: StateFolder | None = None) -> World:
     """Create and start the DSP and every premises (devices installed, nothing commissioned yet).
 
     ``han`` makes each premises' HAN from (premises index, CHF EUI); the default is a virtual bus
     with ``impairments`` and ``tap``. Premises indices (so EUIs and ids ``P{i:04d}``) start at
-    ``first``: separate processes given disjoint ranges build disjoint hubs.
+    ``first``: separate processes given disjoint ranges build disjoint hubs. With ``state``, every
+    device keeps what a restart must not lose in that folder, and starts from what it kept there
+    (a meter that was on the network joins again).
     """
     keys, maker = key_stores(seed, first + len(profiles))
     memory = MemoryWan() if dsp_port is None or hub_port is None else None
@@ -195,13 +199,13 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
         world.users[eui] = ServiceUser(eui, role, service, view(keys, [bytes.fromhex(eui)]), clock)
     now = clock.now()
     for i, profile in enumerate(profiles, start=first):
-        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now, han))
+        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now, han, state))
     return world
 
 
 async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, hubs: Callable[[bytes], HubPort],
                     impairments: Impairments | None, tap: Tap | None, now: float,
-                    han: HanFactory | None) -> PremisesRuntime:
+                    han: HanFactory | None, state: StateFolder | None = None) -> PremisesRuntime:
     chf, esme, gsme, gpf = (device_eui(i, k) for k in ("CHF", "ESME", "GSME", "GPF"))
     sink = world.events.append
     maker_public = world.manufacturer.public_key()
@@ -210,21 +214,38 @@ async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, h
     gpf_machine = Gpf(gpf, GbcsEndpoint(gpf, view(world.keys, [gpf]), TrustAnchors()), bytes.fromhex("0123ABCD"))
     chf_machine = Chf(chf, GbcsEndpoint(chf, view(world.keys, [chf]), TrustAnchors()), bytes.fromhex("0123ABCD"),
                       gpf_machine)
-    chf_runner = ChfRunner(chf_machine, bus.radio(chf), hubs(chf), world.clock, sink)
+    kept = state.load(chf) if state is not None else None
+    if kept is not None:
+        restore(chf_machine, kept)
+    chf_runner = ChfRunner(chf_machine, bus.radio(chf), hubs(chf), world.clock, sink, state)
     await chf_runner.start()
     esme_runner = gsme_runner = None
+    rejoin: list[MeterRunner] = []
     if profile.electricity is not None:
         m = Esme(esme, GbcsEndpoint(esme, view(world.keys, [esme]), TrustAnchors()), chf, profile.electricity, now,
                  maker_public)
-        esme_runner = MeterRunner(m, _attacher(bus, esme, sleepy=False), world.clock, sink)
+        esme_runner = MeterRunner(m, _attacher(bus, esme, sleepy=False), world.clock, sink, state)
+        rejoin += _restored(esme_runner, state)
     if profile.gas is not None:
         g = Gsme(gsme, GbcsEndpoint(gsme, view(world.keys, [gsme]), TrustAnchors()), chf, profile.gas, now,
                  maker_public)
-        gsme_runner = MeterRunner(g, _attacher(bus, gsme, sleepy=True), world.clock, sink)
+        gsme_runner = MeterRunner(g, _attacher(bus, gsme, sleepy=True), world.clock, sink, state)
+        rejoin += _restored(gsme_runner, state)
     codes = {e: install_code_for(world.seed, e) for e in (esme, gsme, gpf)}
     rt = PremisesRuntime(i, profile, chf, esme, gsme, gpf, bus, chf_runner, esme_runner, gsme_runner, codes)
     register_premises(core, world.seed, i, profile)
+    for runner in rejoin:  # it was on the network before the restart: it joins again with its install code
+        await runner.try_join(link_key_from_install_code(codes[runner.machine.eui]))
     return rt
+
+
+def _restored(runner: MeterRunner, state: StateFolder | None) -> list[MeterRunner]:
+    """Give the meter what it kept in ``state``; [runner] if it should join again."""
+    kept = state.load(runner.machine.eui) if state is not None else None
+    if kept is None:
+        return []
+    restore(runner.machine, kept)
+    return [runner] if isinstance(kept, MeterSnapshot) and kept.joined else []
 
 
 def register_premises(core: Dsp, seed: int, index: int, profile: PremisesProfile) -> int:

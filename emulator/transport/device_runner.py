@@ -1,14 +1,14 @@
 """asyncio adapters around the device machines: one mechanical loop each (style lesson 2).
 
 Feed packets in, send what comes out, re-arm one timer from ``get_timer()``. No
-protocol decisions here: those live in ``emulator.devices``.
+protocol decisions here: those live in ``emulator.devices`` (the GSME's sleep and poll
+cycle, the hub's answer cache, alert re-sends and frame-size refusals included). What is
+left is carrying: bytes between the machine, its radio and its WAN port, in both forms.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
 from collections.abc import Callable
 
@@ -18,15 +18,13 @@ from emulator.devices.chf import Chf
 from emulator.devices.events import DeviceEvent, DeviceUnreachable, JoinPermitted
 from emulator.devices.gsme import Gsme
 from emulator.devices.meter import Meter
-from emulator.gbcs import frames
-from emulator.gbcs.errors import GbcsError
+from emulator.devices.state_snapshot import SaveSchedule, snapshot
+from emulator.transport.device_state import StateFolder
 from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused
 from emulator.transport.wan import HubPort, WanMessage
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[DeviceEvent], None]
-FAST_POLL_S = 0.25
-ALERT_RESEND_S = 30.0  # a GSME with work in progress polls its parent this often while awake
 
 
 class _Timer:
@@ -54,19 +52,53 @@ class _Timer:
         self.fire()
 
 
+class _Keeper:
+    """Writes a machine's snapshot to the state folder when its save schedule says (None: keeps nothing)."""
+
+    def __init__(self, machine: Meter | Chf, folder: StateFolder | None, clock: Clock) -> None:
+        self.machine = machine
+        self.folder = folder
+        self.clock = clock
+        self.schedule = SaveSchedule()
+        self.timer = _Timer(self._on_timer)
+
+    def note(self, out: Output) -> None:
+        if self.folder is None:
+            return
+        if self.schedule.note(out, self.clock.now()):
+            self.save()
+        self.timer.arm(self.schedule.get_timer(), self.clock)
+
+    def _on_timer(self) -> None:
+        if self.schedule.handle_timer(self.clock.now()):
+            self.save()
+        self.timer.arm(self.schedule.get_timer(), self.clock)
+
+    def save(self) -> None:
+        if self.folder is not None:
+            self.folder.save(self.machine.eui, snapshot(self.machine))
+
+    def stop(self) -> None:
+        """A batch still open is written now (an orderly stop loses nothing)."""
+        if self.schedule.get_timer() is not None:
+            self.save()
+        self.schedule.due = None
+        self.timer.arm(None, self.clock)
+
+
 class MeterRunner:
     """An emulated ESME or GSME on a HAN device link."""
 
     def __init__(self, machine: Meter, link_factory: Callable[[MeterRunner], HanDeviceLink], clock: Clock,
-                 sink: EventSink | None = None) -> None:
+                 sink: EventSink | None = None, state: StateFolder | None = None) -> None:
         self.machine = machine
         self.clock = clock
         self.sink = sink
         self.link = link_factory(self)
         self.timer = _Timer(self._on_timer)
+        self.keeper = _Keeper(machine, state, clock)
         self.joined = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._wake_task: asyncio.Task[None] | None = None
 
     # HanListener ------------------------------------------------------------------------------
     def packet_received(self, packet: HanPacket) -> None:
@@ -94,7 +126,6 @@ class MeterRunner:
         self.joined.set()
         if isinstance(self.machine, Gsme):
             self._apply(self.machine.joined(self.clock.now()))
-            self._wake_task = asyncio.ensure_future(self._wake_loop(self.machine))
         return nwk
 
     async def try_join(self, link_key: bytes) -> str | None:
@@ -104,21 +135,6 @@ class MeterRunner:
         except JoinRefused as e:
             return e.reason
         return None
-
-    async def _wake_loop(self, gsme: Gsme) -> None:
-        # Sleepy: wake on schedule (report, GET, OTA), poll the parent, and poll fast while
-        # there is work in progress; a long download does not stop the scheduled wakes.
-        while True:
-            await self._poll()
-            now = self.clock.now()
-            if now >= (gsme.next_wake or now):
-                self._apply(gsme.wake(now))
-                await asyncio.sleep(FAST_POLL_S)
-                continue
-            if gsme.busy:
-                await asyncio.sleep(FAST_POLL_S)
-            else:
-                await asyncio.sleep(max(FAST_POLL_S, (gsme.next_wake or now) - now))
 
     async def _poll(self) -> None:
         for packet in await self.link.poll():
@@ -133,10 +149,13 @@ class MeterRunner:
     def _apply(self, out: Output) -> None:
         for packet in out.han:
             self._spawn(self.link.send(packet))
+        if out.poll:
+            self._spawn(self._poll())
         if self.sink is not None:
             for event in out.events:
                 self.sink(event)
         self.timer.arm(self.machine.get_timer(), self.clock)
+        self.keeper.note(out)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
@@ -144,78 +163,57 @@ class MeterRunner:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        if self._wake_task is not None:
-            self._wake_task.cancel()
         self.timer.arm(None, self.clock)
+        self.keeper.stop()
+        for task in list(self._tasks):
+            task.cancel()
 
 
 class ChfRunner:
     """The hub: the CHF machine between a HAN radio and a WAN port."""
 
     def __init__(self, machine: Chf, radio: HanRadio, wan: HubPort, clock: Clock,
-                 sink: EventSink | None = None) -> None:
+                 sink: EventSink | None = None, state: StateFolder | None = None) -> None:
         self.machine = machine
         self.radio = radio
         self.wan = wan
         self.clock = clock
         self.sink = sink
         self._tasks: set[asyncio.Task[None]] = set()
-        self._seen: dict[str, None] = {}
-        self._command_ids: dict[tuple[bytes, int], str] = {}
-        self._answers: dict[str, WanMessage] = {}
-        self._unacked_alerts: dict[str, WanMessage] = {}
-        self._alert_task: asyncio.Task[None] | None = None
         self.timer = _Timer(self._on_timer)
+        self.keeper = _Keeper(machine, state, clock)
 
     def _on_timer(self) -> None:
         self._spawn(self._apply(self.machine.handle_timer(self.clock.now())))
 
     async def start(self) -> None:
+        self.machine.max_han_payload = self.radio.max_payload  # the core refuses what cannot fit
         await self.radio.start(self)
+        await self._apply(self.machine.resume(self.clock.now()))  # a restored device log: permits again
         await self.wan.start(self.on_down)
 
     async def stop(self) -> None:
-        if self._alert_task is not None:
-            self._alert_task.cancel()
         self.timer.arm(None, self.clock)
+        self.keeper.stop()
         await self.wan.stop()
         await self.radio.stop()
 
     # WAN ------------------------------------------------------------------------------------
     async def on_down(self, message: WanMessage) -> None:
         mid = str(message.get("id", ""))
-        if message.get("kind") == "ack":  # the DSP has stored these alerts: stop re-sending them
-            for aid in message.get("ids", []):
-                self._unacked_alerts.pop(str(aid), None)
-            return
-        if mid and mid in self._seen:
-            # A re-sent command (WN-1): the DSP did not see our answer. Answer again, do not redo it.
-            cached = self._answers.get(mid)
-            if cached is not None:
-                await self.wan.send(cached)
-            return
-        if mid:
-            self._seen[mid] = None
-            if len(self._seen) > 10_000:
-                self._seen.pop(next(iter(self._seen)))
-        now = self.clock.now()
         kind = message.get("kind")
+        now = self.clock.now()
         try:
+            if kind == "ack":
+                self.machine.wan_acknowledged([str(i) for i in message.get("ids", [])])
+                return
             if kind == "command":
-                wire = bytes.fromhex(message["gbcs"])
-                with contextlib.suppress(GbcsError):
-                    cmd = frames.decode(wire)
-                    self._command_ids[(cmd.target, cmd.counter)] = mid
-                out = self.machine.on_wan_command(wire, now)
-                unreachable = [(e.target, e.reason) for e in out.events if isinstance(e, DeviceUnreachable)]
-                limit = self.radio.max_payload
-                unreachable += [(p.dst, f"the command needs a {len(p.payload)}-byte HAN frame and this radio "
-                                        f"carries at most {limit}")
-                                for p in out.han if limit is not None and len(p.payload) > limit]
-                for target, reason in unreachable:
-                    await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
-                                         "request_id": message.get("request_id"), "reason": reason,
-                                         "device": target.hex().upper()})
+                out = self.machine.on_wan_command(bytes.fromhex(message["gbcs"]), now)
+                for e in out.events:
+                    if isinstance(e, DeviceUnreachable):
+                        await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
+                                             "request_id": message.get("request_id"), "reason": e.reason,
+                                             "device": e.target.hex().upper()})
             elif kind == "firmware":
                 targets = {bytes.fromhex(t) for t in message.get("targets", [])}
                 out = self.machine.add_image(bytes.fromhex(message["image"]), targets, now)
@@ -249,6 +247,7 @@ class ChfRunner:
     # -----------------------------------------------------------------------------------------
     async def _apply(self, out: Output) -> None:
         self.timer.arm(self.machine.get_timer(), self.clock)
+        self.keeper.note(out)
         for event in out.events:
             if isinstance(event, JoinPermitted):
                 await self.radio.permit_join(event.eui, event.link_key, event.seconds)
@@ -257,32 +256,8 @@ class ChfRunner:
         for packet in out.han:
             await self.radio.send(packet)
         for frame in out.wan:
-            # The id names the frame itself: a re-sent frame is recognised, two frames never collide.
-            mid = hashlib.blake2b(frame.wire, digest_size=12).hexdigest()
-            up = {"kind": frame.kind, "id": mid, "device": frame.device.hex().upper(), "counter": frame.counter,
-                  "gbcs": frame.wire.hex().upper()}
-            if frame.kind == "response":
-                command_id = self._command_ids.pop((frame.device, frame.counter), None)
-                if command_id:
-                    self._answers[command_id] = up
-                    if len(self._answers) > 10_000:
-                        self._answers.pop(next(iter(self._answers)))
-            elif frame.kind == "alert":
-                self._unacked_alerts[mid] = up
-                self._arm_alert_resend()
-            await self.wan.send(up)
-
-    def _arm_alert_resend(self) -> None:
-        if self._alert_task is None or self._alert_task.done():
-            self._alert_task = asyncio.ensure_future(self._resend_alerts())
-
-    async def _resend_alerts(self) -> None:
-        # Until the DSP acknowledges an alert it is sent again (WN-1: a broker that died after
-        # acknowledging it may never have delivered it); the DSP drops repeats by id.
-        while self._unacked_alerts:
-            await asyncio.sleep(ALERT_RESEND_S)
-            for up in list(self._unacked_alerts.values()):
-                await self.wan.send(up)
+            await self.wan.send({"kind": frame.kind, "id": frame.id, "device": frame.device.hex().upper(),
+                                 "counter": frame.counter, "gbcs": frame.wire.hex().upper()})
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]

@@ -110,7 +110,7 @@ def test_wn1_broker_killed_and_restarted_nothing_lost_nothing_twice():
             state = {"dsp_link": (w.dsp.port.link.connected.is_set(), len(w.dsp.port.link.outbox)),  # type: ignore[attr-defined]
                      "hub_link": (p.chf_runner.wan.link.connected.is_set(),  # type: ignore[attr-defined]
                                   len(p.chf_runner.wan.link.outbox)),  # type: ignore[attr-defined]
-                     "hub_answers": len(p.chf_runner._answers), "dsp_seen": len(w.dsp.seen)}
+                     "hub_answers": len(p.chf_runner.machine.answered), "dsp_seen": len(w.dsp.seen)}
             assert codes == ["I0"] * 60, f"{codes[:3]} {state}"
             finals = [a for a in w.dsp.inbox[SUPPLIER].answers[answers0:] if a.code == "I0"]
             assert len(finals) == 60 and len({a.request_id for a in finals}) == 60  # none twice
