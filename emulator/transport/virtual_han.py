@@ -108,6 +108,7 @@ class VirtualHan:
         self._senders: dict[tuple[bytes, bytes], Sender] = {}
         self._ack_timers: dict[tuple[bytes, bytes], asyncio.TimerHandle] = {}
         self._tags = itertools.count(1)
+        self._closed = False
         self.rng = random.Random(seed)
         self.impairments = impairments or Impairments()
         self.tap = tap
@@ -134,7 +135,12 @@ class VirtualHan:
         return VirtualLink(self, node)
 
     async def aclose(self) -> None:
-        """Nothing to release: the bus lives in memory."""
+        """The bus lives in memory: only the fragments still due on the air are called off (a
+        trace closed after the run must not see them)."""
+        self._closed = True
+        for timer in self._ack_timers.values():
+            timer.cancel()
+        self._ack_timers.clear()
 
     # --- trust centre -----------------------------------------------------------------------
     def _join(self, node: _Node, link_key: bytes) -> int:
@@ -213,6 +219,8 @@ class VirtualHan:
 
     def _overdue(self, key: tuple[bytes, bytes], to: _Node) -> None:
         self._ack_timers.pop(key, None)
+        if self._closed:
+            return
         sender = self._senders[key]
         failed, blocks = sender.overdue(self._now())
         if failed is not None:
@@ -253,6 +261,8 @@ class VirtualHan:
 
     # --- the air ----------------------------------------------------------------------------
     def _transmit(self, packet: HanPacket, to: _Node | None, tag: int = 0) -> None:
+        if self._closed:
+            return
         self.stats.sent += 1
         imp = self.impairments
         if to is None or (to is not self.coordinator and not to.joined):
