@@ -4,8 +4,8 @@ CI has no faulty real meter, so it runs the emulated ESME with one of these faul
 and asserts that ``smets2-emu conformance`` names it. Each fault is one row of :data:`FAULTS`
 and one hook here; the meter itself has no fault branches.
 
-* ``wrong-structure[:SRV]``: the answer to the SRV's use case (default 4.1.1) loses its last
-  data item (DLMS answers).
+* ``wrong-structure[:SRV]``: in the answer to the SRV's use case (default 4.1.1) the last data
+  item, when a structure, loses its last field, else is dropped with its result (DLMS answers).
 * ``no-alert-retry``: an alert the hub never acknowledged is not sent again (DV-6 expects the
   device to retry until acknowledged).
 * ``refused-join``: the device derives its link key from another install code, so the trust
@@ -26,7 +26,7 @@ DEFAULT_WRONG_SRV = "4.1.1"
 
 #: name -> what a conformance run must report when the fault is on.
 FAULTS: dict[str, str] = {
-    "wrong-structure": "the answer to one use case has the wrong structure (its last data item is missing)",
+    "wrong-structure": "the answer to one use case has the wrong structure (a field or data item is missing)",
     "no-alert-retry": "an unacknowledged alert is never sent again",
     "refused-join": "the device joins with a link key that is not its install code's, and is refused",
 }
@@ -86,5 +86,9 @@ class FaultyEsme(Esme):
         payload = super().execute(msg, now)
         if msg.message_code in self.faults.wrong_structure and payload[:1] == bytes((dlms.ACCESS_RESPONSE,)):
             rsp = dlms.decode_access_response(payload)
+            last = rsp.data[-1] if rsp.data else None
+            if last is not None and last.type == "structure" and last.value:
+                short = dlms.Data("structure", tuple(last.value[:-1]))
+                return dlms.AccessResponse(rsp.invoke_id, (*rsp.data[:-1], short), rsp.results, rsp.date_time).encode()
             return dlms.AccessResponse(rsp.invoke_id, rsp.data[:-1], rsp.results[:-1], rsp.date_time).encode()
         return payload
