@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
     p.add_argument("--alert-retry", type=float, default=360.0,
                    help="seconds the device has to send an unacknowledged alert again")
     p.add_argument("--vectors", type=Path, help="the RTDS 4.5.0 folder (default ../shared/vectors/gbcs-rtds-4.5.0)")
+    p.add_argument("--manufacturer-code", type=lambda v: int(v, 16), default=0x1234, metavar="HEX",
+                   help="the device's Zigbee manufacturer code, for the OTA image it is offered (default 1234)")
     p.add_argument("--han", choices=("radio", "fake-znp"), default="radio",
                    help="fake-znp: no dongle; the fake ZNP stick with the emulated ESME as the device (CI)")
     p.add_argument("--fault", action="append", default=[], metavar="NAME[:SRV]",
@@ -60,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
             if not profile.install_codes:
                 raise RadioError(f"{profile.source}: the {profile.radio} radio cannot do install-code joins (IC-2)")
             radio_class(profile)
-        settings = Settings(device, journeys, args.join_timeout, args.alert_retry, args.vectors or default_vectors())
+        settings = Settings(device, journeys, args.join_timeout, args.alert_retry, args.vectors or default_vectors(),
+                            args.manufacturer_code)
         opts = ConformanceOptions(settings, profile, args.han, list(args.fault), args.seed, args.report, args.junit,
                                   args.json, None if args.quiet else Progress(sys.stderr))
         if args.fault:

@@ -68,6 +68,24 @@ def shape(payload: bytes) -> Shape:
         return ("undecodable", str(e))
 
 
+def render(s: Shape) -> str:
+    """A shape as a reader wants it in a report: ``structure(enum, array[structure(...)])``."""
+    if isinstance(s, frozenset):
+        return "[" + " | ".join(sorted(render(x) for x in s)) + "]"
+    if isinstance(s, tuple):
+        if len(s) == 2 and s[0] == "array":
+            return "array" + render(s[1])
+        if len(s) == 2 and isinstance(s[0], str) and isinstance(s[1], tuple):
+            return f"{s[0]}({', '.join(render(x) for x in s[1])})"
+        if len(s) == 2 and isinstance(s[0], int):  # an ASN.1 constructed element
+            inner = s[1] if isinstance(s[1], tuple) else (s[1],)
+            return f"0x{s[0]:02X}{{{', '.join(render(x) for x in inner)}}}"
+        return "(" + ", ".join(render(x) for x in s) + ")"
+    if isinstance(s, int):
+        return f"0x{s:02X}"
+    return str(s)
+
+
 def mirror_difference(response: bytes, command: bytes) -> str | None:
     """How a DLMS access-response fails to answer its access-request item for item (None: it
     does, or either is not DLMS): one result per request, of the same kind."""
@@ -89,7 +107,7 @@ def _asn1_difference(received: Shape, expected: Shape, where: str) -> str | None
     if received == expected or "..." in (received, expected):
         return None
     if not (isinstance(received, tuple) and isinstance(expected, tuple)) or received[0] != expected[0]:
-        return f"{where}: received {received}, expected {expected}"
+        return f"{where}: received {render(received)}, expected {render(expected)}"
     got, ref = received[1], expected[1]
     if got == "..." or ref == "...":
         return None
@@ -99,7 +117,8 @@ def _asn1_difference(received: Shape, expected: Shape, where: str) -> str | None
     if len(set(got)) == 1 and len(set(ref)) == 1:  # a SEQUENCE OF (or one element): any number of them
         return _asn1_difference(got[0], ref[0], f"{where}.0")
     if len(got) != len(ref):
-        return f"{where}: {len(got)} elements, the reference has {len(ref)}: received {got}, expected {ref}"
+        return (f"{where}: {len(got)} elements, the reference has {len(ref)}: received {render(got)}, "
+                f"expected {render(ref)}")
     for i, (a, b) in enumerate(zip(got, ref, strict=True)):
         found = _asn1_difference(a, b, f"{where}.{i}")
         if found:
@@ -119,15 +138,15 @@ def difference(received: Shape, expected: Shape, where: str = "payload") -> str 
             return None
         for item in received:
             if all(difference(item, r) is not None for r in expected):
-                return f"{where}: element {item} is none of the reference's {sorted(map(str, expected))}"
+                return f"{where}: element {render(item)} is none of the reference's {render(expected)}"
         return None
     if isinstance(received, tuple) and isinstance(expected, tuple):
         if len(received) != len(expected):
-            return f"{where}: {len(received)} items, the reference has {len(expected)}: received {received}, " \
-                   f"expected {expected}"
+            return f"{where}: {len(received)} items, the reference has {len(expected)}: received " \
+                   f"{render(received)}, expected {render(expected)}"
         for i, (a, b) in enumerate(zip(received, expected, strict=True)):
             found = difference(a, b, f"{where}.{i}")
             if found:
                 return found
         return None
-    return f"{where}: received {received}, expected {expected}"
+    return f"{where}: received {render(received)}, expected {render(expected)}"

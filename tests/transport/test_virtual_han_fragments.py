@@ -5,11 +5,16 @@ and the 127-byte PHY payload, not read from the module under test."""
 
 from __future__ import annotations
 
+import json
+import struct
+from pathlib import Path
 from typing import Any
 
 from emulator.clock import run, until
 from emulator.transport.han import HanPacket
 from emulator.transport.virtual_han import VirtualHan
+from emulator.zigbee import aps
+from emulator.zigbee.pcap import parse_frame
 
 HUB = bytes.fromhex("00DB1234567890FF")
 METER = bytes.fromhex("00DB123456789001")
@@ -175,3 +180,31 @@ def test_frame_limit_none_is_the_unlimited_bus() -> None:
         assert [p.fragment for p in taps] == [None]
 
     run(main())
+
+
+def test_dv7_ic3_mp121_on_the_virtual_bus_the_623_update_crosses_in_fragments(tmp_path: Path) -> None:
+    """The virtual HAN no longer hides fragmentation: the 499-byte-and-more 6.23 credentials update
+    crosses as a run of APS blocks, which the pcap shows (first block with the count, the rest numbered)."""
+    from emulator.scenarios import journeys
+    from emulator.scenarios.runner import RunOptions
+    from emulator.scenarios.runner import run_sync as run_journey
+
+    pcap, trace = tmp_path / "mp121.pcap", tmp_path / "mp121.jsonl"
+    profiles, journey = journeys.get("mp121")
+    report = run_journey(RunOptions("mp121", broker="memory", quiet=True, pcap=pcap, trace=trace), profiles, journey)
+    steps = {s.id: s for s in report.steps}
+    assert report.ok and steps["credentials"].ok
+    largest = max(len(bytes.fromhex(r["hex"])) for r in map(json.loads, trace.read_text().splitlines())
+                  if r["link"] == "han" and r["direction"] == "down")
+    assert largest >= 499
+    data, pos, blocks = pcap.read_bytes(), 24, []
+    while pos + 16 <= len(data):
+        incl = struct.unpack_from("<IIII", data, pos)[2]
+        frame = parse_frame(data[pos + 16:pos + 16 + incl])
+        if frame.aps.cluster == 0x0704 and frame.aps.fragmentation is not None:
+            blocks.append(frame.aps)
+        pos += 16 + incl
+    firsts = [b.block_number for b in blocks if b.fragmentation is aps.Fragmentation.FIRST_BLOCK]
+    assert max(firsts) >= -(-largest // BLOCK)  # at least the blocks of 71 bytes the GBCS alone needs
+    later = {b.block_number for b in blocks if b.fragmentation is aps.Fragmentation.SUBSEQUENT_BLOCK}
+    assert set(range(1, 8)) <= later
