@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from emulator.clock import Clock
 from emulator.devices.endpoint import GbcsEndpoint, TrustAnchors
 from emulator.devices.faults import Faults, FaultyEsme
+from emulator.devices.gsme import Gsme
+from emulator.devices.meter import Meter
 from emulator.devices.profile import MeterProfile
 from emulator.hardware import RadioProfile
 from emulator.pki.generate import device_eui
@@ -68,14 +70,21 @@ class EmulatedDut:
 
 
 async def emulated_dut(clock: Clock, device: BenchDevice, faults: Faults, *, seed: int = 1) -> EmulatedDut:
-    """Serve a fake stick with ``device`` (an ESME) emulated on its air, holding the test PKI's keys
+    """Serve a fake stick with ``device`` (an ESME, or a sleepy GSME) emulated on its air, holding the test PKI's keys
     for its EUI (what ``pki init`` would load into a real one)."""
-    if device.kind != "ESME":
-        raise ValueError(f"the emulated device under test is an ESME; {device.kind} needs a real device")
     keys, maker = key_stores(seed, 1)
-    meter = FaultyEsme(device.eui, GbcsEndpoint(device.eui, view(keys, [device.eui]), TrustAnchors()),
-                       device_eui(0, "CHF"), MeterProfile(), clock.now(), maker.public_key()).with_faults(faults)
+    endpoint = GbcsEndpoint(device.eui, view(keys, [device.eui]), TrustAnchors())
+    meter: Meter
+    if device.kind == "ESME":
+        meter = FaultyEsme(device.eui, endpoint, device_eui(0, "CHF"), MeterProfile(), clock.now(),
+                           maker.public_key()).with_faults(faults)
+    elif faults != Faults():
+        raise ValueError(f"the declared faults are an ESME's; the emulated {device.kind} has none")
+    else:
+        meter = Gsme(device.eui, endpoint, device_eui(0, "CHF"), MeterProfile(image_type=2), clock.now(),
+                     maker.public_key())
     air = FakeZnpAir(FakeZnp(STICK_IEEE), clock)
     await air.serve_tcp()
-    runner = MeterRunner(meter, lambda r: air.attach(device.eui, r), clock)
+    sleepy = device.kind == "GSME"
+    runner = MeterRunner(meter, lambda r: air.attach(device.eui, r, sleepy=sleepy), clock)
     return EmulatedDut(air, runner, device, faults)

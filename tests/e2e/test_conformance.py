@@ -120,3 +120,23 @@ def test_the_cli_refuses_what_it_cannot_run_in_one_line(args: list[str], why: st
                        timeout=120, check=False, cwd=root)
     assert r.returncode == 2 and why in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_sleepy_gsme_under_test_passes_the_uit_steps(tmp_path: Path) -> None:
+    need_rtds()
+    opts = ConformanceOptions(Settings(BenchDevice.parse("GSME:83FED3407A939723A5C639B26916D505C3B5"), ("uit",),
+                                       vectors=RTDS), han="fake-znp")
+    report = run_sync(opts)
+    assert report.ok, [f"{s.id}: {s.detail}" for s in report.steps if not s.ok]
+    assert {s.id for s in report.steps if s.skipped} == {"uit.alerts"}
+
+
+def test_a_use_case_addressed_to_another_device_does_not_apply() -> None:
+    from emulator.scenarios.conformance import addressed_elsewhere
+
+    assert addressed_elsewhere("8.12.2", "GSME") == ("use case GCS59 Restore GPF Device Log addresses the GPF, "
+                                                     "not the GSME")
+    assert addressed_elsewhere("2.2", "GSME") == ("use case CS01a Apply Prepayment Top Up to an ESME addresses "
+                                                  "the ESME, not the GSME")
+    assert addressed_elsewhere("4.1.1", "ESME") is None
+    assert addressed_elsewhere("6.2.4", "GSME") is None  # GCS21e: "GSME/GPF"
