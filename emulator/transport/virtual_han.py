@@ -233,10 +233,11 @@ class VirtualHan:
             self.stats.fragment_resends += 1
         self._schedule(key, to, self._with_tags(key, blocks))
 
-    def _acknowledged(self, key: tuple[bytes, bytes], to: _Node, through: int) -> None:
+    def _acknowledged(self, key: tuple[bytes, bytes], to: _Node, through: int, tag: int) -> None:
         sender = self._senders.get(key)
-        if sender is None:
-            return
+        tags = self._tags_of.get(key)
+        if sender is None or not tags or tags[0] != tag:
+            return  # a late acknowledgement of a message already done (a duplicate block's): not this one's
         done, blocks = sender.acknowledged(through, self._now())
         if done is not None:
             self._tags_of[key].popleft()
@@ -256,7 +257,7 @@ class VirtualHan:
             sender = self.nodes.get(packet.src)
             if sender is not None and not (self.impairments.loss and self.rng.random() < self.impairments.loss):
                 asyncio.get_running_loop().call_later(self.impairments.latency_s, self._acknowledged,
-                                                      (packet.src, to.eui), to, ack)
+                                                      (packet.src, to.eui), to, ack, tag)
         return whole
 
     # --- the air ----------------------------------------------------------------------------
