@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,7 +28,7 @@ from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.response_shape import Shape, difference, mirror_difference, shape
 from emulator.scenarios import sit, uit
 from emulator.scenarios.bench_hub import BenchDevice
-from emulator.scenarios.report import Recorder, StepFailed, StepNotApplicable, check
+from emulator.scenarios.report import Recorder, Step, StepFailed, StepNotApplicable, check
 from emulator.scenarios.steps import send_ok
 from emulator.scenarios.trace import gbcs_in
 from emulator.scenarios.world import SUPPLIER, ServiceUser, World
@@ -239,11 +240,11 @@ class Session:
         wire = final.body.get("gbcs")
         if not isinstance(wire, str):
             return "I0"
-        sent = self.commands.sent.get(final.request_id)
+        sent = self.commands.sent.pop(final.request_id, None)
         command = frames.decode(bytes.fromhex(sent)) if sent else None
         return self.refs.judge(srv, self.kind, frames.decode(bytes.fromhex(wire)), command)
 
-    def step(self, id: str, name: str, requirements: list[str] | None = None):  # type: ignore[no-untyped-def]
+    def step(self, id: str, name: str, requirements: list[str] | None = None) -> AbstractContextManager[Step]:
         return self.rec.step(id, name, requirements)
 
 
