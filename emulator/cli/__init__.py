@@ -27,7 +27,7 @@ TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Serve a DSP and premises to work against (SSI page, HTTP API, MQTT)", ("dsp", "fleet")),
     # A module not built on this branch (duis: sign, validate or send DUIS requests) is skipped.
     ("Build, sign and look inside messages, keys and firmware", ("gbcs", "duis", "pki", "firmware", "zigbee")),
-    ("Use a real Zigbee radio", ("hardware",)),
+    ("Use a real Zigbee radio", ("hardware", "conformance")),
     ("Measure", ("bench",)),
 )
 

@@ -20,10 +20,16 @@ class Step:
     detail: str = ""
     duration_s: float = 0.0
     virtual_duration_s: float = 0.0
+    skipped: str = ""
+    """Why the step does not apply (it neither passed nor failed); empty when it ran."""
 
 
 class StepFailed(Exception):
     """Raised inside a step to fail it with a message (the journey goes on where it can)."""
+
+
+class StepNotApplicable(Exception):
+    """Raised inside a step that does not apply here (JUnit ``skipped``), with the reason."""
 
 
 @dataclass(slots=True)
@@ -57,13 +63,16 @@ class Report:
     def to_junit(self) -> str:
         suite = ET.Element("testsuite", name=f"smets2-emu.{self.journey}", tests=str(len(self.steps)),
                            failures=str(sum(not s.ok for s in self.steps)), errors="0",
+                           skipped=str(sum(bool(s.skipped) for s in self.steps)),
                            time=f"{self.wall_s:.3f}")
         for s in self.steps:
             case = ET.SubElement(suite, "testcase", classname=f"{self.journey}", name=f"{s.id} {s.name}",
                                  time=f"{s.duration_s:.4f}")
             props = ET.SubElement(case, "properties")
             ET.SubElement(props, "property", name="requirements", value=",".join(s.requirements))
-            if not s.ok:
+            if s.skipped:
+                ET.SubElement(case, "skipped", message=s.skipped)
+            elif not s.ok:
                 failure = ET.SubElement(case, "failure", message=s.detail[:200] or "failed")
                 failure.text = s.detail
             elif s.detail:
@@ -79,7 +88,7 @@ class Report:
                  f" {self.wall_s:.2f} s wall, {self.virtual_s:.0f} s {'virtual' if self.virtual_time else 'real'})"]
         width = max((len(s.id) for s in self.steps), default=4)
         for s in self.steps:
-            mark = "ok  " if s.ok else "FAIL"
+            mark = "n/a " if s.skipped else "ok  " if s.ok else "FAIL"
             reqs = f" [{', '.join(s.requirements)}]" if s.requirements else ""
             lines.append(f"  {mark} {s.id:<{width}}  {s.name}{reqs}")
             if s.detail and (not s.ok or len(s.detail) < 100):
@@ -129,6 +138,8 @@ class Recorder:
             s.ok = True
         except StepFailed as e:
             s.ok, s.detail = False, str(e)
+        except StepNotApplicable as e:
+            s.ok, s.skipped = True, str(e)
         except Exception as e:  # a journey step must report, not crash the journey
             s.ok, s.detail = False, f"{type(e).__name__}: {e}"
         finally:

@@ -75,6 +75,11 @@ class Trace:
                         "kind": message.get("kind"), "hex": message["gbcs"]})
 
 
+def gbcs_in(packet: HanPacket) -> bytes:
+    """The GBCS message a HAN frame tunnels (empty when it tunnels none)."""
+    return _gbcs_in(packet)
+
+
 def _gbcs_in(packet: HanPacket) -> bytes:
     if packet.cluster != tunneling.CLUSTER_ID:
         return b""

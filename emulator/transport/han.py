@@ -92,7 +92,7 @@ class HanRadio(ABC):
     @property
     def max_payload(self) -> int | None:
         """The largest ZCL payload one frame can carry on this radio (None: no limit known, e.g. a
-        stack that fragments at the APS layer, or the virtual bus)."""
+        stack that fragments at the APS layer; the virtual bus gives its reassembly limit)."""
         return None
 
 

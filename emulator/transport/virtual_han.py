@@ -7,11 +7,22 @@ centre's: a device joins only if the coordinator permitted exactly that EUI with
 exactly that link key, and not after the permit expired (IC-2). Frames for a sleepy
 device wait at the parent until the device polls. Every frame on the air goes to the
 ``tap`` (traces, pcaps).
+
+The bus has a frame limit, as the air has: by default what one secured Zigbee frame carries
+unfragmented (:data:`emulator.zigbee.apsf.UNFRAGMENTED_MAX`, 73 bytes: the 127-byte PHY payload
+less the MAC, NWK, APS headers and both security headers). A larger frame crosses in APS
+fragments as on the fake ZNP stick's air (:mod:`emulator.zigbee.apsf`): a window of blocks
+frame-delay apart, an acknowledgement per window from the receiver's APS, a window sent again
+when its acknowledgement is late, the message reassembled before the receiver sees it. A frame
+beyond the reassembly limit is refused, loudly. ``frame_limit=None`` restores the unlimited bus.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
+import logging
 import random
 from collections import deque
 from collections.abc import Callable
@@ -25,7 +36,18 @@ from emulator.transport.han import (
     JoinRefused,
     JoinRefusedReason,
 )
+from emulator.zigbee.apsf import (
+    REASSEMBLY_MAX,
+    UNFRAGMENTED_MAX,
+    ApsfConfig,
+    ApsfError,
+    Receiver,
+    Sender,
+    check_size,
+)
+from emulator.zigbee.errors import ZigbeeEncodeError
 
+log = logging.getLogger(__name__)
 Tap = Callable[[float, HanPacket, bool], None]  # (time, packet, delivered)
 
 
@@ -49,6 +71,16 @@ class BusStats:
     expired: int = 0
     joins: int = 0
     joins_refused: int = 0
+    fragmented: int = 0
+    """Messages too large for one frame, sent in APS fragments."""
+    fragments: int = 0
+    """APS blocks transmitted (resent ones included)."""
+    fragment_resends: int = 0
+    """Windows sent again because their acknowledgement was late."""
+    fragmented_failed: int = 0
+    too_large: int = 0
+    """Frames refused: beyond the reassembly limit."""
+    notes: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 
 
 @dataclass(slots=True)
@@ -59,13 +91,24 @@ class _Node:
     joined: bool = False
     nwk: int = 0xFFFE
     held: deque[tuple[float, HanPacket]] = field(default_factory=deque)
+    receivers: dict[bytes, Receiver] = field(default_factory=dict)
+    """This node's APS reassembly, per sender."""
 
 
 class VirtualHan:
     """One premises' HAN (many can share a loop)."""
 
     def __init__(self, *, seed: int = 0, impairments: Impairments | None = None, tap: Tap | None = None,
-                 indirect_timeout_s: float | None = None, max_held: int = 256) -> None:
+                 indirect_timeout_s: float | None = None, max_held: int = 256,
+                 frame_limit: int | None = UNFRAGMENTED_MAX, apsf: ApsfConfig | None = None,
+                 reassembly_limit: int = REASSEMBLY_MAX) -> None:
+        self.frame_limit = frame_limit
+        self.apsf = apsf or ApsfConfig()
+        self.reassembly_limit = reassembly_limit
+        self._senders: dict[tuple[bytes, bytes], Sender] = {}
+        self._ack_timers: dict[tuple[bytes, bytes], asyncio.TimerHandle] = {}
+        self._tags = itertools.count(1)
+        self._closed = False
         self.rng = random.Random(seed)
         self.impairments = impairments or Impairments()
         self.tap = tap
@@ -77,6 +120,7 @@ class VirtualHan:
         self.coordinator: _Node | None = None
         self._next_nwk = 0x1001
         self._last_arrival: dict[bytes, float] = {}
+        self._tags_of: dict[tuple[bytes, bytes], deque[int]] = {}
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -91,7 +135,12 @@ class VirtualHan:
         return VirtualLink(self, node)
 
     async def aclose(self) -> None:
-        """Nothing to release: the bus lives in memory."""
+        """The bus lives in memory: only the fragments still due on the air are called off (a
+        trace closed after the run must not see them)."""
+        self._closed = True
+        for timer in self._ack_timers.values():
+            timer.cancel()
+        self._ack_timers.clear()
 
     # --- trust centre -----------------------------------------------------------------------
     def _join(self, node: _Node, link_key: bytes) -> int:
@@ -118,8 +167,103 @@ class VirtualHan:
             coordinator.listener.device_joined(node.eui, node.nwk)
         return node.nwk
 
+    # --- APS fragmentation -------------------------------------------------------------------
+    def _send(self, packet: HanPacket, to: _Node | None) -> ZigbeeEncodeError | None:
+        """A frame from a node's APS: whole when it fits the frame limit, else in fragments. A frame
+        beyond the reassembly limit is refused: counted, logged, and the reason returned (a radio's
+        send does not raise, as a real stack's confirm reports the failure instead)."""
+        if self.frame_limit is None or len(packet.payload) <= self.frame_limit:
+            self._transmit(packet, to)
+            return None
+        try:
+            check_size(len(packet.payload), self.reassembly_limit, self.apsf.fragment_size)
+        except ZigbeeEncodeError as e:
+            self.stats.too_large += 1
+            self.stats.notes.append(f"{packet.src.hex().upper()} -> {packet.dst.hex().upper()}: {e}")
+            log.error("virtual HAN: %s -> %s on cluster 0x%04X: %s", packet.src.hex().upper(),
+                      packet.dst.hex().upper(), packet.cluster, e)
+            self._tap(packet, False)
+            return e
+        if to is None:
+            self._transmit(packet, to)  # nobody to acknowledge: counted and tapped as dropped
+            return None
+        self.stats.fragmented += 1
+        key = (packet.src, to.eui)
+        sender = self._senders.setdefault(key, Sender(self.apsf))
+        tag = next(self._tags)
+        # Each message keeps its tag on its blocks (the APS counter's job on the air).
+        blocks = [(at, block, tag) for at, block in sender.start(packet, self._now())]
+        self._tags_of.setdefault(key, deque()).append(tag)
+        self._schedule(key, to, blocks)
+        return None
+
+    def _schedule(self, key: tuple[bytes, bytes], to: _Node, blocks: list[tuple[float, HanPacket, int]]) -> None:
+        loop = asyncio.get_running_loop()
+        for at, block, tag in blocks:
+            self.stats.fragments += 1
+            loop.call_at(at, self._transmit, block, to, tag)
+        self._arm(key, to)
+
+    def _with_tags(self, key: tuple[bytes, bytes], blocks: list[tuple[float, HanPacket]]
+                   ) -> list[tuple[float, HanPacket, int]]:
+        tag = self._tags_of[key][0] if self._tags_of.get(key) else 0
+        return [(at, block, tag) for at, block in blocks]
+
+    def _arm(self, key: tuple[bytes, bytes], to: _Node) -> None:
+        old = self._ack_timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        due = self._senders[key].deadline()
+        if due is not None:
+            self._ack_timers[key] = asyncio.get_running_loop().call_at(due, self._overdue, key, to)
+
+    def _overdue(self, key: tuple[bytes, bytes], to: _Node) -> None:
+        self._ack_timers.pop(key, None)
+        if self._closed:
+            return
+        sender = self._senders[key]
+        failed, blocks = sender.overdue(self._now())
+        if failed is not None:
+            self.stats.fragmented_failed += 1
+            self.stats.notes.append(f"{key[0].hex().upper()} -> {key[1].hex().upper()}: blocks from "
+                                    f"{failed.next} never acknowledged after {sender.max_retries} retries: "
+                                    f"the frame is lost")
+            self._tags_of[key].popleft()
+        elif blocks:
+            self.stats.fragment_resends += 1
+        self._schedule(key, to, self._with_tags(key, blocks))
+
+    def _acknowledged(self, key: tuple[bytes, bytes], to: _Node, through: int, tag: int) -> None:
+        sender = self._senders.get(key)
+        tags = self._tags_of.get(key)
+        if sender is None or not tags or tags[0] != tag:
+            return  # a late acknowledgement of a message already done (a duplicate block's): not this one's
+        done, blocks = sender.acknowledged(through, self._now())
+        if done is not None:
+            self._tags_of[key].popleft()
+        if done is not None or blocks:
+            self._schedule(key, to, self._with_tags(key, blocks))
+
+    def _block_arrived(self, packet: HanPacket, to: _Node, tag: int) -> HanPacket | None:
+        """The receiver's APS: the block in, the window's acknowledgement back over the air, the
+        whole message out once complete."""
+        receiver = to.receivers.setdefault(packet.src, Receiver(self.apsf.window))
+        try:
+            ack, whole = receiver.block(packet, tag)
+        except ApsfError as e:
+            self.stats.notes.append(f"block to {to.eui.hex().upper()}: {e}: dropped")
+            return None
+        if ack is not None:
+            sender = self.nodes.get(packet.src)
+            if sender is not None and not (self.impairments.loss and self.rng.random() < self.impairments.loss):
+                asyncio.get_running_loop().call_later(self.impairments.latency_s, self._acknowledged,
+                                                      (packet.src, to.eui), to, ack, tag)
+        return whole
+
     # --- the air ----------------------------------------------------------------------------
-    def _transmit(self, packet: HanPacket, to: _Node | None) -> None:
+    def _transmit(self, packet: HanPacket, to: _Node | None, tag: int = 0) -> None:
+        if self._closed:
+            return
         self.stats.sent += 1
         imp = self.impairments
         if to is None or (to is not self.coordinator and not to.joined):
@@ -140,14 +284,19 @@ class VirtualHan:
                 # asyncio orders timers due at the same instant arbitrarily: keep each link FIFO.
                 when = max(when, self._last_arrival.get(to.eui, 0.0) + 1e-6)
                 self._last_arrival[to.eui] = when
-            loop.call_at(when, self._arrive, packet, to)
+            loop.call_at(when, self._arrive, packet, to, tag)
         self._tap(packet, True)
 
     def _tap(self, packet: HanPacket, delivered: bool) -> None:
         if self.tap is not None:
             self.tap(self._now(), packet, delivered)
 
-    def _arrive(self, packet: HanPacket, to: _Node) -> None:
+    def _arrive(self, packet: HanPacket, to: _Node, tag: int = 0) -> None:
+        if packet.fragment is not None:
+            whole = self._block_arrived(packet, to, tag)
+            if whole is None:
+                return
+            packet = whole
         if to.sleepy:
             if len(to.held) >= self.max_held:
                 to.held.popleft()
@@ -183,6 +332,11 @@ class VirtualRadio(HanRadio):
     def eui(self) -> bytes:
         return self._eui
 
+    @property
+    def max_payload(self) -> int | None:
+        """What the bus carries at all: the reassembly limit (None: an unlimited bus)."""
+        return None if self.bus.frame_limit is None else self.bus.reassembly_limit
+
     async def start(self, listener: HanListener) -> None:
         node = _Node(self._eui, listener, joined=True, nwk=0x0000)
         self.bus.coordinator = node
@@ -195,9 +349,8 @@ class VirtualRadio(HanRadio):
     async def send(self, packet: HanPacket) -> None:
         to = self.bus.nodes.get(packet.dst)
         if to is not None and to.nwk != 0xFFFE:
-            packet = HanPacket(packet.src, packet.dst, packet.cluster, packet.payload, packet.src_ep, packet.dst_ep,
-                               packet.profile, 0x0000, to.nwk, packet.aps_secured, packet.lqi)
-        self.bus._transmit(packet, to)
+            packet = dataclasses.replace(packet, src_nwk=0x0000, dst_nwk=to.nwk)
+        self.bus._send(packet, to)
 
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
         self.bus.permits[eui] = (link_key, self.bus._now() + seconds)
@@ -228,9 +381,8 @@ class VirtualLink(HanDeviceLink):
             self.bus.stats.dropped_unjoined += 1
             self.bus._tap(packet, False)
             return
-        packet = HanPacket(packet.src, packet.dst, packet.cluster, packet.payload, packet.src_ep, packet.dst_ep,
-                           packet.profile, self.node.nwk, 0x0000, packet.aps_secured, packet.lqi)
-        self.bus._transmit(packet, self.bus.coordinator)
+        packet = dataclasses.replace(packet, src_nwk=self.node.nwk, dst_nwk=0x0000)
+        self.bus._send(packet, self.bus.coordinator)
 
     async def poll(self) -> list[HanPacket]:
         return self.bus._poll(self.node)

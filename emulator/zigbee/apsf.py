@@ -11,6 +11,7 @@ a window of 5 blocks and 50 ms between frames.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from dataclasses import dataclass, field
 
 from emulator.zigbee.errors import ZigbeeDecodeError, ZigbeeEncodeError
@@ -18,11 +19,19 @@ from emulator.zigbee.packet import HanPacket
 
 DEFAULT_WINDOW = 5
 DEFAULT_FRAME_DELAY_MS = 50
+#: apscAckWaitDuration: 0.05 s x (2 x nwkcMaxDepth 15) + 0.1 s for security; apscMaxFrameRetries.
+ACK_WAIT_S = 1.6
+MAX_RETRIES = 3
 MAX_BLOCKS = 255  # the block count travels in one byte of the first block's extended header
 #: ASDU bytes one secured frame carries: a 127-byte PHY payload less the MAC header and FCS (11),
 #: the NWK header (8) with its auxiliary security header and MIC (18), the APS header with the
 #: fragmentation sub-frame (10) and the APS auxiliary header and MIC (9).
 FRAGMENT_SIZE = 71
+#: ASDU bytes one secured frame carries when it is not fragmented: the same budget without the APS
+#: extended header (extended frame control and block number, 2 bytes). 127 - 11 - 8 - 18 - 8 - 9 = 73.
+UNFRAGMENTED_MAX = FRAGMENT_SIZE + 2
+#: The largest ASDU fragmentation can carry at all: the block count is one byte.
+REASSEMBLY_MAX = MAX_BLOCKS * FRAGMENT_SIZE
 
 
 class ApsfError(ZigbeeDecodeError):
@@ -109,3 +118,111 @@ class Transfer:
         """The receiver has every block below ``through``; True when the whole message is across."""
         self.next = max(self.next, min(through, len(self.blocks)))
         return self.next >= len(self.blocks)
+
+
+def check_size(size: int, limit: int, fragment_size: int = FRAGMENT_SIZE) -> None:
+    """Refuse an ASDU of ``size`` bytes that the receiver could not reassemble (``limit``: its
+    reassembly buffer) or whose block count would not fit the extended header."""
+    if size > limit:
+        raise ZigbeeEncodeError(f"a {size}-byte frame exceeds the {limit}-byte APS reassembly limit; it is refused "
+                                f"(no receiver could put it back together)", field="apsf.size")
+    count = -(-size // fragment_size)
+    if count > MAX_BLOCKS:
+        raise ZigbeeEncodeError(f"{size} bytes need {count} blocks of {fragment_size}; APS carries at most "
+                                f"{MAX_BLOCKS}", field="apsf.block_count")
+
+
+@dataclass(slots=True)
+class Sender:
+    """One sender's fragmented messages to one receiver, one at a time (APS sends the next only
+    when the last window of the current one is acknowledged): windows out, acknowledgements in,
+    a window sent again when its acknowledgement is ``ack_wait_s`` late, up to ``max_retries``."""
+
+    config: ApsfConfig
+    ack_wait_s: float = ACK_WAIT_S
+    max_retries: int = MAX_RETRIES
+    queue: deque[Transfer] = field(default_factory=deque)
+    sent_at: float = 0.0
+    tries: int = 0
+
+    def start(self, packet: HanPacket, now: float) -> list[tuple[float, HanPacket]]:
+        """Queue ``packet`` (too large for one frame); the blocks to transmit now (if it is first)."""
+        self.queue.append(Transfer(split(packet, self.config.fragment_size), self.config))
+        return self._window(now) if len(self.queue) == 1 else []
+
+    def _window(self, now: float) -> list[tuple[float, HanPacket]]:
+        blocks = self.queue[0].window(now)
+        self.sent_at = blocks[-1][0] if blocks else now
+        return blocks
+
+    def _next(self, now: float) -> list[tuple[float, HanPacket]]:
+        self.queue.popleft()
+        self.tries = 0
+        return self._window(now) if self.queue else []
+
+    def acknowledged(self, through: int, now: float) -> tuple[Transfer | None, list[tuple[float, HanPacket]]]:
+        """The receiver has every block below ``through``: (the transfer it finished, or None; the
+        blocks to transmit next). An acknowledgement of nothing new changes nothing."""
+        if not self.queue:
+            return None, []
+        job = self.queue[0]
+        before = job.next
+        if job.acknowledged(through):
+            return job, self._next(now)
+        if job.next == before:
+            return None, []
+        self.tries = 0
+        return None, self._window(now)
+
+    def deadline(self) -> float | None:
+        """When the window on the air is overdue (None: nothing on the air)."""
+        return self.sent_at + self.ack_wait_s if self.queue else None
+
+    def overdue(self, now: float) -> tuple[Transfer | None, list[tuple[float, HanPacket]]]:
+        """Time passing: (the transfer given up after ``max_retries``, or None; the blocks to transmit)."""
+        due = self.deadline()
+        if due is None or now < due:
+            return None, []
+        if self.tries < self.max_retries:
+            self.tries += 1
+            return None, self._window(now)
+        return self.queue[0], self._next(now)
+
+
+@dataclass(slots=True)
+class Receiver:
+    """One receiver's reassembly of one sender's blocks. ``tag`` names the message a block belongs
+    to (what the APS counter does on the air), so a window sent again after its acknowledgement
+    was lost is acknowledged again and never delivered twice."""
+
+    window: int = DEFAULT_WINDOW
+    current: tuple[int, HanPacket, Reassembly] | None = None
+    finished: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=16))
+    """Recently completed messages: (tag, block count)."""
+
+    def block(self, packet: HanPacket, tag: int) -> tuple[int | None, HanPacket | None]:
+        """(the acknowledgement to send: blocks below this index are in, or None; the whole
+        message once complete, or None). Raises :class:`ApsfError` for a block that cannot belong."""
+        index, count = packet.fragment or (0, 1)
+        done = next((n for t, n in self.finished if t == tag), None)
+        if done is not None:
+            return done, None  # a repeat of a message already delivered: acknowledge it again
+        if self.current is None or self.current[0] != tag:
+            if index != 0 and self.current is None:
+                raise ApsfError(f"block {index}/{count} without its first block", field="apsf.block_number")
+            self.current = (tag, packet, Reassembly(count, self.window))
+        _, first, reassembly = self.current
+        try:
+            reassembly.add(index, count, packet.payload)
+        except ApsfError:
+            self.current = None
+            raise
+        ack = reassembly.window_acknowledged()
+        if ack is None and index < reassembly.acked:
+            ack = reassembly.acked  # a window already acknowledged came again: its ack was lost
+        if not reassembly.complete:
+            return ack, None
+        self.current = None
+        self.finished.append((tag, count))
+        return ack if ack is not None else count, dataclasses.replace(first, payload=reassembly.payload(),
+                                                                      fragment=None)

@@ -112,6 +112,7 @@ class PcapWriter:
         self.snaplen = snaplen
         self.pan_id = pan_id
         self.counters = FrameCounters()
+        self._block_counters: dict[tuple[bytes, bytes, int], int] = {}
         self._pending = bytearray()
         self._header_sent = False
 
@@ -131,8 +132,18 @@ class PcapWriter:
         return _RECORD.pack(seconds, micros, len(captured), len(frame)) + captured
 
     def packet(self, timestamp: float, packet: HanPacket) -> bytes:
-        """One record for a HAN packet, with the next MAC/NWK/APS sequence numbers."""
-        return self.record(timestamp, han_frame(packet, self.counters, self.pan_id))
+        """One record for a HAN packet, with the next MAC/NWK/APS sequence numbers. The blocks of
+        one fragmented message share the first block's APS counter, as on the air (Wireshark
+        reassembles them by it)."""
+        if packet.fragment is None:
+            return self.record(timestamp, han_frame(packet, self.counters, self.pan_id))
+        mac_seq, nwk_seq, aps_counter = self.counters.next()
+        key = (packet.src, packet.dst, packet.cluster)
+        if packet.fragment[0] == 0:
+            self._block_counters[key] = aps_counter
+        aps_counter = self._block_counters.get(key, aps_counter)
+        return self.record(timestamp, build_frame(packet, mac_sequence=mac_seq, nwk_sequence=nwk_seq,
+                                                  aps_counter=aps_counter, pan_id=self.pan_id))
 
     def add_record(self, timestamp: float, frame: bytes) -> None:
         self._pending += self.record(timestamp, frame)

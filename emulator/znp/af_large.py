@@ -21,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.zigbee.apsf import ApsfConfig, ApsfError, Reassembly, Transfer, split
+from emulator.zigbee.apsf import ACK_WAIT_S, MAX_RETRIES, ApsfConfig, ApsfError, Reassembly, Transfer, split
 from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
 from emulator.znp import errors as st
@@ -32,9 +32,6 @@ HELD_S = 15.0  # MT_AF_EXEC_CNT (15) ticks of MT_AF_EXEC_DLY (1000 ms)
 MAX_LARGE = 0x2000
 MEM_FAIL = 0x10  # afStatus_MEM_FAIL
 APS_NO_ACK = 0xB7  # ZApsNoAck: a window was never acknowledged, whatever the retries
-#: apscAckWaitDuration: 0.05 s x (2 x nwkcMaxDepth 15) + 0.1 s for security; apscMaxFrameRetries.
-ACK_WAIT_S = 1.6
-MAX_RETRIES = 3
 
 
 @dataclass(slots=True)
