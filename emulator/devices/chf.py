@@ -32,6 +32,7 @@ from emulator.devices.events import (
 )
 from emulator.devices.firmware import FUTURE_DATED_FIRMWARE_ALERT, FirmwareState
 from emulator.devices.gpf import Gpf
+from emulator.devices.key_establishment import ChfKeyEstablishment
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.gbcs import asn1, dlms, frames
 from emulator.gbcs.credentials import credentials_alert_code
@@ -44,7 +45,7 @@ from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import ZigbeeError
 from emulator.zigbee.install_code import parse as parse_install_code
-from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
+from emulator.zigbee.packet import CLUSTER_KEY_ESTABLISHMENT, CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 
 CCS01_ADD = 0x0001
 CCS02_REMOVE = 0x0002
@@ -106,6 +107,8 @@ class Chf:
         # Commands handed to a device and not yet answered, by (device, counter). A lost frame on
         # the HAN is re-sent; the meter answers an exact repeat from its cache.
         self.outstanding: dict[tuple[bytes, int], Outstanding] = {}
+        # CBKE responder (docs/cbke.md): None keeps the install-code join alone, as before.
+        self.key_establishment: ChfKeyEstablishment | None = None
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFF
@@ -321,7 +324,9 @@ class Chf:
         self.device_log.joined(eui, nwk)
         self.nwk[eui] = nwk
         out = Output(events=[Joined(eui, now, nwk)])
-        if self.kinds.get(eui) != "GSME":
+        if self.key_establishment is not None:
+            self.key_establishment.forget(eui)  # the tunnel opens once CBKE gives a key (_on_key_establishment)
+        elif self.kinds.get(eui) != "GSME":
             out.han.append(self._packet(eui, CLUSTER_TUNNELING, tunneling.RequestTunnel().encode(self._next_seq())))
         return out
 
@@ -329,6 +334,8 @@ class Chf:
         self.device_log.left(eui)
         self.nwk.pop(eui, None)
         self.tunnels.pop(eui, None)
+        if self.key_establishment is not None:
+            self.key_establishment.forget(eui)
         return Output()
 
     def on_packet(self, packet: HanPacket, now: float) -> Output:
@@ -340,6 +347,12 @@ class Chf:
         src = packet.src
         if packet.src_nwk != 0xFFFE:
             self.nwk.setdefault(src, packet.src_nwk)
+        if self.key_establishment is not None:
+            if packet.cluster == CLUSTER_KEY_ESTABLISHMENT:
+                return self._on_key_establishment(packet, header.sequence, command, now)
+            refused = self.key_establishment.gate(packet, now)
+            if refused is not None:
+                return refused
         out = Output()
         if not header.disable_default_response and header.cluster_specific:
             ack = zcl.ZclHeader(0x18 if header.direction == zcl.CLIENT_TO_SERVER else 0x10, header.sequence, 0x0B)
@@ -351,6 +364,16 @@ class Chf:
         if packet.cluster == METERING and self.gpf is not None and header.command_id == 0x0A and \
                 isinstance(command, bytes) and self.kinds.get(src) == "GSME":
             self.gpf.update_mirror(METERING, command, now)
+        return out
+
+    def _on_key_establishment(self, packet: HanPacket, sequence: int, command: zcl.ZclCommand | bytes,
+                              now: float) -> Output:
+        assert self.key_establishment is not None
+        out, established = self.key_establishment.on_packet(
+            packet, command, sequence, now, lambda dst, frame: self._packet(dst, CLUSTER_KEY_ESTABLISHMENT, frame))
+        if established and self.kinds.get(packet.src) != "GSME":  # GBCS: the tunnel follows CBKE
+            out.han.append(self._packet(packet.src, CLUSTER_TUNNELING,
+                                        tunneling.RequestTunnel().encode(self._next_seq())))
         return out
 
     def _up(self, src: bytes, gbcs: bytes, now: float) -> Output:

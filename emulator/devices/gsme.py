@@ -132,6 +132,10 @@ class Gsme(Meter):
         req = tunneling.RequestTunnel()
         return Output(han=[self._packet(CLUSTER_TUNNELING, req.encode(self._next_seq()))])
 
+    def on_key_established(self, now: float) -> Output:
+        """With CBKE on, the tunnel waits for the link key (GBCS: CBKE first)."""
+        return self.joined(now)
+
     def wake(self, now: float) -> Output:
         """One wake: mirror report, GET for queued commands, OTA progress."""
         out = Output()

@@ -17,6 +17,9 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
+from emulator.devices.chf import Chf
+from emulator.devices.key_establishment import ChfKeyEstablishment, MeterKeyEstablishment
+from emulator.devices.meter import Meter
 from emulator.zigbee import sect283k1 as curve
 from emulator.zigbee.cbke import CbkeCredentials
 from emulator.zigbee.cbke_crypto import CertificateFields, derive_scalar, ecqv_issue, ecqv_private_key
@@ -37,7 +40,7 @@ class SeCa:
 
 
 @functools.lru_cache(maxsize=16)
-def test_ca(seed: int, issuer: bytes = TEST_CA_ISSUER) -> SeCa:
+def se_ca(seed: int, issuer: bytes = TEST_CA_ISSUER) -> SeCa:
     """The seed's CA (``issuer`` other than the default gives an unrelated CA with that id)."""
     private = derive_scalar(_secret(seed), b"se-ca", issuer)
     return SeCa(issuer, private, curve.mul(private, curve.G))
@@ -46,7 +49,7 @@ def test_ca(seed: int, issuer: bytes = TEST_CA_ISSUER) -> SeCa:
 @functools.lru_cache(maxsize=1024)
 def issue(seed: int, subject: bytes, issuer: bytes = TEST_CA_ISSUER) -> CbkeCredentials:
     """``subject``'s certificate and private key from the seed's CA (``issuer``), trusting that CA."""
-    ca = test_ca(seed, issuer)
+    ca = se_ca(seed, issuer)
     secret = _secret(seed)
     request_private = derive_scalar(secret, b"se-request", issuer, subject)
     nonce = derive_scalar(secret, b"se-ca-nonce", issuer, subject)
@@ -61,6 +64,15 @@ def trusting(credentials: CbkeCredentials, *cas: SeCa) -> CbkeCredentials:
     """The same certificate and key, trusting ``cas`` instead."""
     return CbkeCredentials(credentials.certificate, credentials.private_key,
                            {ca.issuer: ca.public_key for ca in cas})
+
+
+def enable_cbke(seed: int, chf: Chf, meters: list[Meter], *, issuer: bytes = TEST_CA_ISSUER) -> None:
+    """Give a premises' machines CBKE with certificates from the seed's CA (meters from ``issuer``'s
+    CA: another id makes them untrusted by the CHF, as a device with a foreign certificate is)."""
+    chf.key_establishment = ChfKeyEstablishment(chf.eui, issue(seed, chf.eui))
+    for meter in meters:
+        own = issue(seed, meter.eui, issuer)
+        meter.key_establishment = MeterKeyEstablishment(meter.eui, meter.chf, trusting(own, se_ca(seed)))
 
 
 def _secret(seed: int) -> bytes:

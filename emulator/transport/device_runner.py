@@ -92,8 +92,12 @@ class MeterRunner:
         self.machine.joined_at(self.clock.now())
         self.timer.arm(self.machine.get_timer(), self.clock)
         self.joined.set()
+        # With CBKE on, the meter starts Key Establishment now and opens its tunnel after it.
+        if self.machine.key_establishment is not None:
+            self._apply(self.machine.start_key_establishment(self.clock.now()))
         if isinstance(self.machine, Gsme):
-            self._apply(self.machine.joined(self.clock.now()))
+            if self.machine.key_establishment is None:
+                self._apply(self.machine.joined(self.clock.now()))
             self._wake_task = asyncio.ensure_future(self._wake_loop(self.machine))
         return nwk
 
@@ -111,6 +115,9 @@ class MeterRunner:
         while True:
             await self._poll()
             now = self.clock.now()
+            if gsme.key_establishment is not None and gsme.key_establishment.pending:
+                await asyncio.sleep(FAST_POLL_S)  # CBKE running: poll for the CHF's answers, no wakes yet
+                continue
             if now >= (gsme.next_wake or now):
                 self._apply(gsme.wake(now))
                 await asyncio.sleep(FAST_POLL_S)
