@@ -78,6 +78,7 @@ class ChfKeyEstablishment:
         self.sessions: dict[bytes, CbkeSession] = {}
         self.link_keys: dict[bytes, bytes] = {}
         self._attempts: dict[bytes, int] = {}
+        self._initiates: dict[bytes, zcl.ZclCommand] = {}  # the request that opened each exchange
 
     def established(self, eui: bytes) -> bool:
         return eui in self.link_keys
@@ -103,8 +104,11 @@ class ChfKeyEstablishment:
         for open_session in self.sessions.values():
             open_session.handle_timer(now)
         session: CbkeSession | None = self.sessions.get(src)
-        if isinstance(command, ke.InitiateKeyEstablishmentRequest) and (session is None or session.done
-                                                                         or session.state is not State.IDLE):
+        if isinstance(command, ke.InitiateKeyEstablishmentRequest) and session is not None and not session.done \
+                and command == self._initiates.get(src) and session.state is not State.AWAIT_EPHEMERAL_REQUEST:
+            return Output(), False  # a late duplicate of the request that opened this exchange
+        if isinstance(command, ke.InitiateKeyEstablishmentRequest) and (
+                session is None or session.done or command != self._initiates.get(src)):
             busy = sum(1 for s in self.sessions.values() if not s.done and s.peer_eui != src)
             if busy >= self.max_sessions:
                 refusal = ke.TerminateKeyEstablishmentServer(ke.KeyEstablishmentStatus.NO_RESOURCES, 10, ke.SUITE_2)
@@ -112,6 +116,7 @@ class ChfKeyEstablishment:
             attempt = self._attempts.get(src, 0)
             self._attempts[src] = attempt + 1
             session = self.sessions[src] = CbkeSession(Role.RESPONDER, self.credentials, self.eui, src, attempt)
+            self._initiates[src] = command
             self.link_keys.pop(src, None)  # a new exchange replaces the old key
         if session is None:
             return Output(events=[CommandRefused(self.eui, now, f"{type(command).__name__} from "

@@ -58,7 +58,7 @@ def _on_curve(x: int, y: int) -> bool:  # y^2 + xy = x^3 + 1, with the reference
 
 
 def test_sec2_parameters():
-    assert (c.GX, c.GY) == (int.from_bytes(SEC2_G[1:37], "big"), int.from_bytes(SEC2_G[37:], "big"))
+    assert (int.from_bytes(SEC2_G[1:37], "big"), int.from_bytes(SEC2_G[37:], "big")) == (c.GX, c.GY)
     assert c.N == SEC2_N and c.H == 4 and c.F == F_POLY
     assert _on_curve(c.GX, c.GY)
     assert c.mul(c.N, c.G) is None
