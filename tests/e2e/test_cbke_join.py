@@ -163,3 +163,20 @@ def test_cbke_off_keeps_the_install_code_join_alone():
 
     Smets2().run(scenario, [PremisesProfile(gas=None)], tap=lambda t, pkt, ok: tapped.append(pkt))
     assert not any(pkt.cluster == CLUSTER_KEY_ESTABLISHMENT for pkt in tapped)
+
+
+def test_same_seed_same_cbke_frames():
+    """Ephemeral keys come from the seed's keys: two runs put byte-identical frames on the HAN."""
+    runs: list[list[tuple[bytes, bytes]]] = []
+    for _ in range(2):
+        tapped: list[HanPacket] = []
+
+        async def scenario(world: World) -> None:
+            p = world.premises[0]
+            await steps.install(world, p, world.users[SUPPLIER])
+            await until(lambda: p.esme in p.chf_runner.machine.tunnels, CBKE_S)
+
+        Smets2().run(scenario, [PremisesProfile(gas=None, cbke=True)], seed=5,
+                     tap=lambda t, pkt, ok, into=tapped: into.append(pkt))
+        runs.append([(pkt.src, pkt.payload) for pkt in tapped if pkt.cluster == CLUSTER_KEY_ESTABLISHMENT])
+    assert len(runs[0]) == 6 and runs[0] == runs[1]
