@@ -37,7 +37,7 @@ class KeyEstablishmentStatus(IntEnum):
     INVALID_CERTIFICATE = 0x06
 
 
-class _FixedOctets(WireType[bytes]):
+class FixedOctets(WireType[bytes]):
     """Exactly ``size`` octets, no length prefix (the MACs)."""
 
     def __init__(self, size: int) -> None:
@@ -53,7 +53,7 @@ class _FixedOctets(WireType[bytes]):
         return reader.take(self.size, field)
 
 
-mac16 = _FixedOctets(MAC_LENGTH)
+mac16 = FixedOctets(MAC_LENGTH)
 _INITIATE = (Field("key_establishment_suite", bitmap16_le), Field("ephemeral_data_generate_time", uint8),
              Field("confirm_key_generate_time", uint8), Field("identity", rest_of_frame))
 _TERMINATE = (Field("status_code", enum8), Field("wait_time", uint8), Field("key_establishment_suite", bitmap16_le))
