@@ -20,8 +20,9 @@ from emulator.pki.se_certs import ROGUE_CA_ISSUER, issue, se_ca, trusting
 from emulator.pytest_plugin import Smets2
 from emulator.scenarios import steps
 from emulator.scenarios.world import SUPPLIER, World
+from emulator.zigbee.aps_security import secure_frame
 from emulator.zigbee.packet import CLUSTER_KEY_ESTABLISHMENT, CLUSTER_TUNNELING, HanPacket
-from emulator.zigbee.pcap import PcapWriter
+from emulator.zigbee.pcap import FrameCounters, PcapWriter, han_frame
 
 TSHARK = shutil.which("tshark")
 CBKE_S = 120.0  # virtual seconds: the exchange itself takes a few frames' latency (and a GSME's polls)
@@ -46,6 +47,16 @@ def _pcap(frames: list[tuple[float, HanPacket]], path: Path) -> Path:
     return path
 
 
+def _secured_pcap(frames: list[tuple[float, HanPacket]], device: bytes, key: bytes, path: Path) -> Path:
+    """The Tunneling frames between the CHF and ``device``, APS-secured with ``key``."""
+    writer, counters = PcapWriter(), FrameCounters()
+    for n, (when, packet) in enumerate(frames):
+        if packet.cluster == CLUSTER_TUNNELING and device in (packet.src, packet.dst):
+            writer.add_record(1_767_225_600.0 + when, secure_frame(han_frame(packet, counters), key, n))
+    path.write_bytes(writer.data_to_send())
+    return path
+
+
 def _tshark(pcap: Path, *args: str) -> list[str]:
     assert TSHARK is not None
     out = subprocess.run([TSHARK, "-r", str(pcap), *args], capture_output=True, text=True, timeout=300)
@@ -55,6 +66,7 @@ def _tshark(pcap: Path, *args: str) -> list[str]:
 
 def test_cbke_join_then_gbcs_over_the_new_link_key(tmp_path: Path):
     tapped: list[tuple[float, HanPacket]] = []
+    keys: dict[bytes, bytes] = {}
 
     async def scenario(world: World) -> None:
         p = world.premises[0]
@@ -75,6 +87,7 @@ def test_cbke_join_then_gbcs_over_the_new_link_key(tmp_path: Path):
             assert meter.link_key == chf.key_establishment.link_keys[runner.machine.eui]
             assert len(meter.link_key) == 16
         await until(lambda: p.esme in chf.tunnels and p.gsme in chf.tunnels, CBKE_S)
+        keys.update(chf.key_establishment.link_keys)
         await steps.commission(world, p, world.users[SUPPLIER])
         _ack, final = await world.users[SUPPLIER].send("11.2", p.esme.hex().upper())
         assert final.code == "I0"
@@ -108,6 +121,16 @@ def test_cbke_join_then_gbcs_over_the_new_link_key(tmp_path: Path):
         assert not _tshark(pcap, "-Y", "zbee_zcl_se.ke && (_ws.malformed || _ws.expert.severity >= error)")
         assert len(_tshark(pcap, "-Y", "zbee_zcl_se.ke.macu")) == 2
         assert len(_tshark(pcap, "-Y", "zbee_zcl_se.ke.macv")) == 2
+        # The CBKE key is a working APS link key: the ESME's tunnel traffic, APS-secured with it as a
+        # real stack sends it, is opaque to Wireshark without the key and dissects as GBCS with it.
+        secured = _secured_pcap(tapped[first_tunnel:], esme, keys[esme], tmp_path / "secured.pcap")
+        tunnel_frames = sum(1 for _, pkt in tapped[first_tunnel:] if pkt.cluster == CLUSTER_TUNNELING
+                            and esme in (pkt.src, pkt.dst))
+        tunneling = "zbee_zcl_se.tun.cmd.srv_rx.id || zbee_zcl_se.tun.cmd.srv_tx.id"
+        assert not _tshark(secured, "-Y", "zbee_zcl")  # no ZCL readable without the key
+        with_key = _tshark(secured, "-o", f'uat:zigbee_pc_keys:"{keys[esme].hex()}","Normal","cbke"',
+                           "-Y", tunneling)
+        assert len(with_key) == tunnel_frames > 0
 
 
 def test_cbke_meter_with_a_foreign_certificate_is_refused(tmp_path: Path):
