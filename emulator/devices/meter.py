@@ -219,7 +219,7 @@ class Meter(ABC):
             return Output(events=[CommandRefused(self.eui, now, f"malformed ZCL frame: {e}", 0)])
         if self.key_establishment is not None:
             if packet.cluster == CLUSTER_KEY_ESTABLISHMENT:
-                return self._on_key_establishment(header.sequence, command, now)
+                return self._on_key_establishment(command, now)
             refused = self.key_establishment.gate(packet, now)
             if refused is not None:
                 return refused
@@ -245,9 +245,10 @@ class Meter(ABC):
         frames = self.key_establishment.start(now, self._next_seq())
         return Output(han=[self._packet(CLUSTER_KEY_ESTABLISHMENT, frame) for frame in frames])
 
-    def _on_key_establishment(self, sequence: int, command: zcl.ZclCommand | bytes, now: float) -> Output:
+    def _on_key_establishment(self, command: zcl.ZclCommand | bytes, now: float) -> Output:
         assert self.key_establishment is not None
-        frames, events = self.key_establishment.on_command(command, sequence, now)
+        # Our next request (Ephemeral Data, Confirm Key Data) or Terminate: a new transaction number.
+        frames, events = self.key_establishment.on_command(command, self._next_seq(), now)
         out = Output(han=[self._packet(CLUSTER_KEY_ESTABLISHMENT, frame) for frame in frames], events=events)
         if self.key_establishment.established and any(isinstance(e, KeyEstablished) for e in events):
             out.extend(self.on_key_established(now))
