@@ -34,6 +34,7 @@ from enum import Enum
 
 from emulator.zigbee import sect283k1 as curve
 from emulator.zigbee.cbke_crypto import (
+    KEY_USAGE_KEY_AGREEMENT,
     MAC_TAG_INITIATOR,
     MAC_TAG_RESPONDER,
     Certificate,
@@ -118,6 +119,8 @@ def check_certificate(data: bytes, sender: bytes, trusted: Mapping[bytes, Point]
     ca_public = trusted.get(cert.issuer)
     if ca_public is None:
         raise Refusal(Status.UNKNOWN_ISSUER, f"certificate issuer {cert.issuer.hex().upper()} is not a trusted CA")
+    if not cert.key_usage & KEY_USAGE_KEY_AGREEMENT:
+        raise Refusal(Status.BAD_MESSAGE, f"certificate key usage 0x{cert.key_usage:02X} does not allow key agreement")
     if cert.subject != sender:
         raise Refusal(Status.BAD_MESSAGE, f"certificate subject {cert.subject.hex().upper()} is not the sender "
                                            f"{sender.hex().upper()}")

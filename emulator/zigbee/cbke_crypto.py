@@ -113,6 +113,18 @@ def scalar_bytes(value: int) -> bytes:
 
 # --- ECQV (SEC 4) ---------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class CertificateFields:
+    """What a CA writes into a certificate besides the reconstruction point."""
+
+    serial: bytes
+    issuer: bytes
+    subject: bytes
+    valid_from: int
+    valid_to: int = NEVER_EXPIRES
+    key_usage: int = KEY_USAGE_KEY_AGREEMENT | KEY_USAGE_DIGITAL_SIGNATURE
+
+
 def ecqv_issue(ca_private: int, request_point: Point, ca_nonce: int,
                fill: CertificateFields) -> tuple[Certificate, int]:
     """The CA's side: P = R_U + k G, the certificate over P, and r = e k + d_CA (mod n)."""
@@ -131,18 +143,6 @@ def ecqv_public_key(cert: Certificate, ca_public: Point) -> Point:
     """Anyone's side: Q = e P + Q_CA; :class:`~emulator.zigbee.sect283k1.CurveError` for a bad P."""
     public = curve.decode_point(cert.reconstruction, "certificate.reconstruction")
     return curve.add(curve.mul(cert.hash_integer(), public), ca_public)
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateFields:
-    """What a CA writes into a certificate besides the reconstruction point."""
-
-    serial: bytes
-    issuer: bytes
-    subject: bytes
-    valid_from: int
-    valid_to: int = NEVER_EXPIRES
-    key_usage: int = KEY_USAGE_KEY_AGREEMENT | KEY_USAGE_DIGITAL_SIGNATURE
 
 
 # --- ECMQV, KDF, MAC ------------------------------------------------------------------------

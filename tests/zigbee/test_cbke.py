@@ -207,7 +207,9 @@ def _tampered(creds: CbkeCredentials, offset: int, xor: int = 0x01) -> CbkeCrede
     (lambda: _tampered(issue(SEED, ESME), 1), Status.BAD_KEY_CONFIRM, 6),   # serial: the hash, so the key, moves
     (lambda: _tampered(issue(SEED, ESME), 35), Status.BAD_MESSAGE, 2),      # subject: not the sender
     (lambda: _tampered(issue(SEED, ESME), 37, 0x06), Status.BAD_MESSAGE, 2),  # reconstruction prefix 04/05
-], ids=["foreign issuer", "tampered serial", "tampered subject", "tampered reconstruction point"])
+    (lambda: _tampered(issue(SEED, ESME), 36, 0x08), Status.BAD_MESSAGE, 2),  # key usage: signature only
+], ids=["foreign issuer", "tampered serial", "tampered subject", "tampered reconstruction point",
+        "not for key agreement"])
 def test_bad_device_certificate_is_refused_by_the_chf(credentials, status: Status, sent: int):
     initiator, responder = _pair(esme=credentials())
     crossed = _run(initiator, responder)
