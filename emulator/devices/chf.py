@@ -324,9 +324,9 @@ class Chf:
         self.device_log.joined(eui, nwk)
         self.nwk[eui] = nwk
         out = Output(events=[Joined(eui, now, nwk)])
-        if self.key_establishment is not None:
-            self.key_establishment.forget(eui)  # the tunnel opens once CBKE gives a key (_on_key_establishment)
-        elif self.kinds.get(eui) != "GSME":
+        # With CBKE on, the tunnel opens once CBKE gives a key (_on_key_establishment). The join report
+        # may come after the exchange on a real radio, so it leaves the key alone (a leave forgets it).
+        if self.key_establishment is None and self.kinds.get(eui) != "GSME":
             out.han.append(self._packet(eui, CLUSTER_TUNNELING, tunneling.RequestTunnel().encode(self._next_seq())))
         return out
 
