@@ -320,3 +320,16 @@ def test_chf_survives_duplicated_and_repeated_initiate_requests():
     _out, _ = chf.on_packet(_packet(ESME, ephemeral), ephemeral, 4, 0.0, make)
     late, _ = chf.on_packet(_packet(ESME, request), request, 3, 0.0, make)  # a late copy: ignored
     assert not late.han and chf.sessions[ESME].state is State.AWAIT_CONFIRM_REQUEST
+
+
+def test_chf_gate_refuses_gbcs_clusters_until_cbke_and_after_a_leave():
+    chf = ChfKeyEstablishment(CHF, issue(SEED, CHF))
+    tunnel = HanPacket(ESME, CHF, 0x0704, bytes.fromhex("11 01 00 06 ffff 00 dc05"))
+    basic = HanPacket(ESME, CHF, 0x0000, bytes.fromhex("00 01 00 0400"))
+    refused = chf.gate(tunnel, 0.0)
+    assert refused is not None and "before CBKE" in refused.events[0].reason  # type: ignore[attr-defined]
+    assert chf.gate(basic, 0.0) is None  # the interview is not gated
+    chf.link_keys[ESME] = bytes(16)
+    assert chf.gate(tunnel, 0.0) is None
+    chf.forget(ESME)
+    assert chf.gate(tunnel, 0.0) is not None
