@@ -13,9 +13,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from emulator.clock import until
 from emulator.devices.key_establishment import KeyEstablished, KeyEstablishmentFailed, MeterKeyEstablishment
-from emulator.devices.profile import PremisesProfile
+from emulator.devices.profile import PremisesProfile, ProfileError, premises_from_mapping
 from emulator.pki.se_certs import ROGUE_CA_ISSUER, issue, se_ca, trusting
 from emulator.pytest_plugin import Smets2
 from emulator.scenarios import steps
@@ -203,3 +205,10 @@ def test_same_seed_same_cbke_frames():
                      tap=lambda t, pkt, ok, into=tapped: into.append(pkt))
         runs.append([(pkt.src, pkt.payload) for pkt in tapped if pkt.cluster == CLUSTER_KEY_ESTABLISHMENT])
     assert len(runs[0]) == 6 and runs[0] == runs[1]
+
+
+def test_cbke_is_a_premises_profile_key():
+    assert premises_from_mapping({"cbke": True}).cbke is True
+    assert premises_from_mapping({}).cbke is False
+    with pytest.raises(ProfileError, match="cbke"):
+        premises_from_mapping({"cbke": "yes"})
