@@ -41,6 +41,7 @@ from emulator.devices.events import (
 )
 from emulator.devices.firmware import FUTURE_DATED_FIRMWARE_ALERT, FirmwareState
 from emulator.devices.gpf import Gpf
+from emulator.devices.key_establishment import ChfKeyEstablishment
 from emulator.devices.usecase_handlers import asn1_response
 from emulator.gbcs import asn1, dlms, frames, obis
 from emulator.gbcs.credentials import credentials_alert_code
@@ -53,7 +54,7 @@ from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import ZigbeeError
 from emulator.zigbee.install_code import parse as parse_install_code
-from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
+from emulator.zigbee.packet import CLUSTER_KEY_ESTABLISHMENT, CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 
 CCS01_ADD = 0x0001
 CCS02_REMOVE = 0x0002
@@ -136,6 +137,8 @@ class Chf:
         self.unacked: dict[str, UnackedAlert] = {}
         #: The largest ZCL frame the HAN radio carries (None: no limit known); the adapter tells.
         self.max_han_payload: int | None = None
+        # CBKE responder (docs/cbke.md): None keeps the install-code join alone, as before.
+        self.key_establishment: ChfKeyEstablishment | None = None
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFF
@@ -395,7 +398,9 @@ class Chf:
         self.device_log.joined(eui, nwk)
         self.nwk[eui] = nwk
         out = Output(events=[Joined(eui, now, nwk)])
-        if self.kinds.get(eui) != "GSME":
+        # With CBKE on, the tunnel opens once CBKE gives a key (_on_key_establishment). The join report
+        # may come after the exchange on a real radio, so it leaves the key alone (a leave forgets it).
+        if self.key_establishment is None and self.kinds.get(eui) != "GSME":
             out.han.append(self._packet(eui, CLUSTER_TUNNELING, tunneling.RequestTunnel().encode(self._next_seq())))
         return out
 
@@ -403,6 +408,8 @@ class Chf:
         self.device_log.left(eui)
         self.nwk.pop(eui, None)
         self.tunnels.pop(eui, None)
+        if self.key_establishment is not None:
+            self.key_establishment.forget(eui)
         return Output()
 
     def on_packet(self, packet: HanPacket, now: float) -> Output:
@@ -414,6 +421,12 @@ class Chf:
         src = packet.src
         if packet.src_nwk != 0xFFFE:
             self.nwk.setdefault(src, packet.src_nwk)
+        if self.key_establishment is not None:
+            if packet.cluster == CLUSTER_KEY_ESTABLISHMENT:
+                return self._on_key_establishment(packet, header.sequence, command, now)
+            refused = self.key_establishment.gate(packet, now)
+            if refused is not None:
+                return refused
         out = Output()
         if not header.disable_default_response and header.cluster_specific:
             out.han.append(self._packet(src, packet.cluster, zcl.default_response(header)))
@@ -424,6 +437,16 @@ class Chf:
         if packet.cluster == METERING and self.gpf is not None and header.command_id == 0x0A and \
                 isinstance(command, bytes) and self.kinds.get(src) == "GSME":
             self.gpf.update_mirror(METERING, command, now)
+        return out
+
+    def _on_key_establishment(self, packet: HanPacket, sequence: int, command: zcl.ZclCommand | bytes,
+                              now: float) -> Output:
+        assert self.key_establishment is not None
+        out, established = self.key_establishment.on_packet(
+            packet, command, sequence, now, lambda dst, frame: self._packet(dst, CLUSTER_KEY_ESTABLISHMENT, frame))
+        if established and self.kinds.get(packet.src) != "GSME":  # GBCS: the tunnel follows CBKE
+            out.han.append(self._packet(packet.src, CLUSTER_TUNNELING,
+                                        tunneling.RequestTunnel().encode(self._next_seq())))
         return out
 
     def _up(self, src: bytes, gbcs: bytes, now: float) -> Output:

@@ -153,8 +153,13 @@ class Gsme(Meter):
     def get_timer(self) -> float | None:
         if self.nwk == NOT_JOINED:  # off the network: nothing to wake for but the meter's own work
             return super().get_timer()
+        if self._cbke_running():  # poll for the CHF's CBKE answers; no scheduled wake before the key
+            return earliest(super().get_timer(), self.poll_at if self.poll_at is not None else 0.0)
         poll = self.poll_at if self.busy or self.awaiting_answer else None
         return earliest(super().get_timer(), self.next_wake, poll)
+
+    def _cbke_running(self) -> bool:
+        return self.key_establishment is not None and self.key_establishment.pending
 
     def handle_timer(self, now: float) -> Output:
         """The sleepy cycle: wake on schedule (poll, report, GET, OTA), poll once more for the
@@ -162,6 +167,11 @@ class Gsme(Meter):
         stop the scheduled wakes."""
         out = super().handle_timer(now)
         if self.nwk == NOT_JOINED:
+            return out
+        if self._cbke_running():
+            if self.poll_at is None or now >= self.poll_at:
+                out.poll = True
+                self.poll_at = now + FAST_POLL_S
             return out
         if self.next_wake is not None and now >= self.next_wake:
             out.poll = True
@@ -171,6 +181,10 @@ class Gsme(Meter):
             out.poll = True
             self.poll_at, self.awaiting_answer = now + FAST_POLL_S, False
         return out
+
+    def on_key_established(self, now: float) -> Output:
+        """With CBKE on, the tunnel waits for the link key (GBCS: CBKE first)."""
+        return self.joined(now)
 
     def wake(self, now: float) -> Output:
         """One wake: mirror report, GET for queued commands, OTA progress."""

@@ -43,13 +43,14 @@ from emulator.devices.firmware import (
     FirmwareState,
     HeldImage,
 )
+from emulator.devices.key_establishment import KeyEstablished, MeterKeyEstablishment
 from emulator.gbcs import asn1, security
 from emulator.gbcs.credentials import credentials_alert_code
 from emulator.gbcs.frames import Message
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota
 from emulator.zigbee.errors import OtaFileError, ZigbeeError
-from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
+from emulator.zigbee.packet import CLUSTER_KEY_ESTABLISHMENT, CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 from emulator.zigbee.status import ZclStatus
 from emulator.zigbee.zcl import AttributeValue, DataType, ReadAttributeRecord
 from emulator.zigbee.zdo import CLUSTER_BASIC, DeviceDescriptor, meter_descriptor
@@ -99,6 +100,8 @@ class Meter(ABC):
         self._last_command: bytes = b""
         self._last_response: bytes | None = None
         self.querying = False
+        # CBKE initiator (docs/cbke.md): None keeps the install-code join alone, as before.
+        self.key_establishment: MeterKeyEstablishment | None = None
 
     # --- helpers -------------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -214,6 +217,12 @@ class Meter(ABC):
             header, command = zcl.decode_command(packet.cluster, packet.payload)
         except ZigbeeError as e:
             return Output(events=[CommandRefused(self.eui, now, f"malformed ZCL frame: {e}", 0)])
+        if self.key_establishment is not None:
+            if packet.cluster == CLUSTER_KEY_ESTABLISHMENT:
+                return self._on_key_establishment(command, now)
+            refused = self.key_establishment.gate(packet, now)
+            if refused is not None:
+                return refused
         if zcl.is_default_response(header):  # an ack
             counter = self._alert_by_seq.pop(header.sequence, None)
             if counter is not None and self.outbox.acknowledged(counter):
@@ -226,6 +235,34 @@ class Meter(ABC):
             return self.on_tunnel(command, now)
         if packet.cluster == CLUSTER_OTA:
             return self.on_ota(command, now)
+        return Output()
+
+    # --- CBKE (initiator) ------------------------------------------------------------------
+    def start_key_establishment(self, now: float) -> Output:
+        """Just joined: begin CBKE with the CHF (nothing when CBKE is off)."""
+        if self.key_establishment is None:
+            return Output()
+        frames = self.key_establishment.start(now, self._next_seq())
+        return Output(han=[self._packet(CLUSTER_KEY_ESTABLISHMENT, frame) for frame in frames])
+
+    def _on_key_establishment(self, command: zcl.ZclCommand | bytes, now: float) -> Output:
+        assert self.key_establishment is not None
+        # Our next request (Ephemeral Data, Confirm Key Data) or Terminate: a new transaction number.
+        frames, events = self.key_establishment.on_command(command, self._next_seq(), now)
+        out = Output(han=[self._packet(CLUSTER_KEY_ESTABLISHMENT, frame) for frame in frames], events=events)
+        if self.key_establishment.established and any(isinstance(e, KeyEstablished) for e in events):
+            out.extend(self.on_key_established(now))
+        return out
+
+    def _key_establishment_timer(self, now: float) -> Output:
+        if self.key_establishment is None:
+            return Output()
+        retry, events = self.key_establishment.handle_timer(now)
+        out = Output(events=events)
+        return out.extend(self.start_key_establishment(now)) if retry else out
+
+    def on_key_established(self, now: float) -> Output:
+        """CBKE gave a link key: what the meter does next (a GSME opens its tunnel)."""
         return Output()
 
     @abstractmethod
@@ -382,7 +419,7 @@ class Meter(ABC):
         return self.firmware.download is not None and self.offered is None
 
     def handle_timer(self, now: float) -> Output:
-        out = Output()
+        out = self._key_establishment_timer(now)
         if self.next_query is not None and self.next_query <= now:
             self.next_query = now + OTA_QUERY_PERIOD_S
             if (self.firmware.download is None or self.resuming) and not self.querying:
@@ -415,5 +452,6 @@ class Meter(ABC):
 
     def get_timer(self) -> float | None:
         pending = self.endpoint.trust.pending
+        cbke = self.key_establishment.deadline if self.key_establishment is not None else None
         return earliest(self.outbox.next_deadline(), self.firmware.activation_at, self.ota_deadline,
-                        self.next_query, pending[0] if pending else None)
+                        self.next_query, pending[0] if pending else None, cbke)

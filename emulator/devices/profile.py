@@ -68,6 +68,9 @@ class PremisesProfile:
     economy7_load_control: bool = False
     radio_teleswitch: bool = False
     network_managed: bool = False
+    cbke: bool = False
+    """Run CBKE (Key Establishment, SE 1.2 suite 2) after each install-code join (docs/cbke.md): off by
+    default, since a few hundred milliseconds of pure-Python sect283k1 per device would slow the fleets."""
 
 
 _REGIONS = ("NORTH", "CENTRAL_SOUTH")
@@ -165,4 +168,5 @@ def premises_from_mapping(d: Any, source: str = "<profile>") -> PremisesProfile:
         economy7_load_control=_get(d, "economy7_load_control", bool, False, source, ""),
         radio_teleswitch=_get(d, "radio_teleswitch", bool, False, source, ""),
         network_managed=_get(d, "network_managed", bool, False, source, ""),
+        cbke=_get(d, "cbke", bool, False, source, ""),
     )

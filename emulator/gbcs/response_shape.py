@@ -59,7 +59,7 @@ def shape(payload: bytes) -> Shape:
                     kind: Shape = (c.cluster, "encrypted")
                 else:
                     z = c.zcl()
-                    kind = (c.cluster, "cluster" if z.cluster_specific else "general", z.command)
+                    kind = (c.cluster, "cluster" if z.header.cluster_specific else "general", z.header.command_id)
                 if not kinds or kinds[-1] != kind:
                     kinds.append(kind)
             return ("gbz", tuple(kinds))

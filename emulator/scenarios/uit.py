@@ -23,7 +23,7 @@ IMAGE_SIZE = 16 * 1024
 def profiles() -> list[PremisesProfile]:
     """Two meter sets, one in each CSP region (PIA 7.3)."""
     return [
-        PremisesProfile(name="uit-north", region="NORTH"),
+        PremisesProfile(name="uit-north", region="NORTH", cbke=True),  # CBKE after the joins (docs/cbke.md)
         PremisesProfile(name="uit-central-south", region="CENTRAL_SOUTH",
                         electricity=MeterProfile(seed=11), gas=MeterProfile(seed=12, load_shape="gas-heating",
                                                                             daily_kwh=30.0, image_type=2)),

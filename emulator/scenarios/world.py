@@ -31,6 +31,7 @@ from emulator.gbcs.credentials import ROOT_EUI
 from emulator.gbcs.keys import KeyStore
 from emulator.pki.generate import build as build_pki
 from emulator.pki.generate import device_eui, manufacturer_key
+from emulator.pki.se_certs import enable_cbke
 from emulator.transport.device_runner import ChfRunner, MeterRunner
 from emulator.transport.device_state import StateFolder
 from emulator.transport.dsp_service import DspService
@@ -231,6 +232,8 @@ async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, h
                  maker_public)
         gsme_runner = MeterRunner(g, _attacher(bus, gsme, sleepy=True), world.clock, sink, state)
         rejoin += _restored(gsme_runner, state)
+    if profile.cbke:
+        enable_cbke(world.seed, chf_machine, [r.machine for r in (esme_runner, gsme_runner) if r is not None])
     codes = {e: install_code_for(world.seed, e) for e in (esme, gsme, gpf)}
     rt = PremisesRuntime(i, profile, chf, esme, gsme, gpf, bus, chf_runner, esme_runner, gsme_runner, codes)
     register_premises(core, world.seed, i, profile)

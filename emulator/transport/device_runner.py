@@ -124,7 +124,10 @@ class MeterRunner:
         self.machine.joined_at(self.clock.now())
         self.timer.arm(self.machine.get_timer(), self.clock)
         self.joined.set()
-        if isinstance(self.machine, Gsme):
+        # With CBKE on, the meter starts Key Establishment now and opens its tunnel after it.
+        if self.machine.key_establishment is not None:
+            self._apply(self.machine.start_key_establishment(self.clock.now()))
+        if isinstance(self.machine, Gsme) and self.machine.key_establishment is None:
             self._apply(self.machine.joined(self.clock.now()))
         return nwk
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from emulator.zigbee import aps, mac, ota_file, zcl
-from emulator.zigbee.clusters import smart_energy, tunneling
+from emulator.zigbee.clusters import key_establishment, smart_energy, tunneling
 from emulator.zigbee.types import Boolean, Eui64, OctetString, RestOfFrame, UInt, WireType
 
 eui64s = st.binary(min_size=8, max_size=8)
@@ -36,6 +36,8 @@ def _values(wire: WireType[Any]) -> st.SearchStrategy[Any]:
         return st.lists(st.integers(0, 0xFFFF), max_size=30).map(tuple)
     if isinstance(wire, smart_energy.EventConfigurations):
         return st.lists(st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFF)), max_size=30).map(tuple)
+    if isinstance(wire, key_establishment.FixedOctets):
+        return st.binary(min_size=wire.size, max_size=wire.size)
     if wire.name == "protocol list":
         entry = st.builds(tunneling.SupportedProtocol, st.integers(0, 0xFFFF), st.integers(0, 0xFF))
         return st.lists(entry, max_size=20).map(tuple)
