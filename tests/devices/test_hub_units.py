@@ -35,6 +35,7 @@ from emulator.gbcs import commands, dlms
 from emulator.gbcs.commands import CommandError
 from emulator.gbcs.keys import KeyStore
 from emulator.zigbee.install_code import link_key_from_install_code, with_crc
+from emulator.zigbee.zcl import DataType
 from tests.conftest import need_rtds
 from tests.devices.hub_harness import ACB, CHF_EUI, ESME_EUI, GPF_EUI, GSME_EUI, SUPPLIER, rtds_message
 
@@ -118,17 +119,18 @@ def test_gpf_mirror_takes_the_records_of_a_zcl_report_attributes():
     # 0x0000 CurrentSummationDelivered uint48 (0x25) = 1234567; 0x0200 Status bitmap8 (0x18) = 0x01.
     report = bytes.fromhex("0000" "25" "87d612000000" "0002" "18" "01")
     gpf.update_mirror(0x0702, report, T0)
-    assert gpf.mirror[(0x0702, 0x0000)] == ("uint48", 1234567)
-    assert gpf.mirror[(0x0702, 0x0200)] == ("bitmap8", 1)
+    assert gpf.mirror[(0x0702, 0x0000)] == (DataType.UINT48, 1234567)
+    assert gpf.mirror[(0x0702, 0x0200)] == (DataType.BITMAP8, 1)
     assert gpf.mirror_time == T0
-    assert gpf.attribute(0x0702, 0x0000, T0) == ("uint48", 1234567)
-    assert gpf.attribute(0x0702, 0x0300, T0) == ("enum8", 1)  # unit of measure: m3, the GSME's format
+    assert gpf.attribute(0x0702, 0x0000, T0) == (DataType.UINT48, 1234567)
+    assert gpf.attribute(0x0702, 0x0300, T0) == (DataType.ENUM8, 1)  # unit of measure: m3, the GSME's format
 
 
-def test_gpf_mirror_stops_at_an_unknown_type_and_keeps_what_came_before():
+def test_gpf_mirror_drops_a_report_with_an_unknown_type_whole():
+    # the one ZCL codec refuses the report at its bad record; the mirror keeps what it had, not half a report
     gpf = _gpf()
     gpf.update_mirror(0x0702, bytes.fromhex("0000" "21" "3412" "0100" "ff" "00"), T0)
-    assert gpf.mirror == {(0x0702, 0x0000): ("uint16", 0x1234)}
+    assert gpf.mirror == {}
 
 
 @given(st.binary(max_size=64))
