@@ -21,7 +21,19 @@ from emulator.devices.meter import Meter
 from emulator.gbcs import frames
 from emulator.gbcs.errors import GbcsError
 from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused
-from emulator.transport.wan import HubPort, WanMessage
+from emulator.transport.wan import HubPort
+from emulator.transport.wan_messages import (
+    Ack,
+    Command,
+    DeviceAlert,
+    DeviceResponse,
+    DownMessage,
+    JoinedEvent,
+    JoinRefusedEvent,
+    UnreachableEvent,
+    UpMessage,
+)
+from emulator.zigbee.eui64 import Eui64
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[DeviceEvent], None]
@@ -162,8 +174,8 @@ class ChfRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[str, None] = {}
         self._command_ids: dict[tuple[bytes, int], str] = {}
-        self._answers: dict[str, WanMessage] = {}
-        self._unacked_alerts: dict[str, WanMessage] = {}
+        self._answers: dict[str, UpMessage] = {}
+        self._unacked_alerts: dict[str, DeviceAlert] = {}
         self._alert_task: asyncio.Task[None] | None = None
         self.timer = _Timer(self._on_timer)
 
@@ -182,12 +194,12 @@ class ChfRunner:
         await self.radio.stop()
 
     # WAN ------------------------------------------------------------------------------------
-    async def on_down(self, message: WanMessage) -> None:
-        mid = str(message.get("id", ""))
-        if message.get("kind") == "ack":  # the DSP has stored these alerts: stop re-sending them
-            for aid in message.get("ids", []):
-                self._unacked_alerts.pop(str(aid), None)
+    async def on_down(self, message: DownMessage) -> None:
+        if isinstance(message, Ack):  # the DSP has stored these alerts: stop re-sending them
+            for aid in message.ids:
+                self._unacked_alerts.pop(aid, None)
             return
+        mid = message.id
         if mid and mid in self._seen:
             # A re-sent command (WN-1): the DSP did not see our answer. Answer again, do not redo it.
             cached = self._answers.get(mid)
@@ -199,10 +211,9 @@ class ChfRunner:
             if len(self._seen) > 10_000:
                 self._seen.pop(next(iter(self._seen)))
         now = self.clock.now()
-        kind = message.get("kind")
         try:
-            if kind == "command":
-                wire = bytes.fromhex(message["gbcs"])
+            if isinstance(message, Command):
+                wire = message.gbcs
                 with contextlib.suppress(GbcsError):
                     cmd = frames.decode(wire)
                     self._command_ids[(cmd.target, cmd.counter)] = mid
@@ -213,15 +224,9 @@ class ChfRunner:
                                         f"carries at most {limit}")
                                 for p in out.han if limit is not None and len(p.payload) > limit]
                 for target, reason in unreachable:
-                    await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
-                                         "request_id": message.get("request_id"), "reason": reason,
-                                         "device": target.hex().upper()})
-            elif kind == "firmware":
-                targets = {bytes.fromhex(t) for t in message.get("targets", [])}
-                out = self.machine.add_image(bytes.fromhex(message["image"]), targets, now)
-            else:
-                log.warning("hub %s: unknown WAN message kind %r", self.machine.eui.hex(), kind)
-                return
+                    await self.wan.send(UnreachableEvent(f"u{mid}", message.request_id, reason, Eui64(target)))
+            else:  # Firmware
+                out = self.machine.add_image(message.image, {bytes(t) for t in message.targets}, now)
         except (ValueError, KeyError) as e:
             log.warning("hub %s: bad WAN message: %s", self.machine.eui.hex(), e)
             return
@@ -233,15 +238,13 @@ class ChfRunner:
 
     def device_joined(self, eui: bytes, nwk: int) -> None:
         self._spawn(self._apply(self.machine.device_joined(eui, nwk, self.clock.now())))
-        self._spawn(self.wan.send({"kind": "event", "event": "joined", "id": f"j{eui.hex()}{nwk}",
-                                   "device": eui.hex().upper()}))
+        self._spawn(self.wan.send(JoinedEvent(f"j{eui.hex()}{nwk}", Eui64(eui))))
 
     def device_left(self, eui: bytes) -> None:
         self._spawn(self._apply(self.machine.device_left(eui, self.clock.now())))
 
     def join_refused(self, eui: bytes, reason: str) -> None:
-        self._spawn(self.wan.send({"kind": "event", "event": "join-refused", "id": f"r{eui.hex()}{self.clock.now()}",
-                                   "device": eui.hex().upper(), "reason": reason}))
+        self._spawn(self.wan.send(JoinRefusedEvent(f"r{eui.hex()}{self.clock.now()}", Eui64(eui), reason)))
 
     def connection_lost(self, error: Exception | None) -> None:
         log.error("hub %s: HAN radio lost: %s", self.machine.eui.hex(), error)
@@ -259,17 +262,18 @@ class ChfRunner:
         for frame in out.wan:
             # The id names the frame itself: a re-sent frame is recognised, two frames never collide.
             mid = hashlib.blake2b(frame.wire, digest_size=12).hexdigest()
-            up = {"kind": frame.kind, "id": mid, "device": frame.device.hex().upper(), "counter": frame.counter,
-                  "gbcs": frame.wire.hex().upper()}
-            if frame.kind == "response":
+            up: UpMessage
+            if frame.kind == "alert":
+                up = DeviceAlert(mid, Eui64(frame.device), frame.counter, frame.wire)
+                self._unacked_alerts[mid] = up
+                self._arm_alert_resend()
+            else:
+                up = DeviceResponse(mid, Eui64(frame.device), frame.counter, frame.wire)
                 command_id = self._command_ids.pop((frame.device, frame.counter), None)
                 if command_id:
                     self._answers[command_id] = up
                     if len(self._answers) > 10_000:
                         self._answers.pop(next(iter(self._answers)))
-            elif frame.kind == "alert":
-                self._unacked_alerts[mid] = up
-                self._arm_alert_resend()
             await self.wan.send(up)
 
     def _arm_alert_resend(self) -> None:

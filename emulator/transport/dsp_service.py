@@ -26,7 +26,19 @@ from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.identities import ACB, TRANSITIONAL_COS
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.payload import decode_payload
-from emulator.transport.wan import DspPort, WanMessage
+from emulator.transport.wan import DspPort
+from emulator.transport.wan_messages import (
+    Ack,
+    Command,
+    DeviceAlert,
+    DownMessage,
+    Firmware,
+    JoinedEvent,
+    JoinRefusedEvent,
+    UnreachableEvent,
+    UpMessage,
+)
+from emulator.zigbee.eui64 import Eui64
 
 log = logging.getLogger(__name__)
 # Use cases the DCC itself originates, by message code: device-log changes come from the
@@ -70,7 +82,7 @@ class DspService:
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.completed: OrderedDict[str, Response] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._wire: dict[str, tuple[bytes, WanMessage]] = {}  # request id -> (hub, the command as sent)
+        self._wire: dict[str, tuple[bytes, DownMessage]] = {}  # request id -> (hub, the command as sent)
         self._wake = asyncio.Event()
         #: Told of every answer and alert that reaches a user after the synchronous answer
         #: (device responses, time-outs, alerts): the DUIS delivery adapter listens here.
@@ -163,8 +175,8 @@ class DspService:
             elif isinstance(out, SendCommand):
                 await self._send_command(out)
             elif isinstance(out, SendFirmware):
-                message = {"kind": "firmware", "id": f"fw:{out.request_id}:{out.hub}", "request_id": out.request_id,
-                           "image": out.image_hex, "targets": list(out.targets)}
+                message = Firmware(f"fw:{out.request_id}:{out.hub}", out.request_id, bytes.fromhex(out.image_hex),
+                                   tuple(Eui64.from_hex(t) for t in out.targets))
                 await self.port.send(bytes.fromhex(out.hub), message)
                 self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
             elif isinstance(out, AlertForUser):
@@ -212,27 +224,26 @@ class DspService:
         self.by_frame[(target, msg.counter, msg.originator)] = cmd.request_id
         if len(self.by_frame) > REMEMBER:  # frames whose answer never came (timed out long ago)
             del self.by_frame[next(iter(self.by_frame))]
-        message = {"kind": "command", "id": cmd.request_id, "request_id": cmd.request_id, "gbcs": wire.hex().upper()}
+        message = Command(cmd.request_id, cmd.request_id, wire)
         self._wire[cmd.request_id] = (bytes.fromhex(cmd.hub), message)
         await self.port.send(bytes.fromhex(cmd.hub), message)
 
     # --- the WAN, upwards -------------------------------------------------------------------
-    async def on_up(self, hub: bytes, message: WanMessage) -> None:
-        mid = str(message.get("id", ""))
+    async def on_up(self, hub: bytes, message: UpMessage) -> None:
+        mid = message.id
         if mid in self.seen:
-            if message.get("kind") == "alert":  # our acknowledgement was lost: acknowledge again
-                await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}:{self.clock.now()}", "ids": [mid]})
+            if isinstance(message, DeviceAlert):  # our acknowledgement was lost: acknowledge again
+                await self.port.send(hub, Ack(f"ack:{mid}:{self.clock.now()}", (mid,)))
             return  # redelivered: never reaches the user twice (WN-1)
         if mid:
             _remember(self.seen, mid, None)
-        kind = message.get("kind")
         now = self.clock.now()
         self.delivered_per_hub[hub.hex().upper()] += 1
-        if kind == "event":
+        if isinstance(message, JoinedEvent | JoinRefusedEvent | UnreachableEvent):
             await self._on_event(message, now)
             return
         try:
-            msg = frames.decode(bytes.fromhex(str(message.get("gbcs", ""))))
+            msg = frames.decode(message.gbcs)
             if msg.mac is not None:
                 # MACed for the Service User: without the user's keys the user checks it, as in the DCC.
                 with contextlib.suppress(UnknownKeyError):
@@ -248,25 +259,23 @@ class DspService:
             await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
                                                  frames.encode(msg).hex().upper(), now,
                                                  subject.hex().upper() if subject else None))
-            await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}", "ids": [mid]})  # stored: stop re-sending
+            await self.port.send(hub, Ack(f"ack:{mid}", (mid,)))  # stored: stop re-sending
             return
         request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
         if request_id is None:
             return
-        body = {"gbcs": message.get("gbcs"), "payload": decode_payload(msg.payload, message_code=msg.message_code,
-                                                                       cra=2).to_tree()}
+        body = {"gbcs": message.gbcs.hex().upper(),
+                "payload": decode_payload(msg.payload, message_code=msg.message_code, cra=2).to_tree()}
         version = firmware_version_in(msg)
         self.core.note_firmware(msg.originator.hex().upper(), version.hex().upper() if version else None,
                                 activation_result_in(msg), now)
         await self._apply(self.core.on_response(request_id, True, "", now, body))
 
-    async def _on_event(self, message: WanMessage, now: float) -> None:
-        event = message.get("event")
-        if event == "joined":
-            self.core.on_device_joined(str(message.get("device", "")), now)
-        elif event == "unreachable":
-            await self._apply(self.core.on_unreachable(str(message.get("request_id", "")),
-                                                       str(message.get("reason", "")), now))
+    async def _on_event(self, message: JoinedEvent | JoinRefusedEvent | UnreachableEvent, now: float) -> None:
+        if isinstance(message, JoinedEvent):
+            self.core.on_device_joined(str(message.device), now)
+        elif isinstance(message, UnreachableEvent):
+            await self._apply(self.core.on_unreachable(message.request_id, message.reason, now))
 
 
 def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
