@@ -23,12 +23,25 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import replace
 from typing import Any
 
 from emulator.dsp.due import Due, DueIndex
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.install_codes import InstallCodeExchange
-from emulator.dsp.model import CODES, Device, Premises, RequestRecord, Response, ServiceRequest, Status, User
+from emulator.dsp.model import (
+    CODES,
+    CodeExchange,
+    Device,
+    FirmwareDistribution,
+    Premises,
+    RequestRecord,
+    Response,
+    Schedule,
+    ServiceRequest,
+    Status,
+    User,
+)
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.precommands import Issued, PreCommandLedger
 from emulator.dsp.repository import Repository
@@ -107,11 +120,11 @@ class Dsp:
         if user is None or req.originator != user_eui:
             return self._refuse(user_eui, rid, "E3", f"RequestID originator {req.originator} is not a known user "
                                                      f"sending as itself", now)
-        last = self.repo.get("counter", user_eui)
-        if last is not None and req.counter <= int(last["value"]) and not self._completes_transform(user_eui, req):
-            return self._refuse(user_eui, rid, "E2", f"RequestID counter {req.counter} is not above {last['value']}",
+        last = self.repo.last_counter(user_eui)
+        if last is not None and req.counter <= last and not self._completes_transform(user_eui, req):
+            return self._refuse(user_eui, rid, "E2", f"RequestID counter {req.counter} is not above {last}",
                                 now)
-        self.repo.put("counter", user_eui, {"value": req.counter})
+        self.repo.put_last_counter(user_eui, req.counter)
         srv = catalogue.srvs().get(req.srv)
         if srv is None:
             return self._refuse(user_eui, rid, "E12", f"ServiceReferenceVariant {req.srv!r} is not a known SRV", now)
@@ -250,9 +263,9 @@ class Dsp:
         outs: list[DspOutput] = []
         for entry in self.due.pop_due(now):
             if entry.kind is Due.SCHEDULE:
-                sched = self.repo.get("schedule", entry.key)
-                if sched is not None and sched.get("active"):
-                    outs += self._run_schedule(entry.key, sched, now)
+                sched = self.repo.schedule(entry.key)
+                if sched is not None and sched.active:
+                    outs += self._run_schedule(sched, now)
                 continue
             rec = self.repo.request(entry.key)
             if rec is None:
@@ -323,14 +336,14 @@ class Dsp:
     def _schedule_request(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
         rid, body = req.request_id, _unwrap(req.body, "CreateSchedule", "DeleteSchedule", "ReadSchedule")
         if req.srv == "5.2":
-            mine = {sid: s for sid, s in self.repo.items("schedule") if s["user"] == user.eui and s.get("active")}
+            mine = {s.schedule_id: s.view() for s in self.repo.schedules() if s.user == user.eui and s.active}
             return [Answer(now, user.eui, Response(rid, "I0", f"{len(mine)} schedule(s)", {"schedules": mine}))]
         if req.srv == "5.3":
             sid = str(body.get("ScheduleID", ""))
-            sched = self.repo.get("schedule", sid)
-            if sched is None or sched["user"] != user.eui:
+            sched = self.repo.schedule(sid)
+            if sched is None or sched.user != user.eui:
                 return self._refuse(user.eui, rid, "E19", f"ScheduleID {sid!r} is not a schedule of {user.eui}", now)
-            self.repo.put("schedule", sid, {**sched, "active": False, "deleted": now})
+            self.repo.put_schedule(replace(sched, active=False, deleted=now))
             self.due.clear(sid, Due.SCHEDULE)
             self.audit(now, user.eui, "schedule-deleted", schedule=sid)
             return [Answer(now, user.eui, Response(rid, "I0", f"schedule {sid} deleted"))]
@@ -362,24 +375,22 @@ class Dsp:
         while first < now:
             first += period
         premises = self.repo.premises(device.premises)
-        self.repo.put("schedule", rid, {"user": user.eui, "srv": srv, "target": target, "device_type":
-                                        device.device_type, "hub": premises.hub if premises else "", "next": first,
-                                        "period": period, "runs": 0, "active": True, "message_code": uc.message_code,
-                                        "class": info.restricted_class})
+        self.repo.put_schedule(Schedule(rid, user.eui, srv, target, device.device_type,
+                                        premises.hub if premises else "", first, period, uc.message_code,
+                                        info.restricted_class))
         self.due.set(Due.SCHEDULE, rid, first)
         self.audit(now, user.eui, "schedule-created", schedule=rid, srv=srv, device=target)
         return [Answer(now, user.eui, Response(rid, "I0", f"schedule {rid} created; first run at {first:.0f}",
                                                {"ScheduleID": rid}))]
 
-    def _run_schedule(self, sid: str, sched: dict[str, Any], now: float) -> list[DspOutput]:
-        runs = int(sched["runs"]) + 1
-        following = float(sched["next"]) + float(sched["period"])
-        self.repo.put("schedule", sid, {**sched, "runs": runs, "next": following})
+    def _run_schedule(self, sched: Schedule, now: float) -> list[DspOutput]:
+        sid, runs, following = sched.schedule_id, sched.runs + 1, sched.next + sched.period
+        self.repo.put_schedule(replace(sched, runs=runs, next=following))
         self.due.set(Due.SCHEDULE, sid, following)
         rid = f"{sid}#{runs}"
-        device = self.repo.device(sched["target"])
-        rec = RequestRecord(rid, sched["user"], sched["srv"], sched["target"], sched["hub"], sched["device_type"],
-                            self._schedule_counter.next(now), sched["class"], int(sched["message_code"]),
+        device = self.repo.device(sched.target)
+        rec = RequestRecord(rid, sched.user, sched.srv, sched.target, sched.hub, sched.device_type,
+                            self._schedule_counter.next(now), sched.srv_class, sched.message_code,
                             bool(device and device.restricted), schedule=sid, sent=now)
         refusal = self._recheck(rec)
         if refusal:
@@ -403,8 +414,7 @@ class Dsp:
             hubs = {self._hub_of(t) for t in targets}
             outs: list[DspOutput] = [Answer(now, user.eui, Response(req.request_id, "I99", CODES["I99"]))]
             for hub in sorted(h for h in hubs if h):
-                self.repo.put("firmware-distribution", f"{req.request_id}#{hub}",
-                              {"user": user.eui, "srv": "11.1", "hub": hub, "sent": now, "state": "sent"})
+                self.repo.put_firmware_distribution(FirmwareDistribution(req.request_id, hub, user.eui, now))
                 outs.append(SendFirmware(now, req.request_id, hub, str(req.body.get("image", "")),
                                          tuple(t for t in targets if self._hub_of(t) == hub)))
             return outs
@@ -588,7 +598,7 @@ class Dsp:
     def answer_install_code(self, losing: str, exchange_id: str, now: float) -> Response:
         return self.install_codes.answer(losing, exchange_id, now)
 
-    def overdue_install_code_requests(self, now: float) -> list[dict[str, Any]]:
+    def overdue_install_code_requests(self, now: float) -> list[CodeExchange]:
         return self.install_codes.overdue(now)
 
 

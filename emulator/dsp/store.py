@@ -69,18 +69,18 @@ class SqliteRepository(Repository):
     def all_premises(self) -> list[Premises]:
         return [_premises(doc) for (doc,) in self.db.execute("SELECT doc FROM premises ORDER BY id")]
 
-    def get(self, kind: str, key: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT doc FROM kv WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT doc FROM kv WHERE kind = ? AND key = ?", (table, key)).fetchone()
         return dict(json.loads(row[0])) if row else None
 
-    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (kind, key, json.dumps(value)))
+    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (table, key, json.dumps(doc)))
 
-    def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (kind,))]
+    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (table,))]
 
-    def delete(self, kind: str, key: str) -> None:
-        self.db.execute("DELETE FROM kv WHERE kind = ? AND key = ?", (kind, key))
+    def _delete(self, table: str, key: str) -> None:
+        self.db.execute("DELETE FROM kv WHERE kind = ? AND key = ?", (table, key))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

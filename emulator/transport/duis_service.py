@@ -89,8 +89,8 @@ class DuisFrontEnd:
         now = self.service.clock.now()
         try:
             if isinstance(item, Response):
-                srv = self._srv_of.pop(item.request_id, "") or str(
-                    (self.service.core.repo.get("request", item.request_id) or {}).get("srv", ""))
+                record = self.service.core.repo.request(item.request_id)
+                srv = self._srv_of.pop(item.request_id, "") or (record.srv if record else "")
                 doc = encode_response(now, item.code, srv, item.request_id, content_of(item),
                                       response_id=response_id_for(item.request_id))
                 self.delivery.enqueue(user, "response", item.request_id, self.gateway.sign(doc))
