@@ -13,6 +13,7 @@ from collections.abc import Callable
 from emulator.dsp.model import CodeExchange, Response, Status
 from emulator.dsp.repository import Repository
 from emulator.dsp.working_days import add_working_days
+from emulator.zigbee.eui64 import Eui64
 
 
 class InstallCodeExchange:
@@ -20,7 +21,7 @@ class InstallCodeExchange:
         self.repo = repo
         self._audit = audit
 
-    def request(self, gaining: str, device_eui: str, now: float) -> Response:
+    def request(self, gaining: str, device_eui: Eui64, now: float) -> Response:
         """The gaining supplier asks the losing one for a device's install code (10 working days, IC-3)."""
         device = self.repo.device(device_eui)
         rid = f"ic:{device_eui}:{now}"

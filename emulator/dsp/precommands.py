@@ -16,6 +16,7 @@ from emulator.dsp.repository import Repository
 from emulator.gbcs import frames, security
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.keys import KeyStore
+from emulator.zigbee.eui64 import Eui64
 
 __all__ = ["Issued", "PreCommandLedger", "frame_key"]
 
@@ -32,14 +33,14 @@ class PreCommandLedger:
     def use(self, record: Issued) -> None:
         self.repo.put_precommand(replace(record, state="used"))
 
-    def issued_for(self, request_id: str, user: str, target: str, counter: int) -> Issued | None:
+    def issued_for(self, request_id: str, user: str, target: Eui64, counter: int) -> Issued | None:
         """The Pre-Command issued under ``request_id`` and not used yet, if any."""
         record = self.repo.precommand(frame_key(user, target, counter))
         if record is None:
             return None
         return record if record.request_id == request_id and record.state == "issued" else None
 
-    def match(self, user: str, srv: str, target: str, signed_hex: str | None, now: float) -> Issued | str:
+    def match(self, user: str, srv: str, target: Eui64, signed_hex: str | None, now: float) -> Issued | str:
         """The issued Pre-Command a CV 5 request's signed GBCS answers, or why it answers none."""
         if not signed_hex:
             return "CommandVariant 5 needs the signed Pre-Command (GBCSPayload)"
@@ -47,7 +48,7 @@ class PreCommandLedger:
             msg = frames.decode(bytes.fromhex(signed_hex))
         except (GbcsError, ValueError) as e:
             return f"the signed Pre-Command is not a GBCS message: {e}"
-        originator, frame_target = msg.originator.hex().upper(), msg.target.hex().upper()
+        originator, frame_target = msg.originator.hex().upper(), Eui64(msg.target)
         if originator != user or frame_target != target:
             return (f"the signed Pre-Command is from {originator} to {frame_target}; this request is from {user} "
                     f"to {target}")

@@ -24,13 +24,19 @@ from emulator.dsp.model import (
     RequestRecord,
     Schedule,
 )
+from emulator.zigbee.eui64 import Eui64
 
 LOGS = ("sat", "diagnostics", "audit", "firmware", "responses", "csp")
 
 
 class Repository(ABC):
     @abstractmethod
-    def device(self, eui: str) -> Device | None: ...
+    def device(self, eui: Eui64) -> Device | None: ...
+
+    def device_named(self, text: str) -> Device | None:
+        """The device whose EUI ``text`` writes (hex, or DUIS's hyphenated pairs); None if none is."""
+        eui = Eui64.from_hex_or_none(text)
+        return self.device(eui) if eui is not None else None
 
     @abstractmethod
     def put_device(self, device: Device) -> None: ...
@@ -132,12 +138,12 @@ class Repository(ABC):
 
 class MemoryRepository(Repository):
     def __init__(self) -> None:
-        self._devices: dict[str, Device] = {}
+        self._devices: dict[Eui64, Device] = {}
         self._premises: dict[str, Premises] = {}
         self._kv: dict[str, dict[str, dict[str, Any]]] = {}
         self._logs: dict[str, list[dict[str, Any]]] = {name: [] for name in LOGS}
 
-    def device(self, eui: str) -> Device | None:
+    def device(self, eui: Eui64) -> Device | None:
         return self._devices.get(eui)
 
     def put_device(self, device: Device) -> None:

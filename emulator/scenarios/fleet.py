@@ -72,6 +72,7 @@ from emulator.transport.http_api import HttpApi
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
 from emulator.transport.wan import DownMessage, DspPort, MemoryWan, UpHandler, UpMessage
 from emulator.transport.wan_messages import JoinedEvent
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code
 
 #: ``device_eui(i)`` writes ``i`` over bytes 4-5 of the reference EUIs, which are 0x5678 there:
@@ -273,7 +274,7 @@ def _meters(i: int, profile: PremisesProfile) -> list[tuple[bytes, str]]:
 
 
 def _status(repo: Repository, eui: bytes) -> Status | None:
-    dev = repo.device(eui.hex().upper())
+    dev = repo.device(Eui64(eui))
     return dev.status if dev else None
 
 

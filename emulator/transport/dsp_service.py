@@ -149,7 +149,7 @@ class DspService:
             return ack, None
         return ack, await self.result(req.request_id)
 
-    async def set_restricted(self, user: str, device: str, restricted: bool) -> Response:
+    async def set_restricted(self, user: str, device: Eui64, restricted: bool) -> Response:
         first = await self._apply(self.core.set_restricted(user, device, restricted, self.clock.now()), initial=True)
         return first or Response("", "E1", "no answer")
 
@@ -176,8 +176,8 @@ class DspService:
                 await self._send_command(out)
             elif isinstance(out, SendFirmware):
                 message = Firmware(f"fw:{out.request_id}:{out.hub}", out.request_id, bytes.fromhex(out.image_hex),
-                                   tuple(Eui64.from_hex(t) for t in out.targets))
-                await self.port.send(bytes.fromhex(out.hub), message)
+                                   out.targets)
+                await self.port.send(bytes(out.hub), message)
                 self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
             elif isinstance(out, AlertForUser):
                 self.inbox[out.user].alerts.append(out)
@@ -201,7 +201,7 @@ class DspService:
 
     async def _send_command(self, cmd: SendCommand) -> None:
         now = self.clock.now()
-        target = bytes.fromhex(cmd.target)
+        target = bytes(cmd.target)
         try:
             if cmd.signed_command:
                 # CV 5: the core matched it to the Pre-Command it issued; the DCC adds its MAC.
@@ -225,8 +225,9 @@ class DspService:
         if len(self.by_frame) > REMEMBER:  # frames whose answer never came (timed out long ago)
             del self.by_frame[next(iter(self.by_frame))]
         message = Command(cmd.request_id, cmd.request_id, wire)
-        self._wire[cmd.request_id] = (bytes.fromhex(cmd.hub), message)
-        await self.port.send(bytes.fromhex(cmd.hub), message)
+        hub = bytes(cmd.hub) if cmd.hub is not None else b""  # no premises: the WAN says no hub is there
+        self._wire[cmd.request_id] = (hub, message)
+        await self.port.send(hub, message)
 
     # --- the WAN, upwards -------------------------------------------------------------------
     async def on_up(self, hub: bytes, message: UpMessage) -> None:
@@ -256,9 +257,8 @@ class DspService:
         if msg.cra is Cra.ALERT:
             code = alert_code_of(msg)
             subject = alert_subject_of(msg)
-            await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
-                                                 frames.encode(msg).hex().upper(), now,
-                                                 subject.hex().upper() if subject else None))
+            await self._apply(self.core.on_alert(Eui64(msg.originator), code, msg.signature is not None,
+                                                 frames.encode(msg).hex().upper(), now, subject))
             await self.port.send(hub, Ack(f"ack:{mid}", (mid,)))  # stored: stop re-sending
             return
         request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
@@ -267,13 +267,13 @@ class DspService:
         body = {"gbcs": message.gbcs.hex().upper(),
                 "payload": decode_payload(msg.payload, message_code=msg.message_code, cra=2).to_tree()}
         version = firmware_version_in(msg)
-        self.core.note_firmware(msg.originator.hex().upper(), version.hex().upper() if version else None,
+        self.core.note_firmware(Eui64(msg.originator), version.hex().upper() if version else None,
                                 activation_result_in(msg), now)
         await self._apply(self.core.on_response(request_id, True, "", now, body))
 
     async def _on_event(self, message: JoinedEvent | JoinRefusedEvent | UnreachableEvent, now: float) -> None:
         if isinstance(message, JoinedEvent):
-            self.core.on_device_joined(str(message.device), now)
+            self.core.on_device_joined(message.device, now)
         elif isinstance(message, UnreachableEvent):
             await self._apply(self.core.on_unreachable(message.request_id, message.reason, now))
 
@@ -297,7 +297,7 @@ def alert_code_of(msg: Message) -> int:
     return msg.message_code
 
 
-def alert_subject_of(msg: Message) -> bytes | None:
+def alert_subject_of(msg: Message) -> Eui64 | None:
     """The device a hub's alert is about: CCS08 (firmware transfer, 0x8F89/0x8F8A) names it in its
     third element (RTDS: SEQUENCE { code, time, device EUI-64, version, result })."""
     if msg.message_code != 0x0128 or msg.payload[:1] != b"\x30":
@@ -307,7 +307,7 @@ def alert_subject_of(msg: Message) -> bytes | None:
     except GbcsError:
         return None
     devices = [k.value for k in kids if k.tag == asn1.OCTET_STRING and len(k.value) == 8]
-    return devices[0] if devices else None
+    return Eui64(devices[0]) if devices else None
 
 
 def activation_result_in(msg: Message) -> bool | None:

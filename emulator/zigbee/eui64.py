@@ -39,6 +39,14 @@ class Eui64:
             raise Eui64Error(f"an EUI-64 is {2 * SIZE} hex digits, not {text!r}", field="eui")
         return cls(bytes.fromhex(digits))
 
+    @classmethod
+    def from_hex_or_none(cls, text: str) -> Eui64 | None:
+        """As :meth:`from_hex`, or None when ``text`` is not an EUI-64 (a lookup that finds nothing)."""
+        try:
+            return cls.from_hex(text)
+        except Eui64Error:
+            return None
+
     def __bytes__(self) -> bytes:
         return self.raw
 
