@@ -158,8 +158,8 @@ class Kept:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
         fields = cls.__dataclass_fields__  # EUIs are kept as their hex (the annotations are strings)
-        return cls(**{k: Eui64.from_hex(v) if isinstance(v, str) and "Eui64" in str(fields[k].type) else v
-                      for k, v in doc.items() if k in fields})
+        return cls(**{k: (Eui64.from_hex(v) if v else None) if isinstance(v, str) and "Eui64" in str(fields[k].type)
+                      else v for k, v in doc.items() if k in fields})
 
 
 @dataclass(slots=True)

@@ -84,23 +84,23 @@ class Repository(ABC):
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         doc = self._get("schedule", schedule_id)
-        return Schedule.from_doc(doc) if doc is not None else None
+        return _schedule(schedule_id, doc) if doc is not None else None
 
     def put_schedule(self, schedule: Schedule) -> None:
         self._put("schedule", schedule.schedule_id, schedule.to_doc())
 
     def schedules(self) -> list[Schedule]:
-        return [Schedule.from_doc(doc) for _, doc in self._items("schedule")]
+        return [_schedule(sid, doc) for sid, doc in self._items("schedule")]
 
     def code_exchange(self, exchange_id: str) -> CodeExchange | None:
         doc = self._get("install-code", exchange_id)
-        return CodeExchange.from_doc(doc) if doc is not None else None
+        return CodeExchange.from_doc({"exchange_id": exchange_id, **doc}) if doc is not None else None
 
     def put_code_exchange(self, exchange: CodeExchange) -> None:
         self._put("install-code", exchange.exchange_id, exchange.to_doc())
 
     def code_exchanges(self) -> list[CodeExchange]:
-        return [CodeExchange.from_doc(doc) for _, doc in self._items("install-code")]
+        return [CodeExchange.from_doc({"exchange_id": xid, **doc}) for xid, doc in self._items("install-code")]
 
     def precommand(self, key: str) -> Issued | None:
         """The Pre-Command issued as the frame ``key`` (:func:`~emulator.dsp.model.frame_key`)."""
@@ -134,6 +134,12 @@ class Repository(ABC):
 
     @abstractmethod
     def read_log(self, name: str) -> list[dict[str, Any]]: ...
+
+
+def _schedule(schedule_id: str, doc: dict[str, Any]) -> Schedule:
+    # A store written before the records were typed keyed a schedule by its id only and named its
+    # class "class": it still loads.
+    return Schedule.from_doc({"schedule_id": schedule_id, "srv_class": doc.get("class", ""), **doc})
 
 
 class MemoryRepository(Repository):

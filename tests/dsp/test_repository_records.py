@@ -108,3 +108,19 @@ def test_precommand_round_trips_through_the_memory_store(record: Issued):
     repo = MemoryRepository()
     repo.put_precommand(record)
     assert repo.precommand(record.key) == record
+
+
+def test_a_store_written_before_the_records_were_typed_still_loads(tmp_path: Path):
+    # The documents as the untyped repository wrote them (literal): no id inside, "class", no hub.
+    repo = SqliteRepository(tmp_path / "old.db")
+    repo._put("schedule", "s1", {"user": USER, "srv": "4.1.1", "target": "00DB1234567890A0", "device_type": "ESME",
+                                 "hub": "00DB1234567890A2", "next": 5.0, "period": 86400.0, "runs": 2,
+                                 "active": True, "message_code": 21, "class": "CONS"})
+    repo._put("install-code", "ic:1", {"device": "00DB1234567890A0", "gaining": "G", "losing": "L",
+                                        "requested": 1.0, "deadline": 2.0, "state": "open"})
+    repo._put("request", "r1", {**REQUEST.to_doc(), "request_id": "r1", "hub": ""})
+    assert repo.schedule("s1") == Schedule("s1", USER, "4.1.1", ESME, "ESME", HUB, 5.0, 86400.0, 21, "CONS", runs=2)
+    assert repo.code_exchanges() == [CodeExchange("ic:1", ESME, "G", "L", 1.0, 2.0)]
+    record = repo.request("r1")
+    assert record is not None and record.hub is None and record.target == ESME
+    repo.close()
