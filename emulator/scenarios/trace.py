@@ -95,7 +95,7 @@ def _gbcs_in(packet: HanPacket) -> bytes:
 
 
 class TracedDspPort(DspPort):
-    def __init__(self, inner: DspPort, trace: Trace, now: Any) -> None:
+    def __init__(self, inner: DspPort, trace: Trace, now: Callable[[], float]) -> None:
         self.inner, self.trace, self.now = inner, trace, now
 
     async def start(self, on_up: UpHandler) -> None:

@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.clock import Clock
 from emulator.dsp.core import RESPONSE_TIMEOUT_S, Dsp
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
 REMEMBER = 100_000
 _DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
+_V = TypeVar("_V")
 
 
 @dataclass(slots=True)
@@ -278,7 +279,7 @@ class DspService:
             await self._apply(self.core.on_unreachable(message.request_id, message.reason, now))
 
 
-def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
+def _remember(memory: OrderedDict[str, _V], key: str, value: _V) -> None:
     memory[key] = value
     if len(memory) > REMEMBER:
         memory.popitem(last=False)
@@ -287,7 +288,7 @@ def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
 def alert_code_of(msg: Message) -> int:
     """The alert code of a GBCS alert: from its DLMS, GBZ or ASN.1 payload, else the message code."""
     p = decode_payload(msg.payload, message_code=msg.message_code, cra=3)
-    parsed: Any = p.parsed
+    parsed: object = p.parsed
     if isinstance(parsed, dlms.DataNotification):
         return int(parsed.alert_code)
     if isinstance(parsed, gbz.GbzPayload) and parsed.alert_code is not None:
