@@ -24,6 +24,7 @@ from emulator.transport.broker import BrokerUrl, start_broker
 from emulator.transport.dsp_service import DspService
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
 from emulator.transport.wan import MemoryWan
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code
 
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -62,10 +63,10 @@ def _hub_main(url: BrokerUrl, ready: Any, stop: Any, echo: bool) -> None:
 async def _dsp_side(url: BrokerUrl, n: int, concurrency: int) -> dict[str, float]:
     keys, _ = key_stores(1, 1)
     core = Dsp(MemoryRepository(), None, USERS)
-    hub = device_eui(0, "CHF").hex().upper()
+    hub = Eui64(device_eui(0, "CHF"))
     core.add_premises(Premises("P0000", Region.NORTH, hub))
     core.add_device(Device(hub, "CHF", "P0000", Status.COMMISSIONED))
-    core.add_device(Device(ESME.hex().upper(), "ESME", "P0000", Status.COMMISSIONED, import_supplier=SUPPLIER))
+    core.add_device(Device(Eui64(ESME), "ESME", "P0000", Status.COMMISSIONED, import_supplier=SUPPLIER))
     clock = RealClock()
     service = DspService(core, MqttDspPort(url), view(keys, [ACB]), clock)
     await service.start()
@@ -93,7 +94,7 @@ async def _dsp_side(url: BrokerUrl, n: int, concurrency: int) -> dict[str, float
 
 
 async def _echo_side(url: BrokerUrl, n: int, concurrency: int) -> dict[str, float]:
-    hub = device_eui(0, "CHF").hex().upper()
+    hub = Eui64(device_eui(0, "CHF"))
     waiting: dict[str, asyncio.Future[None]] = {}
     lat: list[float] = []
     async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password,

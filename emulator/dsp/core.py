@@ -23,12 +23,25 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import replace
 from typing import Any
 
 from emulator.dsp.due import Due, DueIndex
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.install_codes import InstallCodeExchange
-from emulator.dsp.model import CODES, Device, Premises, RequestRecord, Response, ServiceRequest, Status, User
+from emulator.dsp.model import (
+    CODES,
+    CodeExchange,
+    Device,
+    FirmwareDistribution,
+    Premises,
+    RequestRecord,
+    Response,
+    Schedule,
+    ServiceRequest,
+    Status,
+    User,
+)
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.precommands import Issued, PreCommandLedger
 from emulator.dsp.repository import Repository
@@ -36,6 +49,7 @@ from emulator.gbcs import catalogue, commands, frames, security
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.usecases import select_use_case, srvs_for_message_code, use_case_for
+from emulator.zigbee.eui64 import Eui64
 
 _REQUEST_ID = re.compile(r"^([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):(\d{1,20})$")
 DCC_EUI = "90B3D51F30000002"
@@ -78,6 +92,7 @@ class Dsp:
         return [Answer(now, user, Response(req_id, code, message))]
 
     def audit(self, now: float, who: str, what: str, **detail: Any) -> None:
+        detail = {k: str(v) if isinstance(v, Eui64) else v for k, v in detail.items()}  # logs are JSON
         self.repo.log("audit", {"time": now, "who": who, "what": what, **detail})
 
     # --- inventory ------------------------------------------------------------------------
@@ -87,7 +102,7 @@ class Dsp:
     def add_device(self, device: Device) -> None:
         self.repo.put_device(device)
 
-    def set_status(self, eui: str, status: Status, now: float, who: str = "DCC") -> None:
+    def set_status(self, eui: Eui64, status: Status, now: float, who: str = "DCC") -> None:
         dev = self.repo.device(eui)
         if dev is None:
             return
@@ -107,11 +122,11 @@ class Dsp:
         if user is None or req.originator != user_eui:
             return self._refuse(user_eui, rid, "E3", f"RequestID originator {req.originator} is not a known user "
                                                      f"sending as itself", now)
-        last = self.repo.get("counter", user_eui)
-        if last is not None and req.counter <= int(last["value"]) and not self._completes_transform(user_eui, req):
-            return self._refuse(user_eui, rid, "E2", f"RequestID counter {req.counter} is not above {last['value']}",
+        last = self.repo.last_counter(user_eui)
+        if last is not None and req.counter <= last and not self._completes_transform(user_eui, req):
+            return self._refuse(user_eui, rid, "E2", f"RequestID counter {req.counter} is not above {last}",
                                 now)
-        self.repo.put("counter", user_eui, {"value": req.counter})
+        self.repo.put_last_counter(user_eui, req.counter)
         srv = catalogue.srvs().get(req.srv)
         if srv is None:
             return self._refuse(user_eui, rid, "E12", f"ServiceReferenceVariant {req.srv!r} is not a known SRV", now)
@@ -128,7 +143,7 @@ class Dsp:
                                                      f"(roles {','.join(srv.roles)})", now)
         if srv.non_device:
             return self._non_device(user, role, req, now)
-        device = self.repo.device(req.target)
+        device = self.repo.device_named(req.target)
         if device is None:
             return self._refuse(user_eui, rid, "E19", f"target {req.target} is not in the inventory", now)
         if use_case_for(req.srv, device.device_type) is None:
@@ -154,7 +169,7 @@ class Dsp:
         if refusal:
             return self._restricted_rejection(user_eui, rid, req.srv, device.eui, refusal, now)
         premises = self.repo.premises(device.premises)
-        hub = premises.hub if premises else ""
+        hub = premises.hub if premises else None
         rec = RequestRecord(rid, user_eui, req.srv, device.eui, hub, device.device_type, req.counter,
                             srv.restricted_class, message_code, device.restricted, dict(req.body), req.signed_command,
                             sent=now)
@@ -178,13 +193,14 @@ class Dsp:
         new, and need not be, for the one Pre-Command issued under that RequestID and not yet used."""
         if req.command_variant != 5:
             return False
-        issued = self.precommands.issued_for(req.request_id, user, req.target, req.counter)
+        target = Eui64.from_hex_or_none(req.target)
+        issued = self.precommands.issued_for(req.request_id, user, target, req.counter) if target else None
         return issued is not None
 
-    def _restricted_rejection(self, user: str, rid: str, srv: str, device: str, refusal: str,
+    def _restricted_rejection(self, user: str, rid: str, srv: str, device: Eui64, refusal: str,
                               now: float) -> list[DspOutput]:
         self.repo.log("audit", {"time": now, "who": user, "what": "restricted-rejection", "request_id": rid,
-                                "srv": srv, "device": device, "detail": refusal})
+                                "srv": srv, "device": str(device), "detail": refusal})
         return [Answer(now, user, Response(rid, self.policy.rejection_code, refusal))]
 
     def _restricted_refusal(self, device: Device, message_code: int, srv: str) -> str:
@@ -210,7 +226,7 @@ class Dsp:
     def _issue_precommand(self, user: str, req: ServiceRequest, rec: RequestRecord, now: float) -> list[DspOutput]:
         rid = req.request_id
         try:
-            built = commands.build(req.srv, rec.device_type, bytes.fromhex(user), bytes.fromhex(req.target),
+            built = commands.build(req.srv, rec.device_type, bytes.fromhex(user), bytes(rec.target),
                                    req.counter, req.body)
         except KeyError as e:
             return self._refuse(user, rid, "E1", f"SRV {req.srv}: the request body lacks {e}", now)
@@ -220,9 +236,9 @@ class Dsp:
         hex_pre = frames.encode(pre).hex().upper()
         rec.state, rec.message_code = "precommand", pre.message_code
         self.repo.put_request(rec)
-        self.precommands.issue(Issued(rid, user, req.srv, req.target, req.counter, pre.message_code, hex_pre, now,
+        self.precommands.issue(Issued(rid, user, req.srv, rec.target, req.counter, pre.message_code, hex_pre, now,
                                       now + self.policy.precommand_lifetime_s))
-        self.audit(now, user, "precommand-issued", request_id=rid, srv=req.srv, device=req.target,
+        self.audit(now, user, "precommand-issued", request_id=rid, srv=req.srv, device=rec.target,
                    use_case=built.use_case)
         return [Answer(now, user, Response(rid, "I0", "Pre-Command to sign", {"precommand": hex_pre}))]
 
@@ -250,9 +266,9 @@ class Dsp:
         outs: list[DspOutput] = []
         for entry in self.due.pop_due(now):
             if entry.kind is Due.SCHEDULE:
-                sched = self.repo.get("schedule", entry.key)
-                if sched is not None and sched.get("active"):
-                    outs += self._run_schedule(entry.key, sched, now)
+                sched = self.repo.schedule(entry.key)
+                if sched is not None and sched.active:
+                    outs += self._run_schedule(sched, now)
                 continue
             rec = self.repo.request(entry.key)
             if rec is None:
@@ -291,7 +307,7 @@ class Dsp:
 
     def _log_response(self, rec: RequestRecord, ok: bool, now: float) -> None:
         self.repo.log("responses", {"time": now, "request_id": rec.request_id, "srv": rec.srv, "ok": ok,
-                                    "class": rec.srv_class, "device": rec.target, "restricted": rec.restricted})
+                                    "class": rec.srv_class, "device": str(rec.target), "restricted": rec.restricted})
 
     def _time_out(self, rec: RequestRecord, now: float, code: str = "", reason: str = "") -> list[DspOutput]:
         self.due.clear(rec.request_id)
@@ -313,7 +329,7 @@ class Dsp:
             return []
         return self._time_out(rec, now, "E20", f"cannot reach {rec.target}: {reason}")
 
-    def on_device_joined(self, eui: str, now: float) -> None:
+    def on_device_joined(self, eui: Eui64, now: float) -> None:
         """A whitelisted device joined its hub's HAN: Installed Not Commissioned."""
         dev = self.repo.device(eui)
         if dev is not None and dev.status in (Status.PENDING, Status.WHITELISTED):
@@ -323,14 +339,14 @@ class Dsp:
     def _schedule_request(self, user: User, role: str, req: ServiceRequest, now: float) -> list[DspOutput]:
         rid, body = req.request_id, _unwrap(req.body, "CreateSchedule", "DeleteSchedule", "ReadSchedule")
         if req.srv == "5.2":
-            mine = {sid: s for sid, s in self.repo.items("schedule") if s["user"] == user.eui and s.get("active")}
+            mine = {s.schedule_id: s.view() for s in self.repo.schedules() if s.user == user.eui and s.active}
             return [Answer(now, user.eui, Response(rid, "I0", f"{len(mine)} schedule(s)", {"schedules": mine}))]
         if req.srv == "5.3":
             sid = str(body.get("ScheduleID", ""))
-            sched = self.repo.get("schedule", sid)
-            if sched is None or sched["user"] != user.eui:
+            sched = self.repo.schedule(sid)
+            if sched is None or sched.user != user.eui:
                 return self._refuse(user.eui, rid, "E19", f"ScheduleID {sid!r} is not a schedule of {user.eui}", now)
-            self.repo.put("schedule", sid, {**sched, "active": False, "deleted": now})
+            self.repo.put_schedule(replace(sched, active=False, deleted=now))
             self.due.clear(sid, Due.SCHEDULE)
             self.audit(now, user.eui, "schedule-deleted", schedule=sid)
             return [Answer(now, user.eui, Response(rid, "I0", f"schedule {sid} deleted"))]
@@ -341,10 +357,12 @@ class Dsp:
                                                      f"DSP can schedule", now)
         if role not in info.roles:
             return self._refuse(user.eui, rid, "E3", f"role {role!r} may not send SRV {srv}", now)
-        target = str(body.get("DeviceID", "")).replace("-", "").upper()
-        device = self.repo.device(target)
+        device_id = str(body.get("DeviceID", ""))
+        device = self.repo.device_named(device_id)
         if device is None:
-            return self._refuse(user.eui, rid, "E19", f"DeviceID {target!r} is not in the inventory", now)
+            return self._refuse(user.eui, rid, "E19", f"DeviceID {device_id.replace('-', '').upper()!r} is not in "
+                                                      f"the inventory", now)
+        target = device.eui
         uc = select_use_case(srv, device.device_type)
         if uc is None:
             return self._refuse(user.eui, rid, "E11", f"SRV {srv} is not valid for a {device.device_type}", now)
@@ -362,24 +380,22 @@ class Dsp:
         while first < now:
             first += period
         premises = self.repo.premises(device.premises)
-        self.repo.put("schedule", rid, {"user": user.eui, "srv": srv, "target": target, "device_type":
-                                        device.device_type, "hub": premises.hub if premises else "", "next": first,
-                                        "period": period, "runs": 0, "active": True, "message_code": uc.message_code,
-                                        "class": info.restricted_class})
+        self.repo.put_schedule(Schedule(rid, user.eui, srv, target, device.device_type,
+                                        premises.hub if premises else None, first, period, uc.message_code,
+                                        info.restricted_class))
         self.due.set(Due.SCHEDULE, rid, first)
         self.audit(now, user.eui, "schedule-created", schedule=rid, srv=srv, device=target)
         return [Answer(now, user.eui, Response(rid, "I0", f"schedule {rid} created; first run at {first:.0f}",
                                                {"ScheduleID": rid}))]
 
-    def _run_schedule(self, sid: str, sched: dict[str, Any], now: float) -> list[DspOutput]:
-        runs = int(sched["runs"]) + 1
-        following = float(sched["next"]) + float(sched["period"])
-        self.repo.put("schedule", sid, {**sched, "runs": runs, "next": following})
+    def _run_schedule(self, sched: Schedule, now: float) -> list[DspOutput]:
+        sid, runs, following = sched.schedule_id, sched.runs + 1, sched.next + sched.period
+        self.repo.put_schedule(replace(sched, runs=runs, next=following))
         self.due.set(Due.SCHEDULE, sid, following)
         rid = f"{sid}#{runs}"
-        device = self.repo.device(sched["target"])
-        rec = RequestRecord(rid, sched["user"], sched["srv"], sched["target"], sched["hub"], sched["device_type"],
-                            self._schedule_counter.next(now), sched["class"], int(sched["message_code"]),
+        device = self.repo.device(sched.target)
+        rec = RequestRecord(rid, sched.user, sched.srv, sched.target, sched.hub, sched.device_type,
+                            self._schedule_counter.next(now), sched.srv_class, sched.message_code,
                             bool(device and device.restricted), schedule=sid, sent=now)
         refusal = self._recheck(rec)
         if refusal:
@@ -396,23 +412,27 @@ class Dsp:
             return [Answer(now, user.eui, Response(req.request_id, "I0", "", {"inventory": self.read_inventory(
                 req.body.get("premises"))}))]
         if req.srv == "11.1":
-            targets = [str(t).upper() for t in req.body.get("targets", [])]
-            for t in targets:
-                if self.repo.device(t) is None:
-                    return self._refuse(user.eui, req.request_id, "E19", f"firmware target {t} is unknown", now)
+            targets: list[Eui64] = []
+            for t in req.body.get("targets", []):
+                dev = self.repo.device_named(str(t))
+                if dev is None:
+                    return self._refuse(user.eui, req.request_id, "E19", f"firmware target {str(t).upper()} is "
+                                                                         f"unknown", now)
+                targets.append(dev.eui)
             hubs = {self._hub_of(t) for t in targets}
             outs: list[DspOutput] = [Answer(now, user.eui, Response(req.request_id, "I99", CODES["I99"]))]
             for hub in sorted(h for h in hubs if h):
-                self.repo.put("firmware-distribution", f"{req.request_id}#{hub}",
-                              {"user": user.eui, "srv": "11.1", "hub": hub, "sent": now, "state": "sent"})
+                self.repo.put_firmware_distribution(FirmwareDistribution(req.request_id, hub, user.eui, now))
                 outs.append(SendFirmware(now, req.request_id, hub, str(req.body.get("image", "")),
                                          tuple(t for t in targets if self._hub_of(t) == hub)))
             return outs
         if req.srv in ("8.3", "8.14.1"):
-            eui = str(req.body.get("device", "")).replace("-", "").upper()
-            dev = self.repo.device(eui)
+            named = str(req.body.get("device", ""))
+            dev = self.repo.device_named(named)
             if dev is None:
-                return self._refuse(user.eui, req.request_id, "E19", f"body field 'device' {eui!r} is unknown", now)
+                shown = named.replace("-", "").upper()
+                return self._refuse(user.eui, req.request_id, "E19", f"body field 'device' {shown!r} is unknown", now)
+            eui = dev.eui
             if dev.responsible_supplier not in (None, user.eui) and dev.device_type != "CHF":
                 return self._refuse(user.eui, req.request_id, "E4", f"{user.eui} is not responsible for {eui}", now)
             status = Status.DECOMMISSIONED if req.srv == "8.3" else Status.COMMISSIONED
@@ -420,10 +440,10 @@ class Dsp:
             return [Answer(now, user.eui, Response(req.request_id, "I0", f"{eui} is {status.value}"))]
         return [Answer(now, user.eui, Response(req.request_id, "I0", f"non-device SRV {req.srv} accepted"))]
 
-    def _hub_of(self, eui: str) -> str:
+    def _hub_of(self, eui: Eui64) -> Eui64 | None:
         dev = self.repo.device(eui)
         prem = self.repo.premises(dev.premises) if dev else None
-        return prem.hub if prem else ""
+        return prem.hub if prem else None
 
     def read_inventory(self, premises: str | None = None) -> list[dict[str, Any]]:
         """SRV 8.2 and the SSI inventory view: the Restricted flag included (RM-6)."""
@@ -437,7 +457,8 @@ class Dsp:
         if rec is not None and rec.state == "refused":
             # Sent once, then refused when it was due again (the device became Restricted): the
             # user was told so, and what the device answered to the first send goes to diagnostics.
-            self.repo.log("diagnostics", {"time": now, "request_id": request_id, "device": rec.target, "srv": rec.srv,
+            self.repo.log("diagnostics", {"time": now, "request_id": request_id, "device": str(rec.target),
+                                          "srv": rec.srv,
                                           "reason": "answer to a request refused on re-send (RM-4): not delivered"})
             return []
         if rec is None or rec.state != "sent":
@@ -457,15 +478,15 @@ class Dsp:
         # The device answered: I0 carries its response, whatever result it holds (DUIS).
         return [Answer(now, rec.user, Response(request_id, "I0", detail, body or {}))]
 
-    def _commissioned(self, eui: str, who: str, now: float) -> None:
+    def _commissioned(self, eui: Eui64, who: str, now: float) -> None:
         """8.1.1 succeeded: the device is Commissioned, and a GSME's GPF in the hub with it."""
         self.set_status(eui, Status.COMMISSIONED, now, who)
         for gpf in self.repo.devices():
             if gpf.device_type == "GPF" and gpf.paired_gsme == eui:
                 self.set_status(gpf.eui, Status.COMMISSIONED, now, who)
 
-    def on_alert(self, device_eui: str, alert_code: int, critical: bool, gbcs_hex: str,
-                 now: float, subject: str | None = None) -> list[DspOutput]:
+    def on_alert(self, device_eui: Eui64, alert_code: int, critical: bool, gbcs_hex: str,
+                 now: float, subject: Eui64 | None = None) -> list[DspOutput]:
         """RM-5: deliver to the user and the SAT log, or discard to the diagnostics log.
 
         ``subject`` is the device an alert is about when another raised it (the CHF's firmware
@@ -473,7 +494,7 @@ class Dsp:
         the user are the subject's. Only the configured alert list decides; a signature does not."""
         about = subject or device_eui
         device = self.repo.device(about)
-        record = {"time": now, "device": about, "raised_by": device_eui, "alert_code": f"0x{alert_code:04X}",
+        record = {"time": now, "device": str(about), "raised_by": str(device_eui), "alert_code": f"0x{alert_code:04X}",
                   "critical": critical, "gbcs": gbcs_hex}
         if device is not None and device.restricted and not self.policy.alert_delivered(alert_code):
             self.repo.log("diagnostics", {**record, "reason": "device is Restricted and the alert is not on the "
@@ -486,7 +507,7 @@ class Dsp:
         user = device.responsible_supplier if device else None
         return [AlertForUser(now, user or "", about, alert_code, gbcs_hex)] if user else []
 
-    def note_firmware(self, eui: str, version: str | None, activation_ok: bool | None, now: float) -> None:
+    def note_firmware(self, eui: Eui64, version: str | None, activation_ok: bool | None, now: float) -> None:
         """A response reported a device's firmware version (11.2) or an activation's outcome (CS06):
         the inventory follows, and the firmware log feeds RM-11."""
         dev = self.repo.device(eui)
@@ -496,11 +517,11 @@ class Dsp:
         if activation_ok is not None:
             self.firmware_result(eui, activation_ok, now, "CS06 activation")
 
-    def firmware_result(self, device_eui: str, ok: bool, now: float, detail: str = "") -> None:
-        self.repo.log("firmware", {"time": now, "device": device_eui, "ok": ok, "detail": detail})
+    def firmware_result(self, device_eui: Eui64, ok: bool, now: float, detail: str = "") -> None:
+        self.repo.log("firmware", {"time": now, "device": str(device_eui), "ok": ok, "detail": detail})
 
     # --- Restricted flag (RM-1, RM-2, RM-3, RM-7) --------------------------------------------
-    def set_restricted(self, user_eui: str, device_eui: str, restricted: bool, now: float) -> list[DspOutput]:
+    def set_restricted(self, user_eui: str, device_eui: Eui64, restricted: bool, now: float) -> list[DspOutput]:
         rid = f"restricted:{device_eui}:{now}"
         device = self.repo.device(device_eui)
         if device is None:
@@ -528,7 +549,7 @@ class Dsp:
         what = "set" if restricted else "cleared"
         changed = self._with_gpf(device)
         outs: list[DspOutput] = [Answer(now, user_eui, Response(
-            rid, "I0", f"Restricted {what} on {', '.join(d.eui for d in changed)}"))]
+            rid, "I0", f"Restricted {what} on {', '.join(str(d.eui) for d in changed)}"))]
         return outs + self._change_flag(changed, restricted, user_eui, now)
 
     def _with_gpf(self, device: Device) -> list[Device]:
@@ -551,13 +572,13 @@ class Dsp:
                 premises = self.repo.premises(d.premises)
                 if self.policy.notify_csp and premises is not None:
                     note = CspNotification(now, premises.region.value, premises.hub, d.eui, restricted)
-                    self.repo.log("csp", {"time": now, "region": note.region, "hub": note.hub, "device": d.eui,
-                                          "restricted": restricted})
+                    self.repo.log("csp", {"time": now, "region": note.region, "hub": str(note.hub),
+                                          "device": str(d.eui), "restricted": restricted})
                     outs.append(note)
         return outs
 
     # --- changes of supplier and tenancy (RM-9, IC-3) ------------------------------------------
-    def change_of_supplier(self, device_eui: str, gaining: str, now: float) -> None:
+    def change_of_supplier(self, device_eui: Eui64, gaining: str, now: float) -> None:
         device = self.repo.device(device_eui)
         if device is None:
             return
@@ -571,7 +592,7 @@ class Dsp:
         self.audit(now, "DCC", "change-of-supplier", device=device_eui, losing=old, gaining=gaining,
                    restricted=device.restricted)
 
-    def change_of_tenancy(self, device_eui: str, now: float) -> list[DspOutput]:
+    def change_of_tenancy(self, device_eui: Eui64, now: float) -> list[DspOutput]:
         """RM-9: clear the flag when the policy says so (with the GSME's GPF, and telling the CSP)."""
         device = self.repo.device(device_eui)
         if device is None:
@@ -582,13 +603,13 @@ class Dsp:
         return []
 
     # --- install-code exchange between suppliers (MP121: IC-3, IC-4): emulator/dsp/install_codes.py
-    def request_install_code(self, gaining: str, device_eui: str, now: float) -> Response:
+    def request_install_code(self, gaining: str, device_eui: Eui64, now: float) -> Response:
         return self.install_codes.request(gaining, device_eui, now)
 
     def answer_install_code(self, losing: str, exchange_id: str, now: float) -> Response:
         return self.install_codes.answer(losing, exchange_id, now)
 
-    def overdue_install_code_requests(self, now: float) -> list[dict[str, Any]]:
+    def overdue_install_code_requests(self, now: float) -> list[CodeExchange]:
         return self.install_codes.overdue(now)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.dsp.model import Response
+from emulator.zigbee.eui64 import Eui64
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,8 @@ class SendCommand(DspOutput):
     """Frame and send a GBCS command for an accepted request (the adapter builds and seals it)."""
 
     request_id: str
-    hub: str
-    target: str
+    hub: Eui64 | None
+    target: Eui64
     device_type: str
     srv: str
     counter: int
@@ -43,9 +44,9 @@ class SendCommand(DspOutput):
 @dataclass(frozen=True, slots=True)
 class SendFirmware(DspOutput):
     request_id: str
-    hub: str
+    hub: Eui64
     image_hex: str
-    targets: tuple[str, ...]
+    targets: tuple[Eui64, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class AlertForUser(DspOutput):
     """DUIS DeviceAlertMessage to the responsible user (and the SAT log)."""
 
     user: str
-    device: str
+    device: Eui64
     alert_code: int
     gbcs_hex: str
 
@@ -63,6 +64,6 @@ class CspNotification(DspOutput):
     """RM-7: the DSP tells the hub's CSP (Device Manager) that Restricted changed."""
 
     region: str
-    hub: str
-    device: str
+    hub: Eui64
+    device: Eui64
     restricted: bool

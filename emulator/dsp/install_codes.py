@@ -9,11 +9,11 @@ of an open exchange, and never the code of a commissioned device. Sans-IO.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from emulator.dsp.model import Response, Status
+from emulator.dsp.model import CodeExchange, Response, Status
 from emulator.dsp.repository import Repository
 from emulator.dsp.working_days import add_working_days
+from emulator.zigbee.eui64 import Eui64
 
 
 class InstallCodeExchange:
@@ -21,7 +21,7 @@ class InstallCodeExchange:
         self.repo = repo
         self._audit = audit
 
-    def request(self, gaining: str, device_eui: str, now: float) -> Response:
+    def request(self, gaining: str, device_eui: Eui64, now: float) -> Response:
         """The gaining supplier asks the losing one for a device's install code (10 working days, IC-3)."""
         device = self.repo.device(device_eui)
         rid = f"ic:{device_eui}:{now}"
@@ -36,42 +36,37 @@ class InstallCodeExchange:
         if not losing or losing == gaining:
             return Response(rid, "E4", f"{device_eui} has had no change of supplier: there is no losing supplier "
                                        f"to ask (IC-3)")
-        record = {"device": device_eui, "gaining": gaining, "losing": losing, "requested": now,
-                  "deadline": add_working_days(now, 10), "state": "open"}
-        self.repo.put("install-code", rid, record)
+        record = CodeExchange(rid, device_eui, gaining, losing, now, add_working_days(now, 10))
+        self.repo.put_code_exchange(record)
         self._audit(now, gaining, "install-code-requested", device=device_eui, exchange=rid, losing=losing)
-        return Response(rid, "I0", f"request sent to {losing}; answer due by {record['deadline']:.0f}", record)
+        return Response(rid, "I0", f"request sent to {losing}; answer due by {record.deadline:.0f}", record.view())
 
     def answer(self, losing: str, exchange_id: str, now: float) -> Response:
         """The losing supplier answers: the code if it installed the device, else that it did not (IC-3).
 
         The DSP hands a code only to the gaining supplier of an open exchange, and never the code
         of a device commissioned meanwhile (IC-4)."""
-        record = self.repo.get("install-code", exchange_id)
+        record = self.repo.code_exchange(exchange_id)
         if record is None:
             return Response(exchange_id, "E19", f"no install-code exchange {exchange_id}")
-        if record["losing"] != losing:
+        if record.losing != losing:
             return Response(exchange_id, "E4", f"{losing} is not the supplier asked in {exchange_id}")
-        if record["state"] != "open":
-            return Response(exchange_id, "E1", f"exchange {exchange_id} was already answered ({record['state']})")
-        device = self.repo.device(record["device"])
-        late = now > record["deadline"]
+        if record.state != "open":
+            return Response(exchange_id, "E1", f"exchange {exchange_id} was already answered ({record.state})")
+        device = self.repo.device(record.device)
         if device is not None and device.status == Status.COMMISSIONED:
-            record.update(state="closed-commissioned", answered=now, late=late)
-            self.repo.put("install-code", exchange_id, record)
-            return Response(exchange_id, "E5", f"{record['device']} is Commissioned now: its install code is not "
+            self.repo.put_code_exchange(record.closed("closed-commissioned", now))
+            return Response(exchange_id, "E5", f"{record.device} is Commissioned now: its install code is not "
                                                f"released (IC-4)")
         if device is not None and device.installing_supplier == losing and device.install_code:
-            record.update(state="answered", answered=now, late=late)
-            self.repo.put("install-code", exchange_id, record)
-            self._audit(now, losing, "install-code-given", device=record["device"], to=record["gaining"], late=late)
+            record = record.closed("answered", now)
+            self.repo.put_code_exchange(record)
+            self._audit(now, losing, "install-code-given", device=record.device, to=record.gaining, late=record.late)
             return Response(exchange_id, "I0", "install code provided", {"install_code": device.install_code,
-                                                                         "late": late})
-        record.update(state="not-installer", answered=now, late=late)
-        self.repo.put("install-code", exchange_id, record)
-        self._audit(now, losing, "install-code-not-installer", device=record["device"])
-        return Response(exchange_id, "I0", f"{losing} did not install {record['device']}", {"install_code": None})
+                                                                         "late": record.late})
+        self.repo.put_code_exchange(record.closed("not-installer", now))
+        self._audit(now, losing, "install-code-not-installer", device=record.device)
+        return Response(exchange_id, "I0", f"{losing} did not install {record.device}", {"install_code": None})
 
-    def overdue(self, now: float) -> list[dict[str, Any]]:
-        items = self.repo.items("install-code")
-        return [dict(r, id=k) for k, r in items if r["state"] == "open" and now > r["deadline"]]
+    def overdue(self, now: float) -> list[CodeExchange]:
+        return [x for x in self.repo.code_exchanges() if x.state == "open" and now > x.deadline]

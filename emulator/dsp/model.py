@@ -5,9 +5,11 @@ Restricted is an attribute of a device, never a device status (RM-1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Self
+
+from emulator.zigbee.eui64 import Eui64
 
 
 class Status(StrEnum):
@@ -54,7 +56,7 @@ CODES: dict[str, str] = {
 class Premises:
     id: str
     region: Region
-    hub: str  # CHF EUI (upper hex)
+    hub: Eui64  # its CHF
     economy7_load_control: bool = False
     radio_teleswitch: bool = False
     network_managed: bool = False
@@ -66,7 +68,7 @@ class Premises:
 
 @dataclass(slots=True)
 class Device:
-    eui: str  # upper hex, no separators
+    eui: Eui64
     device_type: str  # ESME, GSME, GPF, CHF, PPMID, IHD
     premises: str
     status: Status = Status.PENDING
@@ -78,7 +80,7 @@ class Device:
     installing_supplier: str | None = None
     losing_supplier: str | None = None  # the supplier before the last change of supplier (IC-3)
     install_code: str | None = None  # held for the installing supplier only (IC-4)
-    paired_gsme: str | None = None  # for a GPF: its GSME
+    paired_gsme: Eui64 | None = None  # for a GPF: its GSME
 
     @property
     def responsible_supplier(self) -> str | None:
@@ -86,7 +88,7 @@ class Device:
 
     def public_view(self) -> dict[str, Any]:
         """What inventory views show: never the install code (IC-4)."""
-        return {"eui": self.eui, "device_type": self.device_type, "premises": self.premises,
+        return {"eui": str(self.eui), "device_type": self.device_type, "premises": self.premises,
                 "status": self.status.value, "restricted": self.restricted, "payment_mode": self.payment_mode,
                 "firmware_version": self.firmware_version, "responsible_supplier": self.responsible_supplier}
 
@@ -142,15 +144,33 @@ class Response:
         return self.code in ("I0", "I99")
 
 
+class Kept:
+    """A record the repository keeps as one JSON document: its fields by name (a document's
+    unknown keys are ignored, so a store written by an older version still loads)."""
+
+    __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # set by @dataclass on each record
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {k: str(v) if isinstance(v, Eui64) else v for k, v in doc.items()}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        fields = cls.__dataclass_fields__  # EUIs are kept as their hex (the annotations are strings)
+        return cls(**{k: (Eui64.from_hex(v) if v else None) if isinstance(v, str) and "Eui64" in str(fields[k].type)
+                      else v for k, v in doc.items() if k in fields})
+
+
 @dataclass(slots=True)
-class RequestRecord:
+class RequestRecord(Kept):
     """One device request as the DSP keeps it, from acceptance to its final answer (one home)."""
 
     request_id: str
     user: str
     srv: str
-    target: str
-    hub: str
+    target: Eui64
+    hub: Eui64 | None
     device_type: str
     counter: int  # the GBCS originator counter of the command
     srv_class: str  # the SRV's Restricted class (CONS, OPS...) for the reports (RM-8)
@@ -167,9 +187,105 @@ class RequestRecord:
     execute_at: float | None = None
     schedule: str | None = None  # the DCC schedule this run belongs to
 
-    def to_doc(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> RequestRecord:
-        return cls(**{k: v for k, v in doc.items() if k in cls.__dataclass_fields__})
+@dataclass(frozen=True, slots=True)
+class Schedule(Kept):
+    """A DCC schedule (SRV 5.1): the DSP sends ``srv`` to ``target`` for ``user`` every ``period``."""
+
+    schedule_id: str  # the RequestID of the 5.1 that created it
+    user: str
+    srv: str
+    target: Eui64
+    device_type: str
+    hub: Eui64 | None
+    next: float  # when the next run is due
+    period: float
+    message_code: int  # the use case each run sends (what the Restricted rules judge)
+    srv_class: str  # the SRV's Restricted class, for the reports (RM-8)
+    runs: int = 0
+    active: bool = True
+    deleted: float | None = None
+
+    def view(self) -> dict[str, Any]:
+        """What SRV 5.2 (Read Schedule) shows of it."""
+        doc = {"user": self.user, "srv": self.srv, "target": str(self.target), "device_type": self.device_type,
+               "hub": str(self.hub or ""), "next": self.next, "period": self.period, "runs": self.runs,
+               "active": self.active, "message_code": self.message_code, "class": self.srv_class}
+        return doc if self.deleted is None else {**doc, "deleted": self.deleted}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeExchange(Kept):
+    """An install-code request from the gaining supplier to the losing one (MP121: IC-3, IC-4)."""
+
+    exchange_id: str
+    device: Eui64
+    gaining: str
+    losing: str
+    requested: float
+    deadline: float  # 10 working days after the request
+    state: str = "open"  # open | answered | not-installer | closed-commissioned
+    answered: float | None = None
+    late: bool | None = None
+
+    def view(self) -> dict[str, Any]:
+        """What the suppliers are told of it."""
+        doc = {"device": str(self.device), "gaining": self.gaining, "losing": self.losing, "requested": self.requested,
+               "deadline": self.deadline, "state": self.state}
+        return doc if self.answered is None else {**doc, "answered": self.answered, "late": self.late}
+
+    def closed(self, state: str, now: float) -> CodeExchange:
+        return replace(self, state=state, answered=now, late=now > self.deadline)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued(Kept):
+    """A Pre-Command the DSP handed to a user (CV 4), as kept until it comes back (or expires)."""
+
+    request_id: str
+    user: str
+    srv: str
+    target: Eui64
+    counter: int
+    message_code: int
+    precommand: str  # hex, exactly as issued
+    issued: float
+    expires: float
+    state: str = "issued"  # issued -> used
+
+    @property
+    def key(self) -> str:
+        return frame_key(self.user, self.target, self.counter)
+
+
+def frame_key(originator: str, target: Eui64, counter: int) -> str:
+    """A GBCS frame's identity: who sent it to whom under which counter."""
+    return f"{originator}:{target}:{counter}"
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareDistribution(Kept):
+    """An OTA image sent to one hub for SRV 11.1."""
+
+    request_id: str
+    hub: Eui64
+    user: str
+    sent: float
+    srv: str = "11.1"
+    state: str = "sent"
+
+
+class Due(StrEnum):
+    SEND = "send"  # a future-dated request reaches its execution time
+    DEADLINE = "deadline"  # no answer by now: E21 (E30 for a future-dated request)
+    RESEND = "resend"  # no answer yet: send the command again (WN-1), checked again first
+    SCHEDULE = "schedule"  # a DCC schedule's next run
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DueEntry:
+    """One of the DSP's timers: ``kind`` is due for ``key`` (a request or a schedule id) at ``at``."""
+
+    at: float
+    kind: Due
+    key: str

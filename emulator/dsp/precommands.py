@@ -9,42 +9,16 @@ read, say) and pass it off as the Signed Pre-Command of an allowed SRV. Sans-IO.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
 
+from emulator.dsp.model import Issued, frame_key
 from emulator.dsp.repository import Repository
 from emulator.gbcs import frames, security
 from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.keys import KeyStore
+from emulator.zigbee.eui64 import Eui64
 
-_KIND = "precommand"
-
-
-@dataclass(frozen=True, slots=True)
-class Issued:
-    """A Pre-Command the DSP handed to a user, as kept until it comes back (or expires)."""
-
-    request_id: str
-    user: str
-    srv: str
-    target: str
-    counter: int
-    message_code: int
-    precommand: str  # hex, exactly as issued
-    issued: float
-    expires: float
-    state: str = "issued"  # issued -> used
-
-    @property
-    def key(self) -> str:
-        return frame_key(self.user, self.target, self.counter)
-
-    def to_doc(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-def frame_key(originator: str, target: str, counter: int) -> str:
-    return f"{originator}:{target}:{counter}"
+__all__ = ["Issued", "PreCommandLedger", "frame_key"]
 
 
 class PreCommandLedger:
@@ -54,20 +28,19 @@ class PreCommandLedger:
         self.keys = keys
 
     def issue(self, record: Issued) -> None:
-        self.repo.put(_KIND, record.key, record.to_doc())
+        self.repo.put_precommand(record)
 
     def use(self, record: Issued) -> None:
-        self.repo.put(_KIND, record.key, {**record.to_doc(), "state": "used"})
+        self.repo.put_precommand(replace(record, state="used"))
 
-    def issued_for(self, request_id: str, user: str, target: str, counter: int) -> Issued | None:
+    def issued_for(self, request_id: str, user: str, target: Eui64, counter: int) -> Issued | None:
         """The Pre-Command issued under ``request_id`` and not used yet, if any."""
-        doc = self.repo.get(_KIND, frame_key(user, target, counter))
-        if doc is None:
+        record = self.repo.precommand(frame_key(user, target, counter))
+        if record is None:
             return None
-        record = Issued(**doc)
         return record if record.request_id == request_id and record.state == "issued" else None
 
-    def match(self, user: str, srv: str, target: str, signed_hex: str | None, now: float) -> Issued | str:
+    def match(self, user: str, srv: str, target: Eui64, signed_hex: str | None, now: float) -> Issued | str:
         """The issued Pre-Command a CV 5 request's signed GBCS answers, or why it answers none."""
         if not signed_hex:
             return "CommandVariant 5 needs the signed Pre-Command (GBCSPayload)"
@@ -75,14 +48,13 @@ class PreCommandLedger:
             msg = frames.decode(bytes.fromhex(signed_hex))
         except (GbcsError, ValueError) as e:
             return f"the signed Pre-Command is not a GBCS message: {e}"
-        originator, frame_target = msg.originator.hex().upper(), msg.target.hex().upper()
+        originator, frame_target = msg.originator.hex().upper(), Eui64(msg.target)
         if originator != user or frame_target != target:
             return (f"the signed Pre-Command is from {originator} to {frame_target}; this request is from {user} "
                     f"to {target}")
-        doc = self.repo.get(_KIND, frame_key(user, target, msg.counter))
-        if doc is None:
+        record = self.repo.precommand(frame_key(user, target, msg.counter))
+        if record is None:
             return f"the DSP issued no Pre-Command with counter {msg.counter} to {user} for {target}"
-        record = Issued(**doc)
         if record.state != "issued":
             return f"the Pre-Command of request {record.request_id} was already sent ({record.state})"
         if now > record.expires:

@@ -30,7 +30,7 @@ def device_extract_csv(repo: Repository) -> str:
 def monthly_report(repo: Repository, month_start: float, month_end: float) -> dict[str, Any]:
     """Consumption-SR success for the month; Restricted devices are exceptions, excluded (RM-8)."""
     rows = [r for r in repo.read_log("responses") if month_start <= r["time"] < month_end and r.get("class") == "CONS"]
-    restricted_now = {d.eui for d in repo.devices() if d.restricted}
+    restricted_now = {str(d.eui) for d in repo.devices() if d.restricted}
     excluded = [r for r in rows if r.get("restricted") or r.get("device") in restricted_now]
     counted = [r for r in rows if r not in excluded]
     ok = sum(1 for r in counted if r["ok"])
@@ -58,9 +58,9 @@ def firmware_monitoring(repo: Repository, policy: RestrictedPolicy) -> list[dict
             failures[r["device"]] = 0
     out = []
     for d in sorted(repo.devices(), key=lambda d: d.eui):
-        n = failures.get(d.eui, 0)
+        n = failures.get(str(d.eui), 0)
         if d.restricted and n >= policy.firmware_failure_threshold:
-            out.append({"device": d.eui, "consecutive_failures": n, "firmware_version": d.firmware_version})
+            out.append({"device": str(d.eui), "consecutive_failures": n, "firmware_version": d.firmware_version})
     return out
 
 
@@ -76,7 +76,7 @@ class CspStub:
         if n.region != self.region:
             raise ValueError(f"notification for {n.region} sent to the {self.region} CSP")
         self.received.append(n)
-        self.indicators.setdefault(n.hub, {})[n.device] = n.restricted
+        self.indicators.setdefault(str(n.hub), {})[str(n.device)] = n.restricted
 
     def restricted_hubs(self) -> list[str]:
         return sorted(h for h, devs in self.indicators.items() if any(devs.values()))

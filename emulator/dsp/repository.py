@@ -1,6 +1,10 @@
 """Where the DSP keeps its state: an interface, an in-memory implementation, and (in
 ``store.py``) SQLite. The core writes through the repository before it answers, so
-nothing it acknowledged is lost on restart (RM-12)."""
+nothing it acknowledged is lost on restart (RM-12).
+
+Every record has its own typed methods (``request``/``put_request``, ``schedule``/...); under
+them, an implementation stores small keyed JSON documents by table (``_get``/``_put``), which
+nothing outside the repositories sees."""
 
 from __future__ import annotations
 
@@ -9,14 +13,30 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.dsp.model import Device, Premises, RequestRecord
+from emulator.dsp.model import (
+    CodeExchange,
+    Device,
+    Due,
+    DueEntry,
+    FirmwareDistribution,
+    Issued,
+    Premises,
+    RequestRecord,
+    Schedule,
+)
+from emulator.zigbee.eui64 import Eui64
 
 LOGS = ("sat", "diagnostics", "audit", "firmware", "responses", "csp")
 
 
 class Repository(ABC):
     @abstractmethod
-    def device(self, eui: str) -> Device | None: ...
+    def device(self, eui: Eui64) -> Device | None: ...
+
+    def device_named(self, text: str) -> Device | None:
+        """The device whose EUI ``text`` writes (hex, or DUIS's hyphenated pairs); None if none is."""
+        eui = Eui64.from_hex_or_none(text)
+        return self.device(eui) if eui is not None else None
 
     @abstractmethod
     def put_device(self, device: Device) -> None: ...
@@ -33,25 +53,75 @@ class Repository(ABC):
     @abstractmethod
     def all_premises(self) -> list[Premises]: ...
 
+    # --- the storage under the typed records: keyed JSON documents by table -----------------
     @abstractmethod
-    def get(self, kind: str, key: str) -> dict[str, Any] | None:
-        """A small keyed record: request state, counters, install-code exchanges."""
+    def _get(self, table: str, key: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
-    def put(self, kind: str, key: str, value: dict[str, Any]) -> None: ...
+    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None: ...
 
     @abstractmethod
-    def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]: ...
+    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]: ...
 
     @abstractmethod
-    def delete(self, kind: str, key: str) -> None: ...
+    def _delete(self, table: str, key: str) -> None: ...
 
+    # --- typed records ------------------------------------------------------------------------
     def request(self, request_id: str) -> RequestRecord | None:
-        doc = self.get("request", request_id)
+        doc = self._get("request", request_id)
         return RequestRecord.from_doc(doc) if doc is not None else None
 
     def put_request(self, record: RequestRecord) -> None:
-        self.put("request", record.request_id, record.to_doc())
+        self._put("request", record.request_id, record.to_doc())
+
+    def last_counter(self, user: str) -> int | None:
+        """The highest RequestID counter ``user`` has sent (replays are refused, E2)."""
+        doc = self._get("counter", user)
+        return int(doc["value"]) if doc is not None else None
+
+    def put_last_counter(self, user: str, counter: int) -> None:
+        self._put("counter", user, {"value": counter})
+
+    def schedule(self, schedule_id: str) -> Schedule | None:
+        doc = self._get("schedule", schedule_id)
+        return _schedule(schedule_id, doc) if doc is not None else None
+
+    def put_schedule(self, schedule: Schedule) -> None:
+        self._put("schedule", schedule.schedule_id, schedule.to_doc())
+
+    def schedules(self) -> list[Schedule]:
+        return [_schedule(sid, doc) for sid, doc in self._items("schedule")]
+
+    def code_exchange(self, exchange_id: str) -> CodeExchange | None:
+        doc = self._get("install-code", exchange_id)
+        return CodeExchange.from_doc({"exchange_id": exchange_id, **doc}) if doc is not None else None
+
+    def put_code_exchange(self, exchange: CodeExchange) -> None:
+        self._put("install-code", exchange.exchange_id, exchange.to_doc())
+
+    def code_exchanges(self) -> list[CodeExchange]:
+        return [CodeExchange.from_doc({"exchange_id": xid, **doc}) for xid, doc in self._items("install-code")]
+
+    def precommand(self, key: str) -> Issued | None:
+        """The Pre-Command issued as the frame ``key`` (:func:`~emulator.dsp.model.frame_key`)."""
+        doc = self._get("precommand", key)
+        return Issued.from_doc(doc) if doc is not None else None
+
+    def put_precommand(self, record: Issued) -> None:
+        self._put("precommand", record.key, record.to_doc())
+
+    def put_firmware_distribution(self, record: FirmwareDistribution) -> None:
+        self._put("firmware-distribution", f"{record.request_id}#{record.hub}", record.to_doc())
+
+    def timers(self) -> list[DueEntry]:
+        return [DueEntry(float(doc["at"]), Due(doc["kind"]), str(doc["key"])) for _, doc in self._items("due")]
+
+    def put_timer(self, entry: DueEntry) -> None:
+        doc = {"kind": entry.kind.value, "key": entry.key, "at": entry.at}
+        self._put("due", f"{entry.kind.value}|{entry.key}", doc)
+
+    def delete_timer(self, kind: Due, key: str) -> None:
+        self._delete("due", f"{kind.value}|{key}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -66,14 +136,20 @@ class Repository(ABC):
     def read_log(self, name: str) -> list[dict[str, Any]]: ...
 
 
+def _schedule(schedule_id: str, doc: dict[str, Any]) -> Schedule:
+    # A store written before the records were typed keyed a schedule by its id only and named its
+    # class "class": it still loads.
+    return Schedule.from_doc({"schedule_id": schedule_id, "srv_class": doc.get("class", ""), **doc})
+
+
 class MemoryRepository(Repository):
     def __init__(self) -> None:
-        self._devices: dict[str, Device] = {}
+        self._devices: dict[Eui64, Device] = {}
         self._premises: dict[str, Premises] = {}
         self._kv: dict[str, dict[str, dict[str, Any]]] = {}
         self._logs: dict[str, list[dict[str, Any]]] = {name: [] for name in LOGS}
 
-    def device(self, eui: str) -> Device | None:
+    def device(self, eui: Eui64) -> Device | None:
         return self._devices.get(eui)
 
     def put_device(self, device: Device) -> None:
@@ -91,17 +167,17 @@ class MemoryRepository(Repository):
     def all_premises(self) -> list[Premises]:
         return list(self._premises.values())
 
-    def get(self, kind: str, key: str) -> dict[str, Any] | None:
-        return self._kv.get(kind, {}).get(key)
+    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+        return self._kv.get(table, {}).get(key)
 
-    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
-        self._kv.setdefault(kind, {})[key] = value
+    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+        self._kv.setdefault(table, {})[key] = doc
 
-    def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
-        return list(self._kv.get(kind, {}).items())
+    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]:
+        return list(self._kv.get(table, {}).items())
 
-    def delete(self, kind: str, key: str) -> None:
-        self._kv.get(kind, {}).pop(key, None)
+    def _delete(self, table: str, key: str) -> None:
+        self._kv.get(table, {}).pop(key, None)
 
     def log(self, name: str, record: dict[str, Any]) -> None:
         if name not in self._logs:

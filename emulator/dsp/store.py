@@ -16,6 +16,7 @@ from typing import Any
 
 from emulator.dsp.model import Device, Premises, Region, Status
 from emulator.dsp.repository import LOGS, Repository
+from emulator.zigbee.eui64 import Eui64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (eui TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -35,23 +36,26 @@ class SqliteRepository(Repository):
         # acknowledging a flag change still has it (RM-12).
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
-        self._devices: dict[str, Device] = {}
+        self._devices: dict[Eui64, Device] = {}
         for (doc,) in self.db.execute("SELECT doc FROM devices"):
             d = json.loads(doc)
             d["status"] = Status(d["status"])
+            d["eui"] = Eui64.from_hex(d["eui"])
+            d["paired_gsme"] = Eui64.from_hex(d["paired_gsme"]) if d.get("paired_gsme") else None
             dev = Device(**d)
             self._devices[dev.eui] = dev
 
     def close(self) -> None:
         self.db.close()
 
-    def device(self, eui: str) -> Device | None:
+    def device(self, eui: Eui64) -> Device | None:
         return self._devices.get(eui)
 
     def put_device(self, device: Device) -> None:
         doc = dataclasses.asdict(device)
-        doc["status"] = device.status.value
-        self.db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (device.eui, json.dumps(doc)))
+        doc.update(status=device.status.value, eui=str(device.eui),
+                   paired_gsme=str(device.paired_gsme) if device.paired_gsme else None)
+        self.db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (str(device.eui), json.dumps(doc)))
         self._devices[device.eui] = device
 
     def devices(self) -> list[Device]:
@@ -63,24 +67,24 @@ class SqliteRepository(Repository):
 
     def put_premises(self, premises: Premises) -> None:
         doc = dataclasses.asdict(premises)
-        doc["region"] = premises.region.value
+        doc.update(region=premises.region.value, hub=str(premises.hub))
         self.db.execute("INSERT OR REPLACE INTO premises VALUES (?, ?)", (premises.id, json.dumps(doc)))
 
     def all_premises(self) -> list[Premises]:
         return [_premises(doc) for (doc,) in self.db.execute("SELECT doc FROM premises ORDER BY id")]
 
-    def get(self, kind: str, key: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT doc FROM kv WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT doc FROM kv WHERE kind = ? AND key = ?", (table, key)).fetchone()
         return dict(json.loads(row[0])) if row else None
 
-    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (kind, key, json.dumps(value)))
+    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (table, key, json.dumps(doc)))
 
-    def items(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (kind,))]
+    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (table,))]
 
-    def delete(self, kind: str, key: str) -> None:
-        self.db.execute("DELETE FROM kv WHERE kind = ? AND key = ?", (kind, key))
+    def _delete(self, table: str, key: str) -> None:
+        self.db.execute("DELETE FROM kv WHERE kind = ? AND key = ?", (table, key))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -107,5 +111,5 @@ class SqliteRepository(Repository):
 
 def _premises(doc: str) -> Premises:
     d = json.loads(doc)
-    d["region"] = Region(d["region"])
+    d.update(region=Region(d["region"]), hub=Eui64.from_hex(d["hub"]))
     return Premises(**d)

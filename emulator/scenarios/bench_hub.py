@@ -24,6 +24,7 @@ from emulator.scenarios.steps import send_ok
 from emulator.scenarios.world import SUPPLIER, World, build_world
 from emulator.transport.han import HanDeviceLink, HanListener, HanRadio
 from emulator.zigbee.errors import InstallCodeError
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import check as check_install_code
 from emulator.zigbee.install_code import parse as parse_install_code
 
@@ -90,8 +91,7 @@ async def start_bench(clock: Clock, profile: RadioProfile, devices: list[BenchDe
     p = world.premises[0]
     core = world.dsp.core
     for dev in devices:
-        ident = dev.eui.hex().upper()
-        core.add_device(Device(ident, dev.kind, p.id, Status.PENDING,
+        core.add_device(Device(Eui64(dev.eui), dev.kind, p.id, Status.PENDING,
                                import_supplier=SUPPLIER if dev.kind == "ESME" else None,
                                gas_supplier=SUPPLIER if dev.kind == "GSME" else None,
                                installing_supplier=SUPPLIER, install_code=dev.install_code.hex().upper()))

@@ -34,8 +34,10 @@ from emulator.scenarios.trace import gbcs_in
 from emulator.scenarios.world import SUPPLIER, ServiceUser, World
 from emulator.transport.dsp_service import alert_code_of
 from emulator.transport.han import HanListener, HanPacket
-from emulator.transport.wan import DspPort, UpHandler, WanMessage
+from emulator.transport.wan import DspPort, UpHandler
+from emulator.transport.wan_messages import Command, DownMessage
 from emulator.zigbee import ota_file
+from emulator.zigbee.eui64 import Eui64
 
 JOURNEYS = ("uit", "sit")
 JOIN_TIMEOUT_S = 120.0
@@ -176,9 +178,9 @@ class CommandLog(DspPort):
     async def stop(self) -> None:
         await self.inner.stop()
 
-    async def send(self, hub: bytes, message: WanMessage) -> None:
-        if message.get("kind") == "command" and isinstance(message.get("gbcs"), str):
-            self.sent[str(message.get("request_id"))] = str(message["gbcs"])
+    async def send(self, hub: bytes, message: DownMessage) -> None:
+        if isinstance(message, Command):
+            self.sent[message.request_id] = message.gbcs.hex().upper()
         await self.inner.send(hub, message)
 
 
@@ -221,7 +223,7 @@ class Session:
         return self.world.clock
 
     def status(self) -> Status | None:
-        dev = self.world.dsp.core.repo.device(self.eui)
+        dev = self.world.dsp.core.repo.device(Eui64(self.device.eui))
         return dev.status if dev else None
 
     async def checked(self, user: ServiceUser, srv: str, *, body: dict[str, object] | None = None,
@@ -288,7 +290,7 @@ def _plan(s: Session) -> list[tuple[str, str]]:
 
 
 async def _set_restricted(s: Session, on: bool) -> None:
-    r = await s.world.dsp.set_restricted(SUPPLIER, s.eui, on)
+    r = await s.world.dsp.set_restricted(SUPPLIER, Eui64(s.device.eui), on)
     check(r.code == "I0", f"{'set' if on else 'clear'} Restricted: {r.code} {r.message}")
 
 

@@ -71,7 +71,9 @@ from emulator.transport.device_state import StateFolder
 from emulator.transport.dsp_service import DspService
 from emulator.transport.http_api import HttpApi
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
-from emulator.transport.wan import DspPort, MemoryWan, UpHandler, WanMessage
+from emulator.transport.wan import DownMessage, DspPort, MemoryWan, UpHandler, UpMessage
+from emulator.transport.wan_messages import JoinedEvent
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code
 
 #: ``device_eui(i)`` writes ``i`` over bytes 4-5 of the reference EUIs, which are 0x5678 there:
@@ -275,7 +277,7 @@ def _meters(i: int, profile: PremisesProfile) -> list[tuple[bytes, str]]:
 
 
 def _status(repo: Repository, eui: bytes) -> Status | None:
-    dev = repo.device(eui.hex().upper())
+    dev = repo.device(Eui64(eui))
     return dev.status if dev else None
 
 
@@ -329,9 +331,9 @@ class JoinWatch(DspPort):
         self.commissioned: set[str] = set()
 
     async def start(self, on_up: UpHandler) -> None:
-        async def up(hub: bytes, message: WanMessage) -> None:
-            if message.get("kind") == "event" and message.get("event") == "joined":
-                self.joined.add(str(message.get("device", "")).upper())
+        async def up(hub: bytes, message: UpMessage) -> None:
+            if isinstance(message, JoinedEvent):
+                self.joined.add(str(message.device))
             await on_up(hub, message)
 
         await self.inner.start(up)
@@ -340,7 +342,7 @@ class JoinWatch(DspPort):
         """Until the hub reports ``eui`` joined in this run, at most ``timeout`` seconds."""
         return await until(lambda: eui in self.joined, timeout)
 
-    async def send(self, hub: bytes, message: WanMessage) -> None:
+    async def send(self, hub: bytes, message: DownMessage) -> None:
         await self.inner.send(hub, message)
 
     async def stop(self) -> None:

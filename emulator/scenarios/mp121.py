@@ -18,6 +18,7 @@ from emulator.gbcs.frames import Cra, Message
 from emulator.scenarios.report import Recorder, check
 from emulator.scenarios.steps import meters, send_ok
 from emulator.scenarios.world import SECOND_SUPPLIER, SUPPLIER, World
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 
 
@@ -32,12 +33,12 @@ async def run(world: World, rec: Recorder) -> None:
     with rec.step("install", "installing supplier fits the meters and leaves them uncommissioned", ["IC-1", "IC-4"]):
         await send_ok(a, "8.14.1", "", {"device": p.chf.hex().upper()})
         for eui, _ in meters(p):
-            core.set_status(eui.hex().upper(), Status.INSTALLED_NOT_COMMISSIONED, world.clock.now(), SUPPLIER)
+            core.set_status(Eui64(eui), Status.INSTALLED_NOT_COMMISSIONED, world.clock.now(), SUPPLIER)
         views = {d["eui"]: d for d in core.read_inventory()}
         check(all("install_code" not in v for v in views.values()), "the inventory view reveals install codes (IC-4)")
     with rec.step("cos", "change of supplier to the gaining supplier", ["IC-3", "RM-9"]):
         for eui, _ in meters(p):
-            core.change_of_supplier(eui.hex().upper(), SECOND_SUPPLIER, world.clock.now())
+            core.change_of_supplier(Eui64(eui), SECOND_SUPPLIER, world.clock.now())
         ack, _ = await a.send("11.2", p.esme.hex().upper())
         check(ack.code == "E4", f"the losing supplier's SRV was not refused: {ack.code}")
     with rec.step("no-code", "without the install code the gaining supplier cannot join the devices", ["IC-2", "IC-3"]):
@@ -62,7 +63,7 @@ async def run(world: World, rec: Recorder) -> None:
     codes: dict[bytes, bytes] = {}
     with rec.step("exchange", "gaining supplier obtains the codes from the installing supplier", ["IC-3", "IC-4"]):
         for eui, _ in meters(p):
-            req = core.request_install_code(SECOND_SUPPLIER, eui.hex().upper(), world.clock.now())
+            req = core.request_install_code(SECOND_SUPPLIER, Eui64(eui), world.clock.now())
             check(req.code == "I0", f"request refused: {req.message}")
             check(req.body["deadline"] - req.body["requested"] >= 10 * 86400, "deadline is not 10 working days")
             wrong = core.answer_install_code(SECOND_SUPPLIER, req.request_id, world.clock.now())

@@ -24,6 +24,7 @@ from emulator.gbcs import catalogue, usecases
 from emulator.scenarios.report import Recorder, check
 from emulator.scenarios.steps import alerts_logged, commission, install
 from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, PremisesRuntime, World
+from emulator.zigbee.eui64 import Eui64
 
 ROLES = {"supplier": (SUPPLIER, {"ESME": "IS", "GSME": "GS", "GPF": "GS", "CHF": "IS"}),
          "network-operator": (NETWORK_OPERATOR, {"ESME": "ED", "GSME": "GT", "GPF": "GT", "CHF": "ED"})}
@@ -121,7 +122,7 @@ async def run(world: World, rec: Recorder) -> None:
         if restricted:
             with rec.step("set.ok", "responsible supplier sets Restricted on ESME and GSME", ["RM-2", "RM-7"]):
                 for eui in (esme, gsme):
-                    r = await world.dsp.set_restricted(SUPPLIER, eui, True)
+                    r = await world.dsp.set_restricted(SUPPLIER, Eui64.from_hex(eui), True)
                     check(r.code == "I0", f"{eui}: {r.code} {r.message}")
         batch = [c for c in cases if c.restricted == restricted]
         # Cases run concurrently per device type, so GSME cases share the GSME's wake-ups.
@@ -147,20 +148,20 @@ async def run(world: World, rec: Recorder) -> None:
         check(ack.code == "E72", f"got {ack.code}: {ack.message}")
     for who, label in ((SECOND_SUPPLIER, "another supplier"), (NETWORK_OPERATOR, "the network operator")):
         with rec.step(f"set.refused.{label.split()[-1]}", f"{label} may not clear Restricted", ["RM-2"]):
-            r = await world.dsp.set_restricted(who, esme, False)
+            r = await world.dsp.set_restricted(who, Eui64(p.esme), False)
             check(r.code == "E4" and "RM-2" in r.message, f"got {r.code}: {r.message}")
-            dev = core.repo.device(esme)
+            dev = core.repo.device(Eui64(p.esme))
             check(dev is not None and dev.restricted, "the flag changed")
     pre, e7 = world.premises[1], world.premises[2]
     refusals = (("prepayment", pre.esme, "credit-mode"), ("economy7", e7.esme, "must keep communications"),
                 ("hub", p.chf, "ESME or a GSME"))
     for name, target, rule in refusals:
         with rec.step(f"set.refused.{name}", f"Restricted refused on the {name} device, naming the rule", ["RM-3"]):
-            r = await world.dsp.set_restricted(SUPPLIER, target.hex().upper(), True)
+            r = await world.dsp.set_restricted(SUPPLIER, Eui64(target), True)
             check(r.code != "I0" and rule in r.message, f"got {r.code}: {r.message}")
     with rec.step("csp.messages", "each set reached the hub's CSP, per region", ["RM-7", "RM-7a"]):
         csp = world.dsp.csps[p.profile.region]
-        devices = {n.device for n in csp.received}
+        devices = {str(n.device) for n in csp.received}
         check({esme, gsme, p.gpf.hex().upper()} <= devices, f"CSP {csp.region} saw {sorted(devices)}")
         other = world.dsp.csps["CENTRAL_SOUTH" if p.profile.region == "NORTH" else "NORTH"]
         check(not other.received, "the other region's CSP was notified")
@@ -195,7 +196,7 @@ async def run(world: World, rec: Recorder) -> None:
         check(rows.get(esme) == "Y" and rows.get(pre.esme.hex().upper()) == "N", f"extract {rows}")
     with rec.step("clear.ok", "responsible supplier clears Restricted", ["RM-2", "RM-7"]):
         for eui in (esme, gsme):
-            r = await world.dsp.set_restricted(SUPPLIER, eui, False)
+            r = await world.dsp.set_restricted(SUPPLIER, Eui64.from_hex(eui), False)
             check(r.code == "I0", f"{eui}: {r.code} {r.message}")
     rec.report.summary.update({
         "sit_cases": len(rec.report.steps),

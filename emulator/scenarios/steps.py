@@ -12,6 +12,7 @@ from emulator.dsp.model import Response, Status
 from emulator.scenarios.report import check
 from emulator.scenarios.world import PremisesRuntime, ServiceUser, World
 from emulator.zigbee import ota_file
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code
 
 #: How long the DSP may take to hear of a join (the hub's event over the WAN), in the run's clock.
@@ -83,12 +84,12 @@ async def install(world: World, p: PremisesRuntime, user: ServiceUser, *, codes:
     expected = {Status.INSTALLED_NOT_COMMISSIONED} | ({Status.COMMISSIONED} if again else set())
 
     def installed(eui: bytes) -> bool:
-        dev = repo.device(eui.hex().upper())
+        dev = repo.device(Eui64(eui))
         return dev is not None and dev.status in expected
 
     await until(lambda: all(installed(eui) for eui, _ in meters(p)), JOIN_REPORT_S)
     for eui, kind in meters(p):
-        dev = repo.device(eui.hex().upper())
+        dev = repo.device(Eui64(eui))
         check(dev is not None and dev.status in expected,
               f"{kind} status {dev.status.value if dev else '?'} after joining, expected InstalledNotCommissioned")
     return notes
@@ -111,7 +112,7 @@ async def commission(world: World, p: PremisesRuntime, user: ServiceUser) -> Non
     """SRV 8.1.1 (critical: Pre-Command signed by the supplier) for each meter."""
     for eui, kind in meters(p):
         await send_ok(user, "8.1.1", eui)
-        dev = world.dsp.core.repo.device(eui.hex().upper())
+        dev = world.dsp.core.repo.device(Eui64(eui))
         check(dev is not None and dev.status == Status.COMMISSIONED, f"{kind} not Commissioned after 8.1.1")
 
 
@@ -136,7 +137,7 @@ async def firmware_update(world: World, p: PremisesRuntime, user: ServiceUser, v
         check(runner.machine.firmware.held is not None, f"{kind} did not receive and verify the image")
         await send_ok(user, "11.3", eui, {"image_hash": ota_file.file_hash(images[eui]).hex()})
         final = await send_ok(user, "11.2", eui)
-        dev = world.dsp.core.repo.device(eui.hex().upper())
+        dev = world.dsp.core.repo.device(Eui64(eui))
         got = dev.firmware_version if dev else "?"
         check(got == f"{version:08X}", f"{kind} reports firmware {got} after activation, expected {version:08X}")
         out[kind] = got

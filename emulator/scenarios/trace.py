@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from emulator.transport.han import HanPacket
-from emulator.transport.wan import DspPort, UpHandler, WanMessage
+from emulator.transport.wan import DownMessage, DspPort, UpHandler, UpMessage, WanMessage
+from emulator.transport.wan_messages import Command, DeviceAlert, DeviceResponse
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import tunneling
 from emulator.zigbee.errors import ZigbeeError
@@ -68,11 +69,11 @@ class Trace:
                         "delivered": delivered, "hex": gbcs.hex().upper()})
 
     def wan(self, time: float, direction: str, hub: bytes, message: WanMessage) -> None:
-        if "gbcs" in message:
+        if isinstance(message, Command | DeviceResponse | DeviceAlert):
             self._line({"time": time, "link": "wan", "direction": direction,
                         "source": hub.hex().upper() if direction == "up" else "DSP",
                         "destination": "DSP" if direction == "up" else hub.hex().upper(),
-                        "kind": message.get("kind"), "hex": message["gbcs"]})
+                        "kind": message.KIND, "hex": message.gbcs.hex().upper()})
 
 
 def gbcs_in(packet: HanPacket) -> bytes:
@@ -99,17 +100,17 @@ def _gbcs_in(packet: HanPacket) -> bytes:
 
 
 class TracedDspPort(DspPort):
-    def __init__(self, inner: DspPort, trace: Trace, now: Any) -> None:
+    def __init__(self, inner: DspPort, trace: Trace, now: Callable[[], float]) -> None:
         self.inner, self.trace, self.now = inner, trace, now
 
     async def start(self, on_up: UpHandler) -> None:
-        async def traced(hub: bytes, message: WanMessage) -> None:
+        async def traced(hub: bytes, message: UpMessage) -> None:
             self.trace.wan(self.now(), "up", hub, message)
             await on_up(hub, message)
 
         await self.inner.start(traced)
 
-    async def send(self, hub: bytes, message: WanMessage) -> None:
+    async def send(self, hub: bytes, message: DownMessage) -> None:
         self.trace.wan(self.now(), "down", hub, message)
         await self.inner.send(hub, message)
 

@@ -14,6 +14,7 @@ from emulator.gbcs import catalogue, usecases
 from emulator.scenarios.report import Recorder, check
 from emulator.scenarios.steps import alerts_logged, commission, firmware_update, install, meters, send_ok
 from emulator.scenarios.world import SUPPLIER, World
+from emulator.zigbee.eui64 import Eui64
 
 SAMPLE_SRVS = ("11.2", "4.1.1", "6.2.4")
 NEW_FIRMWARE = 0x0124ABCD
@@ -58,11 +59,11 @@ async def run(world: World, rec: Recorder, *, image_size: int = IMAGE_SIZE) -> N
         with rec.step(f"{p.id}.restrict", f"{tag}: supplier sets Restricted on ESME and GSME",
                       ["RM-1", "RM-2", "RM-7"]):
             for target in (esme, gsme):
-                r = await world.dsp.set_restricted(SUPPLIER, target, True)
+                r = await world.dsp.set_restricted(SUPPLIER, Eui64.from_hex(target), True)
                 check(r.code == "I0", f"set Restricted on {target}: {r.code} {r.message}")
-            gpf = repo.device(p.gpf.hex().upper())
+            gpf = repo.device(Eui64(p.gpf))
             check(gpf is not None and gpf.restricted, "the GPF did not follow its GSME into Restricted (RM-1)")
-            dev = repo.device(esme)
+            dev = repo.device(Eui64(p.esme))
             check(dev is not None and dev.status == Status.COMMISSIONED, "Restricted changed the device status")
             csp = world.dsp.csps[p.profile.region]
             check(p.chf.hex().upper() in csp.restricted_hubs(), f"CSP {p.profile.region} has no indicator (RM-7a)")
@@ -104,7 +105,7 @@ async def run(world: World, rec: Recorder, *, image_size: int = IMAGE_SIZE) -> N
             s.detail = ", ".join(f"{k} now {v}" for k, v in versions.items())
         with rec.step(f"{p.id}.clear", f"{tag}: supplier clears Restricted", ["RM-2", "RM-7"]):
             for target in (esme, gsme):
-                r = await world.dsp.set_restricted(SUPPLIER, target, False)
+                r = await world.dsp.set_restricted(SUPPLIER, Eui64.from_hex(target), False)
                 check(r.code == "I0", f"clear Restricted on {target}: {r.code} {r.message}")
         with rec.step(f"{p.id}.sample2", f"{tag}: sample SRVs succeed again", ["RM-4"]):
             for srv in SAMPLE_SRVS:
@@ -113,7 +114,7 @@ async def run(world: World, rec: Recorder, *, image_size: int = IMAGE_SIZE) -> N
         with rec.step(f"{p.id}.decommission", f"{tag}: decommission the meter set", []):
             for eui, kind in meters(p):
                 await send_ok(sup, "8.3", "", {"device": eui.hex().upper()})
-                dev = repo.device(eui.hex().upper())
+                dev = repo.device(Eui64(eui))
                 check(dev is not None and dev.status == Status.DECOMMISSIONED, f"{kind} not Decommissioned")
     rec.report.summary.update({
         "meter_sets": len(world.premises),

@@ -38,6 +38,7 @@ from emulator.transport.dsp_service import DspService
 from emulator.transport.han import HanDeviceLink, HanMedium
 from emulator.transport.virtual_han import Impairments, Tap, VirtualHan
 from emulator.transport.wan import DspPort, HubPort, MemoryWan
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 
 #: Makes one premises' HAN from (premises index, CHF EUI-64).
@@ -255,7 +256,7 @@ def register_premises(core: Dsp, seed: int, index: int, profile: PremisesProfile
     """Put premises ``index`` in the DSP's inventory (hub, meters, GPF; pending, with the installing
     supplier's install codes), as every process that shares the seed derives it. Rows already in the
     repository (a ``--db`` of an earlier run) are kept. Returns how many devices were added."""
-    pid, chf = f"P{index:04d}", device_eui(index, "CHF").hex().upper()
+    pid, chf = f"P{index:04d}", Eui64(device_eui(index, "CHF"))
     if core.repo.premises(pid) is None:
         core.add_premises(Premises(pid, Region(profile.region), chf, profile.economy7_load_control,
                                    profile.radio_teleswitch, profile.network_managed))
@@ -269,18 +270,18 @@ def register_premises(core: Dsp, seed: int, index: int, profile: PremisesProfile
 
 def _inventory(seed: int, i: int, pid: str, profile: PremisesProfile) -> list[Device]:
     chf, esme, gsme, gpf = (device_eui(i, k) for k in ("CHF", "ESME", "GSME", "GPF"))
-    out = [Device(chf.hex().upper(), "CHF", pid, Status.PENDING)]
+    out = [Device(Eui64(chf), "CHF", pid, Status.PENDING)]
     for eui, kind, meter in ((esme, "ESME", profile.electricity), (gsme, "GSME", profile.gas)):
         if meter is None:
             continue
-        out.append(Device(eui.hex().upper(), kind, pid, Status.PENDING, meter.payment_mode,
+        out.append(Device(Eui64(eui), kind, pid, Status.PENDING, meter.payment_mode,
                           meter.firmware_version.hex().upper(),
                           import_supplier=SUPPLIER if kind == "ESME" else None,
                           gas_supplier=SUPPLIER if kind == "GSME" else None,
                           installing_supplier=SUPPLIER, install_code=install_code_for(seed, eui).hex().upper()))
     if profile.gas is not None:
-        out.append(Device(gpf.hex().upper(), "GPF", pid, Status.PENDING, gas_supplier=SUPPLIER,
-                          paired_gsme=gsme.hex().upper(), firmware_version="0123ABCD"))
+        out.append(Device(Eui64(gpf), "GPF", pid, Status.PENDING, gas_supplier=SUPPLIER,
+                          paired_gsme=Eui64(gsme), firmware_version="0123ABCD"))
     return out
 
 

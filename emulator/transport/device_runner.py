@@ -21,7 +21,19 @@ from emulator.devices.meter import Meter
 from emulator.devices.state_snapshot import SaveSchedule, snapshot
 from emulator.transport.device_state import StateFolder
 from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused
-from emulator.transport.wan import HubPort, WanMessage
+from emulator.transport.wan import HubPort
+from emulator.transport.wan_messages import (
+    Ack,
+    Command,
+    DeviceAlert,
+    DeviceResponse,
+    DownMessage,
+    JoinedEvent,
+    JoinRefusedEvent,
+    UnreachableEvent,
+    UpMessage,
+)
+from emulator.zigbee.eui64 import Eui64
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[DeviceEvent], None]
@@ -202,27 +214,20 @@ class ChfRunner:
         await self.radio.stop()
 
     # WAN ------------------------------------------------------------------------------------
-    async def on_down(self, message: WanMessage) -> None:
-        mid = str(message.get("id", ""))
-        kind = message.get("kind")
+    async def on_down(self, message: DownMessage) -> None:
         now = self.clock.now()
         try:
-            if kind == "ack":
-                self.machine.wan_acknowledged([str(i) for i in message.get("ids", [])])
+            if isinstance(message, Ack):  # the DSP has stored these alerts: the CHF stops re-sending them
+                self.machine.wan_acknowledged(list(message.ids))
                 return
-            if kind == "command":
-                out = self.machine.on_wan_command(bytes.fromhex(message["gbcs"]), now)
+            if isinstance(message, Command):
+                out = self.machine.on_wan_command(message.gbcs, now)
                 for e in out.events:
                     if isinstance(e, DeviceUnreachable):
-                        await self.wan.send({"kind": "event", "event": "unreachable", "id": f"u{mid}",
-                                             "request_id": message.get("request_id"), "reason": e.reason,
-                                             "device": e.target.hex().upper()})
-            elif kind == "firmware":
-                targets = {bytes.fromhex(t) for t in message.get("targets", [])}
-                out = self.machine.add_image(bytes.fromhex(message["image"]), targets, now)
-            else:
-                log.warning("hub %s: unknown WAN message kind %r", self.machine.eui.hex(), kind)
-                return
+                        await self.wan.send(UnreachableEvent(f"u{message.id}", message.request_id, e.reason,
+                                                             Eui64(e.target)))
+            else:  # Firmware
+                out = self.machine.add_image(message.image, {bytes(t) for t in message.targets}, now)
         except (ValueError, KeyError) as e:
             log.warning("hub %s: bad WAN message: %s", self.machine.eui.hex(), e)
             return
@@ -234,15 +239,13 @@ class ChfRunner:
 
     def device_joined(self, eui: bytes, nwk: int) -> None:
         self._spawn(self._apply(self.machine.device_joined(eui, nwk, self.clock.now())))
-        self._spawn(self.wan.send({"kind": "event", "event": "joined", "id": f"j{eui.hex()}{nwk}",
-                                   "device": eui.hex().upper()}))
+        self._spawn(self.wan.send(JoinedEvent(f"j{eui.hex()}{nwk}", Eui64(eui))))
 
     def device_left(self, eui: bytes) -> None:
         self._spawn(self._apply(self.machine.device_left(eui, self.clock.now())))
 
     def join_refused(self, eui: bytes, reason: str) -> None:
-        self._spawn(self.wan.send({"kind": "event", "event": "join-refused", "id": f"r{eui.hex()}{self.clock.now()}",
-                                   "device": eui.hex().upper(), "reason": reason}))
+        self._spawn(self.wan.send(JoinRefusedEvent(f"r{eui.hex()}{self.clock.now()}", Eui64(eui), reason)))
 
     def connection_lost(self, error: Exception | None) -> None:
         log.error("hub %s: HAN radio lost: %s", self.machine.eui.hex(), error)
@@ -259,8 +262,9 @@ class ChfRunner:
         for packet in out.han:
             await self.radio.send(packet)
         for frame in out.wan:
-            await self.wan.send({"kind": frame.kind, "id": frame.id, "device": frame.device.hex().upper(),
-                                 "counter": frame.counter, "gbcs": frame.wire.hex().upper()})
+            up: UpMessage = (DeviceAlert if frame.kind == "alert" else DeviceResponse)(
+                frame.id, Eui64(frame.device), frame.counter, frame.wire)
+            await self.wan.send(up)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]

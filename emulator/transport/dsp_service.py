@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.clock import Clock
 from emulator.dsp.core import RESPONSE_TIMEOUT_S, Dsp
@@ -26,9 +26,21 @@ from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.identities import ACB, TRANSITIONAL_COS
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.payload import decode_payload
-from emulator.transport.wan import DspPort, WanMessage
+from emulator.transport.wan import DspPort
+from emulator.transport.wan_messages import (
+    Ack,
+    Command,
+    DeviceAlert,
+    DownMessage,
+    Firmware,
+    JoinedEvent,
+    JoinRefusedEvent,
+    UnreachableEvent,
+    UpMessage,
+)
 from emulator.zigbee import zcl
 from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.eui64 import Eui64
 
 log = logging.getLogger(__name__)
 # Use cases the DCC itself originates, by message code: device-log changes come from the
@@ -36,6 +48,7 @@ log = logging.getLogger(__name__)
 # Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
 REMEMBER = 100_000
 _DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
+_V = TypeVar("_V")
 
 
 @dataclass(slots=True)
@@ -72,7 +85,7 @@ class DspService:
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.completed: OrderedDict[str, Response] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._wire: dict[str, tuple[bytes, WanMessage]] = {}  # request id -> (hub, the command as sent)
+        self._wire: dict[str, tuple[bytes, DownMessage]] = {}  # request id -> (hub, the command as sent)
         self._wake = asyncio.Event()
         #: Told of every answer and alert that reaches a user after the synchronous answer
         #: (device responses, time-outs, alerts): the DUIS delivery adapter listens here.
@@ -139,7 +152,7 @@ class DspService:
             return ack, None
         return ack, await self.result(req.request_id)
 
-    async def set_restricted(self, user: str, device: str, restricted: bool) -> Response:
+    async def set_restricted(self, user: str, device: Eui64, restricted: bool) -> Response:
         first = await self._apply(self.core.set_restricted(user, device, restricted, self.clock.now()), initial=True)
         return first or Response("", "E1", "no answer")
 
@@ -165,9 +178,9 @@ class DspService:
             elif isinstance(out, SendCommand):
                 await self._send_command(out)
             elif isinstance(out, SendFirmware):
-                message = {"kind": "firmware", "id": f"fw:{out.request_id}:{out.hub}", "request_id": out.request_id,
-                           "image": out.image_hex, "targets": list(out.targets)}
-                await self.port.send(bytes.fromhex(out.hub), message)
+                message = Firmware(f"fw:{out.request_id}:{out.hub}", out.request_id, bytes.fromhex(out.image_hex),
+                                   out.targets)
+                await self.port.send(bytes(out.hub), message)
                 self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
             elif isinstance(out, AlertForUser):
                 self.inbox[out.user].alerts.append(out)
@@ -191,7 +204,7 @@ class DspService:
 
     async def _send_command(self, cmd: SendCommand) -> None:
         now = self.clock.now()
-        target = bytes.fromhex(cmd.target)
+        target = bytes(cmd.target)
         try:
             if cmd.signed_command:
                 # CV 5: the core matched it to the Pre-Command it issued; the DCC adds its MAC.
@@ -214,27 +227,27 @@ class DspService:
         self.by_frame[(target, msg.counter, msg.originator)] = cmd.request_id
         if len(self.by_frame) > REMEMBER:  # frames whose answer never came (timed out long ago)
             del self.by_frame[next(iter(self.by_frame))]
-        message = {"kind": "command", "id": cmd.request_id, "request_id": cmd.request_id, "gbcs": wire.hex().upper()}
-        self._wire[cmd.request_id] = (bytes.fromhex(cmd.hub), message)
-        await self.port.send(bytes.fromhex(cmd.hub), message)
+        message = Command(cmd.request_id, cmd.request_id, wire)
+        hub = bytes(cmd.hub) if cmd.hub is not None else b""  # no premises: the WAN says no hub is there
+        self._wire[cmd.request_id] = (hub, message)
+        await self.port.send(hub, message)
 
     # --- the WAN, upwards -------------------------------------------------------------------
-    async def on_up(self, hub: bytes, message: WanMessage) -> None:
-        mid = str(message.get("id", ""))
+    async def on_up(self, hub: bytes, message: UpMessage) -> None:
+        mid = message.id
         if mid in self.seen:
-            if message.get("kind") == "alert":  # our acknowledgement was lost: acknowledge again
-                await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}:{self.clock.now()}", "ids": [mid]})
+            if isinstance(message, DeviceAlert):  # our acknowledgement was lost: acknowledge again
+                await self.port.send(hub, Ack(f"ack:{mid}:{self.clock.now()}", (mid,)))
             return  # redelivered: never reaches the user twice (WN-1)
         if mid:
             _remember(self.seen, mid, None)
-        kind = message.get("kind")
         now = self.clock.now()
         self.delivered_per_hub[hub.hex().upper()] += 1
-        if kind == "event":
+        if isinstance(message, JoinedEvent | JoinRefusedEvent | UnreachableEvent):
             await self._on_event(message, now)
             return
         try:
-            msg = frames.decode(bytes.fromhex(str(message.get("gbcs", ""))))
+            msg = frames.decode(message.gbcs)
             if msg.mac is not None:
                 # MACed for the Service User: without the user's keys the user checks it, as in the DCC.
                 with contextlib.suppress(UnknownKeyError):
@@ -247,31 +260,28 @@ class DspService:
         if msg.cra is Cra.ALERT:
             code = alert_code_of(msg)
             subject = alert_subject_of(msg)
-            await self._apply(self.core.on_alert(msg.originator.hex().upper(), code, msg.signature is not None,
-                                                 frames.encode(msg).hex().upper(), now,
-                                                 subject.hex().upper() if subject else None))
-            await self.port.send(hub, {"kind": "ack", "id": f"ack:{mid}", "ids": [mid]})  # stored: stop re-sending
+            await self._apply(self.core.on_alert(Eui64(msg.originator), code, msg.signature is not None,
+                                                 frames.encode(msg).hex().upper(), now, subject))
+            await self.port.send(hub, Ack(f"ack:{mid}", (mid,)))  # stored: stop re-sending
             return
         request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
         if request_id is None:
             return
-        body = {"gbcs": message.get("gbcs"), "payload": decode_payload(msg.payload, message_code=msg.message_code,
-                                                                       cra=2).to_tree()}
+        body = {"gbcs": message.gbcs.hex().upper(),
+                "payload": decode_payload(msg.payload, message_code=msg.message_code, cra=2).to_tree()}
         version = firmware_version_in(msg)
-        self.core.note_firmware(msg.originator.hex().upper(), version.hex().upper() if version else None,
+        self.core.note_firmware(Eui64(msg.originator), version.hex().upper() if version else None,
                                 activation_result_in(msg), now)
         await self._apply(self.core.on_response(request_id, True, "", now, body))
 
-    async def _on_event(self, message: WanMessage, now: float) -> None:
-        event = message.get("event")
-        if event == "joined":
-            self.core.on_device_joined(str(message.get("device", "")), now)
-        elif event == "unreachable":
-            await self._apply(self.core.on_unreachable(str(message.get("request_id", "")),
-                                                       str(message.get("reason", "")), now))
+    async def _on_event(self, message: JoinedEvent | JoinRefusedEvent | UnreachableEvent, now: float) -> None:
+        if isinstance(message, JoinedEvent):
+            self.core.on_device_joined(message.device, now)
+        elif isinstance(message, UnreachableEvent):
+            await self._apply(self.core.on_unreachable(message.request_id, message.reason, now))
 
 
-def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
+def _remember(memory: OrderedDict[str, _V], key: str, value: _V) -> None:
     memory[key] = value
     if len(memory) > REMEMBER:
         memory.popitem(last=False)
@@ -280,7 +290,7 @@ def _remember(memory: OrderedDict[str, Any], key: str, value: Any) -> None:
 def alert_code_of(msg: Message) -> int:
     """The alert code of a GBCS alert: from its DLMS, GBZ or ASN.1 payload, else the message code."""
     p = decode_payload(msg.payload, message_code=msg.message_code, cra=3)
-    parsed: Any = p.parsed
+    parsed: object = p.parsed
     if isinstance(parsed, dlms.DataNotification):
         return int(parsed.alert_code)
     if isinstance(parsed, gbz.GbzPayload) and parsed.alert_code is not None:
@@ -290,7 +300,7 @@ def alert_code_of(msg: Message) -> int:
     return msg.message_code
 
 
-def alert_subject_of(msg: Message) -> bytes | None:
+def alert_subject_of(msg: Message) -> Eui64 | None:
     """The device a hub's alert is about: CCS08 (firmware transfer, 0x8F89/0x8F8A) names it in its
     third element (RTDS: SEQUENCE { code, time, device EUI-64, version, result })."""
     if msg.message_code != 0x0128 or msg.payload[:1] != b"\x30":
@@ -300,7 +310,7 @@ def alert_subject_of(msg: Message) -> bytes | None:
     except GbcsError:
         return None
     devices = [k.value for k in kids if k.tag == asn1.OCTET_STRING and len(k.value) == 8]
-    return devices[0] if devices else None
+    return Eui64(devices[0]) if devices else None
 
 
 def activation_result_in(msg: Message) -> bool | None:

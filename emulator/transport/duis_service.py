@@ -61,7 +61,7 @@ class DuisFrontEnd:
         """Answer one POST to ``/api/v1/{endpoint}``."""
         now = self.service.clock.now()
         try:
-            accepted = self.gateway.accept(raw, endpoint, self.service.core.repo.device, now)
+            accepted = self.gateway.accept(raw, endpoint, self.service.core.repo.device_named, now)
         except DuisXmlError as e:
             self.refused += 1
             self.service.core.audit(now, "DUIS", "refused", code=e.code, detail=str(e), request_id=e.request_id)
@@ -89,15 +89,15 @@ class DuisFrontEnd:
         now = self.service.clock.now()
         try:
             if isinstance(item, Response):
-                srv = self._srv_of.pop(item.request_id, "") or str(
-                    (self.service.core.repo.get("request", item.request_id) or {}).get("srv", ""))
+                record = self.service.core.repo.request(item.request_id)
+                srv = self._srv_of.pop(item.request_id, "") or (record.srv if record else "")
                 doc = encode_response(now, item.code, srv, item.request_id, content_of(item),
                                       response_id=response_id_for(item.request_id))
                 self.delivery.enqueue(user, "response", item.request_id, self.gateway.sign(doc))
             else:
                 self._alerts += 1
                 counter = int(now * 1000) * 100 + self._alerts % 100
-                doc = encode_device_alert(now, _duis_eui(item.device), _duis_eui(user), counter, item.alert_code,
+                doc = encode_device_alert(now, eui_duis(bytes(item.device)), _duis_eui(user), counter, item.alert_code,
                                           bytes.fromhex(item.gbcs_hex))
                 self.delivery.enqueue(user, "device-alert", f"0x{item.alert_code:04X}", self.gateway.sign(doc))
         except (DuisXmlError, ValueError) as e:

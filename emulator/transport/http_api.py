@@ -31,6 +31,7 @@ from emulator.dsp.reports import device_extract_csv, firmware_monitoring, monthl
 from emulator.transport.dsp_service import DspService
 from emulator.transport.duis_service import DuisFrontEnd
 from emulator.transport.ssi_page import PAGE
+from emulator.zigbee.eui64 import Eui64
 
 MAX_BODY = 2_000_000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -142,7 +143,7 @@ class HttpApi:
     async def _restricted(self, request: web.Request) -> web.Response:
         try:
             doc = json.loads(await request.read())
-            r = await self.service.set_restricted(str(doc["user"]), str(doc["device"]).upper(),
+            r = await self.service.set_restricted(str(doc["user"]), Eui64.from_hex(str(doc["device"])),
                                                   bool(doc["restricted"]))
         except (ValueError, KeyError, TypeError) as e:
             return _json({"ResponseCode": "E1", "ResponseMessage": f"body needs user, device, restricted ({e})"}, 400)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import re
@@ -26,9 +25,9 @@ from typing import Any
 import aiomqtt
 
 from emulator.clock import awaiting_io
-from emulator.transport import topics
+from emulator.transport import topics, wan_messages
 from emulator.transport.broker import BrokerError, BrokerUrl
-from emulator.transport.wan import DownHandler, DspPort, HubPort, UpHandler, WanMessage
+from emulator.transport.wan import DownHandler, DownMessage, DspPort, HubPort, UpHandler, UpMessage
 
 log = logging.getLogger(__name__)
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -269,9 +268,9 @@ class MqttHubPort(HubPort):
     async def start(self, on_down: DownHandler) -> None:
         async def handle(topic: str, payload: bytes) -> None:
             try:
-                message = json.loads(payload)
-            except ValueError:
-                log.warning("hub %s: dropped a non-JSON message on %s", self.hub.hex(), topic)
+                message = wan_messages.decode_down(payload)
+            except wan_messages.WanMessageError as e:
+                log.warning("hub %s: dropped a message on %s: %s", self.hub.hex(), topic, e)
                 return
             # Repeats go through: the hub answers a repeated command from its cache (WN-1). Dropping
             # them here lost every answer the broker had acknowledged and then died holding.
@@ -280,8 +279,8 @@ class MqttHubPort(HubPort):
         self.link.on_message = handle
         await self.link.start_connected(CONNECT_WAIT_S)
 
-    async def send(self, message: WanMessage) -> None:
-        self.link.publish(topics.up(self.hub, str(message.get("kind", "event"))), json.dumps(message).encode())
+    async def send(self, message: UpMessage) -> None:
+        self.link.publish(topics.up(self.hub, message.KIND), wan_messages.encode(message))
 
     async def stop(self) -> None:
         await self.link.stop()
@@ -295,8 +294,8 @@ class MqttDspPort(DspPort):
         async def handle(topic: str, payload: bytes) -> None:
             try:
                 hub, _ = topics.parse_up(topic)
-                message = json.loads(payload)
-            except (ValueError, topics.TopicError) as e:
+                message = wan_messages.decode_up(payload)
+            except (topics.TopicError, wan_messages.WanMessageError) as e:
                 log.warning("DSP: dropped a message on %s: %s", topic, e)
                 return
             # Repeats go through: the DSP drops them itself, and re-acknowledges a repeated alert.
@@ -305,8 +304,8 @@ class MqttDspPort(DspPort):
         self.link.on_message = handle
         await self.link.start_connected(CONNECT_WAIT_S)
 
-    async def send(self, hub: bytes, message: WanMessage) -> None:
-        self.link.publish(topics.down(hub), json.dumps(message).encode())
+    async def send(self, hub: bytes, message: DownMessage) -> None:
+        self.link.publish(topics.down(hub), wan_messages.encode(message))
 
     async def stop(self) -> None:
         await self.link.stop()

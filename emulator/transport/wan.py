@@ -1,9 +1,10 @@
 """The WAN boundary between hubs and the DSP, and its in-memory implementation.
 
-Messages are small dicts (JSON on MQTT): down ``command`` (GBCS hex + request id) and
-``firmware`` (an OTA file for the hub to hold, with its target devices); up ``response``
-and ``alert`` (GBCS hex, device, counter) and ``event`` (joins, unreachable devices).
-Every message carries an ``id`` so receivers drop repeats (WN-1).
+Messages are the frozen dataclasses of :mod:`emulator.transport.wan_messages` (JSON on MQTT):
+down ``command`` (GBCS + request id), ``firmware`` (an OTA file for the hub to hold, with its
+target devices) and ``ack``; up ``response`` and ``alert`` (GBCS, device, counter) and events
+(joins, refused joins, unreachable devices). Every message carries an ``id`` so receivers drop
+repeats (WN-1). The in-memory WAN hands the objects over as they are.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-WanMessage = dict[str, Any]
-UpHandler = Callable[[bytes, WanMessage], Awaitable[None]]  # (hub EUI, message)
-DownHandler = Callable[[WanMessage], Awaitable[None]]
+from emulator.transport.wan_messages import DownMessage, UpMessage, WanMessage
+
+__all__ = ["DownHandler", "DownMessage", "DspPort", "HubPort", "MemoryWan", "UpHandler", "UpMessage", "WanMessage"]
+
+UpHandler = Callable[[bytes, UpMessage], Awaitable[None]]  # (hub EUI, message)
+DownHandler = Callable[[DownMessage], Awaitable[None]]
 
 
 class DspPort(ABC):
@@ -25,7 +28,7 @@ class DspPort(ABC):
     async def start(self, on_up: UpHandler) -> None: ...
 
     @abstractmethod
-    async def send(self, hub: bytes, message: WanMessage) -> None: ...
+    async def send(self, hub: bytes, message: DownMessage) -> None: ...
 
     @abstractmethod
     async def stop(self) -> None: ...
@@ -38,7 +41,7 @@ class HubPort(ABC):
     async def start(self, on_down: DownHandler) -> None: ...
 
     @abstractmethod
-    async def send(self, message: WanMessage) -> None: ...
+    async def send(self, message: UpMessage) -> None: ...
 
     @abstractmethod
     async def stop(self) -> None: ...
@@ -84,7 +87,7 @@ class _MemoryDsp(DspPort):
     async def start(self, on_up: UpHandler) -> None:
         self.wan.dsp_handler = on_up
 
-    async def send(self, hub: bytes, message: WanMessage) -> None:
+    async def send(self, hub: bytes, message: DownMessage) -> None:
         handler = self.wan.hubs.get(hub)
         if handler is None:
             raise ConnectionError(f"hub {hub.hex().upper()} is not connected to the WAN")
@@ -102,7 +105,7 @@ class _MemoryHub(HubPort):
     async def start(self, on_down: DownHandler) -> None:
         self.wan.hubs[self.hub] = on_down
 
-    async def send(self, message: WanMessage) -> None:
+    async def send(self, message: UpMessage) -> None:
         handler = self.wan.dsp_handler
         if handler is not None:
             self.wan._later(lambda: handler(self.hub, message), b"dsp")

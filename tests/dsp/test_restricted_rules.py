@@ -17,6 +17,7 @@ from emulator.dsp.repository import MemoryRepository
 from emulator.dsp.store import SqliteRepository
 from emulator.gbcs import catalogue, frames, security, usecases
 from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, USERS, key_stores
+from emulator.zigbee.eui64 import Eui64
 
 NOW = 1767225600.0  # Thursday 2026-01-01T00:00:00Z (New Year's Day, a bank holiday)
 # RM-4's default block list, written from the requirement ("exactly the SRVs that read or relate to
@@ -26,7 +27,8 @@ CONS_SRVS = frozenset({"4.1.1", "4.1.2", "4.1.3", "4.1.4", "4.2", "4.4.2", "4.4.
                        "4.8.2", "4.8.3", "4.12.1", "4.12.2", "4.14", "4.16", "4.17", "14.1"})
 # Consumption-derived or financial reads ("CONS?"): allowed by default, blocked by the stricter choice.
 CONS_QUESTION_SRVS = frozenset({"4.3", "4.4.4", "4.4.5", "4.10", "4.18"})
-HUB, ESME, GSME, GPF = "00DB1234567890A2", "00DB1234567890A0", "00DB1234567890A1", "00DB1234567890A3"
+HUB, ESME, GSME, GPF = (Eui64.from_hex(e) for e in ("00DB1234567890A2", "00DB1234567890A0", "00DB1234567890A1",
+                                                    "00DB1234567890A3"))
 
 
 def _dsp(repo: MemoryRepository | SqliteRepository | None = None, policy: RestrictedPolicy | None = None,
@@ -44,11 +46,12 @@ def _dsp(repo: MemoryRepository | SqliteRepository | None = None, policy: Restri
 _counter = [0]
 
 
-def _req(srv: str, target: str, user: str = SUPPLIER, role: str = "IS", cv: int = 1, **body: object) -> ServiceRequest:
+def _req(srv: str, target: Eui64 | str, user: str = SUPPLIER, role: str = "IS", cv: int = 1,
+         **body: object) -> ServiceRequest:
     _counter[0] += 1
 
-    def duis(e: str) -> str:
-        return "-".join(e[i:i + 2] for i in range(0, 16, 2))
+    def duis(e: Eui64 | str) -> str:
+        return "-".join(str(e)[i:i + 2] for i in range(0, 16, 2))
     return ServiceRequest(f"{duis(user)}:{duis(target)}:{_counter[0]}", srv, cv, dict(body), role)
 
 
@@ -135,7 +138,7 @@ def test_rm6_flag_in_8_2_inventory_and_extract():
     d.set_restricted(SUPPLIER, ESME, True, NOW)
     outs = d.submit(SUPPLIER, _req("8.2", "90B3D51F30000002", cv=8), NOW)
     inv = {r["eui"]: r["restricted"] for r in outs[0].response.body["inventory"]}  # type: ignore[attr-defined]
-    assert inv[ESME] is True and inv[GSME] is False
+    assert inv[str(ESME)] is True and inv[str(GSME)] is False
     lines = device_extract_csv(d.repo).splitlines()
     assert lines[0].split(",")[4] == "restricted" and f"{ESME},ESME,P1,Commissioned,Y" in lines[1:][0] + "".join(lines)
     assert all("install_code" not in r for r in d.read_inventory())
@@ -156,23 +159,23 @@ def test_rm7a_rm8_csp_stores_indicator_and_reports_exceptions():
     for o in d.set_restricted(SUPPLIER, ESME, True, NOW):
         if isinstance(o, CspNotification):
             north.notify(o)
-    assert north.restricted_hubs() == [HUB]
-    other = "00DB1234000190A2"
-    rep = north.monthly_report([HUB, other], {HUB: 1, other: 9}, {HUB: 10, other: 10})
-    assert rep["exceptions"] == [HUB] and rep["delivery_rate"] == 0.9
+    assert north.restricted_hubs() == [str(HUB)]
+    hub, other = "00DB1234567890A2", "00DB1234000190A2"
+    rep = north.monthly_report([hub, other], {hub: 1, other: 9}, {hub: 10, other: 10})
+    assert rep["exceptions"] == [hub] and rep["delivery_rate"] == 0.9
 
 
 def test_rm8_monthly_report_excludes_restricted_devices_and_says_so():
     d = _dsp()
     d.repo.log("responses", {"time": NOW, "request_id": "a", "srv": "4.1.1", "ok": True, "class": "CONS",
-                             "device": GSME, "restricted": False})
+                             "device": str(GSME), "restricted": False})
     d.repo.log("responses", {"time": NOW, "request_id": "b", "srv": "4.1.1", "ok": False, "class": "CONS",
-                             "device": ESME, "restricted": False})
+                             "device": str(ESME), "restricted": False})
     d.set_restricted(SUPPLIER, ESME, True, NOW)
     d.submit(SUPPLIER, _req("4.1.1", ESME), NOW)
     rep = monthly_report(d.repo, NOW - 1, NOW + 86400 * 30)
     assert rep["consumption_requests"] == 1 and rep["consumption_success_rate"] == 1.0
-    assert rep["exceptions"] == [ESME] and "excluded" in rep["note"] and rep["excluded_restricted_requests"] == 2
+    assert rep["exceptions"] == [str(ESME)] and "excluded" in rep["note"] and rep["excluded_restricted_requests"] == 2
 
 
 def test_rm9_kept_on_change_of_supplier_cleared_on_change_of_tenancy_by_policy():
@@ -226,7 +229,7 @@ def test_rm11_firmware_monitoring_lists_restricted_devices_whose_updates_keep_fa
         d.on_alert(HUB, 0x8F89, False, "AA", NOW, subject=ESME)  # the hub reports the meter's transfer failing
     d.on_alert(HUB, 0x8F89, False, "AA", NOW, subject=GSME)  # not Restricted: not listed
     report = firmware_monitoring(d.repo, d.policy)
-    assert [(r["device"], r["consecutive_failures"]) for r in report] == [(ESME, 3)]
+    assert [(r["device"], r["consecutive_failures"]) for r in report] == [(str(ESME), 3)]
 
 
 def test_rm12_changes_rejections_and_discards_are_durable_and_auditable(tmp_path: Path):
@@ -244,7 +247,7 @@ def test_rm12_changes_rejections_and_discards_are_durable_and_auditable(tmp_path
         ("restricted-set", SUPPLIER, NOW), ("restricted-rejection", SUPPLIER, NOW + 1),
         ("alert-discarded", "DSP", NOW + 2)]
     assert [r["alert_code"] for r in again.read_log("diagnostics")] == ["0x8F0A"]
-    assert [(c["device"], c["restricted"]) for c in again.read_log("csp")] == [(ESME, True)]
+    assert [(c["device"], c["restricted"]) for c in again.read_log("csp")] == [(str(ESME), True)]
 
 
 def test_ic3_ic4_install_code_exchange_asks_the_losing_supplier_within_10_working_days():

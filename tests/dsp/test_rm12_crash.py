@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from emulator.dsp.store import SqliteRepository
+from emulator.zigbee.eui64 import Eui64
 
 ESME = "00DB1234567890A0"
 
@@ -22,14 +23,15 @@ from emulator.dsp.core import Dsp
 from emulator.dsp.model import Device, Premises, Region, ServiceRequest, Status
 from emulator.dsp.store import SqliteRepository
 from emulator.scenarios.world import SUPPLIER, USERS
+from emulator.zigbee.eui64 import Eui64
 
-HUB, ESME = "00DB1234567890A2", "00DB1234567890A0"
+HUB, ESME = Eui64.from_hex("00DB1234567890A2"), Eui64.from_hex("00DB1234567890A0")
 d = Dsp(SqliteRepository(sys.argv[1]), None, USERS)
 d.add_premises(Premises("P1", Region.NORTH, HUB))
 d.add_device(Device(HUB, "CHF", "P1", Status.COMMISSIONED))
 d.add_device(Device(ESME, "ESME", "P1", Status.COMMISSIONED, import_supplier=SUPPLIER))
 sup = "-".join(SUPPLIER[i:i + 2] for i in range(0, 16, 2))
-esme = "-".join(ESME[i:i + 2] for i in range(0, 16, 2))
+esme = "-".join(str(ESME)[i:i + 2] for i in range(0, 16, 2))
 n = 0
 while True:
     n += 1
@@ -77,7 +79,7 @@ def test_rm12_flag_audit_and_logs_survive_sigkill_mid_run(tmp_path: Path) -> Non
         assert len(repo.read_log("diagnostics")) >= rounds
         csp = repo.read_log("csp")
         assert len(csp) == len(sets) + len(clears)  # each flag change with its CSP record, in one transaction
-        device = repo.device(ESME)
+        device = repo.device(Eui64.from_hex(ESME))
         assert device is not None
         # The flag agrees with the last audited change.
         assert device.restricted == (len(sets) > len(clears))

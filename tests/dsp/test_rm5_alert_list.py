@@ -16,9 +16,10 @@ from emulator.dsp.policy import PolicyError, RestrictedPolicy, default_alert_lis
 from emulator.dsp.repository import MemoryRepository
 from emulator.gbcs import catalogue
 from emulator.scenarios.world import SUPPLIER, USERS
+from emulator.zigbee.eui64 import Eui64
 
 NOW = 1767225600.0
-HUB, ESME = "00DB1234567890A2", "00DB1234567890A0"
+HUB, ESME = Eui64.from_hex("00DB1234567890A2"), Eui64.from_hex("00DB1234567890A0")
 
 DELIVERED = frozenset({
     0x8002, 0x8003, 0x8004, 0x8005, 0x8006, 0x8007, 0x8008, 0x8009, 0x8010, 0x8011, 0x8013, 0x8014, 0x8015,

@@ -17,6 +17,7 @@ from emulator.scenarios.world import SECOND_SUPPLIER, SUPPLIER, USERS, build_wor
 from emulator.transport.broker import find_mosquitto, start_broker
 from emulator.transport.dsp_service import DspService
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
+from emulator.zigbee.eui64 import Eui64
 
 pytestmark = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed (./dev.sh installs it)")
 
@@ -35,8 +36,8 @@ def test_rm_restricted_end_to_end_and_rm12_dsp_restart(tmp_path: Path):
             sup, other = w.users[SUPPLIER], w.users[SECOND_SUPPLIER]
             await install(w, p, sup)
             await commission(w, p, sup)
-            assert (await w.dsp.set_restricted(SECOND_SUPPLIER, esme, True)).code == "E4"  # RM-2
-            assert (await w.dsp.set_restricted(SUPPLIER, esme, True)).code == "I0"
+            assert (await w.dsp.set_restricted(SECOND_SUPPLIER, Eui64(p.esme), True)).code == "E4"  # RM-2
+            assert (await w.dsp.set_restricted(SUPPLIER, Eui64(p.esme), True)).code == "I0"
             assert w.dsp.csps["NORTH"].restricted_hubs() == [p.chf.hex().upper()]  # RM-7
             ack, final = await sup.send("4.1.1", esme)  # RM-4
             assert ack.code == "E72" and final is None
@@ -47,7 +48,7 @@ def test_rm_restricted_end_to_end_and_rm12_dsp_restart(tmp_path: Path):
             p.esme_runner.raise_alert(0x8F3F)
             await alerts_logged(w, ("0x8F0A", "0x8F3F"), 0, 0)  # both landed, in one log or the other
             assert [r["alert_code"] for r in repo.read_log("diagnostics")] == ["0x8F0A"]  # RM-5
-            w.dsp.core.change_of_supplier(esme, SECOND_SUPPLIER, w.clock.now())  # RM-9: flag kept
+            w.dsp.core.change_of_supplier(Eui64(p.esme), SECOND_SUPPLIER, w.clock.now())  # RM-9: flag kept
             ack, _ = await other.send("8.2", "", {"premises": p.id})
             assert {r["eui"]: r["restricted"] for r in ack.body["inventory"]}[esme] is True  # RM-6
             await w.dsp.stop()
@@ -57,7 +58,7 @@ def test_rm_restricted_end_to_end_and_rm12_dsp_restart(tmp_path: Path):
             dsp2 = DspService(Dsp(repo2, None, USERS), MqttDspPort(broker.dsp_url()),
                               view(w.keys, [bytes.fromhex("90B3D51F30000002")]), w.clock)
             await dsp2.start()
-            dev = repo2.device(esme)
+            dev = repo2.device(Eui64.from_hex(esme))
             assert dev is not None and dev.restricted and dev.responsible_supplier == SECOND_SUPPLIER
             assert [r["alert_code"] for r in repo2.read_log("diagnostics")] == ["0x8F0A"]
             assert {"restricted-set", "restricted-rejection", "alert-discarded", "change-of-supplier"} <= {

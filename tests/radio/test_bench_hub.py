@@ -23,6 +23,7 @@ from emulator.scenarios.world import SUPPLIER, view
 from emulator.transport.device_runner import MeterRunner
 from emulator.transport.fake_znp import FakeZnpAir
 from emulator.zigbee import ota_file
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 from emulator.znp.fake import FakeZnp
 
@@ -49,11 +50,11 @@ def test_dv7_ic2_a_device_under_test_joins_the_bench_hub_and_talks_gbcs():
         assert await dut.try_join(link_key_from_install_code(CODE)) is None
 
         def status() -> Status | None:
-            found = w.dsp.core.repo.device(device.eui.hex().upper())
+            found = w.dsp.core.repo.device(Eui64(device.eui))
             return found.status if found else None
 
         await until(lambda: status() == Status.INSTALLED_NOT_COMMISSIONED, 60)  # the hub tells the DSP of the join
-        dev = w.dsp.core.repo.device(device.eui.hex().upper())
+        dev = w.dsp.core.repo.device(Eui64(device.eui))
         assert dev is not None and dev.status == Status.INSTALLED_NOT_COMMISSIONED
         await send_ok(w.users[SUPPLIER], "8.1.1", device.eui)
         _, final = await w.users[SUPPLIER].send("4.1.1", device.eui.hex().upper())

@@ -12,6 +12,7 @@ from emulator.gbcs import frames, security
 from emulator.gbcs.frames import Cra, Message
 from emulator.scenarios.steps import commission, install
 from emulator.scenarios.world import SUPPLIER, World, build_world
+from emulator.zigbee.eui64 import Eui64
 
 ECS17B_READ_IMPORT = 0x0027
 
@@ -38,7 +39,7 @@ def test_rm4_bypasses_refused_end_to_end_and_the_meter_never_reads_its_register(
             at = w.clock.now() + 3600
             fd = ServiceRequest(sup.request_id(esme), "4.1.1", 1, {}, "IS", execution_time=at)
             assert (await w.dsp.submit(SUPPLIER, fd)).code == "I99"
-            assert (await w.dsp.set_restricted(SUPPLIER, esme, True)).code == "I0"
+            assert (await w.dsp.set_restricted(SUPPLIER, Eui64(p.esme), True)).code == "I0"
             # Bypass 1: the user's own signed ECS17b sent as the Signed Pre-Command of 6.11 (CV 5).
             read = bytes.fromhex("D92000000100010100030100010800FF020100")
             own = Message(Cra.COMMAND, sup.counter.next(w.clock.now()), bytes.fromhex(SUPPLIER), p.esme,

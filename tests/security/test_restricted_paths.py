@@ -21,9 +21,11 @@ from emulator.dsp.repository import MemoryRepository
 from emulator.gbcs import frames, security
 from emulator.gbcs.frames import Cra, Message
 from emulator.scenarios.world import NETWORK_OPERATOR, SECOND_SUPPLIER, SUPPLIER, USERS, key_stores, view
+from emulator.zigbee.eui64 import Eui64
 
 NOW = 1767225600.0  # 2026-01-01T00:00:00Z
 HUB, ESME, GSME, GPF = "00DB1234567890A2", "00DB1234567890A0", "00DB1234567890A1", "00DB1234567890A3"
+E = Eui64.from_hex  # the DSP core takes EUIs typed; requests name them as DUIS text
 ECS17B_READ_IMPORT = 0x0027
 ECS70_SET_CLOCK = 0x0062
 ECS03_TO_PREPAYMENT = 0x001B
@@ -44,17 +46,18 @@ class Attack:
         self.keys = keys
         self.dsp = Dsp(MemoryRepository(), RestrictedPolicy(), USERS,
                        keys=view(keys, []))  # public keys only, as the DCC holds them
-        self.dsp.add_premises(Premises("P1", Region.NORTH, HUB))
-        self.dsp.add_device(Device(HUB, "CHF", "P1", Status.COMMISSIONED))
-        self.dsp.add_device(Device(ESME, "ESME", "P1", Status.COMMISSIONED, import_supplier=SUPPLIER))
-        self.dsp.add_device(Device(GSME, "GSME", "P1", Status.COMMISSIONED, gas_supplier=SUPPLIER))
-        self.dsp.add_device(Device(GPF, "GPF", "P1", Status.COMMISSIONED, gas_supplier=SUPPLIER, paired_gsme=GSME))
+        self.dsp.add_premises(Premises("P1", Region.NORTH, E(HUB)))
+        self.dsp.add_device(Device(E(HUB), "CHF", "P1", Status.COMMISSIONED))
+        self.dsp.add_device(Device(E(ESME), "ESME", "P1", Status.COMMISSIONED, import_supplier=SUPPLIER))
+        self.dsp.add_device(Device(E(GSME), "GSME", "P1", Status.COMMISSIONED, gas_supplier=SUPPLIER))
+        self.dsp.add_device(Device(E(GPF), "GPF", "P1", Status.COMMISSIONED, gas_supplier=SUPPLIER,
+                                   paired_gsme=E(GSME)))
         self.counter = 1000
         if restricted:
             self.restrict()
 
     def restrict(self, eui: str = ESME) -> None:
-        outs = self.dsp.set_restricted(SUPPLIER, eui, True, NOW)
+        outs = self.dsp.set_restricted(SUPPLIER, E(eui), True, NOW)
         assert _answer(outs).code == "I0"
 
     def req(self, srv: str, cv: int, target: str = ESME, user: str = SUPPLIER, role: str = "IS",
@@ -253,14 +256,14 @@ def test_rm4_route_resend_after_the_flag_is_refused_and_a_late_answer_is_not_del
 # --- route 6: what comes up from the hub --------------------------------------------------------
 def test_rm5_signed_billing_data_alert_from_a_restricted_meter_goes_to_diagnostics(keys: Any) -> None:
     a = Attack(keys)
-    assert a.dsp.on_alert(ESME, 0x8F0A, True, "DF00", NOW) == []
+    assert a.dsp.on_alert(E(ESME), 0x8F0A, True, "DF00", NOW) == []
     assert a.dsp.repo.read_log("sat") == []
     assert a.dsp.repo.read_log("diagnostics")[0]["alert_code"] == "0x8F0A"
 
 
 def test_rm5_hub_reported_firmware_failure_is_about_the_meter(keys: Any) -> None:
     a = Attack(keys)
-    outs = a.dsp.on_alert(HUB, 0x8F89, False, "DD00", NOW, subject=ESME)
+    outs = a.dsp.on_alert(E(HUB), 0x8F89, False, "DD00", NOW, subject=E(ESME))
     assert outs and a.dsp.repo.read_log("firmware")[0]["device"] == ESME
 
 

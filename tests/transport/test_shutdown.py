@@ -13,6 +13,7 @@ import pytest
 
 from emulator.clock import run
 from emulator.transport.wan import MemoryWan, WanMessage
+from emulator.transport.wan_messages import Command
 
 HUB = bytes.fromhex("00DB1234567890A2")
 
@@ -32,7 +33,7 @@ def test_memory_wan_message_in_flight_when_the_loop_ends_is_never_an_unawaited_c
         await wan.hub_port(HUB).start(on_down)
         dsp = wan.dsp_port()
         await dsp.start(on_up)
-        await dsp.send(HUB, {"kind": "command", "id": "c1"})
+        await dsp.send(HUB, Command("c1", "c1", b"\x00"))
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
