@@ -35,7 +35,7 @@ import dataclasses
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -239,9 +239,11 @@ def connections_for(count: int, links: int | None) -> int:
 async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, count: int, clock: Clock | None = None,
                    seconds: float = 0.0, stop: asyncio.Event | None = None, hub_secret: bytes | None = None,
                    gsme_wake_s: float | None = None, wait_s: float = 15.0, links: int | None = None,
+                   prepare: Callable[[World], Awaitable[None]] | None = None,
                    on_ready: Callable[[HubsReport], None] | None = None) -> HubsReport:
     """Run the hubs of premises ``first .. first+count-1`` until ``stop`` is set or for ``seconds``.
-    ``links``: MQTT connections (None: :func:`connections_for` decides; 0: one per hub)."""
+    ``links``: MQTT connections (None: :func:`connections_for` decides; 0: one per hub).
+    ``prepare`` runs on the built world before the worker is ready (a benchmark's pre-installed meters)."""
     url = _url(broker_url)
     check_range(first, count)
     connections = connections_for(count, links)
@@ -267,6 +269,8 @@ async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, co
         raise BrokerError(f"a hub of premises {first}..{first + count - 1} did not get onto broker "
                           f"{url.host}:{url.port}") from None
     installer = Installer(world)
+    if prepare is not None:
+        await prepare(world)
     report = HubsReport(first, count, connections, start_s=round(time.perf_counter() - started, 3))
     try:
         if on_ready is not None:
