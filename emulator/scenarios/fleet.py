@@ -3,7 +3,9 @@ broker and a seed (the split ``docker/compose.yaml`` runs, one DSP and N workers
 
 * :func:`run_hubs` (a worker) builds premises ``first .. first+count-1`` with
   :func:`~emulator.scenarios.world.build_world` (CHF + GPF, ESME and GSME on a virtual HAN),
-  every CHF on the broker through its own :class:`MqttHubPort`. The world's own DSP is left
+  every CHF on the broker through its own :class:`MqttHubPort`, or above
+  :data:`PER_HUB_CONNECTIONS_MAX` hubs over a few shared connections (:class:`MqttMux`; where
+  and why: docs/fleet.md). The world's own DSP is left
   idle on an unconnected in-memory port: the hubs answer only the broker.
 * :func:`run_dsp` runs the DSP service over :class:`MqttDspPort` with the inventory of premises
   ``0 .. premises-1`` exactly as ``build_world`` registers it (:func:`add_inventory`), the SSI
@@ -11,8 +13,8 @@ broker and a seed (the split ``docker/compose.yaml`` runs, one DSP and N workers
   at a steady rate and summarise (requests, I0, failures, p50/p95 latency).
 
 Both sides derive the same things from the seed alone: keys (the test PKI derives each key from
-(seed, EUI, usage), so a store built for more premises holds the same keys for the first ones;
-the DSP builds it for all ``premises``, a worker for ``first+count``), install codes
+(seed, EUI, usage), so a store for more premises holds the same keys for the first ones; both
+sides derive a key when a message first needs it, :mod:`emulator.pki.derived`), install codes
 (:func:`install_code_for`), EUIs and premises ids (:func:`device_eui`, ``P{i:04d}``). A worker
 whose range reaches beyond the DSP's ``premises`` is not in its inventory and is never driven.
 
@@ -32,10 +34,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,6 +226,22 @@ def _reconnects(world: World, mux: MqttMux | None) -> int:
     return sum(port.link.reconnects for port in ports if isinstance(port, MqttHubPort))
 
 
+@contextlib.contextmanager
+def _no_gc_then_frozen() -> Iterator[None]:
+    """Build the premises without the cyclic garbage collector, then freeze what was built. Each full
+    collection walks every object alive: started while the premises pile up, they made the start
+    grow faster than the count (a third of a 2,000-premises start); frozen, the premises (alive as
+    long as the worker) are not walked again by the collections of the run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
+
+
 def mux_credentials(url: BrokerUrl, secret: bytes | None) -> BrokerUrl:
     """The multiplexing user with a secret (the embedded broker's), else the URL's (a fleet-wide hub user)."""
     return url if secret is None else url.with_user(topics.MUX_USER, mux_password(secret))
@@ -259,8 +278,9 @@ async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, co
         port = mux.hub_port
     try:
         # The world's own DSP stays idle (the hubs answer the broker): it gets no inventory.
-        world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
-                                  first=first, dsp_port=MemoryWan().dsp_port(), hub_port=port, register=False)
+        with _no_gc_then_frozen():
+            world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
+                                      first=first, dsp_port=MemoryWan().dsp_port(), hub_port=port, register=False)
         if mux is not None and not await mux.wait_subscribed(wait_s + count / 1000):
             raise TimeoutError
     except TimeoutError:
