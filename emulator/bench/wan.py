@@ -28,9 +28,10 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else math.nan
 
 
-async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int) -> dict[str, float]:
-    """Request/response through the broker with plain aiomqtt: the floor for the WAN."""
-    hub = next(iter(broker.hubs))
+async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int, hub: bytes | None = None) -> dict[str, float]:
+    """Request/response through the broker with plain aiomqtt: the floor for the WAN (as ``hub``,
+    default any hub the broker knows)."""
+    hub = hub if hub is not None else next(iter(broker.hubs))
     dsp_url, hub_url = broker.dsp_url(), broker.hub_url(hub)
     down, up = f"smets2/hubs/{hub.hex().upper()}/down", f"smets2/hubs/{hub.hex().upper()}/up/response"
     waiting: dict[str, asyncio.Future[None]] = {}

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_SUITES = ("codec", "han", "wan", "wan2", "radio", "duis")
+_SUITES = ("codec", "han", "wan", "wan2", "radio", "duis", "fleet")
 
 
 def register(sub: Any) -> None:
@@ -18,6 +18,7 @@ def register(sub: Any) -> None:
     p.add_argument("suite", nargs="?", default="all", choices=(*_SUITES, "all"))
     p.add_argument("--seconds", type=float, default=1.0, help="measuring time per figure")
     p.add_argument("--out", type=Path, default=Path("bench"), help="folder for the JSON figures")
+    p.add_argument("--premises", type=int, default=20_000, help="fleet: how many premises (default 20,000)")
     p.set_defaults(func=_bench)
 
 
@@ -30,11 +31,15 @@ def _pin_one_core() -> str:
         return "unpinned"
 
 
-def _run_suite(name: str, seconds: float) -> dict[str, Any]:
+def _run_suite(name: str, seconds: float, premises: int) -> dict[str, Any]:
     if name == "codec":
         from emulator.bench import codec
 
         return codec.run(seconds)
+    if name == "fleet":
+        from emulator.bench import fleet
+
+        return fleet.run(seconds, premises=premises)
     import importlib
 
     try:
@@ -50,7 +55,7 @@ def _bench(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in suites:
         core = _pin_one_core() if name == "codec" else "all"
-        figures = _run_suite(name, args.seconds)
+        figures = _run_suite(name, args.seconds, args.premises)
         record = {"suite": name, "python": platform.python_version(), "machine": platform.machine(),
                   "cpus": os.cpu_count(), "core": core, "figures": figures}
         path = args.out / f"{name}.json"

@@ -51,6 +51,11 @@ def register(sub: Any) -> None:
     h.add_argument("--state", type=Path, metavar="DIR",
                    help="keep each device's state (counters, device log, firmware and download progress, "
                         "credentials) in DIR, one file per device, and resume from it (default: keep none)")
+    h.add_argument("--connections", type=_connections, default=None, metavar="N|per-hub",
+                   help="MQTT connections the hubs share (default: one per hub up to 2,000 hubs, "
+                        "else one per 5,000; see docs/fleet.md)")
+    h.add_argument("--hubs-file", type=Path, metavar="FILE",
+                   help="write every hub EUI of the range here, one a line (the events list the first 16)")
     h.set_defaults(func=_hubs)
     d = fsub.add_parser("dsp", help="run the DSP over the broker for premises 0 .. PREMISES-1, with the SSI API")
     d.add_argument("--broker", required=True, help="mqtt://user:pass@host:port (the DSP's user)")
@@ -99,6 +104,14 @@ def _number(kind: type[int] | type[float], least: float, strict: bool) -> Any:
         return value
 
     return parse
+
+
+def _connections(text: str) -> int:
+    """``per-hub`` (0: one connection per hub) or a number of shared connections."""
+    if text == "per-hub":
+        return 0
+    value: int = _positive(text)
+    return value
 
 
 _positive = _number(int, 1, strict=False)
@@ -243,13 +256,16 @@ def _hubs(args: argparse.Namespace) -> int:
     print(f"smets2-emu fleet hubs: premises {first}..{first + args.count - 1} ({how})", file=sys.stderr, flush=True)
 
     def ready(report: HubsReport) -> None:
-        print(json.dumps({"event": "ready", "first": report.first, "count": report.count, "hubs": report.hubs}),
-              flush=True)
+        if args.hubs_file is not None:
+            args.hubs_file.write_text("".join(f"{hub}\n" for hub in report.hubs))
+        doc = report.to_dict()
+        print(json.dumps({"event": "ready", **{k: doc[k] for k in ("first", "count", "connections", "start_s",
+                                                                   "hubs", "hubs_listed")}}), flush=True)
 
     async def main(stop: asyncio.Event) -> HubsReport:
         return await run_hubs(url, seed=args.seed, first=first, count=args.count, seconds=args.seconds, stop=stop,
-                              hub_secret=secret, gsme_wake_s=args.gsme_wake, wait_s=args.wait, on_ready=ready,
-                              state=args.state)
+                              hub_secret=secret, gsme_wake_s=args.gsme_wake, wait_s=args.wait,
+                              links=args.connections, on_ready=ready, state=args.state)
 
     try:
         report: HubsReport = asyncio.run(_signalled(main))

@@ -15,12 +15,13 @@ encrypts for the requester (:meth:`CosemModel.protected_read`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from emulator.devices.cosem_logs import read_log
-from emulator.devices.cosem_objects import ObjectKey, factory_objects
+from emulator.devices.cosem_objects import IDENTITY, ObjectKey, shared_factory_objects
 from emulator.devices.load import LoadModel
 from emulator.gbcs import esme_alerts
 from emulator.gbcs.dlms import Data
@@ -104,7 +105,7 @@ class CosemModel:
     supply_state: int = CONNECTED
     max_demand_w: int = 0
     clock_offset: float = 0.0
-    stored: dict[ObjectKey, Data] = field(default_factory=dict)
+    stored: MutableMapping[ObjectKey, Data] = field(default_factory=dict)
     events: list[tuple[float, int]] = field(default_factory=list)
     alcs_events: list[tuple[float, int, int, int]] = field(default_factory=list)
     account: Account = field(default_factory=Account)
@@ -117,7 +118,11 @@ class CosemModel:
     secondary: LoadModel | None = None  # a twin element ESME's secondary element (None: single element)
 
     def __post_init__(self) -> None:
-        self.stored = {**factory_objects(self.eui), **self.stored}
+        # The factory objects are the same in every ESME but its identity: shared, read-only, under
+        # this meter's own changes (a fleet of meters holds one table, not one each).
+        own = {IDENTITY: Data("octet-string", self.eui), **self.stored}
+        # ChainMap writes and deletes only in its first map: the shared one is never written.
+        self.stored = ChainMap(own, cast(MutableMapping[ObjectKey, Data], shared_factory_objects()))
         self.stored[(111, ACCOUNT, 2)] = self._mode_value(self.payment_mode)
         self.stored[(111, PASSIVE_ACCOUNT, 2)] = self._mode_value(self.payment_mode)
 

@@ -9,6 +9,10 @@ profiles, logs, clock, supply state) are computed instead, in :mod:`emulator.dev
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from emulator.gbcs.dlms import Data
 from emulator.gbcs.obis import obis
 
@@ -96,3 +100,16 @@ def factory_objects(eui: bytes, model: bytes = b"EMU-ESME", smets_version: bytes
         cls, ln, attr = key.split()
         out[(int(cls), obis(ln), int(attr))] = value
     return out
+
+
+#: The stored object that differs between ESMEs of one model: the device id (ECS26e).
+IDENTITY: ObjectKey = (1, obis("0-0:96.1.1.255"), 2)
+
+
+@functools.cache
+def shared_factory_objects() -> Mapping[ObjectKey, Data]:
+    """The factory objects every ESME shares (all but :data:`IDENTITY`), built once and read-only:
+    a meter keeps only what it changed on top (values are immutable :class:`Data`)."""
+    table = factory_objects(bytes(8))
+    del table[IDENTITY]
+    return MappingProxyType(table)

@@ -14,6 +14,7 @@ except the counter, and only once every other check passed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,6 +72,12 @@ CREDENTIAL_AUTHORITY: dict[int, str] = {
 
 
 def _default_cells() -> dict[cred.Cell, bytes]:
+    """A new device's cells: a copy of one table built once (a fleet makes thousands of devices)."""
+    return dict(_factory_cells())
+
+
+@functools.cache
+def _factory_cells() -> dict[cred.Cell, bytes]:
     ds, ka = cred.DIGITAL_SIGNATURE, cred.KEY_AGREEMENT
     return {
         cred.Cell(cred.ROOT, cred.KEY_CERT_SIGN): cred.ROOT_EUI,

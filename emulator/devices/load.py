@@ -9,6 +9,7 @@ seeded factor so days differ but replay identically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -39,6 +40,14 @@ def _unit(seed: int, *parts: int) -> float:
     return int.from_bytes(h, "big") / 2**64
 
 
+@functools.cache
+def _half_hours(shape: str, daily_kwh: float) -> tuple[float, ...]:
+    """Wh per half-hour on an average day: one tuple shared by every meter of that shape and size."""
+    raw = _SHAPES[shape]
+    total = sum(raw)
+    return tuple(daily_kwh * 1000 * v / total for v in raw)
+
+
 @dataclass(frozen=True, slots=True)
 class LoadModel:
     """Energy in Wh as a function of time, for one meter.
@@ -60,10 +69,7 @@ class LoadModel:
             raise ValueError(f"load shape {self.shape!r} is not one of {sorted(_SHAPES)}")
         if self.daily_kwh < 0:
             raise ValueError("daily_kwh must not be negative")
-        raw = _SHAPES[self.shape]
-        total = sum(raw)
-        # Wh per half-hour on an average day.
-        object.__setattr__(self, "_hh", tuple(self.daily_kwh * 1000 * v / total for v in raw))
+        object.__setattr__(self, "_hh", _half_hours(self.shape, self.daily_kwh))
 
     def day_factor(self, day: int) -> float:
         return 1.0 + self.variation * (2 * _unit(self.seed, day) - 1)

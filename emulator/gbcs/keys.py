@@ -44,7 +44,7 @@ class KeyStore:
         """Add or replace a key. A private key replaces a public-only entry, never the reverse."""
         if len(key.eui) != 8:
             raise ValueError(f"EUI-64 must be 8 bytes, got {len(key.eui)}")
-        old = self._keys.get((key.eui, key.usage))
+        old = self._find(key.eui, key.usage)
         if (old is not None and old.private is not None and key.private is None
                 and old.public.public_numbers() == key.public.public_numbers()):
             return
@@ -60,14 +60,18 @@ class KeyStore:
                    certificate_der: bytes | None = None) -> None:
         self.add(PartyKey(eui, usage, public, None, certificate_der))
 
+    def _find(self, eui: bytes, usage: str) -> PartyKey | None:
+        """The key held, or None. A store that derives keys on demand (a fleet's) extends this."""
+        return self._keys.get((eui, usage))
+
     def get(self, eui: bytes, usage: Usage) -> PartyKey:
-        try:
-            return self._keys[(eui, usage)]
-        except KeyError:
-            raise UnknownKeyError(eui, usage) from None
+        key = self._find(eui, usage)
+        if key is None:
+            raise UnknownKeyError(eui, usage)
+        return key
 
     def has(self, eui: bytes, usage: Usage, *, private: bool = False) -> bool:
-        key = self._keys.get((eui, usage))
+        key = self._find(eui, usage)
         return key is not None and (not private or key.private is not None)
 
     def public(self, eui: bytes, usage: Usage) -> ec.EllipticCurvePublicKey:
@@ -89,8 +93,8 @@ class KeyStore:
         z = self._shared.get(cache_key)
         if z is not None:
             return z
-        ka_a = self._keys.get((a, usage))
-        ka_b = self._keys.get((b, usage))
+        ka_a = self._find(a, usage)
+        ka_b = self._find(b, usage)
         if ka_a is None:
             raise UnknownKeyError(a, usage)
         if ka_b is None:

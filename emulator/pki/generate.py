@@ -51,14 +51,37 @@ class PkiError(Exception):
     """A PKI directory that cannot be created or used; the message names the path."""
 
 
+#: Premises indices the EUI scheme tells apart: bytes 4-5 carry the low 16 bits, byte 6 (0x90) is
+#: XORed with the bits above; device_eui(MAX_PREMISES) wraps round to premises 0's EUIs.
+MAX_PREMISES = 1 << 24
+_REFERENCE_PREMISES = 0x5678  # bytes 4-5 of the reference EUIs (premises 0)
+
+
+def _swap_reference(low: int) -> int:
+    """Premises 0 holds the reference 0x5678 in bytes 4-5, so premises 0x5678 takes the 0000 it leaves free."""
+    return _REFERENCE_PREMISES if low == 0 else 0 if low == _REFERENCE_PREMISES else low
+
+
 def device_eui(premises: int, kind: str) -> bytes:
     """Premises 0 uses the reference EUIs 00DB1234567890A0..A3; premises n replaces the fifth
-    and sixth bytes with n (00DB1234 nnnn 90A0), so every device of every premises is distinct."""
+    and sixth bytes with n (00DB1234 nnnn 90A0), so every device of every premises is distinct.
+    Premises 0x5678 gets 0000 there (the value premises 0 leaves free), and premises 65,536 and
+    above XOR the bits above 16 into the seventh byte (0x90): 16.7 million premises, all distinct."""
+    premises %= MAX_PREMISES
     base = bytearray(identities.ESME)
     base[-1] = _DEVICE_SUFFIX[kind]
-    if premises:
-        base[4:6] = premises.to_bytes(2, "big")
+    base[4:6] = _swap_reference(premises & 0xFFFF).to_bytes(2, "big")
+    base[6] ^= premises >> 16
     return bytes(base)
+
+
+def device_premises(eui: bytes) -> tuple[int, str] | None:
+    """(premises index, device kind) of an EUI :func:`device_eui` makes, else None (remote parties)."""
+    kind = next((k for k, suffix in _DEVICE_SUFFIX.items() if len(eui) == 8 and suffix == eui[7]), None)
+    if kind is None or eui[:4] != identities.ESME[:4]:
+        return None
+    high = eui[6] ^ identities.ESME[6]
+    return (high << 16) | _swap_reference(int.from_bytes(eui[4:6], "big")), kind
 
 
 def derive_key(seed: int, eui: bytes, usage: str) -> ec.EllipticCurvePrivateKey:
@@ -119,39 +142,55 @@ def _encode_oid(dotted: str) -> bytes:
     return b"\x06" + bytes((len(out),)) + bytes(out)
 
 
+def root_ca(seed: int) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The local root CA (certificate, key)."""
+    root_key = derive_key(seed, b"\x00" * 8, "root")
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smets2-emu test root"),
+                           x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "07")])
+    return _cert(seed, root_name, root_key.public_key(), root_name, root_key, "ds", "root", ca=True), root_key
+
+
+def issue_party(seed: int, name: str, usage: str, root: x509.Certificate,
+                root_key: ec.EllipticCurvePrivateKey) -> Issued:
+    """Remote party ``name``'s key and certificate of ``usage`` (ds|ka)."""
+    eui = identities.REMOTE_PARTIES[name]
+    key = derive_key(seed, eui, usage)
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"{ROLES[name]:02X}"),
+        x509.NameAttribute(_X500_UNIQUE_ID, eui.hex().upper()),
+    ])
+    cert = _cert(seed, subject, key.public_key(), root.subject, root_key, usage, f"{name}/{usage}")
+    return Issued(eui, usage, key, cert, ROLES[name], f"{name}-{usage}")
+
+
+def issue_device(seed: int, premises: int, kind: str, usage: str, root: x509.Certificate,
+                 root_key: ec.EllipticCurvePrivateKey) -> Issued:
+    """The key and certificate of ``usage`` (ds|ka) of device ``kind`` of premises ``premises``."""
+    eui = device_eui(premises, kind)
+    key = derive_key(seed, eui, usage)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, eui.hex().upper())])
+    cert = _cert(seed, subject, key.public_key(), root.subject, root_key, usage, f"{eui.hex()}/{usage}",
+                 device_eui=eui)
+    return Issued(eui, usage, key, cert, None, f"{kind.lower()}-{premises}-{usage}")
+
+
 def build(seed: int = 1, premises: int = 1) -> tuple[list[Issued], x509.Certificate, ec.EllipticCurvePrivateKey,
                                                       dict[str, Any]]:
     """Everything ``pki init`` writes, in memory: (issued keys, root cert, root key, manifest)."""
     if premises < 1:
         raise PkiError("--premises must be at least 1")
-    root_key = derive_key(seed, b"\x00" * 8, "root")
-    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smets2-emu test root"),
-                           x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "07")])
-    root = _cert(seed, root_name, root_key.public_key(), root_name, root_key, "ds", "root", ca=True)
+    root, root_key = root_ca(seed)
     issued: list[Issued] = []
     parties: dict[str, str] = {}
     for name, eui in identities.REMOTE_PARTIES.items():
         parties[name] = eui.hex()
-        for usage in ("ds", "ka"):
-            key = derive_key(seed, eui, usage)
-            subject = x509.Name([
-                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"{ROLES[name]:02X}"),
-                x509.NameAttribute(_X500_UNIQUE_ID, eui.hex().upper()),
-            ])
-            cert = _cert(seed, subject, key.public_key(), root_name, root_key, usage, f"{name}/{usage}")
-            issued.append(Issued(eui, usage, key, cert, ROLES[name], f"{name}-{usage}"))
+        issued += [issue_party(seed, name, usage, root, root_key) for usage in ("ds", "ka")]
     plist = []
     for p in range(premises):
         devices = {}
         for kind in DEVICE_KINDS:
-            eui = device_eui(p, kind)
-            devices[kind] = eui.hex()
-            for usage in ("ds", "ka"):
-                key = derive_key(seed, eui, usage)
-                subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, eui.hex().upper())])
-                cert = _cert(seed, subject, key.public_key(), root_name, root_key, usage, f"{eui.hex()}/{usage}",
-                             device_eui=eui)
-                issued.append(Issued(eui, usage, key, cert, None, f"{kind.lower()}-{p}-{usage}"))
+            devices[kind] = device_eui(p, kind).hex()
+            issued += [issue_device(seed, p, kind, usage, root, root_key) for usage in ("ds", "ka")]
         plist.append({"index": p, "devices": devices,
                       "region": "NORTH" if p % 2 == 0 else "CENTRAL_SOUTH"})
     manifest = {"seed": seed, "root": "root-ca.pem", "manufacturer": "manufacturer-ds.pem",

@@ -3,7 +3,9 @@ broker and a seed (the split ``docker/compose.yaml`` runs, one DSP and N workers
 
 * :func:`run_hubs` (a worker) builds premises ``first .. first+count-1`` with
   :func:`~emulator.scenarios.world.build_world` (CHF + GPF, ESME and GSME on a virtual HAN),
-  every CHF on the broker through its own :class:`MqttHubPort`. The world's own DSP is left
+  every CHF on the broker through its own :class:`MqttHubPort`, or above
+  :data:`PER_HUB_CONNECTIONS_MAX` hubs over a few shared connections (:class:`MqttMux`; where
+  and why: docs/fleet.md). The world's own DSP is left
   idle on an unconnected in-memory port: the hubs answer only the broker.
 * :func:`run_dsp` runs the DSP service over :class:`MqttDspPort` with the inventory of premises
   ``0 .. premises-1`` exactly as ``build_world`` registers it (:func:`add_inventory`), the SSI
@@ -11,8 +13,8 @@ broker and a seed (the split ``docker/compose.yaml`` runs, one DSP and N workers
   at a steady rate and summarise (requests, I0, failures, p50/p95 latency).
 
 Both sides derive the same things from the seed alone: keys (the test PKI derives each key from
-(seed, EUI, usage), so a store built for more premises holds the same keys for the first ones;
-the DSP builds it for all ``premises``, a worker for ``first+count``), install codes
+(seed, EUI, usage), so a store for more premises holds the same keys for the first ones; both
+sides derive a key when a message first needs it, :mod:`emulator.pki.derived`), install codes
 (:func:`install_code_for`), EUIs and premises ids (:func:`device_eui`, ``P{i:04d}``). A worker
 whose range reaches beyond the DSP's ``premises`` is not in its inventory and is never driven.
 
@@ -32,10 +34,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +54,8 @@ from emulator.dsp.model import Status
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.gbcs import identities
+from emulator.pki.derived import DerivedKeys
+from emulator.pki.generate import MAX_PREMISES as EUI_PREMISES
 from emulator.pki.generate import device_eui
 from emulator.scenarios.report import StepFailed
 from emulator.scenarios.steps import send_ok
@@ -62,23 +67,28 @@ from emulator.scenarios.world import (
     World,
     build_world,
     install_code_for,
-    key_stores,
     register_premises,
     view,
 )
-from emulator.transport.broker import BrokerError, BrokerUrl, hub_password
+from emulator.transport import topics
+from emulator.transport.broker import BrokerError, BrokerUrl, hub_password, mux_password
 from emulator.transport.device_state import StateFolder
 from emulator.transport.dsp_service import DspService
 from emulator.transport.http_api import HttpApi
+from emulator.transport.mqtt_mux import MqttMux, links_for
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
 from emulator.transport.wan import DownMessage, DspPort, MemoryWan, UpHandler, UpMessage
 from emulator.transport.wan_messages import JoinedEvent
 from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code
 
-#: ``device_eui(i)`` writes ``i`` over bytes 4-5 of the reference EUIs, which are 0x5678 there:
-#: premises 0x5678 would get premises 0's EUIs. A fleet stays below it.
-MAX_PREMISES = 0x5678
+#: Premises indices the EUI scheme tells apart (``device_eui(MAX_PREMISES)`` is premises 0's again).
+MAX_PREMISES = EUI_PREMISES
+#: Hubs a worker gives a connection each (``links=None``); above, they share a few (mqtt_mux.py).
+#: Where and why: docs/fleet.md.
+PER_HUB_CONNECTIONS_MAX = 2000
+#: Hub EUIs listed in the ready and stopped events (the rest: ``hubs_file``, or derive them).
+HUBS_LISTED = 16
 #: A worker given this (hex) derives each hub's broker password as the embedded broker does
 #: (user = the CHF EUI, HMAC of the secret): per-hub users and the per-hub ACL.
 HUB_SECRET_ENV = "SMETS2_HUB_SECRET"
@@ -149,14 +159,26 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 class HubsReport:
     first: int
     count: int
-    hubs: list[str]
+    connections: int = 0
+    """MQTT connections the hubs use: ``count`` (one each) or a multiplexer's few."""
     joins: int = 0
     join_failures: dict[str, str] = field(default_factory=dict)
     reconnects: int = 0
     seconds: float = 0.0
+    start_s: float = 0.0
+
+    @property
+    def hubs(self) -> list[str]:
+        """Every hub EUI of the range (derived: a worker keeps no list of them)."""
+        return [device_eui(i, "CHF").hex().upper() for i in range(self.first, self.first + self.count)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": "hubs", **dataclasses.asdict(self)}
+        """The report for the ready and stopped events: the first :data:`HUBS_LISTED` hubs only (a
+        20,000-hub line helped nobody); ``hubs_listed`` says whether that is all of them."""
+        listed = [device_eui(i, "CHF").hex().upper()
+                  for i in range(self.first, self.first + min(self.count, HUBS_LISTED))]
+        return {"role": "hubs", **dataclasses.asdict(self), "hubs": listed,
+                "hubs_listed": "all" if self.count <= HUBS_LISTED else f"first {HUBS_LISTED} of {self.count}"}
 
 
 class Installer:
@@ -200,31 +222,81 @@ class Installer:
             task.cancel()
 
 
-def _reconnects(world: World) -> int:
+def _reconnects(world: World, mux: MqttMux | None) -> int:
+    if mux is not None:
+        return mux.reconnects
     ports = (p.chf_runner.wan for p in world.premises)
     return sum(port.link.reconnects for port in ports if isinstance(port, MqttHubPort))
 
 
+@contextlib.contextmanager
+def _no_gc_then_frozen() -> Iterator[None]:
+    """Build the premises without the cyclic garbage collector, then freeze what was built. Each full
+    collection walks every object alive: started while the premises pile up, they made the start
+    grow faster than the count (a third of a 2,000-premises start); frozen, the premises (alive as
+    long as the worker) are not walked again by the collections of the run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
+
+
+def mux_credentials(url: BrokerUrl, secret: bytes | None) -> BrokerUrl:
+    """The multiplexing user with a secret (the embedded broker's), else the URL's (a fleet-wide hub user)."""
+    return url if secret is None else url.with_user(topics.MUX_USER, mux_password(secret))
+
+
+def connections_for(count: int, links: int | None) -> int:
+    """MQTT connections for ``count`` hubs: ``links`` if given (0: one per hub), else one per hub
+    up to :data:`PER_HUB_CONNECTIONS_MAX` and a multiplexer's few above."""
+    if links is None:
+        return count if count <= PER_HUB_CONNECTIONS_MAX else links_for(count)
+    return count if links == 0 else min(links, count)
+
+
 async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, count: int, clock: Clock | None = None,
                    seconds: float = 0.0, stop: asyncio.Event | None = None, hub_secret: bytes | None = None,
-                   gsme_wake_s: float | None = None, wait_s: float = 15.0,
+                   gsme_wake_s: float | None = None, wait_s: float = 15.0, links: int | None = None,
+                   prepare: Callable[[World], Awaitable[None]] | None = None,
                    on_ready: Callable[[HubsReport], None] | None = None, state: Path | None = None) -> HubsReport:
     """Run the hubs of premises ``first .. first+count-1`` until ``stop`` is set or for ``seconds``.
+    ``links``: MQTT connections (None: :func:`connections_for` decides; 0: one per hub).
+    ``prepare`` runs on the built world before the worker is ready (a benchmark's pre-installed meters).
     With ``state``, every device keeps its state in that folder and resumes from it."""
     url = _url(broker_url)
     check_range(first, count)
-    await probe_broker(hub_credentials(url, device_eui(first, "CHF"), hub_secret), wait_s)
+    connections = connections_for(count, links)
+    mux = MqttMux(mux_credentials(url, hub_secret), connections, f"hubs-{first}") if connections < count else None
     started = time.perf_counter()
+    if mux is None:
+        await probe_broker(hub_credentials(url, device_eui(first, "CHF"), hub_secret), wait_s)
+
+        def port(hub: bytes) -> MqttHubPort:
+            return MqttHubPort(hub_credentials(url, hub, hub_secret), hub)
+    else:
+        await mux.start(wait_s)
+        port = mux.hub_port
     try:
-        world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
-                                  first=first, dsp_port=MemoryWan().dsp_port(),
-                                  hub_port=lambda hub: MqttHubPort(hub_credentials(url, hub, hub_secret), hub),
-                                  state=StateFolder(state) if state is not None else None)
+        # The world's own DSP stays idle (the hubs answer the broker): it gets no inventory.
+        with _no_gc_then_frozen():
+            world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
+                                      first=first, dsp_port=MemoryWan().dsp_port(), hub_port=port, register=False,
+                                      state=StateFolder(state) if state is not None else None)
+        if mux is not None and not await mux.wait_subscribed(wait_s + count / 1000):
+            raise TimeoutError
     except TimeoutError:
+        if mux is not None:
+            await mux.stop()
         raise BrokerError(f"a hub of premises {first}..{first + count - 1} did not get onto broker "
                           f"{url.host}:{url.port}") from None
     installer = Installer(world)
-    report = HubsReport(first, count, [p.chf.hex().upper() for p in world.premises])
+    if prepare is not None:
+        await prepare(world)
+    report = HubsReport(first, count, connections, start_s=round(time.perf_counter() - started, 3))
     try:
         if on_ready is not None:
             on_ready(report)
@@ -232,9 +304,11 @@ async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, co
     finally:
         await installer.stop()
         report.joins, report.join_failures = installer.joins, dict(installer.failures)
-        report.reconnects = _reconnects(world)
+        report.reconnects = _reconnects(world, mux)
         report.seconds = round(time.perf_counter() - started, 3)
         await world.stop()
+        if mux is not None:
+            await mux.stop()
     return report
 
 
@@ -479,7 +553,7 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
     await probe_broker(url, wait_s)
     clock = clock or RealClock()
     stop = stop or asyncio.Event()
-    keys, _ = key_stores(seed, premises)
+    keys = DerivedKeys(seed, premises)
     repo = _repository(db)
     dsp_keys = view(keys, [identities.ACB, identities.TRANSITIONAL_COS])
     core = Dsp(repo, policy, USERS, keys=dsp_keys)

@@ -29,6 +29,7 @@ from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.gbcs import frames, identities, security
 from emulator.gbcs.credentials import ROOT_EUI
 from emulator.gbcs.keys import KeyStore
+from emulator.pki.derived import DerivedKeys
 from emulator.pki.generate import build as build_pki
 from emulator.pki.generate import device_eui, manufacturer_key
 from emulator.pki.se_certs import enable_cbke
@@ -78,7 +79,10 @@ def key_stores(seed: int, premises: int) -> tuple[KeyStore, ec.EllipticCurvePriv
 
 
 def view(full: KeyStore, own: list[bytes]) -> KeyStore:
-    """A party's view: its own private keys, everyone else's public keys."""
+    """A party's view: its own private keys, everyone else's public keys (of a :class:`DerivedKeys`,
+    a view that copies nothing)."""
+    if isinstance(full, DerivedKeys):
+        return full.view(own)
     store = KeyStore()
     for key in full:
         if key.eui in own:
@@ -101,11 +105,17 @@ class PremisesRuntime:
     chf_runner: ChfRunner
     esme_runner: MeterRunner | None
     gsme_runner: MeterRunner | None
-    install_codes: dict[bytes, bytes]
+    seed: int
 
     @property
     def id(self) -> str:
         return f"P{self.index:04d}"
+
+    @property
+    def install_codes(self) -> dict[bytes, bytes]:
+        """The install codes on the labels of the meters and the GPF (derived when asked: a fleet
+        reads them once, when a meter joins)."""
+        return {e: install_code_for(self.seed, e) for e in (self.esme, self.gsme, self.gpf)}
 
 
 class ServiceUser:
@@ -176,16 +186,18 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
                       repo: Repository | None = None, policy: RestrictedPolicy | None = None,
                       impairments: Impairments | None = None, tap: Tap | None = None,
                       response_timeout_s: float = 25.0, han: HanFactory | None = None,
-                      first: int = 0, state: StateFolder | None = None) -> World:
+                      first: int = 0, register: bool = True, state: StateFolder | None = None) -> World:
     """Create and start the DSP and every premises (devices installed, nothing commissioned yet).
 
     ``han`` makes each premises' HAN from (premises index, CHF EUI); the default is a virtual bus
     with ``impairments`` and ``tap``. Premises indices (so EUIs and ids ``P{i:04d}``) start at
-    ``first``: separate processes given disjoint ranges build disjoint hubs. With ``state``, every
-    device keeps what a restart must not lose in that folder, and starts from what it kept there
-    (a meter that was on the network joins again).
+    ``first``: separate processes given disjoint ranges build disjoint hubs. ``register=False``
+    leaves them out of the world's own DSP inventory (a fleet worker's DSP is idle: the hubs answer
+    the DSP of another process). With ``state``, every device keeps what a restart must not lose in
+    that folder, and starts from what it kept there (a meter that was on the network joins again).
     """
-    keys, maker = key_stores(seed, first + len(profiles))
+    # Keys derived on use: a copy of every key for every party made a fleet's memory grow as N squared.
+    keys, maker = DerivedKeys(seed, first + len(profiles)), manufacturer_key(seed)
     memory = MemoryWan() if dsp_port is None or hub_port is None else None
     port = dsp_port or (memory.dsp_port() if memory else None)
     assert port is not None
@@ -201,13 +213,14 @@ async def build_world(clock: Clock, profiles: list[PremisesProfile], *, seed: in
         world.users[eui] = ServiceUser(eui, role, service, view(keys, [bytes.fromhex(eui)]), clock)
     now = clock.now()
     for i, profile in enumerate(profiles, start=first):
-        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now, han, state))
+        world.premises.append(await _premises(world, core, i, profile, hubs, impairments, tap, now, han, register,
+                                              state))
     return world
 
 
 async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, hubs: Callable[[bytes], HubPort],
                     impairments: Impairments | None, tap: Tap | None, now: float,
-                    han: HanFactory | None, state: StateFolder | None = None) -> PremisesRuntime:
+                    han: HanFactory | None, register: bool, state: StateFolder | None = None) -> PremisesRuntime:
     chf, esme, gsme, gpf = (device_eui(i, k) for k in ("CHF", "ESME", "GSME", "GPF"))
     sink = world.events.append
     maker_public = world.manufacturer.public_key()
@@ -235,11 +248,11 @@ async def _premises(world: World, core: Dsp, i: int, profile: PremisesProfile, h
         rejoin += _restored(gsme_runner, state)
     if profile.cbke:
         enable_cbke(world.seed, chf_machine, [r.machine for r in (esme_runner, gsme_runner) if r is not None])
-    codes = {e: install_code_for(world.seed, e) for e in (esme, gsme, gpf)}
-    rt = PremisesRuntime(i, profile, chf, esme, gsme, gpf, bus, chf_runner, esme_runner, gsme_runner, codes)
-    register_premises(core, world.seed, i, profile)
+    rt = PremisesRuntime(i, profile, chf, esme, gsme, gpf, bus, chf_runner, esme_runner, gsme_runner, world.seed)
+    if register:
+        register_premises(core, world.seed, i, profile)
     for runner in rejoin:  # it was on the network before the restart: it joins again with its install code
-        await runner.try_join(link_key_from_install_code(codes[runner.machine.eui]))
+        await runner.try_join(link_key_from_install_code(install_code_for(world.seed, runner.machine.eui)))
     return rt
 
 

@@ -69,6 +69,11 @@ def hub_password(secret: bytes, hub: bytes) -> str:
     return hmac.new(secret, b"hub:" + hub, hashlib.sha256).hexdigest()[:24]
 
 
+def mux_password(secret: bytes) -> str:
+    """The multiplexing hubs user's password, derived from the broker secret as hub passwords are."""
+    return hmac.new(secret, b"mux:" + topics.MUX_USER.encode(), hashlib.sha256).hexdigest()[:24]
+
+
 def mosquitto_hash(password: str, salt: bytes, iterations: int = 101) -> str:
     """A mosquitto 2 password-file hash ($7$: PBKDF2-SHA512)."""
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
@@ -108,12 +113,17 @@ class EmbeddedBroker:
     def dsp_url(self) -> BrokerUrl:
         return BrokerUrl("127.0.0.1", self.port, DSP_USER, self.dsp_password)
 
+    def mux_url(self) -> BrokerUrl:
+        """The multiplexing hubs user (:data:`~emulator.transport.topics.MUX_USER`): many hubs, few connections."""
+        return BrokerUrl("127.0.0.1", self.port, topics.MUX_USER, mux_password(self.secret))
+
     def hub_url(self, hub: bytes) -> BrokerUrl:
         self.hubs.add(hub)
         return BrokerUrl("127.0.0.1", self.port, hub.hex().upper(), hub_password(self.secret, hub))
 
     def _write_config(self) -> Path:
-        lines = [f"{DSP_USER}:{mosquitto_hash(self.dsp_password, os.urandom(12))}"]
+        lines = [f"{DSP_USER}:{mosquitto_hash(self.dsp_password, os.urandom(12))}",
+                 f"{topics.MUX_USER}:{mosquitto_hash(mux_password(self.secret), os.urandom(12))}"]
         # mosquitto reads the password file at start: hubs are any EUI, so we cannot list them
         # all in advance; the emulator registers up to 4096 hub users per broker start.
         for hub in sorted(self.hubs):

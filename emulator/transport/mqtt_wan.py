@@ -170,10 +170,7 @@ class _Link:
                 async with contextlib.AsyncExitStack() as stack:
                     with awaiting_io():  # CONNACK and SUBACK are replies on their way (virtual time)
                         await stack.enter_async_context(client)
-                        for sub in self.subscriptions:
-                            granted = await client.subscribe(sub, qos=1)
-                            if any(_refused(g) for g in (granted or ())):
-                                raise aiomqtt.MqttError(f"subscription to {sub} refused: {granted}")
+                        await self._subscribe(client)
                     self.client = client
                     self.connected.set()
                     self.wakeup.set()
@@ -203,6 +200,13 @@ class _Link:
             self.reconnects += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        """Subscribe on a new connection (a multiplexing link subscribes its hubs in batches)."""
+        for sub in self.subscriptions:
+            granted = await client.subscribe(sub, qos=1)
+            if any(_refused(g) for g in (granted or ())):
+                raise aiomqtt.MqttError(f"subscription to {sub} refused: {granted}")
 
     async def _sender(self) -> None:
         sem = asyncio.Semaphore(INFLIGHT)

@@ -39,8 +39,14 @@ def parse_up(topic: str) -> tuple[bytes, str]:
     return bytes.fromhex(m.group(1)), m.group(2)
 
 
+#: The broker user of a fleet worker that multiplexes many hubs over a few connections
+#: (emulator/transport/mqtt_mux.py): it reads every hub's ``down`` and writes every hub's ``up``.
+MUX_USER = "hubs"
+
+
 def acl() -> str:
     """A mosquitto ACL implementing the scheme (hub users are named by their EUI)."""
     return (f"user dsp\ntopic readwrite {ROOT}/#\n\n"
+            f"user {MUX_USER}\ntopic read {ROOT}/hubs/+/down\ntopic write {ROOT}/hubs/+/up/#\n\n"
             f"pattern read {ROOT}/hubs/%u/down\n"
             f"pattern write {ROOT}/hubs/%u/up/#\n")
