@@ -7,12 +7,12 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "emulator"
-CORE = ("gbcs", "zigbee", "devices", "dsp", "znp")
+CORE = ("gbcs", "zigbee", "devices", "dsp", "znp", "ezsp")
 FORBIDDEN = {"asyncio", "socket", "time", "select", "selectors", "subprocess", "aiomqtt", "sqlite3", "zigpy",
              "scapy", "threading"}
 ALLOWED_IO = {PKG / "dsp" / "store.py"}  # the DSP's SQLite adapter lives beside the rules it stores
 LOWER = {"gbcs": set(), "zigbee": set(), "devices": {"gbcs", "zigbee"}, "dsp": {"gbcs", "zigbee"},
-         "znp": {"zigbee"}}
+         "znp": {"zigbee"}, "ezsp": {"zigbee"}}
 # GBZ payloads are ZCL frames: the gas use-case builders frame them with the Zigbee layer's Smart
 # Energy command definitions, the same ones the GSME decodes (one definition per frame). The
 # Zigbee layer imports nothing, so this one edge makes no cycle.
