@@ -3,6 +3,7 @@ command definitions (frame ids, parameter names and their wire sizes), round tri
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import construct as cs
@@ -60,10 +61,8 @@ def test_bad_frames_name_the_command_and_the_fault():
 
 @given(st.binary(max_size=160))
 def test_fuzz_parse_raises_only_the_layers_error(frame: bytes):
-    try:
+    with contextlib.suppress(EzspError):
         ez.parse_command(frame)
-    except EzspError:
-        pass
 
 
 _APS = st.fixed_dictionaries({"profileId": st.integers(0, 0xFFFF), "clusterId": st.integers(0, 0xFFFF),
@@ -109,10 +108,8 @@ def _check(ours: Any, theirs: dict[str, Any], what: str) -> None:
             assert "List" in kind.__name__, f"{what}.{name}: bellows has {kind.__name__}, not a list"
             continue
         sample = b"\x02\x07\x08"  # a length-prefixed field: 2 bytes follow
-        try:
+        with contextlib.suppress(cs.SizeofError):
             sample = bytes(int(sub.sizeof()))
-        except cs.SizeofError:
-            pass
         assert _consumed_by_ours(sub, sample) == _consumed_by_bellows(kind, sample), \
             f"{what}.{name}: {kind.__name__} is not as wide on the wire as ours"
 
