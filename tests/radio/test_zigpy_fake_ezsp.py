@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator.clock import VirtualClock, run
+from emulator.clock import RealClock, VirtualClock, run, until
 from emulator.devices.profile import PremisesProfile
 from emulator.ezsp.fake import FakeNcp
-from emulator.scenarios.steps import commission, install
+from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, build_world
 from emulator.transport.fake_ezsp import FakeEzspAir, fake_ezsp_han
 from emulator.transport.han import HanPacket, NullListener
@@ -213,3 +213,46 @@ def test_dv7_hardware_check_on_the_fake_ncp(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_dv7_over_a_pty_a_meter_joins_with_its_install_code():
+    async def main() -> None:
+        # A pty hands bytes over through the kernel's line discipline, later than the selector can see:
+        # this variant runs on the wall clock (as the fake-ZNP pty test does).
+        clock = RealClock()
+        w = await build_world(clock, [PremisesProfile(gas=None)], han=fake_ezsp_han(clock, pty=True))
+        p = w.premises[0]
+        assert isinstance(p.bus, FakeEzspAir) and p.bus.url.startswith("/dev/")
+        assert p.esme_runner is not None
+        await send_ok(w.users[SUPPLIER], "8.11", p.chf, {"device": p.esme.hex(), "device_type": 0,
+                                                         "install_code": p.install_codes[p.esme].hex()})
+        ncp = p.bus.ncp  # the permit goes out through bellows in the background
+        assert await until(lambda: p.esme in ncp.transient_keys and bool(ncp.permit_until), 60), \
+            "the NCP got no transient key or permit for the ESME within 60 s"
+        assert await p.esme_runner.try_join(link_key_from_install_code(p.install_codes[p.esme])) is None
+        assert await until(lambda: p.esme in p.chf_runner.machine.nwk, 60), "the CHF did not see the join in 60 s"
+        await w.stop()
+
+    run(main(), virtual=False)
+
+
+def test_dv7_the_hub_survives_the_ncp_connection_going_away():
+    async def main() -> None:
+        clock = VirtualClock()
+        w = await build_world(clock, [PremisesProfile(gas=None)], han=fake_ezsp_han(clock))
+        p = w.premises[0]
+        air = p.bus
+        assert isinstance(air, FakeEzspAir)
+        await install(w, p, w.users[SUPPLIER])
+        await commission(w, p, w.users[SUPPLIER])
+        radio = p.chf_runner.radio
+        assert isinstance(radio, ZigpyRadio)
+        assert air._writer is not None
+        air._writer.transport.abort()  # the network coordinator's socket drops
+        assert await until(lambda: radio.stats.reconnects > 0, 120, every=1), "bellows did not reconnect in 120 s"
+        assert radio.fragmenter is not None and radio.fragmenter.app is radio.app
+        _, final = await w.users[SUPPLIER].send("8.1.1", p.esme.hex().upper())  # 238 bytes: in blocks again
+        assert final is not None and final.code in ("I0", "I99"), final
+        await w.stop()
+
+    run(main())
