@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.ezsp import commands as ez
-from emulator.ezsp.ash import AshNcp, AshOutput
-from emulator.ezsp.errors import EzspError, EzspFrameError, JoinRefused, UnknownCommand
+from emulator.ezsp.ash import MAX_DATA, AshNcp, AshOutput
+from emulator.ezsp.errors import EZSP_ERROR_OVERFLOW, EzspError, EzspFrameError, JoinRefused, UnknownCommand
 from emulator.zigbee import zdo
 from emulator.zigbee.apsf import FRAGMENT_SIZE, ApsfConfig
 from emulator.zigbee.packet import HanPacket
@@ -190,6 +190,9 @@ class FakeNcp:
             self._reset_volatile()
         for frame in link.received:
             for reply in self.handle(frame, now, out):
+                if len(reply) > MAX_DATA:  # an answer ASH cannot carry (a value the host set too long, say)
+                    out.notes.append(f"a {len(reply)}-byte answer does not fit one ASH frame ({MAX_DATA} at most)")
+                    reply = ez.build("invalidCommand", reply[0], self.format, status=EZSP_ERROR_OVERFLOW)
                 self._link(self.ash.send(reply, now), out)
         return out
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.ezsp import commands as ez
 from emulator.ezsp.ash import AshFrame, AshReader, Kind
@@ -157,3 +159,16 @@ def test_dv7_device_blocks_go_up_one_by_one_and_the_host_acknowledges_each():
                          messageContents=b"")
         acks += out.acks
     assert acks == [(METER, 2)]  # block 1 alone acknowledges nothing below it; with block 0 both are
+
+
+@settings(max_examples=60)  # each example forms a network and joins a meter first
+@given(st.lists(st.tuples(st.sampled_from([c.id for c in ez.TABLE if c.parameters is not None] + [0x0142]),
+                          st.binary(max_size=110)), max_size=8))
+def test_fuzz_any_command_with_any_parameters_is_answered_never_raised(commands: list[tuple[int, bytes]]):
+    fake, _ = _joined()
+    for n, (frame_id, params) in enumerate(commands):
+        ezsp = bytes((n & 0xFF, 0x00, 0x01)) + frame_id.to_bytes(2, "little") + params
+        out = fake.receive(AshFrame(Kind.DATA, n & 7, fake.ash.tx_seq, data=ezsp).encode(), 10.0 + n)
+        answers = [f for f in (AshFrame.decode(r) for r in AshReader().feed(out.wire()) if isinstance(r, bytes))
+                   if f.kind is Kind.DATA]
+        assert answers and answers[0].data[0] == n & 0xFF  # answered: the response, or invalidCommand naming the fault
