@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from emulator.clock import Clock
 from emulator.ezsp.errors import JoinRefused as NcpJoinRefused
 from emulator.ezsp.fake import ACK_WAIT_S, MAX_RETRIES, FakeNcp
-from emulator.ezsp.fake import FakeOutput as NcpOutput
+from emulator.ezsp.ncp_tables import FakeOutput as NcpOutput
 from emulator.hardware import RadioProfile
 from emulator.transport.fake_znp import FakeZnpAir, FakeZnpLink, _Device
 from emulator.transport.han import HanDeviceLink, HanListener, HanPacket, HanRadio, JoinRefused

@@ -21,7 +21,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.ezsp.fake import OPTION_ENCRYPTION, OPTION_FRAGMENT, max_payload
+from emulator.ezsp.fake import max_payload
+from emulator.ezsp.ncp_tables import OPTION_ENCRYPTION, OPTION_FRAGMENT
 from emulator.zigbee.apsf import MAX_BLOCKS
 
 log = logging.getLogger(__name__)

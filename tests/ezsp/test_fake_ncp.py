@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from emulator.ezsp import commands as ez
 from emulator.ezsp.ash import AshFrame, AshReader, Kind
 from emulator.ezsp.errors import JoinRefused
-from emulator.ezsp.fake import FakeNcp, FakeOutput
+from emulator.ezsp.fake import FakeNcp
+from emulator.ezsp.ncp_tables import FakeOutput
 from emulator.zigbee import zdo
 from emulator.zigbee.packet import CLUSTER_TUNNELING, HanPacket
 
