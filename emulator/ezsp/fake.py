@@ -5,8 +5,9 @@ go in, bytes for the host and frames for devices come out.
 Theory of operation. The host talks EZSP in ASH DATA frames (``ash.AshNcp`` acknowledges,
 orders and retransmits them); every command is answered at once by its response, and the NCP
 raises callbacks (stack status, trust-centre joins, messages sent and received) after it. The
-network parameters and keys survive a reset (tokens); endpoints, configuration and policies do
-not, as on a real NCP, so a host sets them again after every RST.
+network parameters and keys survive a reset (tokens); configuration, values, policies and
+transient keys do not, as on a real NCP, so a host sets them again after every RST. (Endpoints
+are kept: bellows adds them once per connection, and the stack does not check a sender's.)
 
 The air side is a small trust centre: a device joins only while joining is permitted and with
 the transient link key the host registered for its EUI-64 (``addTransientLinkKey``), or the
