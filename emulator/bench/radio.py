@@ -1,5 +1,6 @@
-"""Second-tier benchmark: the CHF on the real zigpy-znp driving the fake Z-Stack stick (loopback TCP),
-against the same work on the virtual bus. Wall-clock figures, virtual time, in-memory WAN."""
+"""Second-tier benchmark: the CHF on the real zigpy-znp driving the fake Z-Stack stick, and on the
+real bellows driving the fake EmberZNet NCP (both on loopback TCP), against the same work on the
+virtual bus. Wall-clock figures, virtual time, in-memory WAN."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from typing import Any
 from emulator.bench.han import device_commands, ota_transfer
 from emulator.clock import VirtualClock
 from emulator.clock import run as run_loop
+from emulator.ezsp import commands as ez
+from emulator.ezsp.ash import AshFrame, AshNcp, Kind
+from emulator.ezsp.fake import FakeNcp
 from emulator.hardware import RadioProfile
 from emulator.scenarios.world import HanFactory
+from emulator.transport.fake_ezsp import FakeEzspAir, fake_ezsp_han
 from emulator.transport.fake_znp import FakeZnpAir, fake_znp_han
 from emulator.transport.han import NullListener
 from emulator.transport.zigpy_han import ZigpyRadio
@@ -18,17 +23,26 @@ from emulator.znp import commands as mt
 from emulator.znp.fake import FakeZnp
 
 
-async def _startup() -> dict[str, float]:
-    air = FakeZnpAir(FakeZnp(bytes.fromhex("00124B0000000001")), VirtualClock())
+async def _startup(radio_type: str) -> dict[str, float]:
+    """Forming a network on a fresh fake radio, then resuming it: wall time and host requests."""
+    air: FakeZnpAir
+    if radio_type == "ezsp":
+        ncp = FakeNcp(bytes.fromhex("000D6F0000000001"))
+        air = FakeEzspAir(ncp, VirtualClock())
+        handled = ncp.handled
+    else:
+        stick = FakeZnp(bytes.fromhex("00124B0000000001"))
+        air = FakeZnpAir(stick, VirtualClock())
+        handled = stick.handled
     url = await air.serve_tcp()
     out: dict[str, float] = {}
     for label in ("form", "resume"):
-        radio = ZigpyRadio(RadioProfile("bench", "znp", url))
-        before = sum(air.fake.handled.values())
+        radio = ZigpyRadio(RadioProfile("bench", radio_type, url))
+        before = sum(handled.values())
         t0 = time.perf_counter()
         await radio.start(NullListener())
         out[f"startup_{label}_s"] = time.perf_counter() - t0
-        out[f"startup_{label}_mt_requests"] = sum(air.fake.handled.values()) - before
+        out[f"startup_{label}_requests"] = sum(handled.values()) - before
         await radio.stop()
     await air.stop()
     return out
@@ -53,18 +67,37 @@ def _fake_alone(seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _ncp_alone(seconds: float) -> float:
+    """EZSP commands per second through the sans-IO fake NCP alone, ASH included: getNetworkParameters
+    in a DATA frame, the ACK and the randomised response back (acknowledged, so the window never fills)."""
+    fake = FakeNcp(bytes.fromhex("000D6F0000000002"))
+    fake.receive(AshFrame(Kind.RST).encode(), 0.0)
+    host = AshNcp()  # only its frame numbering is borrowed: the host's side of the link
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(200):
+            frame = AshFrame(Kind.DATA, host.tx_seq, fake.ash.tx_seq, data=ez.request("getNetworkParameters", n & 0xFF))
+            host.tx_seq = (host.tx_seq + 1) & 7
+            fake.receive(frame.encode(), 0.0)
+            n += 1
+    return n / (time.perf_counter() - t0)
+
+
 def run(seconds: float = 1.0) -> dict[str, Any]:
     size = 64 * 1024 if seconds >= 1 else 16 * 1024
     commands = 400 if seconds >= 1 else 100
     figures: dict[str, Any] = {"image_bytes": size, "commands": commands}
-    figures.update(run_loop(_startup()))
+    for radio_type, label in (("znp", "zigpy_znp"), ("ezsp", "bellows")):
+        for key, value in run_loop(_startup(radio_type)).items():
+            figures[f"{label}_{key}"] = value
     virtual = run_loop(_work(None, size, commands))
-    clock = VirtualClock()
-    radio = run_loop(_work(fake_znp_han(clock), size, commands))
     for key, value in virtual.items():
         figures[f"virtual_bus_{key}"] = value
-    for key, value in radio.items():
-        figures[f"zigpy_znp_{key}"] = value
-    figures["zigpy_znp_vs_virtual_commands"] = radio["commands_per_s"] / virtual["commands_per_s"]
+    for label, factory in (("zigpy_znp", fake_znp_han), ("bellows", fake_ezsp_han)):
+        measured = run_loop(_work(factory(VirtualClock()), size, commands))
+        for key, value in measured.items():
+            figures[f"{label}_{key}"] = value
+        figures[f"{label}_vs_virtual_commands"] = measured["commands_per_s"] / virtual["commands_per_s"]
     figures["fake_mt_requests_per_s"] = _fake_alone(seconds)
+    figures["fake_ezsp_commands_per_s"] = _ncp_alone(seconds)
     return figures

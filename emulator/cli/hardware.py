@@ -41,6 +41,13 @@ def register(sub: Any) -> None:
     f.add_argument("--ieee", default="00124B0001ABCDEF", help="the stick's EUI-64 (16 hex digits)")
     f.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until interrupted)")
     f.set_defaults(func=_fake_znp)
+    e = hsub.add_parser("fake-ezsp", help="serve the project's fake EmberZNet NCP (EZSP over ASH, for bellows)")
+    where = e.add_mutually_exclusive_group()
+    where.add_argument("--port", type=int, default=6639, help="TCP port on 127.0.0.1 (socket://127.0.0.1:PORT)")
+    where.add_argument("--pty", action="store_true", help="a pseudo-terminal instead, opened as a serial port")
+    e.add_argument("--ieee", default="000D6F0001ABCDEF", help="the NCP's EUI-64 (16 hex digits)")
+    e.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until interrupted)")
+    e.set_defaults(func=_fake_ezsp)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -69,12 +76,20 @@ async def _open(profile: Any, timeout: float) -> dict[str, Any]:
 async def _serve_fake(args: argparse.Namespace) -> None:
     from emulator.clock import RealClock, hold
     from emulator.transport.fake_znp import FakeZnpAir
-    from emulator.znp.fake import FakeZnp
 
-    air = FakeZnpAir(FakeZnp(bytes.fromhex(args.ieee)), RealClock())
+    air: FakeZnpAir
+    if args.hardware_command == "fake-ezsp":
+        from emulator.ezsp.fake import FakeNcp
+        from emulator.transport.fake_ezsp import FakeEzspAir
+
+        air, what, radio = FakeEzspAir(FakeNcp(bytes.fromhex(args.ieee)), RealClock()), "fake EZSP NCP", "ezsp"
+    else:
+        from emulator.znp.fake import FakeZnp
+
+        air, what, radio = FakeZnpAir(FakeZnp(bytes.fromhex(args.ieee)), RealClock()), "fake ZNP stick", "znp"
     url = await (air.serve_pty() if args.pty else air.serve_tcp(port=args.port))
-    print(f"fake ZNP stick {args.ieee.upper()} at {url}", flush=True)
-    print(f"profile:  radio: znp\n          port: {url}", flush=True)
+    print(f"{what} {args.ieee.upper()} at {url}", flush=True)
+    print(f"profile:  radio: {radio}\n          port: {url}", flush=True)
     try:
         await hold(args.seconds)
     finally:
@@ -130,20 +145,25 @@ def _serve_bench(args: argparse.Namespace) -> int:
 
 
 def _fake_znp(args: argparse.Namespace) -> int:
+    """``hardware fake-znp`` and ``hardware fake-ezsp``: the fake radio the command names."""
+    name = args.hardware_command
     try:
         if len(bytes.fromhex(args.ieee)) != 8:
             raise ValueError("the EUI-64 is 8 bytes")
     except ValueError as e:
-        print(f"smets2-emu hardware fake-znp: --ieee {args.ieee!r}: expected 16 hex digits ({e})", file=sys.stderr)
+        print(f"smets2-emu hardware {name}: --ieee {args.ieee!r}: expected 16 hex digits ({e})", file=sys.stderr)
         return 2
     try:
         asyncio.run(_serve_fake(args))
     except KeyboardInterrupt:
         return 0
     except OSError as e:
-        print(f"smets2-emu hardware fake-znp: {describe_error(e)}", file=sys.stderr)
+        print(f"smets2-emu hardware {name}: {describe_error(e)}", file=sys.stderr)
         return 2
     return 0
+
+
+_fake_ezsp = _fake_znp
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -24,9 +24,10 @@ def register(sub: Any) -> None:
     p.add_argument("--broker", help="mqtt://user:pass@host:port for an external broker; 'memory' for no broker")
     p.add_argument("--seed", type=int, default=1, help="fixes keys, loads and frames: a run replays exactly")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--han", choices=("virtual", "fake-znp", "fake-znp-pty"), default="virtual",
-                   help="the HAN: the virtual bus, or the CHF on the real zigpy-znp driving a fake ZNP stick "
-                        "(needs the radio extra)")
+    p.add_argument("--han", choices=("virtual", "fake-znp", "fake-znp-pty", "fake-ezsp", "fake-ezsp-pty"),
+                   default="virtual",
+                   help="the HAN: the virtual bus, or the CHF on the real zigpy-znp driving a fake ZNP stick, or on "
+                        "the real bellows driving a fake EmberZNet NCP (needs the radio extra)")
     p.add_argument("--restricted-policy", type=Path, metavar="FILE",
                    help="the alerts a Restricted device still delivers (RM-5): a CSV like "
                         "emulator/data/restricted_alerts.csv (code,decision,category,reason)")

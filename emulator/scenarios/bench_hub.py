@@ -73,7 +73,7 @@ class RadioHan:
 
     def attach(self, eui: bytes, listener: HanListener, *, sleepy: bool = False) -> HanDeviceLink:
         raise RadioError(f"{self.profile.source}: on a real radio the meters are real devices; emulated meters "
-                         f"need the virtual bus or the fake ZNP (run --han fake-znp)")
+                         f"need the virtual bus or a fake radio (run --han fake-znp or fake-ezsp)")
 
     async def aclose(self) -> None:
         """The radio is stopped by the CHF's runner; nothing else is held."""

@@ -18,7 +18,7 @@ from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
 from emulator.scenarios.report import Progress, Recorder, Report
 from emulator.scenarios.trace import Trace, TracedDspPort
-from emulator.scenarios.world import World, build_world
+from emulator.scenarios.world import HanFactory, World, build_world
 from emulator.transport.wan import DspPort, HubPort, MemoryWan
 
 Journey = Callable[[World, Recorder], Awaitable[None]]
@@ -37,7 +37,8 @@ class RunOptions:
     keys: Path | None = None
     db: Path | None = None
     quiet: bool = False
-    han: str = "virtual"  # "virtual": the in-process bus; "fake-znp" / "fake-znp-pty": zigpy-znp over a fake stick
+    han: str = "virtual"  # "virtual": the in-process bus; "fake-znp" / "fake-znp-pty": zigpy-znp over a fake stick;
+    # "fake-ezsp" / "fake-ezsp-pty": bellows over a fake EmberZNet NCP
     policy: RestrictedPolicy | None = None  # None: the default Restricted policy (RM-4, RM-5)
 
 
@@ -87,12 +88,18 @@ async def run_journey(opts: RunOptions, profiles: list[PremisesProfile], journey
     async with wan_ports(opts, clock, len(profiles)) as (dsp_port, hub_port, info):
         if trace is not None:
             dsp_port = TracedDspPort(dsp_port, trace, clock.now)
-        han = None
-        if opts.han != "virtual":
+        han: HanFactory | None = None
+        pty = opts.han.endswith("-pty")
+        if opts.han.startswith("fake-ezsp"):
+            from emulator.transport.fake_ezsp import fake_ezsp_han
+
+            han = fake_ezsp_han(clock, seed=opts.seed, pty=pty, tap=trace.han if trace else None)
+            info = {**info, "han": f"bellows over the fake EZSP NCP ({'pty' if pty else 'TCP'})"}
+        elif opts.han != "virtual":
             from emulator.transport.fake_znp import fake_znp_han
 
-            han = fake_znp_han(clock, seed=opts.seed, pty=opts.han == "fake-znp-pty", tap=trace.han if trace else None)
-            info = {**info, "han": f"zigpy-znp over the fake ZNP ({'pty' if opts.han.endswith('pty') else 'TCP'})"}
+            han = fake_znp_han(clock, seed=opts.seed, pty=pty, tap=trace.han if trace else None)
+            info = {**info, "han": f"zigpy-znp over the fake ZNP ({'pty' if pty else 'TCP'})"}
         world = await build_world(clock, profiles, seed=opts.seed, dsp_port=dsp_port, hub_port=hub_port, repo=repo,
                                   tap=trace.han if trace else None, han=han, policy=opts.policy)
         try:

@@ -17,7 +17,8 @@ How frames flow (``zigbee.md`` sections 1 and 10):
   only for HA and ZLL, and would otherwise drop the answers to its own interview.
 * Out: the CHF's frames are sent as raw ZigbeePackets (``send_packet``), APS-encrypted
   when the packet says so. On ZNP a frame larger than one MT frame goes through Z-Stack's data
-  store instead, and larger incoming ones are fetched from it (``zigpy_znp_large``).
+  store instead, and larger incoming ones are fetched from it (``zigpy_znp_large``); on EZSP the
+  adapter fragments it at the APS layer itself (``zigpy_ezsp_large``), as EmberZNet expects.
 * Joins: ``permit_with_link_key`` with the install-code key, for the device alone. Radios
   bound a permit to at most 254 s, and zigpy-znp's call blocks for the whole window, so
   each permit runs in its own task and is renewed until the device joins or the CHF's
@@ -38,6 +39,8 @@ from typing import Any
 
 from emulator.hardware import RadioError, RadioProfile, radio_class
 from emulator.transport.han import HanListener, HanPacket, HanRadio
+from emulator.transport.zigpy_ezsp_large import MAX_PAYLOAD as EZSP_MAX_PAYLOAD
+from emulator.transport.zigpy_ezsp_large import EzspFragmenter, fits_whole
 from emulator.transport.zigpy_znp_large import MAX_PAYLOAD as ZNP_MAX_PAYLOAD
 from emulator.transport.zigpy_znp_large import ZnpLargeMessages, fits_inline
 from emulator.zigbee import zcl
@@ -51,7 +54,7 @@ RECONNECT_MAX_S = 30.0
 #: The largest APS payload the CHF can send through each radio library, where it is known. On ZNP
 #: a frame beyond one MT frame goes through Z-Stack's data store and APS fragmentation
 #: (``zigpy_znp_large``), up to what the stick holds.
-RADIO_MAX_PAYLOAD = {"znp": ZNP_MAX_PAYLOAD}
+RADIO_MAX_PAYLOAD = {"znp": ZNP_MAX_PAYLOAD, "ezsp": EZSP_MAX_PAYLOAD}
 MAX_PERMIT_S = 254  # Mgmt_Permit_Joining_req carries a u8; 255 would mean "forever" (not allowed in 3.0)
 #: Global ZCL commands that answer a request (zigpy may be awaiting one of its own).
 GLOBAL_RESPONSES = frozenset((0x01, 0x04, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x12, 0x16))
@@ -145,6 +148,8 @@ class ZigpyRadio(HanRadio):
         self._reconnect_task: asyncio.Task[None] | None = None
         self.large: ZnpLargeMessages | None = None
         """Z-Stack's large-frame path (ZNP radios only)."""
+        self.fragmenter: EzspFragmenter | None = None
+        """Host-side APS fragmentation (EZSP radios only: EmberZNet leaves it to the host)."""
 
     @property
     def max_payload(self) -> int | None:
@@ -192,6 +197,8 @@ class ZigpyRadio(HanRadio):
             except Exception as e:  # an older image without APSF settings still fragments with its defaults
                 log.warning("radio %s: AF.APSFConfigSet refused (%s); the stick's own fragmentation settings apply",
                             self.profile.port, e)
+        if self.profile.radio == "ezsp":
+            self.fragmenter = EzspFragmenter(app)
         app.smets2_radio = self
         app.add_listener(self)
         self.app = app
@@ -276,7 +283,11 @@ class ZigpyRadio(HanRadio):
             profile_id=zt.uint16_t(packet.profile), cluster_id=zt.uint16_t(packet.cluster),
             data=zt.SerializableBytes(payload), tx_options=options | zt.TransmitOptions.ACK, radius=zt.uint8_t(0))
         try:
-            if self.large is not None and not fits_inline(payload):
+            if self.fragmenter is not None and not fits_whole(payload, packet.aps_secured):
+                await self.fragmenter.send(nwk=int(dst.address), dst_ep=packet.dst_ep, src_ep=packet.src_ep,
+                                           profile=packet.profile, cluster=packet.cluster, tsn=tsn,
+                                           secured=packet.aps_secured, data=payload)
+            elif self.large is not None and not fits_inline(payload):
                 await self.large.send(nwk=int(dst.address), dst_ep=packet.dst_ep, src_ep=packet.src_ep,
                                       cluster=packet.cluster, tsn=tsn, secured=packet.aps_secured, data=payload)
             else:

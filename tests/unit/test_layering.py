@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "emulator"
-CORE = ("gbcs", "zigbee", "devices", "dsp", "znp")
+CORE = ("gbcs", "zigbee", "devices", "dsp", "znp", "ezsp")
 FORBIDDEN = {"asyncio", "socket", "time", "select", "selectors", "subprocess", "aiomqtt", "sqlite3", "zigpy",
              "scapy", "threading"}
 ALLOWED_IO = {PKG / "dsp" / "store.py"}  # the DSP's SQLite adapter lives beside the rules it stores
@@ -15,7 +15,7 @@ ALLOWED_IO = {PKG / "dsp" / "store.py"}  # the DSP's SQLite adapter lives beside
 # layer reads and builds them with the one ZCL codec (zigbee.zcl) and the declared Smart Energy
 # commands, the same ones the GSME decodes. Zigbee imports nothing above it, so there is no cycle.
 LOWER = {"gbcs": {"zigbee"}, "zigbee": set(), "devices": {"gbcs", "zigbee"}, "dsp": {"gbcs", "zigbee"},
-         "znp": {"zigbee"}}
+         "znp": {"zigbee"}, "ezsp": {"zigbee"}}
 
 
 def _imports(path: Path) -> set[str]:
