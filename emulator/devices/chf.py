@@ -122,7 +122,8 @@ class Chf:
         self.kinds: dict[bytes, str] = {}
         self.nwk: dict[bytes, int] = {}
         self.tunnels: dict[bytes, int] = {}  # ESME tunnels (CHF is client) and GSME tunnels (CHF is server)
-        self.queues: dict[bytes, deque[bytes]] = {}
+        # Commands waiting for their device (a GSME's GET, an ESME's tunnel): (frame, its counter), decoded once.
+        self.queues: dict[bytes, deque[tuple[bytes, int]]] = {}
         self.images: list[HeldFirmware] = []
         self.alert_target = alert_target or endpoint.trust.slots["supplier"]
         self._seq = 0
@@ -170,7 +171,7 @@ class Chf:
             why = "not in the device log" if target not in self.device_log else "in the device log but not joined"
             out = Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
         else:
-            out = self._to_device(target, wire, now)
+            out = self._to_device(target, wire, msg.counter, now)
         if any(isinstance(e, DeviceUnreachable) for e in out.events):
             del self.answered[key]  # never delivered: a later copy (the device has joined since) goes down
         return self._going_up(out, now, msg.originator)
@@ -192,25 +193,22 @@ class Chf:
         for frame_id in ids:
             self.unacked.pop(frame_id, None)
 
-    def _to_device(self, target: bytes, wire: bytes, now: float | None = None) -> Output:
+    def _to_device(self, target: bytes, wire: bytes, counter: int, now: float | None = None) -> Output:
+        """Send ``wire`` (GBCS counter ``counter``, as the WAN side decoded it) down, or queue it."""
         kind = self.kinds.get(target, "ESME")
         if kind == "GSME" or target not in self.tunnels:
-            self.queues.setdefault(target, deque()).append(wire)
+            self.queues.setdefault(target, deque()).append((wire, counter))
             return Output()
         frame = tunneling.TransferDataClient(self.tunnels[target], wire).encode(self._next_seq())
         limit = self.max_han_payload
         if limit is not None and len(frame) > limit:
             reason = f"the command needs a {len(frame)}-byte HAN frame and this radio carries at most {limit}"
-            return Output(events=[DeviceUnreachable(self.eui, now or 0.0, target, _counter_of(wire), reason)])
-        self._track(target, wire, now)
+            return Output(events=[DeviceUnreachable(self.eui, now or 0.0, target, counter, reason)])
+        self._track(target, wire, counter, now)
         return Output(han=[self._packet(target, CLUSTER_TUNNELING, frame)])
 
-    def _track(self, target: bytes, wire: bytes, now: float | None) -> None:
+    def _track(self, target: bytes, wire: bytes, counter: int, now: float | None) -> None:
         if now is None:
-            return
-        try:
-            counter = frames.decode(wire).counter
-        except FrameError:
             return
         entry = self.outstanding.get((target, counter))
         self.outstanding[(target, counter)] = Outstanding(wire, now + RESEND_S, entry.tries + 1 if entry else 1)
@@ -229,10 +227,10 @@ class Chf:
                 del self.outstanding[key]
                 continue
             if self.kinds.get(target) == "GSME":  # delivered again at its next GET
-                self.queues.setdefault(target, deque()).appendleft(entry.wire)
+                self.queues.setdefault(target, deque()).appendleft((entry.wire, key[1]))
                 self.outstanding[key] = Outstanding(entry.wire, now + RESEND_S * 20, entry.tries + 1)
             else:
-                out.extend(self._to_device(target, entry.wire, now))
+                out.extend(self._to_device(target, entry.wire, key[1], now))
         return out
 
     def get_timer(self) -> float | None:
@@ -463,8 +461,8 @@ class Chf:
         out = Output()
         if isinstance(command, tunneling.RequestTunnelResponse) and command.tunnel_status == 0:
             self.tunnels[src] = command.tunnel_id  # ESME tunnel open: flush what waited for it
-            for wire in self._drain(src):
-                out.extend(self._to_device(src, wire, now))
+            for wire, counter in self._drain(src):
+                out.extend(self._to_device(src, wire, counter, now))
         elif isinstance(command, tunneling.TransferDataServer):  # from an ESME
             out.extend(self._up(src, command.data, now))
         elif isinstance(command, tunneling.RequestTunnel):  # a GSME opens its tunnel
@@ -481,15 +479,16 @@ class Chf:
                 out.extend(self._up(src, body, now))
             elif kind == tunneling.GB_GET:
                 queue = self.queues.get(src) or deque()
-                wire = queue.popleft() if queue else b""
-                if wire:
-                    self._track(src, wire, now)
+                wire = b""
+                if queue:
+                    wire, counter = queue.popleft()
+                    self._track(src, wire, counter, now)
                 data = tunneling.gb_get_response(wire, len(queue))
                 frame = tunneling.TransferDataServer(command.tunnel_id, data).encode(self._next_seq())
                 out.han.append(self._packet(src, CLUSTER_TUNNELING, frame))
         return out
 
-    def _drain(self, eui: bytes) -> list[bytes]:
+    def _drain(self, eui: bytes) -> list[tuple[bytes, int]]:
         queue = self.queues.pop(eui, deque())
         return list(queue)
 
@@ -532,13 +531,6 @@ class Chf:
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
                                         critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT, target=ACB))
         return out
-
-
-def _counter_of(wire: bytes) -> int:
-    try:
-        return frames.decode(wire).counter
-    except FrameError:
-        return 0
 
 
 def _install_code_bytes(raw: bytes) -> bytes:
