@@ -19,6 +19,7 @@ from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, build_world, view
 from emulator.transport.device_runner import MeterRunner
 from emulator.transport.device_state import StateFolder
+from emulator.transport.wan_messages import Command
 from emulator.zigbee import ota_file
 from emulator.zigbee.install_code import link_key_from_install_code
 
@@ -99,8 +100,7 @@ def test_dv5_a_meter_restarted_mid_ota_over_the_virtual_bus_resumes_from_its_las
         # before its restart comes down through the hub, and the restarted meter refuses it.
         last = machine.endpoint.counters.last[(identities.SUPPLIER, p.esme)]
         replay = commands.build("4.1.1", "ESME", identities.SUPPLIER, p.esme, last, {}).message
-        await p.chf_runner.on_down({"kind": "command", "id": "replay", "request_id": "replay",
-                                    "gbcs": security.seal(w.keys, replay).hex()})
+        await p.chf_runner.on_down(Command("replay", "replay", security.seal(w.keys, replay)))
         assert await until(lambda: any(isinstance(e, CommandRefused) and e.device == p.esme and e.counter == last
                                        for e in w.events), 10), "the replayed counter was not refused within 10 s"
         refused = [e for e in w.events if isinstance(e, CommandRefused) and e.device == p.esme][-1]

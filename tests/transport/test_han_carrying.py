@@ -22,8 +22,10 @@ from emulator.gbcs.keys import KeyStore
 from emulator.transport.device_runner import ChfRunner, MeterRunner
 from emulator.transport.han import HanDeviceLink, HanPacket, HanRadio, JoinRefused, JoinRefusedReason, NullListener
 from emulator.transport.virtual_han import Impairments, VirtualHan
-from emulator.transport.wan import DownHandler, HubPort, WanMessage
+from emulator.transport.wan import DownHandler, HubPort
+from emulator.transport.wan_messages import Ack, Command, DeviceAlert, UnreachableEvent, UpMessage
 from emulator.zigbee.clusters import ota
+from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.packet import CLUSTER_OTA, CLUSTER_TUNNELING
 
 CHF = bytes.fromhex("00DB1234567890A2")
@@ -234,13 +236,13 @@ class FakeRadio(HanRadio):
 
 class FakePort(HubPort):
     def __init__(self) -> None:
-        self.up: list[WanMessage] = []
+        self.up: list[UpMessage] = []
         self.down: DownHandler | None = None
 
     async def start(self, on_down: DownHandler) -> None:
         self.down = on_down
 
-    async def send(self, message: WanMessage) -> None:
+    async def send(self, message: UpMessage) -> None:
         self.up.append(message)
 
     async def stop(self) -> None: ...
@@ -256,8 +258,7 @@ def test_chf_runner_tells_the_core_its_radio_limit_and_carries_frames_up_by_thei
         assert chf.max_han_payload == 82
         frame = WanFrame(bytes.fromhex("DD00"), "alert", ESME, 7)
         await runner._apply(Output(wan=[frame]))
-        assert port.up == [{"kind": "alert", "id": frame.id, "device": ESME.hex().upper(), "counter": 7,
-                            "gbcs": "DD00"}]
+        assert port.up == [DeviceAlert(frame.id, Eui64(ESME), 7, bytes.fromhex("DD00"))]
         await runner.stop()
 
     run(main())
@@ -273,15 +274,14 @@ def test_chf_runner_hands_acks_to_the_core_and_reports_an_unreachable_device_wit
         assert port.down is not None
         frame = WanFrame(bytes.fromhex("DD01"), "alert", ESME, 8)
         chf.unacked[frame.id] = UnackedAlert(frame, clock.now() + 30)
-        await port.down({"kind": "ack", "id": "a1", "ids": [frame.id]})
+        await port.down(Ack("a1", (frame.id,)))
         assert chf.unacked == {}
         # A command for a device the hub has never heard of: one "unreachable" event, with the request id.
         wire = frames.encode(Message(Cra.COMMAND, 5, bytes.fromhex("90B3D51F30010000"), ESME, 0x0027, b"\x00",
                                      mac_protected=False))
-        await port.down({"kind": "command", "id": "r1", "request_id": "R-1", "gbcs": wire.hex()})
-        assert port.up == [{"kind": "event", "event": "unreachable", "id": "ur1", "request_id": "R-1",
-                            "reason": "not in the device log", "device": ESME.hex().upper()}]
-        await port.down({"kind": "command", "id": "r2", "gbcs": "zz"})  # not hex: logged, dropped, still running
+        await port.down(Command("r1", "R-1", wire))
+        assert port.up == [UnreachableEvent("ur1", "R-1", "not in the device log", Eui64(ESME))]
+        await port.down(Command("r2", "R-2", b"zz"))  # not GBCS: the CHF refuses it, the runner keeps running
         assert len(port.up) == 1
         await runner.stop()
 

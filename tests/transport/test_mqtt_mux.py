@@ -17,6 +17,8 @@ from emulator.transport import topics
 from emulator.transport.broker import BrokerUrl, find_mosquitto, start_broker
 from emulator.transport.mqtt_mux import MqttMux, _Lane, _MuxLink, links_for
 from emulator.transport.mqtt_wan import MqttDspPort
+from emulator.transport.wan_messages import Command, DeviceResponse, DownMessage, UpMessage
+from emulator.zigbee.eui64 import Eui64
 
 needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None,
                                      reason="mosquitto is not installed (./dev.sh installs it)")
@@ -87,21 +89,24 @@ def test_wn1_hubs_over_a_mux_keep_topics_and_per_hub_order_both_ways():
             up: dict[bytes, list[int]] = {hub: [] for hub in hubs}
             ports = [mux.hub_port(hub) for hub in hubs]
             for hub, port in zip(hubs, ports, strict=True):
-                async def on_down(message: dict[str, Any], hub: bytes = hub, port: Any = port) -> None:
-                    down[hub].append(int(message["n"]))
-                    await port.send({"kind": "response", "id": f"r{message['n']}", "n": message["n"]})
+                async def on_down(message: DownMessage, hub: bytes = hub, port: Any = port) -> None:
+                    assert isinstance(message, Command)
+                    n = int(message.request_id)
+                    down[hub].append(n)
+                    await port.send(DeviceResponse(f"r{n}", Eui64(hub), n, b"\xdf"))
 
                 await port.start(on_down)
             assert await mux.wait_subscribed(10.0)
             dsp = MqttDspPort(broker.dsp_url())
 
-            async def on_up(hub: bytes, message: dict[str, Any]) -> None:
-                up[hub].append(int(message["n"]))
+            async def on_up(hub: bytes, message: UpMessage) -> None:
+                assert isinstance(message, DeviceResponse)
+                up[hub].append(message.counter)
 
             await dsp.start(on_up)
             for n in range(per_hub):
                 for hub in hubs:
-                    await dsp.send(hub, {"kind": "command", "id": f"c{n}", "n": n})
+                    await dsp.send(hub, Command(f"c{n}", str(n), b"\xdf"))
             try:
                 assert await until(lambda: all(len(up[h]) == per_hub for h in hubs), 30.0), up
                 assert all(down[h] == list(range(per_hub)) for h in hubs), down
