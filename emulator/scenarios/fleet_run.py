@@ -51,6 +51,7 @@ _FAULT = re.compile(r"^(broker-restart|kill-worker)@(\d+(?:\.\d+)?)(?::(\d+))?$"
 #: Codes that say the command did not get through (not that the device refused it): sent again.
 TRANSPORT_FAILURES = frozenset({"E20", "E21"})
 RETRY_PAUSE_S = 1.0
+UNFINISHED = "unfinished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +218,9 @@ async def _request(f: _Fleet, pick: Pick, sem: asyncio.Semaphore) -> None:
                 break
             f.tracker.resends += 1
             await asyncio.sleep(RETRY_PAUSE_S)
+    except asyncio.CancelledError:  # the run ended first: counted as lost (it may have been accepted)
+        code, accepted = UNFINISHED, True
+        raise
     finally:
         sem.release()
         f.tracker.end(token, pick.row.name, code, accepted, loop.time())
@@ -256,6 +260,7 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
         await f.broker.kill()
         await f.broker.restart()
         record.detail = f"broker back after {loop.time() - record.started:.2f} s"
+        f.tracker.fault_over(record, loop.time())
         say(f"fleet run: {record.detail}")
         return
     w = f.workers[fault.worker]
@@ -269,6 +274,7 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
     failed = await _commission(f, range(w.first, w.first + w.count))
     record.detail = (f"worker {w.index} ready again after {back:.2f} s, its premises installed again after "
                      f"{loop.time() - record.started:.2f} s" + (f"; not commissioned: {failed}" if failed else ""))
+    f.tracker.fault_over(record, loop.time())
     say(f"fleet run: {record.detail}")
 
 
@@ -311,8 +317,10 @@ async def _load(f: _Fleet, plan: LoadPlan, say: Callable[[str], None]) -> tuple[
             if loop.time() - f.started > o.duration_s + o.retry_for_s + o.response_timeout_s + o.ready_timeout_s:
                 break
     finally:
-        for task in list(tasks) + faults:
+        left = list(tasks) + faults
+        for task in left:
             task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
     for fault_task in faults:
         if fault_task.done() and not fault_task.cancelled() and fault_task.exception() is not None:
             raise fault_task.exception()  # type: ignore[misc]
@@ -350,6 +358,8 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         repo = AgeingRepository()
         core = Dsp(repo, None, USERS, keys=dsp_keys)
         core.resend_s = options.resend_s
+        # The DCC gives a sleepy GSME an hour (it wakes every 30 min); these wake every gsme_wake_s.
+        core.device_timeouts["GSME"] = options.response_timeout_s + options.gsme_wake_s
         fleet.add_inventory(core, options.seed, [fleet.fleet_profile()] * options.premises)
         tap = WireTap(MqttDspPort(dsp_url))
         joins = fleet.JoinWatch(tap)
@@ -409,9 +419,11 @@ def _report(o: RunOptions, broker: EmbeddedBroker | None, f: _Fleet, failed: dic
                    "dsp_records_aged_out": repo.aged_out},
         "throughput": {"target_rate": o.rate, "load_s": round(wall, 2), "sent": sent, "done": done,
                        "per_s": round(done / wall, 1) if wall else 0.0},
-        "accepted": t.accepted, "lost": t.lost, "unexpected": dict(sorted(t.unexpected.items())),
+        "accepted": t.accepted, "lost": t.lost,
+        "unfinished": sum(k.codes.get(UNFINISHED, 0) for k in t.kinds.values()),
+        "unexpected": dict(sorted(t.unexpected.items())),
         "errors_by_code": t.errors_by_code(),
-        "codes": {name: dict(k.codes) for name, k in t.kinds.items()},
+        "requests": {name: {"srv": k.srv, "sent": k.sent, "codes": dict(k.codes)} for name, k in t.kinds.items()},
         "latency": {name: latency_ms(k.run) for name, k in t.kinds.items() if k.run.total},
         "counters": {"lost": f.tap.counters.lost(), "reordered": f.tap.counters.reordered,
                      "duplicates": f.tap.counters.duplicates, "unsolicited": f.tap.counters.unsolicited},

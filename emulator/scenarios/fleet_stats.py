@@ -41,9 +41,12 @@ class FaultRecord:
     at_s: float                      # seconds into the load
     affected: frozenset[int]         # premises
     started: float = 0.0             # loop time of the fault
-    waiting: set[int] = field(default_factory=set)  # requests in flight at the fault, not finished yet
+    #: Requests to the affected premises in flight at the fault or begun before it was over
+    #: (broker back, worker back and its premises installed again), not finished yet.
+    waiting: set[int] = field(default_factory=set)
+    over: bool = False               # the fault's action is done (not yet: the fleet recovered)
+    over_at: float = 0.0
     last_waited: float = 0.0
-    first_ok_after: float | None = None
     recovered: float | None = None
     dsp_resends0: int = 0
     load_resends0: int = 0
@@ -51,16 +54,16 @@ class FaultRecord:
     load_resends: int = 0
     detail: str = ""
 
-    def note_done(self, token: int, premises: int, began: float, ok: bool, now: float) -> None:
+    def note_done(self, token: int, now: float) -> None:
+        """A request ended (answered or given up): recovered once the fault is over and every
+        request it caught (in flight at the fault, or begun before it was over) has ended."""
         if self.recovered is not None or not self.started:
             return
         if token in self.waiting:
             self.waiting.discard(token)
             self.last_waited = now
-        if ok and began > self.started and premises in self.affected and self.first_ok_after is None:
-            self.first_ok_after = now
-        if not self.waiting and self.first_ok_after is not None:
-            self.recovered = max(self.last_waited, self.first_ok_after)
+        if self.over and not self.waiting:
+            self.recovered = max(self.last_waited, self.over_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {"fault": self.kind, "at_s": self.at_s, "premises_affected": len(self.affected),
@@ -84,10 +87,13 @@ class Tracker:
     def begin(self, premises: int, now: float) -> int:
         self._next += 1
         self.inflight[self._next] = (premises, now)
+        for f in self.faults:
+            if not f.over and premises in f.affected:
+                f.waiting.add(self._next)
         return self._next
 
     def end(self, token: int, kind: str, code: str, accepted: bool, now: float) -> None:
-        premises, began = self.inflight.pop(token)
+        _, began = self.inflight.pop(token)
         stats = self.kinds[kind]
         stats.codes[code] += 1
         ok = code == stats.expect
@@ -102,7 +108,7 @@ class Tracker:
             if not ok:
                 self.lost += 1
         for f in self.faults:
-            f.note_done(token, premises, began, ok, now)
+            f.note_done(token, now)
 
     def fault(self, record: FaultRecord, now: float, dsp_resends: int) -> None:
         record.started = now
@@ -110,6 +116,12 @@ class Tracker:
         record.last_waited = now
         record.dsp_resends0, record.load_resends0 = dsp_resends, self.resends
         self.faults.append(record)
+
+    def fault_over(self, record: FaultRecord, now: float) -> None:
+        """The fault's action is done; recovery ends when what it caught is answered and a new
+        request to an affected premises is answered right."""
+        record.over, record.over_at = True, now
+        record.note_done(0, now)
 
     def close_faults(self, dsp_resends: int) -> None:
         for f in self.faults:
