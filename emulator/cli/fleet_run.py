@@ -15,14 +15,18 @@ from typing import Any
 
 
 def register(fsub: Any) -> None:
-    from emulator.cli.fleet import _positive, _positive_float
+    from emulator.cli.fleet import _number, _positive, _positive_float
+
+    _count = _number(int, 0, strict=False)
 
     r = fsub.add_parser("run", help="the whole fleet on this machine: broker, hub workers, DSP and a load mix",
                         description="Starts the broker (embedded mosquitto unless --broker), W worker processes "
                                     "(fleet hubs), the DSP and a seeded load generator; reports throughput, latency "
                                     "per SRV kind, losses, errors and memory.")
     r.add_argument("--premises", required=True, type=_positive, help="how many premises (CHF, ESME, GSME each)")
-    r.add_argument("--workers", type=_positive, default=1, help="worker processes for the hubs")
+    r.add_argument("--workers", type=_count, default=1,
+                   help="worker processes for the hubs (0: they run elsewhere, e.g. compose worker replicas "
+                        "on --broker; commissioning waits for them)")
     r.add_argument("--broker", default=None, help="mqtt://user:pass@host:port (default: the embedded mosquitto)")
     r.add_argument("--rate", type=_positive_float, default=50.0, help="requests per second")
     r.add_argument("--mix", type=Path, default=None, help="the SRV mix, a CSV like emulator/data/load_mix.csv")

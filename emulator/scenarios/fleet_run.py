@@ -74,7 +74,7 @@ class Fault:
 @dataclass(slots=True)
 class RunOptions:
     premises: int
-    workers: int = 1
+    workers: int = 1                    # 0: the hubs run elsewhere (compose replicas, other machines)
     broker: str | None = None           # None: the embedded mosquitto
     rate: float = 50.0
     duration_s: float = 10.0
@@ -94,7 +94,10 @@ class RunOptions:
 
     def check(self) -> None:
         fleet.check_range(0, self.premises)
-        split(self.premises, self.workers)
+        if self.workers == 0 and self.broker is None:
+            raise ValueError("--workers 0 (hubs run elsewhere) needs --broker, the broker they are on")
+        if self.workers:
+            split(self.premises, self.workers)
         for f in self.faults:
             if f.kind == "broker-restart" and self.broker is not None:
                 raise ValueError("--fault broker-restart needs the embedded broker (no --broker)")
@@ -343,7 +346,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
     say(f"fleet run: broker {'mosquitto on port ' + str(broker.port) if broker else options.broker} "
         f"({broker_s:.2f} s)")
     workers = [Worker(w, first, count, hub_url, options.seed, secret, options.gsme_wake_s)
-               for w, (first, count) in enumerate(split(options.premises, options.workers))]
+               for w, (first, count) in enumerate(split(options.premises, options.workers) if options.workers else [])]
     service: DspService | None = None
     try:
         for w in workers:
