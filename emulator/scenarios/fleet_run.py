@@ -36,7 +36,7 @@ from emulator.pki.generate import device_eui
 from emulator.scenarios import fleet
 from emulator.scenarios.counters import CounterWatch
 from emulator.scenarios.fleet_stats import FaultRecord, KindStats, Tracker, latency_ms, progress_line, second_record
-from emulator.scenarios.fleet_workers import Worker, memory_kb, split
+from emulator.scenarios.fleet_workers import Worker, cpu_s, memory_kb, split
 from emulator.scenarios.load_mix import LoadPlan, MixRow, Pick, load_mix, restricted_premises
 from emulator.scenarios.report import StepFailed
 from emulator.scenarios.world import SUPPLIER, USERS, ServiceUser, key_stores, view
@@ -385,18 +385,41 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         plan = LoadPlan(rows, options.seed, options.premises, restricted)
         plan.open = [i for i in plan.open if f"P{i:04d}" not in failed]
         rss = [w.memory_kb() for w in workers]
+        cpu0 = _cpu(f)
         sent, wall, seconds = await _load(f, plan, say)
+        # A restarted broker or worker starts its count again: what it used before is not counted.
+        cpu = {k: round(max(0.0, v - cpu0.get(k, 0.0)), 2) for k, v in _cpu(f).items()}
         tracker.close_faults(tap.resends)
         rss_after = [w.memory_kb() for w in workers]
         dsp_rss, _ = memory_kb(os.getpid())
-        return _report(options, broker, f, failed, restricted, broker_s, hubs_ready_s, commissioned_s, rss,
-                       rss_after, dsp_rss, sent, wall, seconds, repo)
+        report = _report(options, broker, f, failed, restricted, broker_s, hubs_ready_s, commissioned_s, rss,
+                         rss_after, dsp_rss, sent, wall, seconds, repo)
+        report["cpu"] = _cpu_report(cpu, tracker.done())
+        return report
     finally:
         if service is not None:
             await service.stop()
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
         if broker is not None:
             await broker.stop()
+
+
+def _cpu(f: _Fleet) -> dict[str, float]:
+    """CPU seconds used so far by the DSP and load generator (this process), the broker, each worker."""
+    out = {"dsp": cpu_s(os.getpid())}
+    if f.broker is not None and f.broker.proc is not None:
+        out["broker"] = cpu_s(f.broker.proc.pid)
+    for w in f.workers:
+        out[f"worker{w.index}"] = w.cpu_s()
+    return out
+
+
+def _cpu_report(cpu: dict[str, float], done: int) -> dict[str, Any]:
+    """CPU seconds during the load, and per request in ms: what a core can carry, whatever else
+    the machine runs (a wall-clock rate on a shared machine says more about the neighbours)."""
+    workers = sum(v for k, v in cpu.items() if k.startswith("worker"))
+    per = {"dsp": cpu.get("dsp", 0.0), "broker": cpu.get("broker", 0.0), "workers": round(workers, 2)}
+    return {"seconds": cpu, "ms_per_request": {k: round(1000 * v / done, 3) if done else None for k, v in per.items()}}
 
 
 def _report(o: RunOptions, broker: EmbeddedBroker | None, f: _Fleet, failed: dict[str, str], restricted: list[int],

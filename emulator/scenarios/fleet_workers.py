@@ -53,6 +53,15 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return kb("VmRSS"), kb("VmHWM")
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (``/proc/<pid>/stat``); 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 @dataclass(slots=True)
 class Worker:
     index: int
@@ -119,6 +128,9 @@ class Worker:
         state = f"exited with status {self.proc.returncode}" if self.proc.returncode is not None else \
             f"not ready after {timeout:g} s"
         raise BrokerError(f"worker {self.index} (premises {self.first}..{self.first + self.count - 1}) {state}: {why}")
+
+    def cpu_s(self) -> float:
+        return cpu_s(self.proc.pid) if self.proc is not None and self.proc.returncode is None else 0.0
 
     def memory_kb(self) -> tuple[int, int]:
         return memory_kb(self.proc.pid) if self.proc is not None and self.proc.returncode is None else (0, 0)
