@@ -178,7 +178,8 @@ def summary_text(report: dict[str, Any]) -> str:
     ]
     if "cpu" in report:
         ms = report["cpu"]["ms_per_request"]
-        lines.append(f"CPU per request: DSP + load {ms['dsp']} ms, broker {ms['broker']} ms, workers {ms['workers']} ms")
+        lines.append(f"CPU per request: DSP + load {ms['dsp']} ms, broker {ms['broker']} ms, "
+                     f"workers {ms['workers']} ms")
     lines.append("latency (ms)      count     p50     p95     p99     max")
     for name, v in report["latency"].items():
         lines.append(f"  {name:<26s}{v['count']:>7,d} {v['p50_ms']:>7g} {v['p95_ms']:>7g} {v['p99_ms']:>7g} "
