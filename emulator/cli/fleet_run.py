@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ def register(fsub: Any) -> None:
     r.add_argument("--fault", action="append", default=[], metavar="KIND@T",
                    help="broker-restart@T or kill-worker@T[:W], T seconds into the load (repeatable)")
     r.add_argument("--restricted", type=float, default=0.1, help="share of ESMEs set Restricted at start")
-    r.add_argument("--gsme-wake", type=_positive_float, default=1.0, help="GSME wake period in s")
+    r.add_argument("--gsme-wake", type=_positive_float, default=30.0,
+                   help="GSME wake period in s (the profile's 30 s; a gas read waits for the wake)")
     r.add_argument("--max-inflight", type=_positive, default=512, help="requests outstanding at most")
     r.add_argument("--resend", type=_positive_float, default=None,
                    help="the DSP re-sends an unanswered command this often (default: the DSP's 20 s)")
@@ -75,10 +77,18 @@ def _run(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    async def main() -> dict[str, Any]:
+        # SIGTERM as SIGINT: the run is cancelled, and its broker and workers are stopped on the way out.
+        task = asyncio.ensure_future(run_fleet(options, say))
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await task
+
     try:
-        report = asyncio.run(run_fleet(options, say))
+        report = asyncio.run(main())
     except (BrokerError, StepFailed, OSError) as e:
         return _fail(e)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        return _fail("stopped before the end: no report")
     text = json.dumps(report, indent=1)
     if args.report is not None:
         args.report.write_text(text + "\n")

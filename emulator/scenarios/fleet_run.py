@@ -82,7 +82,7 @@ class RunOptions:
     mix: list[MixRow] = field(default_factory=load_mix)
     faults: list[Fault] = field(default_factory=list)
     restricted_share: float = 0.1
-    gsme_wake_s: float = 1.0
+    gsme_wake_s: float = 30.0           # the profile's: each wake costs the worker CPU (HAN polls)
     max_inflight: int = 512
     response_timeout_s: float = 25.0
     resend_s: float = COMMAND_RESEND_S

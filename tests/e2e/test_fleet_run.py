@@ -23,7 +23,7 @@ LOADED_S = 240.0
 
 def _run(**kw: Any) -> dict[str, Any]:
     options = RunOptions(premises=kw.pop("premises", 6), workers=2, rate=15.0, duration_s=kw.pop("duration_s", 5.0),
-                         seed=3, resend_s=2.0, retry_for_s=90.0, ready_timeout_s=LOADED_S,
+                         seed=3, resend_s=2.0, retry_for_s=90.0, gsme_wake_s=2.0, ready_timeout_s=LOADED_S,
                          commission_timeout_s=LOADED_S, **kw)
     lines: list[str] = []
     report = asyncio.run(run_fleet(options, lines.append))
@@ -41,7 +41,8 @@ def _nothing_lost(report: dict[str, Any]) -> None:
 def test_fleet_run_ten_premises_two_workers(tmp_path: Path):
     out = tmp_path / "report.json"
     proc = subprocess.run([sys.executable, "-m", "emulator", "fleet", "run", "--premises", "10", "--workers", "2",
-                           "--duration", "4", "--rate", "20", "--seed", "5", "--report", str(out)],
+                           "--duration", "4", "--rate", "20", "--seed", "5", "--gsme-wake", "2",
+                           "--report", str(out)],
                           capture_output=True, text=True, timeout=2 * LOADED_S)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())
