@@ -361,7 +361,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         repo = AgeingRepository()
         core = Dsp(repo, None, USERS, keys=dsp_keys)
         core.resend_s = options.resend_s
-        # The DCC gives a sleepy GSME an hour (it wakes every 30 min); these wake every gsme_wake_s.
+        # The DSP gives a GSME an hour (it answers when it next wakes); these wake every gsme_wake_s.
         core.device_timeouts["GSME"] = options.response_timeout_s + options.gsme_wake_s
         fleet.add_inventory(core, options.seed, [fleet.fleet_profile()] * options.premises)
         tap = WireTap(MqttDspPort(dsp_url))
