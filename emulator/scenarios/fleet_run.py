@@ -281,17 +281,44 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
     say(f"fleet run: {record.detail}")
 
 
+@dataclass(slots=True)
+class _Ticks:
+    """The per-second records and progress lines, on their own clock (not on sends: a slow rate
+    still gets its line a second)."""
+
+    f: _Fleet
+    say: Callable[[str], None]
+    seconds: list[dict[str, Any]] = field(default_factory=list)
+    sent: int = 0
+    draining: bool = False
+    _done_before: int = 0
+
+    def tick(self) -> None:
+        rec = second_record(len(self.seconds) + 1, self.f.tracker, self._done_before, self.sent)
+        self._done_before = rec["done"]
+        self.seconds.append(rec)
+        line = progress_line(rec, sum(self.f.tracker.errors_by_code().values()), self.f.tap.alerts_received)
+        self.say(line + (" (draining)" if self.draining else ""))
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        at = self.f.started + 1.0
+        while True:
+            await asyncio.sleep(max(0.0, at - loop.time()))
+            self.tick()
+            at += 1.0
+
+
 async def _load(f: _Fleet, plan: LoadPlan, say: Callable[[str], None]) -> tuple[int, float, list[dict[str, Any]]]:
     """Send the mix at the rate for the duration, one progress line a second; (sent, seconds, per-second)."""
     loop = asyncio.get_running_loop()
     o = f.options
     sem = asyncio.Semaphore(o.max_inflight)
     tasks: set[asyncio.Task[None]] = set()
-    seconds: list[dict[str, Any]] = []
-    sent = 0
     f.started = loop.time()
+    ticks = _Ticks(f, say)
+    ticker = asyncio.ensure_future(ticks.run())
     faults = [asyncio.ensure_future(_inject(f, fault, say)) for fault in o.faults]
-    next_tick, done_before = f.started + 1.0, 0
     try:
         while loop.time() - f.started < o.duration_s:
             await sem.acquire()
@@ -300,34 +327,26 @@ async def _load(f: _Fleet, plan: LoadPlan, say: Callable[[str], None]) -> tuple[
             task = asyncio.ensure_future(_request(f, pick, sem))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-            sent += 1
-            if loop.time() >= next_tick:
-                rec = second_record(len(seconds) + 1, f.tracker, done_before, sent)
-                done_before = rec["done"]
-                seconds.append(rec)
-                say(progress_line(rec, sum(f.tracker.errors_by_code().values()), f.tap.alerts_received))
-                next_tick += 1.0
-            await asyncio.sleep(max(0.0, f.started + sent / o.rate - loop.time()))
+            ticks.sent += 1
+            await asyncio.sleep(max(0.0, f.started + ticks.sent / o.rate - loop.time()))
         wall = loop.time() - f.started
         # Drain: what was accepted is answered (or re-sent until retry_for_s), faults finish.
+        ticks.draining = True
+        limit = f.started + o.duration_s + o.retry_for_s + o.response_timeout_s + o.ready_timeout_s
         pending = set(tasks) | set(faults)
-        while pending:
+        while pending and loop.time() < limit:
             _, pending = await asyncio.wait(pending, timeout=1.0)
-            rec = second_record(len(seconds) + 1, f.tracker, done_before, sent)
-            done_before = rec["done"]
-            seconds.append(rec)
-            say(progress_line(rec, sum(f.tracker.errors_by_code().values()), f.tap.alerts_received) + " (draining)")
-            if loop.time() - f.started > o.duration_s + o.retry_for_s + o.response_timeout_s + o.ready_timeout_s:
-                break
     finally:
+        ticker.cancel()
         left = list(tasks) + faults
         for task in left:
             task.cancel()
-        await asyncio.gather(*left, return_exceptions=True)
+        await asyncio.gather(ticker, *left, return_exceptions=True)
+    ticks.tick()  # the last, partial second: every answer is in a record
     for fault_task in faults:
         if fault_task.done() and not fault_task.cancelled() and fault_task.exception() is not None:
             raise fault_task.exception()  # type: ignore[misc]
-    return sent, wall, seconds
+    return ticks.sent, wall, ticks.seconds
 
 
 async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
