@@ -119,3 +119,13 @@ def test_ageing_store_logs_keep_their_last_records():
         repo.log("responses", {"n": i})
     kept = [r["n"] for r in repo.read_log("responses")]
     assert kept[-3:] == [7, 8, 9] and len(kept) < 6
+
+
+def test_dsp_user_inbox_keeps_its_last_answers(monkeypatch: pytest.MonkeyPatch):
+    from emulator.transport import dsp_service
+
+    monkeypatch.setattr(dsp_service, "REMEMBER", 4)
+    items: list[int] = []
+    for i in range(20):
+        dsp_service._append(items, i)
+    assert items[-4:] == [16, 17, 18, 19] and len(items) < 8
