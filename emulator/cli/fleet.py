@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from emulator.cli import describe_error, state
+from emulator.cli import describe_error, fleet_run, state
 
 _REPLICA = re.compile(r"[-_](\d+)$")
 WORKER_INDEX_ENV = "WORKER_INDEX"
@@ -75,6 +75,7 @@ def register(sub: Any) -> None:
                    help="the alerts a Restricted device still delivers (RM-5): a CSV like "
                         "emulator/data/restricted_alerts.csv")
     d.set_defaults(func=_dsp)
+    fleet_run.register(fsub)
 
 
 def _first(text: str) -> int | str:

@@ -168,7 +168,7 @@ class DspService:
                 if not initial and out.response.request_id in self.pending:
                     self._finish_later(out.response.request_id, out.response)  # a final answer from a timer
                 else:
-                    self.inbox[out.user].answers.append(out.response)
+                    _append(self.inbox[out.user].answers, out.response)
                     if not initial:  # a DCC schedule's run, say: nobody waits on it, the user is told
                         self._tell_user(out.user, out.response)
             elif isinstance(out, SendCommand) and out.resend:
@@ -183,7 +183,7 @@ class DspService:
                 await self.port.send(bytes(out.hub), message)
                 self._finish_later(out.request_id, Response(out.request_id, "I0", "firmware distributed to the hub"))
             elif isinstance(out, AlertForUser):
-                self.inbox[out.user].alerts.append(out)
+                _append(self.inbox[out.user].alerts, out)
                 self._tell_user(out.user, out)
             elif isinstance(out, CspNotification):
                 self.csps[out.region].notify(out)
@@ -193,7 +193,7 @@ class DspService:
     def _finish_later(self, request_id: str, response: Response) -> None:
         pending = self.pending.pop(request_id, None)
         if pending is not None and not pending.done.done():
-            self.inbox[pending.user].answers.append(response)
+            _append(self.inbox[pending.user].answers, response)
             pending.done.set_result(response)
             _remember(self.completed, request_id, response)
             self._tell_user(pending.user, response)
@@ -279,6 +279,13 @@ class DspService:
             self.core.on_device_joined(message.device, now)
         elif isinstance(message, UnreachableEvent):
             await self._apply(self.core.on_unreachable(message.request_id, message.reason, now))
+
+
+def _append(items: list[_V], item: _V) -> None:
+    """A user's inbox keeps its last REMEMBER items (trimmed in halves): a long run stays bounded."""
+    items.append(item)
+    if len(items) >= 2 * REMEMBER:
+        del items[:len(items) - REMEMBER]
 
 
 def _remember(memory: OrderedDict[str, _V], key: str, value: _V) -> None:

@@ -128,7 +128,7 @@ def test_help_is_for_users_grouped_by_task():
                 "Use a real Zigbee radio", "Measure"]
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions), "task headings out of order"
-    for command in ("run uit|sit|mp121", "dsp serve", "fleet hubs|dsp", "gbcs decode|encode", "pki init",
+    for command in ("run uit|sit|mp121", "dsp serve", "fleet hubs|dsp|run", "gbcs decode|encode", "pki init",
                     "hardware list|check|serve|fake-znp|fake-ezsp", "bench"):
         assert f"  {command} " in text, command
     assert "Exit status: 0" in text and "2 the run could not start" in text

@@ -1,0 +1,68 @@
+"""An in-memory repository whose per-request state is bounded: a long fleet run must not grow
+without end (issue 13). What is finished ages out, oldest first, once more than ``keep`` are held:
+
+* request records that are over (done, timed out, refused, or a Pre-Command answered: its
+  command variant 5 is a request of its own);
+* Pre-Commands issued (they expire after the policy's lifetime anyway), firmware distributions,
+  and deleted DCC schedules;
+* each log keeps its last ``keep`` records.
+
+A request still open (accepted, waiting, sent) is never aged out, so nothing accepted is lost;
+a late answer to a request aged out is dropped as one to an unknown request (never delivered
+twice). Inventory, counters, due timers and active schedules are kept as they are. For a durable
+DSP use the SQLite store (``--db``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from emulator.dsp.repository import MemoryRepository
+
+KEEP = 50_000
+_FINISHED_REQUEST = frozenset({"done", "timeout", "refused", "precommand"})
+
+
+def _finished(kind: str, value: dict[str, Any]) -> bool:
+    if kind == "request":
+        return value.get("state") in _FINISHED_REQUEST
+    if kind == "schedule":
+        return not value.get("active", False)
+    return kind in ("precommand", "firmware-distribution")
+
+
+class AgeingRepository(MemoryRepository):
+    def __init__(self, keep: int = KEEP) -> None:
+        super().__init__()
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, not {keep}")
+        self.keep = keep
+        self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self.aged_out = 0
+
+    def _put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        super()._put(kind, key, value)
+        if _finished(kind, value):
+            self._finished[(kind, key)] = None
+            self._finished.move_to_end((kind, key))
+            while len(self._finished) > self.keep:
+                old_kind, old_key = self._finished.popitem(last=False)[0]
+                super()._delete(old_kind, old_key)
+                self.aged_out += 1
+        else:
+            self._finished.pop((kind, key), None)
+
+    def _delete(self, kind: str, key: str) -> None:
+        super()._delete(kind, key)
+        self._finished.pop((kind, key), None)
+
+    def log(self, name: str, record: dict[str, Any]) -> None:
+        super().log(name, record)
+        records = self._logs[name]
+        if len(records) >= 2 * self.keep:  # trimmed in halves: amortised O(1) per record
+            del records[:len(records) - self.keep]
+
+    def held(self) -> int:
+        """Keyed records held (all kinds): what a bounded run keeps in memory."""
+        return sum(len(v) for v in self._kv.values())
