@@ -6,7 +6,6 @@ the UIT, SIT and MP121 journeys with every hub on bellows."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 import subprocess
@@ -21,38 +20,17 @@ from emulator.ezsp.fake import FakeNcp
 from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, build_world
 from emulator.transport.fake_ezsp import FakeEzspAir, fake_ezsp_han
-from emulator.transport.han import HanPacket, NullListener
+from emulator.transport.han import HanPacket
 from emulator.transport.zigpy_han import ZigpyRadio
 from emulator.zigbee import aps
 from emulator.zigbee.install_code import link_key_from_install_code, with_crc
 from emulator.zigbee.packet import CLUSTER_TUNNELING
 from emulator.zigbee.pcap import parse_frame
+from tests.radio.radio_support import KEY, METER, Recorder, wait_for
 
 pytest.importorskip("bellows")
 
 NCP = bytes.fromhex("000D6F00AABB0001")
-METER = bytes.fromhex("00DB1234567890A0")
-KEY = bytes(range(16))
-
-
-class _Recorder(NullListener):
-    def __init__(self) -> None:
-        self.packets: list[HanPacket] = []
-        self.joined: list[bytes] = []
-
-    def packet_received(self, packet: HanPacket) -> None:
-        self.packets.append(packet)
-
-    def device_joined(self, eui: bytes, nwk: int) -> None:
-        self.joined.append(eui)
-
-
-async def _until(condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_dv7_ic2_chf_on_bellows_joins_and_carries_gbcs():
@@ -94,17 +72,17 @@ def test_dv7_a_499_byte_command_goes_down_in_blocks_and_a_300_byte_answer_comes_
         await air.serve_tcp()
         radio = air.radio(NCP)
         assert isinstance(radio, ZigpyRadio)
-        hub, meter = _Recorder(), _Recorder()
+        hub, meter = Recorder(), Recorder()
         await radio.start(hub)
         link = air.attach(METER, meter)
         await radio.permit_join(METER, KEY, 120)
-        await _until(lambda: METER in air.ncp.transient_keys and air.ncp.permit_until > 0)
+        await wait_for(lambda: METER in air.ncp.transient_keys and air.ncp.permit_until > 0)
         nwk = await link.join(KEY)
-        await _until(lambda: METER in hub.joined)
+        await wait_for(lambda: METER in hub.joined)
 
         command = bytes((i * 13 + 1) & 0xFF for i in range(499))
         await radio.send(HanPacket(radio.eui, METER, CLUSTER_TUNNELING, command, src_ep=9, dst_ep=1, dst_nwk=nwk))
-        await _until(lambda: any(p.payload == command for p in meter.packets))
+        await wait_for(lambda: any(p.payload == command for p in meter.packets))
         # 8 blocks of at most 71 bytes (APS-secured), one sendUnicast each, one per window, each confirmed
         # by its messageSentHandler once the meter's APS layer acknowledged it.
         assert radio.fragmenter is not None and radio.fragmenter.stats.blocks == 8
@@ -116,7 +94,7 @@ def test_dv7_a_499_byte_command_goes_down_in_blocks_and_a_300_byte_answer_comes_
         answer = bytes((i * 7 + 3) & 0xFF for i in range(300))
         await link.send(HanPacket(METER, radio.eui, CLUSTER_TUNNELING, answer, src_ep=1, dst_ep=9, src_nwk=nwk,
                                   dst_nwk=0))
-        await _until(lambda: any(p.payload == answer for p in hub.packets))
+        await wait_for(lambda: any(p.payload == answer for p in hub.packets))
         got = next(p for p in hub.packets if p.payload == answer)
         assert (got.src, got.cluster, got.src_ep, got.dst_ep) == (METER, CLUSTER_TUNNELING, 1, 9)
         # 5 blocks up, each handed to bellows with the fragment flag; bellows reassembled them and

@@ -5,7 +5,6 @@ fragments in the pcap; a radio that cannot carry a frame still refuses it at onc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 import subprocess
@@ -20,39 +19,18 @@ from emulator.hardware import RadioProfile
 from emulator.scenarios.steps import install
 from emulator.scenarios.world import SUPPLIER, build_world
 from emulator.transport.fake_znp import FakeZnpAir
-from emulator.transport.han import HanPacket, NullListener
+from emulator.transport.han import HanPacket
 from emulator.transport.virtual_han import VirtualHan, VirtualRadio
 from emulator.transport.zigpy_han import ZigpyRadio
 from emulator.zigbee import aps
 from emulator.zigbee.packet import CLUSTER_TUNNELING
 from emulator.zigbee.pcap import parse_frame
 from emulator.znp.fake import FakeZnp
+from tests.radio.radio_support import KEY, METER, Recorder, wait_for
 
 pytest.importorskip("zigpy_znp")
 
 STICK = bytes.fromhex("00124B00AABB0001")
-METER = bytes.fromhex("00DB1234567890A0")
-KEY = bytes(range(16))
-
-
-class _Recorder(NullListener):
-    def __init__(self) -> None:
-        self.packets: list[HanPacket] = []
-        self.joined: list[bytes] = []
-
-    def packet_received(self, packet: HanPacket) -> None:
-        self.packets.append(packet)
-
-    def device_joined(self, eui: bytes, nwk: int) -> None:
-        self.joined.append(eui)
-
-
-async def _until(condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_dv7_a_499_byte_command_goes_down_and_a_300_byte_answer_comes_up_in_fragments():
@@ -61,18 +39,18 @@ def test_dv7_a_499_byte_command_goes_down_and_a_300_byte_answer_comes_up_in_frag
         tapped: list[HanPacket] = []
         air = FakeZnpAir(FakeZnp(STICK, seed=1), clock, tap=lambda t, p, ok: tapped.append(p))
         radio = ZigpyRadio(RadioProfile("fake", "znp", await air.serve_tcp()))
-        hub, meter = _Recorder(), _Recorder()
+        hub, meter = Recorder(), Recorder()
         await radio.start(hub)
         link = air.attach(METER, meter)
         await radio.permit_join(METER, KEY, 120)
-        await _until(lambda: METER in air.fake.install_codes and air.fake.permit_until > 0)
+        await wait_for(lambda: METER in air.fake.install_codes and air.fake.permit_until > 0)
         nwk = await link.join(KEY)
-        await _until(lambda: METER in hub.joined)
+        await wait_for(lambda: METER in hub.joined)
         assert air.fake.large.apsf[9].window == 1 and air.fake.large.apsf[9].frame_delay_ms == 50  # APSFConfigSet
 
         command = bytes((i * 13 + 1) & 0xFF for i in range(499))
         await radio.send(HanPacket(radio.eui, METER, CLUSTER_TUNNELING, command, src_ep=9, dst_ep=1, dst_nwk=nwk))
-        await _until(lambda: any(p.payload == command for p in meter.packets))
+        await wait_for(lambda: any(p.payload == command for p in meter.packets))
         # DataRequestExt (length only), 3 DataStores (247 + 247 + 5), the zero-length one that sends;
         # 8 blocks of at most 71 bytes on the air, one per window; confirmed once the last is acknowledged.
         assert air.fake.handled["AF.DataStore"] == 4 and radio.large is not None and radio.large.stats.sent == 1
@@ -84,7 +62,7 @@ def test_dv7_a_499_byte_command_goes_down_and_a_300_byte_answer_comes_up_in_frag
         answer = bytes((i * 7 + 3) & 0xFF for i in range(300))
         await link.send(HanPacket(METER, radio.eui, CLUSTER_TUNNELING, answer, src_ep=1, dst_ep=9, src_nwk=nwk,
                                   dst_nwk=0))
-        await _until(lambda: any(p.payload == answer for p in hub.packets))
+        await wait_for(lambda: any(p.payload == answer for p in hub.packets))
         got = next(p for p in hub.packets if p.payload == answer)
         assert (got.src, got.cluster, got.src_ep, got.dst_ep) == (METER, CLUSTER_TUNNELING, 1, 9)
         # 5 blocks up; announced by IncomingMsgExt with no data, fetched in 2 retrieves, then freed.
