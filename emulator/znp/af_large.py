@@ -100,9 +100,9 @@ class LargeMessages:
             del self.held[ts]
 
     # --- host to air -----------------------------------------------------------------------
-    def hold_request(self, f: dict[str, Any], now: float, notes: list[str]) -> int:
+    def hold_request(self, f: Fields, now: float, notes: list[str]) -> int:
         """A DataRequestExt with only a length: the status of holding it."""
-        size = f["DataLength"]
+        size = f.integer("DataLength")
         if self.request is not None:
             notes.append("AF.DataRequestExt: a large request is already held; send or let it expire first")
             return st.INVALID_PARAMETER
@@ -234,9 +234,9 @@ class LargeMessages:
         self.held[ts] = (now, data)
         return ts
 
-    def retrieve(self, f: dict[str, Any], notes: list[str]) -> tuple[int, bytes]:
+    def retrieve(self, f: Fields, notes: list[str]) -> tuple[int, bytes]:
         """An AF.DataRetrieve: (status, data)."""
-        ts, index, length = f["TimeStamp"], f["Index"], f["Length"]
+        ts, index, length = f.integer("TimeStamp"), f.integer("Index"), f.integer("Length")
         item = self.held.get(ts)
         if item is None:
             notes.append(f"AF.DataRetrieve: no incoming message held with timestamp 0x{ts:08X}")

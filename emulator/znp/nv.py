@@ -222,35 +222,35 @@ def form(store: NvStore, rng: random.Random, channel_mask: int) -> None:
 READ_CHUNK = 240  # what one SRSP carries after its status and length bytes, with room to spare
 
 
-def _ext(f: dict[str, Any]) -> Key:
-    return (f["SysId"], f["ItemId"], f["SubId"])
+def _ext(f: Fields) -> Key:
+    return (f.integer("SysId"), f.integer("ItemId"), f.integer("SubId"))
 
 
-def _osal_read(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
-    status, value = s.read(s.osal(f["Id"]), f["Offset"], READ_CHUNK)
+def _osal_read(s: NvStore, f: Fields) -> dict[str, Any]:
+    status, value = s.read(s.osal(f.integer("Id")), f.integer("Offset"), READ_CHUNK)
     return {"Status": status, "Value": value}
 
 
-def _osal_write(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
-    return {"Status": s.write(s.osal(f["Id"]), f["Offset"], f["Value"])}
+def _osal_write(s: NvStore, f: Fields) -> dict[str, Any]:
+    return {"Status": s.write(s.osal(f.integer("Id")), f.integer("Offset"), f.octets("Value"))}
 
 
-def _nv_read(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
-    status, value = s.read(_ext(f), f["Offset"], min(f["Length"], READ_CHUNK))
+def _nv_read(s: NvStore, f: Fields) -> dict[str, Any]:
+    status, value = s.read(_ext(f), f.integer("Offset"), min(f.integer("Length"), READ_CHUNK))
     return {"Status": status, "Value": value}
 
 
 COMMANDS: dict[str, Callable[[NvStore, dict[str, Any]], dict[str, Any]]] = {
-    "SYS.OSALNVItemInit": lambda s, f: {"Status": s.create(s.osal(f["Id"]), f["ItemLen"], f["Value"])},
+    "SYS.OSALNVItemInit": lambda s, f: {"Status": s.create(s.osal(f.integer("Id")), f.integer("ItemLen"), f.octets("Value"))},
     "SYS.OSALNVRead": _osal_read,
     "SYS.OSALNVReadExt": _osal_read,
     "SYS.OSALNVWrite": _osal_write,
     "SYS.OSALNVWriteExt": _osal_write,
-    "SYS.OSALNVDelete": lambda s, f: {"Status": s.delete(s.osal(f["Id"]))},
-    "SYS.OSALNVLength": lambda s, f: {"ItemLen": s.length(s.osal(f["Id"]))},
-    "SYS.NVCreate": lambda s, f: {"Status": s.create(_ext(f), f["Length"])},
+    "SYS.OSALNVDelete": lambda s, f: {"Status": s.delete(s.osal(f.integer("Id")))},
+    "SYS.OSALNVLength": lambda s, f: {"ItemLen": s.length(s.osal(f.integer("Id")))},
+    "SYS.NVCreate": lambda s, f: {"Status": s.create(_ext(f), f.integer("Length"))},
     "SYS.NVDelete": lambda s, f: {"Status": s.delete(_ext(f))},
     "SYS.NVLength": lambda s, f: {"Length": s.length(_ext(f))},
     "SYS.NVRead": _nv_read,
-    "SYS.NVWrite": lambda s, f: {"Status": s.write(_ext(f), f["Offset"], f["Value"])},
+    "SYS.NVWrite": lambda s, f: {"Status": s.write(_ext(f), f.integer("Offset"), f.octets("Value"))},
 }
