@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from emulator.zigbee.apsf import ACK_WAIT_S, MAX_RETRIES, ApsfConfig, ApsfError, Reassembly, Transfer, split
+from emulator.zigbee.fields import Fields, FieldValue
 from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
 from emulator.znp import errors as st
@@ -38,7 +38,7 @@ APS_NO_ACK = 0xB7  # ZApsNoAck: a window was never acknowledged, whatever the re
 class HeldRequest:
     """The one data request the chip holds while the host stores its data."""
 
-    fields: dict[str, Any]
+    fields: Fields
     data: bytearray
     stored: bytearray
     """One flag per byte: written by a DataStore."""
@@ -109,7 +109,7 @@ class LargeMessages:
         if size > MAX_LARGE:
             notes.append(f"AF.DataRequestExt: {size} bytes do not fit the chip's buffer (at most {MAX_LARGE})")
             return MEM_FAIL
-        self.request = HeldRequest(dict(f), bytearray(size), bytearray(size), now)
+        self.request = HeldRequest(f, bytearray(size), bytearray(size), now)
         return st.SUCCESS
 
     def store(self, index: int, data: bytes, notes: list[str]) -> int:
@@ -126,7 +126,7 @@ class LargeMessages:
         req.stored[index:index + len(data)] = b"\x01" * len(data)
         return st.SUCCESS
 
-    def take_request(self, notes: list[str]) -> tuple[dict[str, Any] | None, int]:
+    def take_request(self, notes: list[str]) -> tuple[Fields | None, int]:
         """The zero-length DataStore: the held request with its data, or why it cannot go."""
         req, self.request = self.request, None
         if req is None:
@@ -137,7 +137,7 @@ class LargeMessages:
             notes.append(f"AF.DataStore: the {len(req.data)}-byte request was sent with bytes never stored: "
                          + ", ".join(f"{a}..{b - 1}" for a, b in gaps[:5]) + "; dropped")
             return None, st.INVALID_PARAMETER
-        return {**req.fields, "Data": bytes(req.data)}, st.SUCCESS
+        return Fields(req.fields.command, {**req.fields, "Data": bytes(req.data)}), st.SUCCESS
 
     def start(self, packet: HanPacket, tsn: int, now: float) -> list[tuple[float, HanPacket]]:
         """Queue a unicast too large for one frame; the blocks to transmit now (if it is first)."""
@@ -253,6 +253,6 @@ class LargeMessages:
         return st.SUCCESS, data[index:index + length]
 
 
-def address_field(nwk: int) -> dict[str, Any]:
+def address_field(nwk: int) -> dict[str, FieldValue]:
     """An MT AddrModeAddress for a NWK address."""
     return {"mode": mt.ADDR_NWK, "address": nwk.to_bytes(2, "little") + bytes(6)}

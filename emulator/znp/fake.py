@@ -25,10 +25,10 @@ import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from emulator.zigbee import zdo
 from emulator.zigbee.apsf import FRAGMENT_SIZE, ApsfConfig
+from emulator.zigbee.fields import Fields
 from emulator.zigbee.install_code import link_key_from_install_code
 from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
@@ -107,7 +107,7 @@ class FakeZnp:
         self.code_revision = code_revision
         self.nv = nv.NvStore(ieee[::-1])
         self.reader = FrameReader()
-        self.endpoints: dict[int, dict[str, Any]] = {}
+        self.endpoints: dict[int, Fields] = {}
         self.started = False
         self.permit_until = 0.0
         self.install_codes: dict[bytes, bytes] = {}
@@ -119,7 +119,7 @@ class FakeZnp:
         self._current = ""
         self._last_rx = 0.0
         self.handled: dict[str, int] = {}
-        self._handlers: dict[str, Callable[[dict[str, Any], float, FakeOutput], None]] = {
+        self._handlers: dict[str, Callable[[Fields, float, FakeOutput], None]] = {
             "SYS.ResetReq": self._reset, "SYS.Ping": self._ping, "SYS.Version": self._version,
             "SYS.GetExtAddr": self._ext_addr, "SYS.SetTxPower": self._tx_power,
             "UTIL.GetDeviceInfo": self._device_info, "UTIL.LEDControl": self._ok,
@@ -182,9 +182,10 @@ class FakeZnp:
     @property
     def state(self) -> NetworkState:
         nib = self._nib()
-        return NetworkState(nib is not None, self.started, nib["nwkLogicalChannel"] if nib else 0,
-                            nib["nwkPanId"] if nib else 0xFFFF, bytes(nib["extendedPANID"][::-1]) if nib else bytes(8),
-                            self.permit_until, len(self.devices))
+        if nib is None:
+            return NetworkState(False, self.started, 0, 0xFFFF, bytes(8), self.permit_until, len(self.devices))
+        return NetworkState(True, self.started, nib.integer("nwkLogicalChannel"), nib.integer("nwkPanId"),
+                            nib.octets("extendedPANID")[::-1], self.permit_until, len(self.devices))
 
     # --- air side ------------------------------------------------------------------------------
     def join(self, descriptor: zdo.DeviceDescriptor, link_key: bytes, now: float, *,
@@ -297,7 +298,7 @@ class FakeZnp:
             if nwk not in used:
                 return nwk
 
-    def _nib(self) -> dict[str, Any] | None:
+    def _nib(self) -> Fields | None:
         raw = self.nv.get(nv.NIB_ID)
         if raw is None or len(raw) != nv.NIB_SIZE:
             return None
@@ -307,8 +308,9 @@ class FakeZnp:
         return next((d for d in self.devices.values() if d.nwk == nwk), None)
 
     def _coordinator(self) -> zdo.ZdoResponder:
-        eps = tuple(zdo.Endpoint(n, e["ProfileId"], e["DeviceId"], e["DeviceVersion"], tuple(e["InputClusters"]),
-                                 tuple(e["OutputClusters"])) for n, e in sorted(self.endpoints.items()))
+        eps = tuple(zdo.Endpoint(n, e.integer("ProfileId"), e.integer("DeviceId"), e.integer("DeviceVersion"),
+                                 tuple(e.integers("InputClusters")), tuple(e.integers("OutputClusters")))
+                    for n, e in sorted(self.endpoints.items()))
         caps = int(zdo.MacCapability.ALTERNATE_PAN_COORDINATOR | zdo.MacCapability.FULL_FUNCTION_DEVICE
                    | zdo.MacCapability.MAINS_POWERED | zdo.MacCapability.RX_ON_WHEN_IDLE
                    | zdo.MacCapability.ALLOCATE_ADDRESS)
@@ -400,9 +402,10 @@ class FakeZnp:
 
     def _permit_join_req(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("ZDO.MgmtPermitJoinReq", Status=st.SUCCESS))
-        if f.integer("Dst") == 0x0000 or f.integer("Dst") >= BROADCAST_MIN:
+        dst = f.integer("Dst")
+        if dst == 0x0000 or dst >= BROADCAST_MIN:
             self._open_permit(f.integer("Duration"), now, out)
-        out.serial.append(mt.callback("ZDO.MgmtPermitJoinRsp", Src=f.integer("Dst") if f.integer("Dst") < BROADCAST_MIN else 0,
+        out.serial.append(mt.callback("ZDO.MgmtPermitJoinRsp", Src=dst if dst < BROADCAST_MIN else 0,
                                       Status=st.SUCCESS))
 
     def _leave_req(self, f: Fields, now: float, out: FakeOutput) -> None:
@@ -422,7 +425,7 @@ class FakeZnp:
     def _af_register(self, f: Fields, now: float, out: FakeOutput) -> None:
         duplicate = f.integer("Endpoint") in self.endpoints
         if not duplicate:
-            self.endpoints[f.integer("Endpoint")] = dict(f)
+            self.endpoints[f.integer("Endpoint")] = f
         out.serial.append(mt.response("AF.Register", Status=0xB8 if duplicate else st.SUCCESS))
 
     def _af_delete(self, f: Fields, now: float, out: FakeOutput) -> None:
@@ -433,7 +436,8 @@ class FakeZnp:
         """(address mode, NWK address or None, joined device or None) of a data request."""
         if "DstAddr" in f:  # AF.DataRequest: always a NWK address
             return mt.ADDR_NWK, f.integer("DstAddr"), self._by_nwk(f.integer("DstAddr"))
-        mode, raw = f.struct("DstAddrModeAddress")["mode"], bytes(f.struct("DstAddrModeAddress")["address"])
+        address = f.struct("DstAddrModeAddress")
+        mode, raw = address.integer("mode"), address.octets("address")
         if mode == mt.ADDR_IEEE:
             eui = raw[::-1]
             dev = self.devices.get(eui)
@@ -442,7 +446,7 @@ class FakeZnp:
         return mode, nwk, self._by_nwk(nwk)
 
     def _data_request(self, f: Fields, now: float, out: FakeOutput) -> None:
-        if f.get("DataLength", 0) > mt.INLINE_REQUEST_MAX:  # only the length: the data comes by AF.DataStore
+        if f.integer("DataLength", 0) > mt.INLINE_REQUEST_MAX:  # only the length: the data comes by AF.DataStore
             status = self.large.hold_request(f, now, out.notes) if f.integer("SrcEndpoint") in self.endpoints \
                 else st.INVALID_PARAMETER
             out.serial.append(mt.response(self._current, Status=status))
@@ -466,20 +470,22 @@ class FakeZnp:
 
     def _apsf_config_set(self, f: Fields, now: float, out: FakeOutput) -> None:
         status = st.SUCCESS
-        if f.integer("Endpoint") not in self.endpoints:
-            out.notes.append(f"AF.APSFConfigSet: endpoint {f.integer('Endpoint')} is not registered")
+        endpoint, window = f.integer("Endpoint"), f.integer("WindowSize")
+        if endpoint not in self.endpoints:
+            out.notes.append(f"AF.APSFConfigSet: endpoint {endpoint} is not registered")
             status = st.INVALID_PARAMETER
-        elif not 1 <= f.integer("WindowSize") <= 8:
-            out.notes.append(f"AF.APSFConfigSet: window {f.integer('WindowSize')} is outside 1..8")
+        elif not 1 <= window <= 8:
+            out.notes.append(f"AF.APSFConfigSet: window {window} is outside 1..8")
             status = st.INVALID_PARAMETER
         else:
-            self.large.apsf[f.integer("Endpoint")] = ApsfConfig(self.large.fragment_size, f.integer("WindowSize"), f.integer("FrameDelay"))
+            self.large.apsf[endpoint] = ApsfConfig(self.large.fragment_size, window, f.integer("FrameDelay"))
         out.serial.append(mt.response("AF.APSFConfigSet", Status=status))
 
     def _send(self, name: str, f: Fields, now: float, out: FakeOutput) -> None:
         """A data request with its data, answered (SRSP) as ``name``."""
         mode, nwk, dev = self._destination(f)
-        data, cluster, src_ep, dst_ep = f.octets("Data"), f.integer("ClusterId"), f.integer("SrcEndpoint"), f.integer("DstEndpoint")
+        data, cluster = f.octets("Data"), f.integer("ClusterId")
+        src_ep, dst_ep = f.integer("SrcEndpoint"), f.integer("DstEndpoint")
         broadcast = mode == mt.ADDR_BROADCAST or (nwk is not None and nwk >= BROADCAST_MIN)
         if dst_ep == 0:  # ZDO: answered by the addressed stacks; Z-Stack sends no AF.DataConfirm for it
             out.serial.append(mt.response(name, Status=st.SUCCESS))
@@ -490,7 +496,7 @@ class FakeZnp:
             out.notes.append(f"data request from unregistered endpoint {src_ep}")
             return
         out.serial.append(mt.response(name, Status=st.SUCCESS))
-        profile = self.endpoints[src_ep]["ProfileId"]
+        profile = self.endpoints[src_ep].integer("ProfileId")
         secured = bool(f.integer("Options") & OPTION_SECURITY)
         targets = list(self.devices.values()) if broadcast else ([dev] if dev is not None else [])
         packets = [HanPacket(self.ieee, target.descriptor.eui, cluster, data, src_ep, dst_ep, profile, 0x0000,
