@@ -29,6 +29,7 @@ from typing import Any
 from emulator.dsp.due import Due, DueIndex
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.install_codes import InstallCodeExchange
+from emulator.dsp.jsondoc import Json, JsonObject
 from emulator.dsp.model import (
     CODES,
     CodeExchange,
@@ -91,9 +92,9 @@ class Dsp:
                                 "detail": message})
         return [Answer(now, user, Response(req_id, code, message))]
 
-    def audit(self, now: float, who: str, what: str, **detail: Any) -> None:
-        detail = {k: str(v) if isinstance(v, Eui64) else v for k, v in detail.items()}  # logs are JSON
-        self.repo.log("audit", {"time": now, "who": who, "what": what, **detail})
+    def audit(self, now: float, who: str, what: str, **detail: Json | Eui64) -> None:
+        doc: JsonObject = {k: str(v) if isinstance(v, Eui64) else v for k, v in detail.items()}  # logs are JSON
+        self.repo.log("audit", {"time": now, "who": who, "what": what, **doc})
 
     # --- inventory ------------------------------------------------------------------------
     def add_premises(self, premises: Premises) -> None:
@@ -494,8 +495,8 @@ class Dsp:
         the user are the subject's. Only the configured alert list decides; a signature does not."""
         about = subject or device_eui
         device = self.repo.device(about)
-        record = {"time": now, "device": str(about), "raised_by": str(device_eui), "alert_code": f"0x{alert_code:04X}",
-                  "critical": critical, "gbcs": gbcs_hex}
+        record: JsonObject = {"time": now, "device": str(about), "raised_by": str(device_eui),
+                              "alert_code": f"0x{alert_code:04X}", "critical": critical, "gbcs": gbcs_hex}
         if device is not None and device.restricted and not self.policy.alert_delivered(alert_code):
             self.repo.log("diagnostics", {**record, "reason": "device is Restricted and the alert is not on the "
                                                               "delivered list (RM-5)"})
