@@ -29,7 +29,6 @@ from typing import Any
 from emulator.dsp.due import Due, DueIndex
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.install_codes import InstallCodeExchange
-from emulator.dsp.jsondoc import Json, JsonObject
 from emulator.dsp.model import (
     CODES,
     CodeExchange,
@@ -51,6 +50,7 @@ from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.usecases import select_use_case, srvs_for_message_code, use_case_for
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 _REQUEST_ID = re.compile(r"^([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):(\d{1,20})$")
 DCC_EUI = "90B3D51F30000002"

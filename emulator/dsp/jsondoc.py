@@ -1,15 +1,13 @@
 """What the DSP keeps as JSON: its repository's documents and log records, and the reports made from
 them. :data:`Json` is what ``json.loads`` can give; the readers below narrow one value to the kind its
-reader needs and name the document and key when a stored value is of another kind."""
+reader needs and name the document and key when a stored value is of another kind (:data:`Json` itself
+is :mod:`emulator.zigbee.jsonvalue`'s)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import TypeAlias
 
-Json: TypeAlias = str | int | float | bool | list["Json"] | dict[str, "Json"] | None
-JsonObject: TypeAlias = dict[str, Json]
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 
 class DocumentError(ValueError):
@@ -43,8 +41,3 @@ def text(doc: JsonObject, key: str) -> str:
     if not isinstance(value, str):
         raise DocumentError(f"{key!r} is {value!r}, not a string")
     return value
-
-
-def array(items: Iterable[Json]) -> list[Json]:
-    """``items`` as a JSON array (a ``list[str]`` is not a ``list[Json]`` to a type checker: lists are invariant)."""
-    return list(items)

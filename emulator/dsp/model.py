@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from emulator.dsp.jsondoc import JsonObject
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import JsonObject
 
 
 class Status(StrEnum):

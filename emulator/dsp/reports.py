@@ -8,9 +8,10 @@ import io
 from dataclasses import dataclass, field
 
 from emulator.dsp.events import CspNotification
-from emulator.dsp.jsondoc import Json, JsonObject, array, number, text
+from emulator.dsp.jsondoc import number, text
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import Repository
+from emulator.zigbee.jsonvalue import Json, JsonObject, array
 
 EXTRACT_FIELDS = ("eui", "device_type", "premises", "status", "restricted", "payment_mode", "firmware_version",
                   "responsible_supplier")

@@ -12,7 +12,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
-from emulator.dsp.jsondoc import JsonObject, integer, number, text
+from emulator.dsp.jsondoc import integer, number, text
 from emulator.dsp.model import (
     CodeExchange,
     Device,
@@ -25,6 +25,7 @@ from emulator.dsp.model import (
     Schedule,
 )
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import JsonObject
 
 LOGS = ("sat", "diagnostics", "audit", "firmware", "responses", "csp")
 

@@ -13,10 +13,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from emulator.dsp.jsondoc import JsonObject, loads_object
+from emulator.dsp.jsondoc import loads_object
 from emulator.dsp.model import Device, Premises, Region, Status
 from emulator.dsp.repository import LOGS, Repository
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import JsonObject
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (eui TEXT PRIMARY KEY, doc TEXT NOT NULL);

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.dsp.jsondoc import DocumentError, array, integer, loads_object, number, text
+from emulator.dsp.jsondoc import DocumentError, integer, loads_object, number, text
 from emulator.dsp.model import Due, DueEntry
 from emulator.dsp.store import SqliteRepository
+from emulator.zigbee.jsonvalue import array
 
 
 def test_readers_narrow_each_kind():
