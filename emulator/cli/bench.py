@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emulator.zigbee.jsonvalue import JsonObject
+
 _SUITES = ("codec", "han", "wan", "wan2", "radio", "duis", "fleet")
 
 
@@ -31,7 +33,7 @@ def _pin_one_core() -> str:
         return "unpinned"
 
 
-def _run_suite(name: str, seconds: float, premises: int) -> dict[str, Any]:
+def _run_suite(name: str, seconds: float, premises: int) -> JsonObject:
     if name == "codec":
         from emulator.bench import codec
 
@@ -46,7 +48,7 @@ def _run_suite(name: str, seconds: float, premises: int) -> dict[str, Any]:
         module = importlib.import_module(f"emulator.bench.{name}")
     except ModuleNotFoundError:
         return {"skipped": f"benchmark {name!r} is not built yet"}
-    result: dict[str, Any] = module.run(seconds)
+    result: JsonObject = module.run(seconds)
     return result
 
 
