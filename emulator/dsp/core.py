@@ -446,7 +446,7 @@ class Dsp:
         prem = self.repo.premises(dev.premises) if dev else None
         return prem.hub if prem else None
 
-    def read_inventory(self, premises: str | None = None) -> list[dict[str, Any]]:
+    def read_inventory(self, premises: str | None = None) -> list[JsonObject]:
         """SRV 8.2 and the SSI inventory view: the Restricted flag included (RM-6)."""
         return [d.public_view() for d in sorted(self.repo.devices(), key=lambda d: d.eui)
                 if premises is None or d.premises == premises]
