@@ -8,14 +8,13 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any
 
 from emulator.zigbee.jsonvalue import JsonObject
 
 _SUITES = ("codec", "han", "wan", "wan2", "radio", "duis", "fleet")
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="benchmarks; figures are printed and written to bench/<name>.json")
     p.add_argument("suite", nargs="?", default="all", choices=(*_SUITES, "all"))
     p.add_argument("--seconds", type=float, default=1.0, help="measuring time per figure")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("pki", help="a reproducible test PKI: keys and certificates for every party")
     psub = p.add_subparsers(dest="pki_command", metavar="ACTION")
     psub.required = True
