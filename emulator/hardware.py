@@ -30,7 +30,7 @@ KEYS = ("name", "radio", "port", "baudrate", "flow_control", "channel", "radio_o
 
 
 class ProfileError(ValueError):
-    def __init__(self, source: str, key: str, expected: str, got: Any) -> None:
+    def __init__(self, source: str, key: str, expected: str, got: object) -> None:
         self.source, self.key = source, key
         super().__init__(f"{source}: {key}: expected {expected}, got {got!r}")
 
@@ -64,7 +64,7 @@ class RadioProfile:
         return self.port.startswith(("socket://", "tcp://"))
 
 
-def from_mapping(doc: Any, source: str) -> RadioProfile:
+def from_mapping(doc: object, source: str) -> RadioProfile:
     if not isinstance(doc, dict):
         raise ProfileError(source, "(top level)", "a mapping", doc)
     for key in doc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from emulator.clock import VirtualClock
 from emulator.clock import run as run_loop
@@ -15,6 +14,7 @@ from emulator.scenarios.steps import commission, install, send_ok
 from emulator.scenarios.world import SUPPLIER, HanFactory, build_world
 from emulator.transport.virtual_han import Impairments
 from emulator.zigbee import ota_file
+from emulator.zigbee.jsonvalue import JsonObject
 
 
 async def ota_transfer(size: int, loss: float = 0.0, han: HanFactory | None = None) -> dict[str, float]:
@@ -57,7 +57,7 @@ async def device_commands(n: int, han: HanFactory | None = None) -> dict[str, fl
     return {"commands": n, "commands_per_s_wall": n / wall}
 
 
-def run(seconds: float = 1.0) -> dict[str, Any]:
+def run(seconds: float = 1.0) -> JsonObject:
     size = 256 * 1024 if seconds >= 1 else 64 * 1024
     clean = run_loop(ota_transfer(size, 0.0))
     lossy = run_loop(ota_transfer(size, 0.05))

@@ -5,7 +5,6 @@ virtual bus. Wall-clock figures, virtual time, in-memory WAN."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from emulator.bench.han import device_commands, ota_transfer
 from emulator.clock import VirtualClock
@@ -19,6 +18,7 @@ from emulator.transport.fake_ezsp import FakeEzspAir, fake_ezsp_han
 from emulator.transport.fake_znp import FakeZnpAir, fake_znp_han
 from emulator.transport.han import NullListener
 from emulator.transport.zigpy_han import ZigpyRadio
+from emulator.zigbee.jsonvalue import JsonObject
 from emulator.znp import commands as mt
 from emulator.znp.fake import FakeZnp
 
@@ -83,10 +83,10 @@ def _ncp_alone(seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def run(seconds: float = 1.0) -> dict[str, Any]:
+def run(seconds: float = 1.0) -> JsonObject:
     size = 64 * 1024 if seconds >= 1 else 16 * 1024
     commands = 400 if seconds >= 1 else 100
-    figures: dict[str, Any] = {"image_bytes": size, "commands": commands}
+    figures: JsonObject = {"image_bytes": size, "commands": commands}
     for radio_type, label in (("znp", "zigpy_znp"), ("ezsp", "bellows")):
         for key, value in run_loop(_startup(radio_type)).items():
             figures[f"{label}_{key}"] = value

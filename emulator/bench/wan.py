@@ -8,7 +8,6 @@ import asyncio
 import math
 import socket
 import time
-from typing import Any
 
 import aiomqtt
 
@@ -19,6 +18,7 @@ from emulator.scenarios.steps import commission, install
 from emulator.scenarios.world import SUPPLIER, build_world
 from emulator.transport.broker import EmbeddedBroker, start_broker
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
+from emulator.zigbee.jsonvalue import JsonObject
 
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
@@ -109,7 +109,7 @@ async def srv_round_trips(broker: EmbeddedBroker, n: int, concurrency: int) -> d
             "failures": failures}
 
 
-async def _run(seconds: float) -> dict[str, Any]:
+async def _run(seconds: float) -> JsonObject:
     from emulator.pki.generate import device_eui
 
     n = max(200, int(1500 * seconds))
@@ -125,6 +125,6 @@ async def _run(seconds: float) -> dict[str, Any]:
                 "goal_srv_round_trips_per_s": 1200, "goal_ratio": 0.7}
 
 
-def run(seconds: float = 1.0) -> dict[str, Any]:
+def run(seconds: float = 1.0) -> JsonObject:
     return asyncio.run(_run(seconds))
 

@@ -26,6 +26,7 @@ from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
 from emulator.transport.wan import MemoryWan
 from emulator.zigbee.eui64 import Eui64
 from emulator.zigbee.install_code import link_key_from_install_code
+from emulator.zigbee.jsonvalue import JsonObject
 
 _NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
@@ -127,9 +128,10 @@ async def _echo_side(url: BrokerUrl, n: int, concurrency: int) -> dict[str, floa
     return {"rate": n / wall, "p50": _pct(lat, 0.5) * 1000, "p99": _pct(lat, 0.99) * 1000}
 
 
-async def _run(n: int, concurrency: int) -> dict[str, Any]:
+async def _run(n: int, concurrency: int) -> tuple[str, dict[str, float], dict[str, float]]:
+    """The broker's kind and the figures of the SRV and the echo sides."""
     ctx = mp.get_context("spawn")
-    out: dict[str, Any] = {}
+    out: dict[str, dict[str, float]] = {}
     async with start_broker(hubs={device_eui(0, "CHF")}) as broker:
         for echo in (False, True):
             ready, stop = ctx.Event(), ctx.Event()
@@ -142,15 +144,13 @@ async def _run(n: int, concurrency: int) -> dict[str, Any]:
             proc.terminate() if echo else None
             proc.join(10)
             out["echo" if echo else "srv"] = r
-        out["broker"] = broker.kind
-    return out
+        return broker.kind, out["srv"], out["echo"]
 
 
-def run(seconds: float = 1.0) -> dict[str, Any]:
+def run(seconds: float = 1.0) -> JsonObject:
     n = max(500, int(3000 * seconds))
-    r = asyncio.run(_run(n, 64))
-    srv, echo = r["srv"], r["echo"]
-    return {"broker": r["broker"], "processes": 2, "requests": n, "concurrency": 64,
+    kind, srv, echo = asyncio.run(_run(n, 64))
+    return {"broker": kind, "processes": 2, "requests": n, "concurrency": 64,
             "srv_round_trips_per_s": round(srv["rate"], 1), "srv_p50_ms": round(srv["p50"], 2),
             "srv_p99_ms": round(srv["p99"], 2), "srv_failures": srv["failures"],
             "echo_round_trips_per_s": round(echo["rate"], 1), "echo_p50_ms": round(echo["p50"], 2),

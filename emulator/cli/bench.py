@@ -8,12 +8,13 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+
+from emulator.zigbee.jsonvalue import JsonObject
 
 _SUITES = ("codec", "han", "wan", "wan2", "radio", "duis", "fleet")
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="benchmarks; figures are printed and written to bench/<name>.json")
     p.add_argument("suite", nargs="?", default="all", choices=(*_SUITES, "all"))
     p.add_argument("--seconds", type=float, default=1.0, help="measuring time per figure")
@@ -31,7 +32,7 @@ def _pin_one_core() -> str:
         return "unpinned"
 
 
-def _run_suite(name: str, seconds: float, premises: int) -> dict[str, Any]:
+def _run_suite(name: str, seconds: float, premises: int) -> JsonObject:
     if name == "codec":
         from emulator.bench import codec
 
@@ -46,7 +47,7 @@ def _run_suite(name: str, seconds: float, premises: int) -> dict[str, Any]:
         module = importlib.import_module(f"emulator.bench.{name}")
     except ModuleNotFoundError:
         return {"skipped": f"benchmark {name!r} is not built yet"}
-    result: dict[str, Any] = module.run(seconds)
+    result: JsonObject = module.run(seconds)
     return result
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("conformance", help="run the UIT and SIT cases that apply to a device under test "
                                            "against it, with an HTML and JUnit report")
     p.add_argument("--profile", type=Path, help="the dongle's profile (hardware/*.yaml); the hub runs on it")

@@ -8,12 +8,11 @@ import asyncio
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from emulator.cli import state
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dsp", help="the DSP stub's DUIS endpoints, SSI page and HTTP API over a demo premises")
     dsub = p.add_subparsers(dest="dsp_command", metavar="ACTION")
     dsub.required = True

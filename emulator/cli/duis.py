@@ -20,7 +20,7 @@ from typing import Any
 _SERVICE_FOR_CV = {1: "serviceS", 2: "serviceS", 5: "serviceS", 4: "serviceT", 8: "serviceD"}
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("duis", help="sign, validate or send a DUIS request with the test keys")
     dsub = p.add_subparsers(dest="duis_command", metavar="ACTION")
     dsub.required = True

@@ -6,13 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from emulator.zigbee import ota_file
 from emulator.zigbee.errors import OtaFileError
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("firmware", help="build and inspect signed Zigbee OTA images")
     fsub = p.add_subparsers(dest="firmware_command", metavar="ACTION")
     fsub.required = True

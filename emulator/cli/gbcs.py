@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from emulator.cli import describe_error
 from emulator.gbcs import frames, security
@@ -15,9 +14,10 @@ from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.frames import Cra, Message, OtherInfo
 from emulator.gbcs.identities import parse_eui
 from emulator.gbcs.keys import KeyStore
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("gbcs", help="decode GBCS messages to JSON (checked with --keys), or encode")
     gsub = p.add_subparsers(dest="gbcs_command", metavar="ACTION")
     gsub.required = True
@@ -60,7 +60,7 @@ def _decode(args: argparse.Namespace) -> int:
         try:
             data = bytes.fromhex(text)
         except ValueError:
-            report: dict[str, Any] = {"error": "input is not hexadecimal", "field": "input", "offset": None}
+            report: JsonObject = {"error": "input is not hexadecimal", "field": "input", "offset": None}
         else:
             report = describe(data, keys)
         report["index"] = index
@@ -73,36 +73,53 @@ def _decode(args: argparse.Namespace) -> int:
 _CRA_NAMES = {"command": Cra.COMMAND, "response": Cra.RESPONSE, "alert": Cra.ALERT}
 
 
-def message_from_json(desc: dict[str, Any]) -> tuple[Message, bool]:
-    """A :class:`Message` from a JSON description; returns (message, sign?)."""
+def message_from_json(desc: JsonObject) -> tuple[Message, bool]:
+    """A :class:`Message` from a JSON description; returns (message, sign?). A field of the wrong
+    kind is refused (ValueError) naming it."""
 
-    def need(name: str) -> Any:
+    def need(name: str) -> Json:
         if name not in desc:
             raise ValueError(f"description lacks {name!r}")
         return desc[name]
 
+    def text(name: str, value: Json) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, not {value!r}")
+        return value
+
+    def integer(name: str, value: Json, base: int = 10) -> int:
+        if isinstance(value, str):
+            return int(value, base)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number, not {value!r}")
+        return int(value)
+
+    def optional_integer(name: str) -> int | None:
+        value = desc.get(name)
+        return None if value is None else integer(name, value)
+
     cra_raw = need("cra")
     if str(cra_raw).lower() not in _CRA_NAMES:
         raise ValueError(f"cra must be command, response or alert, not {cra_raw!r}")
-    code = need("message_code")
-    message_code = int(code, 16) if isinstance(code, str) else int(code)
+    message_code = integer("message_code", need("message_code"), 16)
     dt = desc.get("date_time")
     date_time = None
     if dt is not None:
         date_time = DlmsDateTime.from_epoch(float(dt)) if isinstance(dt, int | float) else \
-            DlmsDateTime.decode(bytes.fromhex(dt))
+            DlmsDateTime.decode(bytes.fromhex(text("date_time", dt)))
     srp = desc.get("supplementary_remote_party_id")
     other = None
     if srp is not None:
-        other = OtherInfo(message_code, parse_eui(srp), desc.get("supplementary_remote_party_counter"),
-                          desc.get("supplementary_originator_counter"))
+        other = OtherInfo(message_code, parse_eui(text("supplementary_remote_party_id", srp)),
+                          optional_integer("supplementary_remote_party_counter"),
+                          optional_integer("supplementary_originator_counter"))
     msg = Message(
         cra=_CRA_NAMES[str(cra_raw).lower()],
-        counter=int(need("counter")),
-        originator=parse_eui(need("originator")),
-        target=parse_eui(need("target")),
+        counter=integer("counter", need("counter")),
+        originator=parse_eui(text("originator", need("originator"))),
+        target=parse_eui(text("target", need("target"))),
         message_code=message_code,
-        payload=bytes.fromhex(desc.get("payload", "")),
+        payload=bytes.fromhex(text("payload", desc.get("payload", ""))),
         date_time=date_time,
         other_info=other,
         precommand=bool(desc.get("precommand", False)),
@@ -114,10 +131,12 @@ def message_from_json(desc: dict[str, Any]) -> tuple[Message, bool]:
 def _encode(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.description == "-" else Path(args.description).read_text()
-        desc = json.loads(text)
+        desc: Json = json.loads(text)
         items = desc if isinstance(desc, list) else [desc]
         keys = load_keys(args.keys) or KeyStore()
         for item in items:
+            if not isinstance(item, dict):
+                raise ValueError(f"a message description is a JSON object, not {item!r}")
             msg, do_sign = message_from_json(item)
             if do_sign:
                 msg = security.sign(keys, msg)

@@ -15,7 +15,7 @@ from emulator.hardware import ProfileError, RadioError, check_port, load, radio_
 SHIPPED = Path(__file__).resolve().parents[2] / "hardware"
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("hardware", help="list and check dongle profiles, serve the hub on a radio")
     hsub = p.add_subparsers(dest="hardware_command", metavar="ACTION")
     hsub.required = True

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("pki", help="a reproducible test PKI: keys and certificates for every party")
     psub = p.add_subparsers(dest="pki_command", metavar="ACTION")
     psub.required = True
@@ -22,14 +21,14 @@ def register(sub: Any) -> None:
 
 def _init(args: argparse.Namespace) -> int:
     from emulator.cli import describe_error
-    from emulator.pki.generate import PkiError, init
+    from emulator.pki.generate import PkiError, count, init
 
     try:
         manifest = init(args.directory, seed=args.seed, premises=args.premises, force=args.force)
     except (PkiError, OSError) as e:
         print(f"smets2-emu pki init: {describe_error(e)}", file=sys.stderr)
         return 2
-    n = len(manifest["premises"])
-    print(f"test PKI in {args.directory}: seed {manifest['seed']}, {len(manifest['remote_parties'])} remote parties, "
+    n = count(manifest, "premises")
+    print(f"test PKI in {args.directory}: seed {manifest['seed']}, {count(manifest, 'remote_parties')} remote parties, "
           f"{n} premises ({4 * n} devices), keystore.json")
     return 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from emulator.dsp.policy import RestrictedPolicy
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="UIT, the SIT matrix or MP121 change of supplier, with a report")
     p.add_argument("journey", choices=("uit", "sit", "mp121"))
     p.add_argument("--report", type=Path, help="write the JSON report here")

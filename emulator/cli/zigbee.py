@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from emulator.zigbee.errors import InstallCodeError
 from emulator.zigbee.install_code import link_key_from_install_code, parse
@@ -13,7 +12,7 @@ from emulator.zigbee.install_code import link_key_from_install_code, parse
 _REASONS = {"length": "bad length", "crc": "bad CRC", "format": "not hexadecimal"}
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("zigbee", help="check an install code and derive its link key")
     zsub = p.add_subparsers(dest="zigbee_command", metavar="ACTION")
     zsub.required = True

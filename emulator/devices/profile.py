@@ -16,7 +16,7 @@ from emulator.devices.load import _SHAPES, LoadModel
 class ProfileError(ValueError):
     """A profile that does not validate; the message names the source, key and expectation."""
 
-    def __init__(self, source: str, key: str, expected: str, got: Any) -> None:
+    def __init__(self, source: str, key: str, expected: str, got: object) -> None:
         self.source, self.key, self.expected, self.got = source, key, expected, got
         super().__init__(f"{source}: {key}: expected {expected}, got {got!r}")
 
@@ -95,7 +95,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return kind.__name__
 
 
-def meter_from_mapping(d: Any, source: str, path: str, defaults: MeterProfile) -> MeterProfile:
+def meter_from_mapping(d: object, source: str, path: str, defaults: MeterProfile) -> MeterProfile:
     if not isinstance(d, dict):
         raise ProfileError(source, path.rstrip("."), "a mapping", d)
     known = set(MeterProfile.__dataclass_fields__) | {"tariff"}
@@ -145,7 +145,7 @@ def meter_from_mapping(d: Any, source: str, path: str, defaults: MeterProfile) -
     )
 
 
-def premises_from_mapping(d: Any, source: str = "<profile>") -> PremisesProfile:
+def premises_from_mapping(d: object, source: str = "<profile>") -> PremisesProfile:
     """Validate a premises profile mapping (as loaded from YAML)."""
     if not isinstance(d, dict):
         raise ProfileError(source, "(top level)", "a mapping", d)

@@ -50,6 +50,7 @@ from emulator.gbcs.errors import GbcsError
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.usecases import select_use_case, srvs_for_message_code, use_case_for
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 _REQUEST_ID = re.compile(r"^([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):([0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}):(\d{1,20})$")
 DCC_EUI = "90B3D51F30000002"
@@ -91,9 +92,9 @@ class Dsp:
                                 "detail": message})
         return [Answer(now, user, Response(req_id, code, message))]
 
-    def audit(self, now: float, who: str, what: str, **detail: Any) -> None:
-        detail = {k: str(v) if isinstance(v, Eui64) else v for k, v in detail.items()}  # logs are JSON
-        self.repo.log("audit", {"time": now, "who": who, "what": what, **detail})
+    def audit(self, now: float, who: str, what: str, **detail: Json | Eui64) -> None:
+        doc: JsonObject = {k: str(v) if isinstance(v, Eui64) else v for k, v in detail.items()}  # logs are JSON
+        self.repo.log("audit", {"time": now, "who": who, "what": what, **doc})
 
     # --- inventory ------------------------------------------------------------------------
     def add_premises(self, premises: Premises) -> None:
@@ -445,7 +446,7 @@ class Dsp:
         prem = self.repo.premises(dev.premises) if dev else None
         return prem.hub if prem else None
 
-    def read_inventory(self, premises: str | None = None) -> list[dict[str, Any]]:
+    def read_inventory(self, premises: str | None = None) -> list[JsonObject]:
         """SRV 8.2 and the SSI inventory view: the Restricted flag included (RM-6)."""
         return [d.public_view() for d in sorted(self.repo.devices(), key=lambda d: d.eui)
                 if premises is None or d.premises == premises]
@@ -494,8 +495,8 @@ class Dsp:
         the user are the subject's. Only the configured alert list decides; a signature does not."""
         about = subject or device_eui
         device = self.repo.device(about)
-        record = {"time": now, "device": str(about), "raised_by": str(device_eui), "alert_code": f"0x{alert_code:04X}",
-                  "critical": critical, "gbcs": gbcs_hex}
+        record: JsonObject = {"time": now, "device": str(about), "raised_by": str(device_eui),
+                              "alert_code": f"0x{alert_code:04X}", "critical": critical, "gbcs": gbcs_hex}
         if device is not None and device.restricted and not self.policy.alert_delivered(alert_code):
             self.repo.log("diagnostics", {**record, "reason": "device is Restricted and the alert is not on the "
                                                               "delivered list (RM-5)"})

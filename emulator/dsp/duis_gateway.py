@@ -170,14 +170,14 @@ def content_of(response: Response) -> ResponseContent:
     return ResponseContent()
 
 
-def inventory_device(view: Mapping[str, Any]) -> dict[str, Any]:
+def inventory_device(view: Mapping[str, Any]) -> dict[str, str]:
     """One DSPInventory/Device from the core's public view of a device (XSD order)."""
     eui = str(view["eui"]).upper()
-    out: dict[str, Any] = {"DeviceID": "-".join(eui[i:i + 2] for i in range(0, 16, 2)),
-                           "DeviceType": view["device_type"], "DeviceStatus": view["status"],
-                           "DeviceManufacturer": "smets2-emu", "DeviceModel": str(view["device_type"])}
+    out = {"DeviceID": "-".join(eui[i:i + 2] for i in range(0, 16, 2)), "DeviceType": str(view["device_type"]),
+           "DeviceStatus": str(view["status"]), "DeviceManufacturer": "smets2-emu",
+           "DeviceModel": str(view["device_type"])}
     if view.get("firmware_version"):
-        out["DeviceFirmwareVersion"] = view["firmware_version"]
+        out["DeviceFirmwareVersion"] = str(view["firmware_version"])
     return out
 
 

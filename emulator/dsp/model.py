@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import JsonObject
 
 
 class Status(StrEnum):
@@ -86,7 +87,7 @@ class Device:
     def responsible_supplier(self) -> str | None:
         return self.gas_supplier if self.device_type in ("GSME", "GPF") else self.import_supplier
 
-    def public_view(self) -> dict[str, Any]:
+    def public_view(self) -> JsonObject:
         """What inventory views show: never the install code (IC-4)."""
         return {"eui": str(self.eui), "device_type": self.device_type, "premises": self.premises,
                 "status": self.status.value, "restricted": self.restricted, "payment_mode": self.payment_mode,
@@ -151,12 +152,12 @@ class Kept:
     __slots__ = ()
     __dataclass_fields__: ClassVar[dict[str, Any]]  # set by @dataclass on each record
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> JsonObject:
         doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
         return {k: str(v) if isinstance(v, Eui64) else v for k, v in doc.items()}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Self:
+    def from_doc(cls, doc: JsonObject) -> Self:
         fields = cls.__dataclass_fields__  # EUIs are kept as their hex (the annotations are strings)
         return cls(**{k: (Eui64.from_hex(v) if v else None) if isinstance(v, str) and "Eui64" in str(fields[k].type)
                       else v for k, v in doc.items() if k in fields})
@@ -206,11 +207,12 @@ class Schedule(Kept):
     active: bool = True
     deleted: float | None = None
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> JsonObject:
         """What SRV 5.2 (Read Schedule) shows of it."""
-        doc = {"user": self.user, "srv": self.srv, "target": str(self.target), "device_type": self.device_type,
-               "hub": str(self.hub or ""), "next": self.next, "period": self.period, "runs": self.runs,
-               "active": self.active, "message_code": self.message_code, "class": self.srv_class}
+        doc: JsonObject = {
+            "user": self.user, "srv": self.srv, "target": str(self.target), "device_type": self.device_type,
+            "hub": str(self.hub or ""), "next": self.next, "period": self.period, "runs": self.runs,
+            "active": self.active, "message_code": self.message_code, "class": self.srv_class}
         return doc if self.deleted is None else {**doc, "deleted": self.deleted}
 
 
@@ -228,10 +230,10 @@ class CodeExchange(Kept):
     answered: float | None = None
     late: bool | None = None
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> JsonObject:
         """What the suppliers are told of it."""
-        doc = {"device": str(self.device), "gaining": self.gaining, "losing": self.losing, "requested": self.requested,
-               "deadline": self.deadline, "state": self.state}
+        doc: JsonObject = {"device": str(self.device), "gaining": self.gaining, "losing": self.losing,
+                           "requested": self.requested, "deadline": self.deadline, "state": self.state}
         return doc if self.answered is None else {**doc, "answered": self.answered, "late": self.late}
 
     def closed(self, state: str, now: float) -> CodeExchange:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any
 
+from emulator.dsp.jsondoc import integer, number, text
 from emulator.dsp.model import (
     CodeExchange,
     Device,
@@ -25,6 +25,7 @@ from emulator.dsp.model import (
     Schedule,
 )
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import JsonObject
 
 LOGS = ("sat", "diagnostics", "audit", "firmware", "responses", "csp")
 
@@ -55,13 +56,13 @@ class Repository(ABC):
 
     # --- the storage under the typed records: keyed JSON documents by table -----------------
     @abstractmethod
-    def _get(self, table: str, key: str) -> dict[str, Any] | None: ...
+    def _get(self, table: str, key: str) -> JsonObject | None: ...
 
     @abstractmethod
-    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None: ...
+    def _put(self, table: str, key: str, doc: JsonObject) -> None: ...
 
     @abstractmethod
-    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]: ...
+    def _items(self, table: str) -> list[tuple[str, JsonObject]]: ...
 
     @abstractmethod
     def _delete(self, table: str, key: str) -> None: ...
@@ -77,7 +78,7 @@ class Repository(ABC):
     def last_counter(self, user: str) -> int | None:
         """The highest RequestID counter ``user`` has sent (replays are refused, E2)."""
         doc = self._get("counter", user)
-        return int(doc["value"]) if doc is not None else None
+        return integer(doc, "value") if doc is not None else None
 
     def put_last_counter(self, user: str, counter: int) -> None:
         self._put("counter", user, {"value": counter})
@@ -114,10 +115,10 @@ class Repository(ABC):
         self._put("firmware-distribution", f"{record.request_id}#{record.hub}", record.to_doc())
 
     def timers(self) -> list[DueEntry]:
-        return [DueEntry(float(doc["at"]), Due(doc["kind"]), str(doc["key"])) for _, doc in self._items("due")]
+        return [DueEntry(number(doc, "at"), Due(text(doc, "kind")), text(doc, "key")) for _, doc in self._items("due")]
 
     def put_timer(self, entry: DueEntry) -> None:
-        doc = {"kind": entry.kind.value, "key": entry.key, "at": entry.at}
+        doc: JsonObject = {"kind": entry.kind.value, "key": entry.key, "at": entry.at}
         self._put("due", f"{entry.kind.value}|{entry.key}", doc)
 
     def delete_timer(self, kind: Due, key: str) -> None:
@@ -129,14 +130,14 @@ class Repository(ABC):
         yield
 
     @abstractmethod
-    def log(self, name: str, record: dict[str, Any]) -> None:
+    def log(self, name: str, record: JsonObject) -> None:
         """Append to one of ``LOGS``."""
 
     @abstractmethod
-    def read_log(self, name: str) -> list[dict[str, Any]]: ...
+    def read_log(self, name: str) -> list[JsonObject]: ...
 
 
-def _schedule(schedule_id: str, doc: dict[str, Any]) -> Schedule:
+def _schedule(schedule_id: str, doc: JsonObject) -> Schedule:
     # A store written before the records were typed keyed a schedule by its id only and named its
     # class "class": it still loads.
     return Schedule.from_doc({"schedule_id": schedule_id, "srv_class": doc.get("class", ""), **doc})
@@ -146,8 +147,8 @@ class MemoryRepository(Repository):
     def __init__(self) -> None:
         self._devices: dict[Eui64, Device] = {}
         self._premises: dict[str, Premises] = {}
-        self._kv: dict[str, dict[str, dict[str, Any]]] = {}
-        self._logs: dict[str, list[dict[str, Any]]] = {name: [] for name in LOGS}
+        self._kv: dict[str, dict[str, JsonObject]] = {}
+        self._logs: dict[str, list[JsonObject]] = {name: [] for name in LOGS}
 
     def device(self, eui: Eui64) -> Device | None:
         return self._devices.get(eui)
@@ -167,22 +168,22 @@ class MemoryRepository(Repository):
     def all_premises(self) -> list[Premises]:
         return list(self._premises.values())
 
-    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+    def _get(self, table: str, key: str) -> JsonObject | None:
         return self._kv.get(table, {}).get(key)
 
-    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+    def _put(self, table: str, key: str, doc: JsonObject) -> None:
         self._kv.setdefault(table, {})[key] = doc
 
-    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]:
+    def _items(self, table: str) -> list[tuple[str, JsonObject]]:
         return list(self._kv.get(table, {}).items())
 
     def _delete(self, table: str, key: str) -> None:
         self._kv.get(table, {}).pop(key, None)
 
-    def log(self, name: str, record: dict[str, Any]) -> None:
+    def log(self, name: str, record: JsonObject) -> None:
         if name not in self._logs:
             raise KeyError(f"unknown log {name!r}; logs are {LOGS}")
         self._logs[name].append(record)
 
-    def read_log(self, name: str) -> list[dict[str, Any]]:
+    def read_log(self, name: str) -> list[JsonObject]:
         return list(self._logs.get(name, []))

@@ -12,11 +12,12 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from emulator.dsp.jsondoc import loads_object
 from emulator.dsp.model import Device, Premises, Region, Status
 from emulator.dsp.repository import LOGS, Repository
 from emulator.zigbee.eui64 import Eui64
+from emulator.zigbee.jsonvalue import JsonObject
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (eui TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -73,15 +74,16 @@ class SqliteRepository(Repository):
     def all_premises(self) -> list[Premises]:
         return [_premises(doc) for (doc,) in self.db.execute("SELECT doc FROM premises ORDER BY id")]
 
-    def _get(self, table: str, key: str) -> dict[str, Any] | None:
+    def _get(self, table: str, key: str) -> JsonObject | None:
         row = self.db.execute("SELECT doc FROM kv WHERE kind = ? AND key = ?", (table, key)).fetchone()
-        return dict(json.loads(row[0])) if row else None
+        return loads_object(row[0], f"{table} {key}") if row else None
 
-    def _put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+    def _put(self, table: str, key: str, doc: JsonObject) -> None:
         self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (table, key, json.dumps(doc)))
 
-    def _items(self, table: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(k, json.loads(d)) for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (table,))]
+    def _items(self, table: str) -> list[tuple[str, JsonObject]]:
+        return [(k, loads_object(d, f"{table} {k}"))
+                for k, d in self.db.execute("SELECT key, doc FROM kv WHERE kind = ?", (table,))]
 
     def _delete(self, table: str, key: str) -> None:
         self.db.execute("DELETE FROM kv WHERE kind = ? AND key = ?", (table, key))
@@ -100,13 +102,14 @@ class SqliteRepository(Repository):
             raise
         self.db.execute("COMMIT")
 
-    def log(self, name: str, record: dict[str, Any]) -> None:
+    def log(self, name: str, record: JsonObject) -> None:
         if name not in LOGS:
             raise KeyError(f"unknown log {name!r}; logs are {LOGS}")
         self.db.execute("INSERT INTO logs (name, doc) VALUES (?, ?)", (name, json.dumps(record)))
 
-    def read_log(self, name: str) -> list[dict[str, Any]]:
-        return [json.loads(d) for (d,) in self.db.execute("SELECT doc FROM logs WHERE name = ? ORDER BY seq", (name,))]
+    def read_log(self, name: str) -> list[JsonObject]:
+        rows = self.db.execute("SELECT doc FROM logs WHERE name = ? ORDER BY seq", (name,))
+        return [loads_object(d, f"{name} log") for (d,) in rows]
 
 
 def _premises(doc: str) -> Premises:

@@ -15,19 +15,20 @@ to 7 ``seq fc 0xFF 0x00 id``, and from version 8 ``seq fc_lo fc_hi id_lo id_hi``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import construct as cs
 
 from emulator.ezsp.errors import EZSP_ERROR_TRUNCATED, EzspFrameError, UnknownCommand
+from emulator.zigbee.fields import Fields, FieldValue, from_construct, to_construct
 
 
 class _Eui(cs.Adapter):  # type: ignore[misc]
-    def _decode(self, obj: bytes, context: Any, path: Any) -> bytes:
+    def _decode(self, obj: bytes, context: cs.Container, path: str) -> bytes:
         return bytes(obj[::-1])
 
-    def _encode(self, obj: bytes, context: Any, path: Any) -> bytes:
+    def _encode(self, obj: bytes, context: cs.Container, path: str) -> bytes:
         return bytes(obj[::-1])
 
 
@@ -62,13 +63,13 @@ FC_RESPONSE, FC_ASYNC_CALLBACK, FC_FORMAT_1 = 0x80, 0x10, 0x01
 class Command:
     name: str
     id: int
-    parameters: Any = None
+    parameters: cs.Construct | None = None
     """Struct of what the host sends (None: a callback, the host never sends it)."""
-    response: Any = EMPTY
+    response: cs.Construct = EMPTY
     """Struct of the NCP's response (or of the callback)."""
 
 
-def _cb(name: str, frame_id: int, response: Any) -> Command:
+def _cb(name: str, frame_id: int, response: cs.Construct) -> Command:
     return Command(name, frame_id, None, response)
 
 
@@ -184,7 +185,7 @@ def split_frame(frame: bytes) -> tuple[EzspHeader, bytes]:
     return EzspHeader(frame[0], frame[2], 4, frame[1]), frame[3:]
 
 
-def parse_command(frame: bytes) -> tuple[EzspHeader, Command, dict[str, Any]]:
+def parse_command(frame: bytes) -> tuple[EzspHeader, Command, Fields]:
     """The command a host frame names and its parameters; raises naming the command and the fault."""
     header, data = split_frame(frame)
     cmd = BY_ID.get(header.frame_id)
@@ -197,38 +198,37 @@ def parse_command(frame: bytes) -> tuple[EzspHeader, Command, dict[str, Any]]:
         raise EzspFrameError(cmd.name, f"parameters {data.hex()} do not fit: {e}") from None
     if size != len(data):
         raise EzspFrameError(cmd.name, f"{len(data) - size} bytes left over after the parameters")
-    return header, cmd, _plain(fields)
+    return header, cmd, from_construct(cmd.name, fields)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def build(name: str, sequence: int, fmt: int, /, *, callback: bool = False, **fields: Any) -> bytes:
+def build(name: str, sequence: int, fmt: int, /, *, callback: bool = False, **fields: FieldValue) -> bytes:
     """The NCP's frame for ``name``: its response (or, with ``callback``, the callback)."""
+    return build_fields(name, sequence, fmt, fields, callback=callback)
+
+
+def build_fields(name: str, sequence: int, fmt: int, fields: Mapping[str, FieldValue], *,
+                 callback: bool = False) -> bytes:
+    """:func:`build` with the fields in a mapping."""
     cmd = BY_NAME[name]
     try:
-        data = cmd.response.build(fields)
+        data = cmd.response.build(to_construct(fields))
     except (cs.ConstructError, ValueError, TypeError, OverflowError) as e:
         raise EzspFrameError(name, f"cannot build from {fields}: {e}") from None
     control = FC_RESPONSE | (FC_ASYNC_CALLBACK if callback else 0)
     return EzspHeader(sequence, cmd.id, fmt, control).encode() + bytes(data)
 
 
-def request(name: str, sequence: int, fmt: int = PROTOCOL_VERSION, /, **fields: Any) -> bytes:
+def request(name: str, sequence: int, fmt: int = PROTOCOL_VERSION, /, **fields: FieldValue) -> bytes:
     """A host frame (tests and tools drive the fake with these)."""
     cmd = BY_NAME[name]
-    return EzspHeader(sequence, cmd.id, fmt).encode() + bytes(cmd.parameters.build(fields))
+    if cmd.parameters is None:
+        raise EzspFrameError(name, "is a callback: a host never sends it")
+    return EzspHeader(sequence, cmd.id, fmt).encode() + bytes(cmd.parameters.build(to_construct(fields)))
 
 
-def parse_response(name: str, frame: bytes) -> dict[str, Any]:
+def parse_response(name: str, frame: bytes) -> Fields:
     header, data = split_frame(frame)
     cmd = BY_NAME[name]
     if header.frame_id != cmd.id:
         raise EzspFrameError(name, f"frame id 0x{header.frame_id:04X} is not {name} (0x{cmd.id:04X})")
-    result: dict[str, Any] = _plain(cmd.response.parse(data))
-    return result
+    return from_construct(name, cmd.response.parse(data))

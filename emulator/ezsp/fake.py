@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from emulator.ezsp import commands as ez
-from emulator.ezsp.ash import MAX_DATA, AshNcp, AshOutput
+from emulator.ezsp.ash import MAX_DATA, AshNcp, AshOutput, AshReader
 from emulator.ezsp.errors import EZSP_ERROR_OVERFLOW, EzspError, EzspFrameError, JoinRefused, UnknownCommand
 from emulator.ezsp.ncp_tables import (
     BROADCAST_MIN,
@@ -70,6 +69,7 @@ from emulator.ezsp.ncp_tables import (
 )
 from emulator.zigbee import zdo
 from emulator.zigbee.apsf import FRAGMENT_SIZE, ApsfConfig
+from emulator.zigbee.fields import Fields, FieldValue
 from emulator.zigbee.packet import HanPacket
 
 #: The longest APS payload one frame carries (maximumApsPayloadLength with no APS security):
@@ -95,7 +95,7 @@ def max_payload(options: int) -> int:
 class _Block:
     packet: HanPacket
     nwk: int
-    aps: dict[str, Any]
+    aps: Fields
     tag: int
     sent_at: float
     tries: int = 0
@@ -128,29 +128,29 @@ class FakeNcp(NcpTables):
         self.large = Blocks(fragment_size)
         self.format = 4
         self.sequence = 0
-        self.network: dict[str, Any] | None = None
+        self.network: Fields | None = None
         """The formed network's parameters (tokens: kept across resets)."""
         self.network_key = bytes(16)
         self.tc_link_key = DEFAULT_TC_LINK_KEY
         self.up = False
-        self.endpoints: dict[int, dict[str, Any]] = {}
+        self.endpoints: dict[int, Fields] = {}
         self.config: dict[int, int] = {}
         self.values: dict[int, bytes] = {}
         self.policies: dict[int, int] = {}
         self.transient_keys: dict[bytes, bytes] = {}
         self.key_table: dict[int, tuple[bytes, bytes]] = {}
-        self.multicast: dict[int, dict[str, int]] = {}
+        self.multicast: dict[int, Fields] = {}
         self.extended_timeout: dict[bytes, bool] = {}
         self.permit_until = 0.0
         self.devices: dict[bytes, Joined] = {}
         self.counter = 0
         self.handled: dict[str, int] = {}
-        self._handlers: dict[str, Callable[[dict[str, Any], float, FakeOutput], list[bytes]]] = {
+        self._handlers: dict[str, Callable[[Fields, float, FakeOutput], list[bytes]]] = {
             name.removeprefix("_h_"): getattr(self, name) for name in dir(self) if name.startswith("_h_")}
         self._reset_volatile()
 
     @property
-    def reader(self) -> Any:
+    def reader(self) -> AshReader:
         """The serial reader (its ``buffer`` is dropped when a host goes away mid-frame)."""
         return self.ash.reader
 
@@ -344,8 +344,9 @@ class FakeNcp(NcpTables):
                 return nwk
 
     def _coordinator(self) -> zdo.ZdoResponder:
-        eps = tuple(zdo.Endpoint(n, e["profileId"], e["deviceId"], e["deviceVersion"], tuple(e["inputClusterList"]),
-                                 tuple(e["outputClusterList"])) for n, e in sorted(self.endpoints.items()))
+        eps = tuple(zdo.Endpoint(n, e.integer("profileId"), e.integer("deviceId"), e.integer("deviceVersion"),
+                                 tuple(e.integers("inputClusterList")), tuple(e.integers("outputClusterList")))
+                    for n, e in sorted(self.endpoints.items()))
         caps = int(zdo.MacCapability.ALTERNATE_PAN_COORDINATOR | zdo.MacCapability.FULL_FUNCTION_DEVICE
                    | zdo.MacCapability.MAINS_POWERED | zdo.MacCapability.RX_ON_WHEN_IDLE
                    | zdo.MacCapability.ALLOCATE_ADDRESS)
@@ -353,31 +354,31 @@ class FakeNcp(NcpTables):
             zdo.LogicalType.COORDINATOR, caps, 0x0000), eps))
 
     # --- command handlers (``_h_`` + the command's name): each returns the frames to send ---------
-    def _h_version(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
+    def _h_version(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
         return [self._rsp("version", protocolVersion=ez.PROTOCOL_VERSION, stackType=ez.STACK_TYPE,
                           stackVersion=ez.STACK_VERSION)]
 
-    def _h_addEndpoint(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        self.endpoints[f["endpoint"]] = f  # a host adds them again after reconnecting: the same definition
+    def _h_addEndpoint(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        self.endpoints[f.integer("endpoint")] = f  # a host adds them again after reconnecting: the same definition
         return self._status("addEndpoint")
 
-    def _h_networkInit(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
+    def _h_networkInit(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
         if self.network is None:
             return self._status("networkInit", NOT_JOINED)
         self.up = True
         return [*self._status("networkInit"), self._cb("stackStatusHandler", status=NETWORK_UP)]
 
-    def _h_networkState(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
+    def _h_networkState(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
         return self._status("networkState", JOINED_NETWORK if self.up else NO_NETWORK)
 
-    def _h_formNetwork(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
+    def _h_formNetwork(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
         if self.up:
             return self._status("formNetwork", INVALID_CALL)
-        self.network = dict(f["parameters"])
+        self.network = f.struct("parameters")
         self.up = True
         return [*self._status("formNetwork"), self._cb("stackStatusHandler", status=NETWORK_UP)]
 
-    def _h_leaveNetwork(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
+    def _h_leaveNetwork(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
         if not self.up:
             return self._status("leaveNetwork", INVALID_CALL)
         self.up, self.network = False, None
@@ -385,18 +386,20 @@ class FakeNcp(NcpTables):
         self.devices.clear()
         return [*self._status("leaveNetwork"), self._cb("stackStatusHandler", status=NETWORK_DOWN)]
 
-    def _h_permitJoining(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        self.permit_until = now + f["duration"] if f["duration"] else 0.0
+    def _h_permitJoining(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        duration = f.integer("duration")
+        self.permit_until = now + duration if duration else 0.0
         return self._status("permitJoining", SUCCESS if self.up else INVALID_CALL)
 
-    def _h_getNetworkParameters(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        params = self.network or {"extendedPanId": bytes(8), "panId": 0xFFFF, "radioTxPower": 0, "radioChannel": 0,
-                                  "joinMethod": 0, "nwkManagerId": 0, "nwkUpdateId": 0, "channels": 0}
+    def _h_getNetworkParameters(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        params: Mapping[str, FieldValue] = self.network or {
+            "extendedPanId": bytes(8), "panId": 0xFFFF, "radioTxPower": 0, "radioChannel": 0, "joinMethod": 0,
+            "nwkManagerId": 0, "nwkUpdateId": 0, "channels": 0}
         return [self._rsp("getNetworkParameters", status=SUCCESS if self.up else NOT_JOINED,
                           nodeType=COORDINATOR if self.network else 0, parameters=params)]
 
-    def _h_removeDevice(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        eui = f["targetLong"]
+    def _h_removeDevice(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        eui = f.octets("targetLong")
         if eui not in self.devices:
             return self._status("removeDevice", NOT_FOUND)
         out.left.append(eui)
@@ -405,32 +408,30 @@ class FakeNcp(NcpTables):
         return self._status("removeDevice")
 
     # --- messages ------------------------------------------------------------------------------
-    def _h_sendUnicast(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        aps, data, nwk = f["apsFrame"], bytes(f["messageContents"]), f["indexOrDestination"]
+    def _h_sendUnicast(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        aps, data, nwk = f.struct("apsFrame"), f.octets("messageContents"), f.integer("indexOrDestination")
         dev = self._by_nwk(nwk)
         sequence = self._tsn()
-        if f["type"] != OUTGOING_DIRECT:
-            out.notes.append(f"sendUnicast type {f['type']}: only direct unicasts are implemented")
+        if f.integer("type") != OUTGOING_DIRECT:
+            out.notes.append(f"sendUnicast type {f.integer('type')}: only direct unicasts are implemented")
             return [self._rsp("sendUnicast", status=INVALID_CALL, sequence=0)]
-        limit = max_payload(aps["options"])
+        limit = max_payload(aps.integer("options"))
         if len(data) > limit:
             out.notes.append(f"sendUnicast: {len(data)} bytes do not fit one APS frame with options "
-                             f"0x{aps['options']:04X} (at most {limit}); the host must fragment")
+                             f"0x{aps.integer('options'):04X} (at most {limit}); the host must fragment")
             return [self._rsp("sendUnicast", status=MESSAGE_TOO_LONG, sequence=0)]
-        block = _Block(HanPacket(b"", b"", aps["clusterId"], data), nwk, aps, f["messageTag"], now)
+        block = _Block(HanPacket(b"", b"", aps.integer("clusterId"), data), nwk, aps, f.integer("messageTag"), now)
         frames = [self._rsp("sendUnicast", status=SUCCESS, sequence=sequence)]
-        if aps["destinationEndpoint"] == 0:  # ZDO: answered by the addressed stack
+        if aps.integer("destinationEndpoint") == 0:  # ZDO: answered by the addressed stack
             frames.append(self._sent(block, SUCCESS if dev or nwk == 0 else DELIVERY_FAILED))
-            frames.extend(self._zdo(aps["clusterId"], data, nwk, dev, False, now, out))
+            frames.extend(self._zdo(aps.integer("clusterId"), data, nwk, dev, False, now, out))
             return frames
         if dev is None:
             out.notes.append(f"no device at NWK 0x{nwk:04X}: DELIVERY_FAILED")
             return [*frames, self._sent(block, DELIVERY_FAILED)]
-        packet = HanPacket(self.ieee, dev.descriptor.eui, aps["clusterId"], data, aps["sourceEndpoint"],
-                           aps["destinationEndpoint"], aps["profileId"], 0x0000, dev.nwk,
-                           bool(aps["options"] & OPTION_ENCRYPTION))
-        if aps["options"] & OPTION_FRAGMENT:
-            group = aps["groupId"]
+        packet = self._addressed(dev, aps, data, bool(aps.integer("options") & OPTION_ENCRYPTION))
+        if aps.integer("options") & OPTION_FRAGMENT:
+            group = aps.integer("groupId")
             packet = dataclasses.replace(packet, fragment=(group & 0xFF, group >> 8))
             block.packet = packet
             self.large.pending.setdefault(dev.descriptor.eui, []).append(block)
@@ -439,34 +440,37 @@ class FakeNcp(NcpTables):
         out.air.append(packet)
         return [*frames, self._sent(block, SUCCESS)]
 
-    def _h_sendBroadcast(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        aps, data = f["apsFrame"], bytes(f["messageContents"])
+    def _h_sendBroadcast(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        aps, data = f.struct("apsFrame"), f.octets("messageContents")
         frames = [self._rsp("sendBroadcast", status=SUCCESS, sequence=self._tsn())]
-        if aps["destinationEndpoint"] == 0:
-            return frames + self._zdo(aps["clusterId"], data, f["destination"], None, True, now, out)
+        if aps.integer("destinationEndpoint") == 0:
+            return frames + self._zdo(aps.integer("clusterId"), data, f.integer("destination"), None, True, now, out)
         for dev in self.devices.values():  # APS never fragments a broadcast
-            out.air.append(HanPacket(self.ieee, dev.descriptor.eui, aps["clusterId"], data, aps["sourceEndpoint"],
-                                     aps["destinationEndpoint"], aps["profileId"], 0x0000, dev.nwk, False))
+            out.air.append(self._addressed(dev, aps, data, False))
         return frames
 
-    def _h_sendReply(self, f: dict[str, Any], now: float, out: FakeOutput) -> list[bytes]:
-        aps, sender = f["apsFrame"], f["sender"]
+    def _h_sendReply(self, f: Fields, now: float, out: FakeOutput) -> list[bytes]:
+        aps, sender = f.struct("apsFrame"), f.integer("sender")
         dev = self._by_nwk(sender)
         if dev is None:
             out.notes.append(f"sendReply to NWK 0x{sender:04X}: no such device")
             return self._status("sendReply", INVALID_CALL)
-        if aps["options"] & OPTION_FRAGMENT and aps["groupId"] >> 8 == 0xFF:
+        if aps.integer("options") & OPTION_FRAGMENT and aps.integer("groupId") >> 8 == 0xFF:
             # The host acknowledges one block: the NCP's APS ack for the window it completes.
             before = self._contiguous(dev.acked)
-            dev.acked.add(aps["groupId"] & 0xFF)
+            dev.acked.add(aps.integer("groupId") & 0xFF)
             through = self._contiguous(dev.acked)
             if through > before:
                 out.acks.append((dev.descriptor.eui, through))
             return self._status("sendReply")
-        out.air.append(HanPacket(self.ieee, dev.descriptor.eui, aps["clusterId"], bytes(f["messageContents"]),
-                                 aps["sourceEndpoint"], aps["destinationEndpoint"], aps["profileId"], 0x0000, dev.nwk,
-                                 bool(aps["options"] & OPTION_ENCRYPTION)))
+        out.air.append(self._addressed(dev, aps, f.octets("messageContents"),
+                                       bool(aps.integer("options") & OPTION_ENCRYPTION)))
         return self._status("sendReply")
+
+    def _addressed(self, dev: Joined, aps: Fields, data: bytes, secured: bool) -> HanPacket:
+        """The frame to ``dev`` that a host's APS frame (``apsFrame`` fields) with ``data`` puts on the air."""
+        return HanPacket(self.ieee, dev.descriptor.eui, aps.integer("clusterId"), data, aps.integer("sourceEndpoint"),
+                         aps.integer("destinationEndpoint"), aps.integer("profileId"), 0x0000, dev.nwk, secured)
 
     @staticmethod
     def _contiguous(indices: set[int]) -> int:

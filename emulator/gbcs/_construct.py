@@ -6,9 +6,9 @@ live here. Everything else in the frame definitions is stock construct.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
-from construct import Construct, StreamError, stream_read, stream_tell, stream_write
+from construct import Construct, Container, StreamError, stream_read, stream_tell, stream_write
 
 _MAX_BER_BYTES = 2  # GBCS never needs lengths above 65535 (GBCS 4.3: at most 82 xx xx)
 
@@ -16,7 +16,7 @@ _MAX_BER_BYTES = 2  # GBCS never needs lengths above 65535 (GBCS 4.3: at most 82
 class BerLength(Construct):  # type: ignore[misc]
     """ASN.1 BER definite length: one byte below 0x80, else ``81 xx`` / ``82 xx xx``."""
 
-    def _parse(self, stream: Any, context: Any, path: str) -> int:
+    def _parse(self, stream: BinaryIO, context: Container, path: str) -> int:
         first = stream_read(stream, 1, path)[0]
         if first < 0x80:
             return int(first)
@@ -29,12 +29,12 @@ class BerLength(Construct):  # type: ignore[misc]
             raise StreamError(f"BER length {(bytes((first,)) + raw).hex()} is not in its shortest form", path=path)
         return value
 
-    def _build(self, obj: int, stream: Any, context: Any, path: str) -> int:
+    def _build(self, obj: int, stream: BinaryIO, context: Container, path: str) -> int:
         data = ber_length(obj)
         stream_write(stream, data, len(data), path)
         return obj
 
-    def _sizeof(self, context: Any, path: str) -> int:
+    def _sizeof(self, context: Container, path: str) -> int:
         raise StreamError("BER length has no fixed size", path=path)
 
 
@@ -78,22 +78,22 @@ def read_ber_length(data: bytes, pos: int, name: str) -> tuple[int, int]:
 class OptionalAtEnd(Construct):  # type: ignore[misc]
     """``subcon`` if any bytes remain, else ``None`` (the Pre-Command has no signature byte)."""
 
-    def __init__(self, subcon: Any) -> None:
+    def __init__(self, subcon: Construct) -> None:
         super().__init__()
         self.subcon = subcon
         self.flagbuildnone = True
 
-    def _parse(self, stream: Any, context: Any, path: str) -> Any:
+    def _parse(self, stream: BinaryIO, context: Container, path: str) -> Any:
         here = stream_tell(stream, path)
         if stream.read(1) == b"":
             return None
         stream.seek(here)
         return self.subcon._parsereport(stream, context, path)
 
-    def _build(self, obj: Any, stream: Any, context: Any, path: str) -> Any:
+    def _build(self, obj: Any, stream: BinaryIO, context: Container, path: str) -> Any:
         if obj is None:
             return None
         return self.subcon._build(obj, stream, context, path)
 
-    def _sizeof(self, context: Any, path: str) -> int:
+    def _sizeof(self, context: Container, path: str) -> int:
         raise StreamError("optional trailer has no fixed size", path=path)

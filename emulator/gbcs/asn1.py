@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Any
 
 from emulator.gbcs.errors import DecodeError, TruncatedError
+from emulator.zigbee.jsonvalue import JsonObject
 
 SEQUENCE = 0x30
 INTEGER = 0x02
@@ -44,7 +44,7 @@ class Tlv:
     def int(self) -> int:
         return int.from_bytes(self.value, "big", signed=True) if self.value else 0
 
-    def to_tree(self) -> Any:
+    def to_tree(self) -> JsonObject:
         name = _NAMES.get(self.tag, f"tag-0x{self.tag:02X}")
         if self.children is not None:
             return {name: [c.to_tree() for c in self.children]}

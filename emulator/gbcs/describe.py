@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from emulator.gbcs import catalogue, frames, security
 from emulator.gbcs.errors import FrameError, GbcsError, SecurityError, UnknownKeyError
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.keys import KeyStore
+from emulator.zigbee.jsonvalue import JsonObject
 
 Verdict = Literal["valid", "invalid", "absent", "unknown-key"]
 
@@ -27,7 +28,7 @@ def _verdict(keys: KeyStore | None, present: bool, check: Callable[[KeyStore], N
     return "valid"
 
 
-def payload_tree(msg: Message, keys: KeyStore | None) -> dict[str, Any]:
+def payload_tree(msg: Message, keys: KeyStore | None) -> JsonObject:
     """The payload as a tree; encrypted parts are decrypted when the keys allow."""
     from emulator.gbcs.payload import decode_payload
 
@@ -38,19 +39,17 @@ def payload_tree(msg: Message, keys: KeyStore | None) -> dict[str, Any]:
         def decrypt(part: bytes) -> bytes:
             return security.decrypt_part(k, msg.originator, msg.target, msg.counter, part)
 
-    tree: dict[str, Any] = decode_payload(msg.payload, message_code=msg.message_code, cra=int(msg.cra),
-                                          decrypt=decrypt).to_tree()
-    return tree
+    return decode_payload(msg.payload, message_code=msg.message_code, cra=int(msg.cra), decrypt=decrypt).to_tree()
 
 
-def describe(data: bytes, keys: KeyStore | None = None) -> dict[str, Any]:
+def describe(data: bytes, keys: KeyStore | None = None) -> JsonObject:
     """Everything a tester wants to know about one message, or an ``error`` naming field and offset."""
     try:
         msg = frames.decode(data)
     except FrameError as e:
         return {"error": e.reason, "field": e.field, "offset": e.offset, "error_type": type(e).__name__}
     info = catalogue.message_codes().get(msg.message_code)
-    out: dict[str, Any] = {
+    out: JsonObject = {
         "form": "general-ciphering" if msg.mac_protected else "general-signing",
         "cra": Cra(msg.cra).name.lower(),
         "counter": msg.counter,

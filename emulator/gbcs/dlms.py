@@ -13,6 +13,7 @@ from typing import Any
 
 from emulator.gbcs._construct import read_ber_length
 from emulator.gbcs.errors import DecodeError, EncodeError, TruncatedError
+from emulator.zigbee.jsonvalue import JsonObject
 
 ACCESS_REQUEST = 0xD9
 ACCESS_RESPONSE = 0xDA
@@ -49,7 +50,7 @@ class Data:
     type: str
     value: Any = None
 
-    def to_tree(self) -> Any:
+    def to_tree(self) -> JsonObject:
         if self.type in ("array", "structure"):
             return {self.type: [d.to_tree() for d in self.value]}
         if isinstance(self.value, bytes):

@@ -12,11 +12,11 @@ An alert is ``01 09``, the count of components that follow, alert code (2) and a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from emulator.gbcs.errors import DecodeError, EncodeError, TruncatedError
 from emulator.zigbee import zcl
 from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 HEADER = b"\x01\x09"
 LAST = 0x01
@@ -109,10 +109,21 @@ class GbzPayload:
             out += c.encode(last)
         return bytes(out)
 
-    def to_tree(self) -> dict[str, Any]:
-        comps = []
+    def to_tree(self, components: list[JsonObject] | None = None) -> JsonObject:
+        """The payload as a tree; ``components`` replaces :meth:`component_trees` (a caller that opens
+        the encrypted parts adds what it found to them)."""
+        comps: list[Json] = list(components if components is not None else self.component_trees())
+        tree: JsonObject = {"kind": "gbz", "components": comps}
+        if self.alert_code is not None:
+            tree.update(alert_code=f"0x{self.alert_code:04X}", alert_time=self.alert_time)
+            if self.alert_extra:
+                tree["alert_extra"] = self.alert_extra.hex().upper()
+        return tree
+
+    def component_trees(self) -> list[JsonObject]:
+        comps: list[JsonObject] = []
         for c in self.components:
-            item: dict[str, Any] = {"cluster": f"0x{c.cluster:04X}", "cluster_name": CLUSTER_NAMES.get(c.cluster)}
+            item: JsonObject = {"cluster": f"0x{c.cluster:04X}", "cluster_name": CLUSTER_NAMES.get(c.cluster)}
             if c.encrypted:
                 item["encrypted"] = c.body.hex().upper()
             else:
@@ -125,12 +136,7 @@ class GbzPayload:
             if c.from_date_time is not None:
                 item["from_date_time"] = c.from_date_time
             comps.append(item)
-        tree: dict[str, Any] = {"kind": "gbz", "components": comps}
-        if self.alert_code is not None:
-            tree.update(alert_code=f"0x{self.alert_code:04X}", alert_time=self.alert_time)
-            if self.alert_extra:
-                tree["alert_extra"] = self.alert_extra.hex().upper()
-        return tree
+        return comps
 
 
 def decode(data: bytes, *, alert: bool = False) -> GbzPayload:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 from emulator.gbcs import asn1, dlms, gbz
 from emulator.gbcs.errors import GbcsError
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 Decrypt = Callable[[bytes], bytes]
+#: What a payload decoded to (None: nothing could be parsed).
+Parsed: TypeAlias = (dlms.AccessRequest | dlms.AccessResponse | dlms.DataNotification | gbz.GbzPayload | asn1.Tlv
+                     | None)
 _ENCRYPTED = b"\x31\x00\x00\x00\x00"
 
 
@@ -20,14 +24,14 @@ _ENCRYPTED = b"\x31\x00\x00\x00\x00"
 class Payload:
     kind: str  # dlms-access-request, dlms-access-response, dlms-data-notification, gbz, asn1, unknown
     raw: bytes
-    parsed: Any = None
-    tree: dict[str, Any] | None = None
+    parsed: Parsed = None
+    tree: JsonObject | None = None
     reason: str = ""
 
     def encode(self) -> bytes:
         return self.raw
 
-    def to_tree(self) -> dict[str, Any]:
+    def to_tree(self) -> JsonObject:
         if self.tree is not None:
             return self.tree
         return {"kind": "unknown", "hex": self.raw.hex().upper(), "reason": self.reason}
@@ -37,9 +41,9 @@ def UnknownPayload(raw: bytes, reason: str) -> Payload:
     return Payload("unknown", raw, None, None, reason)
 
 
-def _open(part: bytes, decrypt: Decrypt | None) -> dict[str, Any]:
+def _open(part: bytes, decrypt: Decrypt | None) -> JsonObject:
     """Tree for an encrypted part: decrypted (and parsed when it is DLMS data) if we can."""
-    node: dict[str, Any] = {"encrypted": part.hex().upper()}
+    node: JsonObject = {"encrypted": part.hex().upper()}
     if decrypt is None:
         return node
     try:
@@ -57,8 +61,8 @@ def _open(part: bytes, decrypt: Decrypt | None) -> dict[str, Any]:
     return node
 
 
-def _dlms_tree(items: tuple[dlms.Data, ...], decrypt: Decrypt | None) -> list[Any]:
-    out = []
+def _dlms_tree(items: tuple[dlms.Data, ...], decrypt: Decrypt | None) -> list[Json]:
+    out: list[Json] = []
     for d in items:
         if d.type == "octet-string" and bytes(d.value).startswith(_ENCRYPTED):
             out.append(_open(bytes(d.value), decrypt))
@@ -67,7 +71,7 @@ def _dlms_tree(items: tuple[dlms.Data, ...], decrypt: Decrypt | None) -> list[An
     return out
 
 
-def _spec_tree(s: dlms.RequestSpec) -> dict[str, Any]:
+def _spec_tree(s: dlms.RequestSpec) -> Json:
     return {"kind": dlms.SPEC_NAMES[s.kind], "class_id": s.class_id,
             "obis": ".".join(str(b) for b in s.obis), "attribute": s.attribute}
 
@@ -97,15 +101,15 @@ def decode_payload(data: bytes, *, message_code: int | None = None, cra: int | N
                 "timestamp": note.timestamp.hex().upper(), "content": _dlms_tree(note.content, decrypt)})
         if data[:2] == gbz.HEADER:
             g = gbz.decode(data, alert=cra == 3)
-            tree = g.to_tree()
-            for comp, node in zip(g.components, tree["components"], strict=True):
+            nodes = g.component_trees()
+            for comp, node in zip(g.components, nodes, strict=True):
                 if comp.encrypted:
                     try:
                         _, part = comp.encrypted_part()
                         node.update(_open(part, decrypt))
                     except GbcsError as e:
                         node["error"] = str(e)
-            return Payload("gbz", data, g, tree)
+            return Payload("gbz", data, g, g.to_tree(nodes))
         t = asn1.decode(data)
         return Payload("asn1", data, t, {"kind": "asn1", "value": t.to_tree()})
     except GbcsError as e:

@@ -22,7 +22,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +30,7 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from emulator.gbcs import identities
+from emulator.zigbee.jsonvalue import Json, JsonObject
 
 _N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 group order
 _NOT_BEFORE = _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC)
@@ -175,25 +175,25 @@ def issue_device(seed: int, premises: int, kind: str, usage: str, root: x509.Cer
 
 
 def build(seed: int = 1, premises: int = 1) -> tuple[list[Issued], x509.Certificate, ec.EllipticCurvePrivateKey,
-                                                      dict[str, Any]]:
+                                                      JsonObject]:
     """Everything ``pki init`` writes, in memory: (issued keys, root cert, root key, manifest)."""
     if premises < 1:
         raise PkiError("--premises must be at least 1")
     root, root_key = root_ca(seed)
     issued: list[Issued] = []
-    parties: dict[str, str] = {}
+    parties: JsonObject = {}
     for name, eui in identities.REMOTE_PARTIES.items():
         parties[name] = eui.hex()
         issued += [issue_party(seed, name, usage, root, root_key) for usage in ("ds", "ka")]
-    plist = []
+    plist: list[Json] = []
     for p in range(premises):
-        devices = {}
+        devices: JsonObject = {}
         for kind in DEVICE_KINDS:
             devices[kind] = device_eui(p, kind).hex()
             issued += [issue_device(seed, p, kind, usage, root, root_key) for usage in ("ds", "ka")]
         plist.append({"index": p, "devices": devices,
                       "region": "NORTH" if p % 2 == 0 else "CENTRAL_SOUTH"})
-    manifest = {"seed": seed, "root": "root-ca.pem", "manufacturer": "manufacturer-ds.pem",
+    manifest: JsonObject = {"seed": seed, "root": "root-ca.pem", "manufacturer": "manufacturer-ds.pem",
                 "remote_parties": parties, "premises": plist}
     return issued, root, root_key, manifest
 
@@ -223,17 +223,23 @@ def manufacturer_key(seed: int) -> ec.EllipticCurvePrivateKey:
     return derive_key(seed, b"\xff" * 8, "manufacturer")
 
 
+def count(manifest: JsonObject, key: str) -> int:
+    """How many entries the manifest's ``key`` (``premises``, ``remote_parties``) holds (0 if none)."""
+    value = manifest.get(key)
+    return len(value) if isinstance(value, (list, dict)) else 0
+
+
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
-def keystore_json(issued: list[Issued]) -> dict[str, Any]:
+def keystore_json(issued: list[Issued]) -> dict[str, dict[str, dict[str, dict[str, str | int]]]]:
     """DCC Boxed keystore layout: {eui: {digitalSignature|keyAgreement: {serial: entry}}}."""
-    out: dict[str, Any] = {}
+    out: dict[str, dict[str, dict[str, dict[str, str | int]]]] = {}
     for item in issued:
         usage = "digitalSignature" if item.usage == "ds" else "keyAgreement"
-        entry: dict[str, Any] = {
+        entry: dict[str, str | int] = {
             "certificate": item.cert.public_bytes(serialization.Encoding.PEM).decode(),
             "privateKey": _pem_key(item.key).decode(),
             "name": item.name,
@@ -244,15 +250,17 @@ def keystore_json(issued: list[Issued]) -> dict[str, Any]:
     return out
 
 
-def init(directory: Path | str, *, seed: int = 1, premises: int = 1, force: bool = False) -> dict[str, Any]:
+def init(directory: Path | str, *, seed: int = 1, premises: int = 1, force: bool = False) -> JsonObject:
     """Write the PKI to ``directory``; refuses to touch an existing PKI unless ``force``."""
     root = Path(directory)
     if (root / "pki.json").exists() and not force:
-        existing = json.loads((root / "pki.json").read_text())
-        if existing.get("seed") == seed and len(existing.get("premises", [])) == premises:
-            return dict(existing)  # idempotent: the same PKI is already there
+        existing: Json = json.loads((root / "pki.json").read_text())
+        if not isinstance(existing, dict):
+            raise PkiError(f"{root / 'pki.json'} is not a PKI manifest (a JSON object); use --force to replace it")
+        if existing.get("seed") == seed and count(existing, "premises") == premises:
+            return existing  # idempotent: the same PKI is already there
         raise PkiError(f"{root} already holds a PKI (seed {existing.get('seed')}, "
-                       f"{len(existing.get('premises', []))} premises); use --force to replace it")
+                       f"{count(existing, 'premises')} premises); use --force to replace it")
     issued, root_cert, root_key, manifest = build(seed, premises)
     root.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {

@@ -8,7 +8,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, TextIO
+from typing import TextIO
+
+from emulator.zigbee.jsonvalue import JsonObject
 
 
 @dataclass(slots=True)
@@ -38,7 +40,7 @@ class Report:
     seed: int = 0
     virtual_time: bool = True
     steps: list[Step] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: JsonObject = field(default_factory=dict)
     started_wall: float = 0.0
     wall_s: float = 0.0
     virtual_s: float = 0.0
@@ -47,7 +49,7 @@ class Report:
     def ok(self) -> bool:
         return bool(self.steps) and all(s.ok for s in self.steps)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         passed = sum(s.ok for s in self.steps)
         summary = {"steps": len(self.steps), "passed": passed, "failed": len(self.steps) - passed,
                    "wall_s": round(self.wall_s, 3), "virtual_s": round(self.virtual_s, 3),

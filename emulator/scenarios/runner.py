@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from emulator.clock import Clock, make_clock
 from emulator.clock import run as run_loop
@@ -42,7 +41,7 @@ class RunOptions:
     policy: RestrictedPolicy | None = None  # None: the default Restricted policy (RM-4, RM-5)
 
 
-Ports = tuple[DspPort, Callable[[bytes], HubPort], dict[str, Any]]
+Ports = tuple[DspPort, Callable[[bytes], HubPort], dict[str, str]]
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from emulator.transport.han import HanPacket
 from emulator.transport.wan import DownMessage, DspPort, UpHandler, UpMessage, WanMessage
@@ -14,6 +14,7 @@ from emulator.transport.wan_messages import Command, DeviceAlert, DeviceResponse
 from emulator.zigbee import zcl
 from emulator.zigbee.clusters import tunneling
 from emulator.zigbee.errors import ZigbeeError
+from emulator.zigbee.jsonvalue import JsonObject
 from emulator.zigbee.pcap import PcapWriter
 
 
@@ -38,7 +39,7 @@ class Trace:
             if f is not None:
                 f.close()
 
-    def _line(self, record: dict[str, Any]) -> None:
+    def _line(self, record: JsonObject) -> None:
         self.frames += 1
         if self._jsonl is not None:
             self._jsonl.write(json.dumps(record) + "\n")

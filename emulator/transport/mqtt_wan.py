@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 
 from emulator.clock import awaiting_io
 from emulator.transport import topics, wan_messages
@@ -61,7 +62,7 @@ class _Client(aiomqtt.Client):
     when it runs the call, that the socket is still open and still the client's.
     """
 
-    def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: mqtt.SocketLike) -> None:
         loop = self._loop
 
         def attach() -> None:
@@ -72,7 +73,7 @@ class _Client(aiomqtt.Client):
 
         loop.call_soon_threadsafe(attach)
 
-    def _readable(self, client: Any) -> None:
+    def _readable(self, client: mqtt.Client) -> None:
         try:
             while True:
                 client.loop_read()
@@ -84,7 +85,7 @@ class _Client(aiomqtt.Client):
             if not self._disconnected.done():
                 self._disconnected.set_exception(exc)
 
-    def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+    def _on_socket_register_write(self, client: mqtt.Client, userdata: Any, sock: mqtt.SocketLike) -> None:
         loop = self._loop
 
         def attach() -> None:
@@ -94,7 +95,7 @@ class _Client(aiomqtt.Client):
 
         loop.call_soon_threadsafe(attach)
 
-    def _writable(self, client: Any) -> None:
+    def _writable(self, client: mqtt.Client) -> None:
         try:
             client.loop_write()
         except Exception as exc:

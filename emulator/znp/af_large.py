@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from emulator.zigbee.apsf import ACK_WAIT_S, MAX_RETRIES, ApsfConfig, ApsfError, Reassembly, Transfer, split
+from emulator.zigbee.fields import Fields, FieldValue
 from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
 from emulator.znp import errors as st
@@ -38,7 +38,7 @@ APS_NO_ACK = 0xB7  # ZApsNoAck: a window was never acknowledged, whatever the re
 class HeldRequest:
     """The one data request the chip holds while the host stores its data."""
 
-    fields: dict[str, Any]
+    fields: Fields
     data: bytearray
     stored: bytearray
     """One flag per byte: written by a DataStore."""
@@ -100,16 +100,16 @@ class LargeMessages:
             del self.held[ts]
 
     # --- host to air -----------------------------------------------------------------------
-    def hold_request(self, f: dict[str, Any], now: float, notes: list[str]) -> int:
+    def hold_request(self, f: Fields, now: float, notes: list[str]) -> int:
         """A DataRequestExt with only a length: the status of holding it."""
-        size = f["DataLength"]
+        size = f.integer("DataLength")
         if self.request is not None:
             notes.append("AF.DataRequestExt: a large request is already held; send or let it expire first")
             return st.INVALID_PARAMETER
         if size > MAX_LARGE:
             notes.append(f"AF.DataRequestExt: {size} bytes do not fit the chip's buffer (at most {MAX_LARGE})")
             return MEM_FAIL
-        self.request = HeldRequest(dict(f), bytearray(size), bytearray(size), now)
+        self.request = HeldRequest(f, bytearray(size), bytearray(size), now)
         return st.SUCCESS
 
     def store(self, index: int, data: bytes, notes: list[str]) -> int:
@@ -126,7 +126,7 @@ class LargeMessages:
         req.stored[index:index + len(data)] = b"\x01" * len(data)
         return st.SUCCESS
 
-    def take_request(self, notes: list[str]) -> tuple[dict[str, Any] | None, int]:
+    def take_request(self, notes: list[str]) -> tuple[Fields | None, int]:
         """The zero-length DataStore: the held request with its data, or why it cannot go."""
         req, self.request = self.request, None
         if req is None:
@@ -137,7 +137,7 @@ class LargeMessages:
             notes.append(f"AF.DataStore: the {len(req.data)}-byte request was sent with bytes never stored: "
                          + ", ".join(f"{a}..{b - 1}" for a, b in gaps[:5]) + "; dropped")
             return None, st.INVALID_PARAMETER
-        return {**req.fields, "Data": bytes(req.data)}, st.SUCCESS
+        return Fields(req.fields.command, {**req.fields, "Data": bytes(req.data)}), st.SUCCESS
 
     def start(self, packet: HanPacket, tsn: int, now: float) -> list[tuple[float, HanPacket]]:
         """Queue a unicast too large for one frame; the blocks to transmit now (if it is first)."""
@@ -234,9 +234,9 @@ class LargeMessages:
         self.held[ts] = (now, data)
         return ts
 
-    def retrieve(self, f: dict[str, Any], notes: list[str]) -> tuple[int, bytes]:
+    def retrieve(self, f: Fields, notes: list[str]) -> tuple[int, bytes]:
         """An AF.DataRetrieve: (status, data)."""
-        ts, index, length = f["TimeStamp"], f["Index"], f["Length"]
+        ts, index, length = f.integer("TimeStamp"), f.integer("Index"), f.integer("Length")
         item = self.held.get(ts)
         if item is None:
             notes.append(f"AF.DataRetrieve: no incoming message held with timestamp 0x{ts:08X}")
@@ -253,6 +253,6 @@ class LargeMessages:
         return st.SUCCESS, data[index:index + length]
 
 
-def address_field(nwk: int) -> dict[str, Any]:
+def address_field(nwk: int) -> dict[str, FieldValue]:
     """An MT AddrModeAddress for a NWK address."""
     return {"mode": mt.ADDR_NWK, "address": nwk.to_bytes(2, "little") + bytes(6)}

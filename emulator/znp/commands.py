@@ -9,20 +9,21 @@ in the project's big-endian display order (the :data:`Eui` adapter turns them ro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import construct as cs
 
+from emulator.zigbee.fields import Fields, FieldValue, from_construct, to_construct
 from emulator.znp.errors import MtCommandError, UnknownCommand
 from emulator.znp.mt import MtFrame, MtType, Subsystem
 
 
 class _Eui(cs.Adapter):  # type: ignore[misc]
-    def _decode(self, obj: bytes, context: Any, path: Any) -> bytes:
+    def _decode(self, obj: bytes, context: cs.Container, path: str) -> bytes:
         return bytes(obj[::-1])
 
-    def _encode(self, obj: bytes, context: Any, path: Any) -> bytes:
+    def _encode(self, obj: bytes, context: cs.Container, path: str) -> bytes:
         return bytes(obj[::-1])
 
 
@@ -51,7 +52,7 @@ STORE_CHUNK_MAX = 247
 RETRIEVE_CHUNK_MAX = 248
 
 
-def _held(limit: int) -> Any:
+def _held(limit: int) -> cs.Construct:
     """Data whose bytes are in the frame only up to ``limit``; beyond it the chip holds them."""
     return cs.Bytes(lambda this: this.DataLength if this.DataLength <= limit else 0)
 
@@ -61,11 +62,11 @@ class Command:
     name: str
     subsystem: Subsystem
     id: int
-    request: Any = None
+    request: cs.Construct | None = None
     """Struct of the host's SREQ/AREQ data (None: the host never sends it)."""
-    response: Any = None
+    response: cs.Construct | None = None
     """Struct of the SRSP data (None: an AREQ, no synchronous answer)."""
-    callback: Any = None
+    callback: cs.Construct | None = None
     """Struct of an AREQ the chip raises with this id."""
 
 
@@ -171,7 +172,7 @@ BY_ID: dict[tuple[int, int], Command] = {(int(c.subsystem), c.id): c for c in TA
 BY_NAME: dict[str, Command] = {c.name: c for c in TABLE}
 
 
-def parse_request(frame: MtFrame) -> tuple[Command, dict[str, Any]]:
+def parse_request(frame: MtFrame) -> tuple[Command, Fields]:
     """The command a host frame names and its fields; raises naming the command and the fault."""
     cmd = BY_ID.get((frame.subsystem, frame.command))
     if cmd is None or cmd.request is None:
@@ -182,36 +183,40 @@ def parse_request(frame: MtFrame) -> tuple[Command, dict[str, Any]]:
         raise MtCommandError(cmd.name, f"data {frame.data.hex()} does not fit: {e}") from None
     if len(cmd.request.build(fields)) != len(frame.data):
         raise MtCommandError(cmd.name, f"{len(frame.data)} data bytes, trailing bytes left over")
-    return cmd, {k: v for k, v in fields.items() if not k.startswith("_")}
+    return cmd, from_construct(cmd.name, fields)
 
 
-def _build(name: str, struct: Any, frame_type: MtType, fields: dict[str, Any]) -> MtFrame:
+def _build(name: str, struct: cs.Construct | None, frame_type: MtType, fields: Mapping[str, FieldValue]) -> MtFrame:
     cmd = BY_NAME[name]
+    if struct is None:
+        raise MtCommandError(name, f"has no {frame_type.name} to build")
     try:
-        data = struct.build(fields)
+        data = struct.build(to_construct(fields))
     except cs.ConstructError as e:
         raise MtCommandError(name, f"cannot build from {fields}: {e}") from None
     return MtFrame(frame_type, int(cmd.subsystem), cmd.id, data)
 
 
-def response(name: str, **fields: Any) -> MtFrame:
+def response(name: str, **fields: FieldValue) -> MtFrame:
     """The SRSP of command ``name``."""
     return _build(name, BY_NAME[name].response, MtType.SRSP, fields)
 
 
-def callback(name: str, **fields: Any) -> MtFrame:
+def callback(name: str, **fields: FieldValue) -> MtFrame:
     """An AREQ the chip raises."""
     return _build(name, BY_NAME[name].callback, MtType.AREQ, fields)
 
 
-def request(name: str, **fields: Any) -> MtFrame:
+def request(name: str, **fields: FieldValue) -> MtFrame:
     """A host request (tests and tools drive the fake with these)."""
     cmd = BY_NAME[name]
     frame_type = MtType.SREQ if cmd.response is not None else MtType.AREQ
     return _build(name, cmd.request, frame_type, fields)
 
 
-def parse_response(name: str, frame: MtFrame) -> dict[str, Any]:
+def parse_response(name: str, frame: MtFrame) -> Fields:
     cmd = BY_NAME[name]
     struct = cmd.response if frame.type is MtType.SRSP else cmd.callback
-    return {k: v for k, v in struct.parse(frame.data).items() if not k.startswith("_")}
+    if struct is None:
+        raise MtCommandError(name, f"has no {frame.type.name} to parse")
+    return from_construct(name, struct.parse(frame.data))

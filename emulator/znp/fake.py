@@ -25,10 +25,10 @@ import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from emulator.zigbee import zdo
 from emulator.zigbee.apsf import FRAGMENT_SIZE, ApsfConfig
+from emulator.zigbee.fields import Fields
 from emulator.zigbee.install_code import link_key_from_install_code
 from emulator.zigbee.packet import HanPacket
 from emulator.znp import commands as mt
@@ -107,7 +107,7 @@ class FakeZnp:
         self.code_revision = code_revision
         self.nv = nv.NvStore(ieee[::-1])
         self.reader = FrameReader()
-        self.endpoints: dict[int, dict[str, Any]] = {}
+        self.endpoints: dict[int, Fields] = {}
         self.started = False
         self.permit_until = 0.0
         self.install_codes: dict[bytes, bytes] = {}
@@ -119,7 +119,7 @@ class FakeZnp:
         self._current = ""
         self._last_rx = 0.0
         self.handled: dict[str, int] = {}
-        self._handlers: dict[str, Callable[[dict[str, Any], float, FakeOutput], None]] = {
+        self._handlers: dict[str, Callable[[Fields, float, FakeOutput], None]] = {
             "SYS.ResetReq": self._reset, "SYS.Ping": self._ping, "SYS.Version": self._version,
             "SYS.GetExtAddr": self._ext_addr, "SYS.SetTxPower": self._tx_power,
             "UTIL.GetDeviceInfo": self._device_info, "UTIL.LEDControl": self._ok,
@@ -182,9 +182,10 @@ class FakeZnp:
     @property
     def state(self) -> NetworkState:
         nib = self._nib()
-        return NetworkState(nib is not None, self.started, nib["nwkLogicalChannel"] if nib else 0,
-                            nib["nwkPanId"] if nib else 0xFFFF, bytes(nib["extendedPANID"][::-1]) if nib else bytes(8),
-                            self.permit_until, len(self.devices))
+        if nib is None:
+            return NetworkState(False, self.started, 0, 0xFFFF, bytes(8), self.permit_until, len(self.devices))
+        return NetworkState(True, self.started, nib.integer("nwkLogicalChannel"), nib.integer("nwkPanId"),
+                            nib.octets("extendedPANID")[::-1], self.permit_until, len(self.devices))
 
     # --- air side ------------------------------------------------------------------------------
     def join(self, descriptor: zdo.DeviceDescriptor, link_key: bytes, now: float, *,
@@ -297,7 +298,7 @@ class FakeZnp:
             if nwk not in used:
                 return nwk
 
-    def _nib(self) -> dict[str, Any] | None:
+    def _nib(self) -> Fields | None:
         raw = self.nv.get(nv.NIB_ID)
         if raw is None or len(raw) != nv.NIB_SIZE:
             return None
@@ -307,25 +308,26 @@ class FakeZnp:
         return next((d for d in self.devices.values() if d.nwk == nwk), None)
 
     def _coordinator(self) -> zdo.ZdoResponder:
-        eps = tuple(zdo.Endpoint(n, e["ProfileId"], e["DeviceId"], e["DeviceVersion"], tuple(e["InputClusters"]),
-                                 tuple(e["OutputClusters"])) for n, e in sorted(self.endpoints.items()))
+        eps = tuple(zdo.Endpoint(n, e.integer("ProfileId"), e.integer("DeviceId"), e.integer("DeviceVersion"),
+                                 tuple(e.integers("InputClusters")), tuple(e.integers("OutputClusters")))
+                    for n, e in sorted(self.endpoints.items()))
         caps = int(zdo.MacCapability.ALTERNATE_PAN_COORDINATOR | zdo.MacCapability.FULL_FUNCTION_DEVICE
                    | zdo.MacCapability.MAINS_POWERED | zdo.MacCapability.RX_ON_WHEN_IDLE
                    | zdo.MacCapability.ALLOCATE_ADDRESS)
         node = zdo.NodeDescriptor(zdo.LogicalType.COORDINATOR, caps, 0x0000)
         return zdo.ZdoResponder(zdo.DeviceDescriptor(self.ieee, 0x0000, node, eps))
 
-    def _nv(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _nv(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response(self._current, **nv.COMMANDS[self._current](self.nv, f)))
 
     def _status(self, status: int) -> MtFrame:
         return mt.response(self._current, Status=status)
 
-    def _ok(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _ok(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(self._status(st.SUCCESS))
 
     # --- SYS -----------------------------------------------------------------------------------
-    def _reset(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _reset(self, f: Fields, now: float, out: FakeOutput) -> None:
         option = (self.nv.get(nv.STARTUP_OPTION) or b"\x00")[0]
         if option & (nv.STARTUP_CLEAR_STATE | nv.STARTUP_CLEAR_CONFIG):
             self.nv.factory_reset()
@@ -344,22 +346,22 @@ class FakeZnp:
         out.serial.append(mt.callback("SYS.ResetInd", Reason=1, TransportRev=2, ProductId=1, MajorRel=2,
                                       MinorRel=7, MaintRel=1))
 
-    def _ping(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _ping(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("SYS.Ping", Capabilities=CAPABILITIES))
 
-    def _version(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _version(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("SYS.Version", TransportRev=2, ProductId=1, MajorRel=2, MinorRel=7,
                                       MaintRel=1, CodeRevision=self.code_revision, BootloaderBuildType=0,
                                       BootloaderRevision=0xFFFFFFFF))
 
-    def _ext_addr(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _ext_addr(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("SYS.GetExtAddr", ExtAddr=self.ieee))
 
-    def _tx_power(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _tx_power(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("SYS.SetTxPower", StatusOrPower=st.SUCCESS))
 
     # --- UTIL ----------------------------------------------------------------------------------
-    def _device_info(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _device_info(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("UTIL.GetDeviceInfo", Status=st.SUCCESS, IEEE=self.ieee, NWK=0x0000,
                                       DeviceType=0x07,
                                       DeviceState=DEVICE_STATE_STARTED if self.started else 0,
@@ -372,68 +374,70 @@ class FakeZnp:
         record[4] = relation
         return bytes(record)
 
-    def _assoc_find(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _assoc_find(self, f: Fields, now: float, out: FakeOutput) -> None:
         devices = list(self.devices.values())
-        if f["Index"] < len(devices):
-            dev = devices[f["Index"]]
+        if f.integer("Index") < len(devices):
+            dev = devices[f.integer("Index")]
             record = self._assoc_record(dev.nwk, NODE_RELATION_CHILD_RFD if dev.sleepy
                                         else NODE_RELATION_CHILD_FFD_RX_IDLE)
         else:
             record = self._assoc_record(0xFFFF, NODE_RELATION_NOTUSED)
         out.serial.append(mt.response("UTIL.AssocFindDevice", Device=record))
 
-    def _assoc_get(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        dev = self.devices.get(f["IEEE"]) or self._by_nwk(f["NWK"])
+    def _assoc_get(self, f: Fields, now: float, out: FakeOutput) -> None:
+        dev = self.devices.get(f.octets("IEEE")) or self._by_nwk(f.integer("NWK"))
         record = (self._assoc_record(dev.nwk, NODE_RELATION_CHILD_RFD if dev.sleepy else
                                      NODE_RELATION_CHILD_FFD_RX_IDLE) if dev is not None
                   else self._assoc_record(0xFFFE, NODE_RELATION_NOTUSED))
         out.serial.append(mt.response("UTIL.AssocGetWithAddress", Device=record))
 
     # --- ZDO -----------------------------------------------------------------------------------
-    def _route_check(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        known = self._by_nwk(f["Dst"]) is not None or f["Dst"] == 0x0000
+    def _route_check(self, f: Fields, now: float, out: FakeOutput) -> None:
+        known = self._by_nwk(f.integer("Dst")) is not None or f.integer("Dst") == 0x0000
         out.serial.append(mt.response("ZDO.ExtRouteChk", Status=ROUTE_SUCCESS if known else ROUTE_NO_ENTRY))
 
     def _open_permit(self, duration: int, now: float, out: FakeOutput) -> None:
         self.permit_until = now + duration if duration else 0.0
         out.serial.append(mt.callback("ZDO.PermitJoinInd", Duration=duration))
 
-    def _permit_join_req(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _permit_join_req(self, f: Fields, now: float, out: FakeOutput) -> None:
         out.serial.append(mt.response("ZDO.MgmtPermitJoinReq", Status=st.SUCCESS))
-        if f["Dst"] == 0x0000 or f["Dst"] >= BROADCAST_MIN:
-            self._open_permit(f["Duration"], now, out)
-        out.serial.append(mt.callback("ZDO.MgmtPermitJoinRsp", Src=f["Dst"] if f["Dst"] < BROADCAST_MIN else 0,
+        dst = f.integer("Dst")
+        if dst == 0x0000 or dst >= BROADCAST_MIN:
+            self._open_permit(f.integer("Duration"), now, out)
+        out.serial.append(mt.callback("ZDO.MgmtPermitJoinRsp", Src=dst if dst < BROADCAST_MIN else 0,
                                       Status=st.SUCCESS))
 
-    def _leave_req(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        dev = self.devices.get(f["IEEE"]) or self._by_nwk(f["DstAddr"])
+    def _leave_req(self, f: Fields, now: float, out: FakeOutput) -> None:
+        dev = self.devices.get(f.octets("IEEE")) or self._by_nwk(f.integer("DstAddr"))
         out.serial.append(mt.response("ZDO.MgmtLeaveReq", Status=st.SUCCESS if dev else st.NWK_INVALID_REQUEST))
         if dev is not None:
             eui = dev.descriptor.eui
             out.serial.extend(self.leave(eui, now).serial)
             out.left.append(eui)
 
-    def _startup_from_app(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _startup_from_app(self, f: Fields, now: float, out: FakeOutput) -> None:
         restored = self._nib() is not None
         self._start_network(now, out)
         out.serial.insert(len(out.serial) - 2, mt.response("ZDO.StartupFromApp", State=0 if restored else 1))
 
     # --- AF ------------------------------------------------------------------------------------
-    def _af_register(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        duplicate = f["Endpoint"] in self.endpoints
+    def _af_register(self, f: Fields, now: float, out: FakeOutput) -> None:
+        duplicate = f.integer("Endpoint") in self.endpoints
         if not duplicate:
-            self.endpoints[f["Endpoint"]] = dict(f)
+            self.endpoints[f.integer("Endpoint")] = f
         out.serial.append(mt.response("AF.Register", Status=0xB8 if duplicate else st.SUCCESS))
 
-    def _af_delete(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        found = self.endpoints.pop(f["Endpoint"], None) is not None
+    def _af_delete(self, f: Fields, now: float, out: FakeOutput) -> None:
+        found = self.endpoints.pop(f.integer("Endpoint"), None) is not None
         out.serial.append(mt.response("AF.Delete", Status=st.SUCCESS if found else st.INVALID_PARAMETER))
 
-    def _destination(self, f: dict[str, Any]) -> tuple[int, int | None, Joined | None]:
+    def _destination(self, f: Fields) -> tuple[int, int | None, Joined | None]:
         """(address mode, NWK address or None, joined device or None) of a data request."""
         if "DstAddr" in f:  # AF.DataRequest: always a NWK address
-            return mt.ADDR_NWK, f["DstAddr"], self._by_nwk(f["DstAddr"])
-        mode, raw = f["DstAddrModeAddress"]["mode"], bytes(f["DstAddrModeAddress"]["address"])
+            return mt.ADDR_NWK, f.integer("DstAddr"), self._by_nwk(f.integer("DstAddr"))
+        address = f.struct("DstAddrModeAddress")
+        mode, raw = address.integer("mode"), address.octets("address")
         if mode == mt.ADDR_IEEE:
             eui = raw[::-1]
             dev = self.devices.get(eui)
@@ -441,18 +445,18 @@ class FakeZnp:
         nwk = int.from_bytes(raw[:2], "little")
         return mode, nwk, self._by_nwk(nwk)
 
-    def _data_request(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        if f.get("DataLength", 0) > mt.INLINE_REQUEST_MAX:  # only the length: the data comes by AF.DataStore
-            status = self.large.hold_request(f, now, out.notes) if f["SrcEndpoint"] in self.endpoints \
+    def _data_request(self, f: Fields, now: float, out: FakeOutput) -> None:
+        if f.integer("DataLength", 0) > mt.INLINE_REQUEST_MAX:  # only the length: the data comes by AF.DataStore
+            status = self.large.hold_request(f, now, out.notes) if f.integer("SrcEndpoint") in self.endpoints \
                 else st.INVALID_PARAMETER
             out.serial.append(mt.response(self._current, Status=status))
             return
         self._send(self._current, f, now, out)
 
-    def _data_store(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        data = bytes(f["Data"])
+    def _data_store(self, f: Fields, now: float, out: FakeOutput) -> None:
+        data = f.octets("Data")
         if data:
-            out.serial.append(mt.response("AF.DataStore", Status=self.large.store(f["Index"], data, out.notes)))
+            out.serial.append(mt.response("AF.DataStore", Status=self.large.store(f.integer("Index"), data, out.notes)))
             return
         request, status = self.large.take_request(out.notes)
         if request is None:
@@ -460,26 +464,28 @@ class FakeZnp:
             return
         self._send("AF.DataStore", request, now, out)
 
-    def _data_retrieve(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _data_retrieve(self, f: Fields, now: float, out: FakeOutput) -> None:
         status, data = self.large.retrieve(f, out.notes)
         out.serial.append(mt.response("AF.DataRetrieve", Status=status, Data=data))
 
-    def _apsf_config_set(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _apsf_config_set(self, f: Fields, now: float, out: FakeOutput) -> None:
         status = st.SUCCESS
-        if f["Endpoint"] not in self.endpoints:
-            out.notes.append(f"AF.APSFConfigSet: endpoint {f['Endpoint']} is not registered")
+        endpoint, window = f.integer("Endpoint"), f.integer("WindowSize")
+        if endpoint not in self.endpoints:
+            out.notes.append(f"AF.APSFConfigSet: endpoint {endpoint} is not registered")
             status = st.INVALID_PARAMETER
-        elif not 1 <= f["WindowSize"] <= 8:
-            out.notes.append(f"AF.APSFConfigSet: window {f['WindowSize']} is outside 1..8")
+        elif not 1 <= window <= 8:
+            out.notes.append(f"AF.APSFConfigSet: window {window} is outside 1..8")
             status = st.INVALID_PARAMETER
         else:
-            self.large.apsf[f["Endpoint"]] = ApsfConfig(self.large.fragment_size, f["WindowSize"], f["FrameDelay"])
+            self.large.apsf[endpoint] = ApsfConfig(self.large.fragment_size, window, f.integer("FrameDelay"))
         out.serial.append(mt.response("AF.APSFConfigSet", Status=status))
 
-    def _send(self, name: str, f: dict[str, Any], now: float, out: FakeOutput) -> None:
+    def _send(self, name: str, f: Fields, now: float, out: FakeOutput) -> None:
         """A data request with its data, answered (SRSP) as ``name``."""
         mode, nwk, dev = self._destination(f)
-        data, cluster, src_ep, dst_ep = bytes(f["Data"]), f["ClusterId"], f["SrcEndpoint"], f["DstEndpoint"]
+        data, cluster = f.octets("Data"), f.integer("ClusterId")
+        src_ep, dst_ep = f.integer("SrcEndpoint"), f.integer("DstEndpoint")
         broadcast = mode == mt.ADDR_BROADCAST or (nwk is not None and nwk >= BROADCAST_MIN)
         if dst_ep == 0:  # ZDO: answered by the addressed stacks; Z-Stack sends no AF.DataConfirm for it
             out.serial.append(mt.response(name, Status=st.SUCCESS))
@@ -490,8 +496,8 @@ class FakeZnp:
             out.notes.append(f"data request from unregistered endpoint {src_ep}")
             return
         out.serial.append(mt.response(name, Status=st.SUCCESS))
-        profile = self.endpoints[src_ep]["ProfileId"]
-        secured = bool(f["Options"] & OPTION_SECURITY)
+        profile = self.endpoints[src_ep].integer("ProfileId")
+        secured = bool(f.integer("Options") & OPTION_SECURITY)
         targets = list(self.devices.values()) if broadcast else ([dev] if dev is not None else [])
         packets = [HanPacket(self.ieee, target.descriptor.eui, cluster, data, src_ep, dst_ep, profile, 0x0000,
                              target.nwk, secured) for target in targets]
@@ -500,13 +506,13 @@ class FakeZnp:
             return
         if dev is not None and len(data) > self.large.config(src_ep).fragment_size:
             # Across in blocks; the confirm comes when the device has acknowledged the last window.
-            out.fragments.extend(self.large.start(packets[0], f["TSN"], now))
+            out.fragments.extend(self.large.start(packets[0], f.integer("TSN"), now))
             return
         out.air.extend(packets)
         if dev is None and nwk != 0x0000:
             out.notes.append(f"no device at NWK 0x{nwk or 0:04X}: MAC_NO_ACK")
         status = st.SUCCESS if dev is not None or nwk == 0x0000 else st.MAC_NO_ACK
-        out.serial.append(mt.callback("AF.DataConfirm", Status=status, Endpoint=src_ep, TSN=f["TSN"]))
+        out.serial.append(mt.callback("AF.DataConfirm", Status=status, Endpoint=src_ep, TSN=f.integer("TSN")))
         if nwk == 0x0000 and dst_ep in self.endpoints:  # to ourselves: looped back to the host
             out.serial.append(mt.callback(
                 "AF.IncomingMsg", GroupId=0, ClusterId=cluster, SrcAddr=0x0000, SrcEndpoint=src_ep,
@@ -543,16 +549,16 @@ class FakeZnp:
                 out.left.append(eui)
 
     # --- APP_CONFIG (BDB) ----------------------------------------------------------------------
-    def _add_install_code(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        code, fmt = bytes(f["InstallCode"]), f["InstallCodeFormat"]
+    def _add_install_code(self, f: Fields, now: float, out: FakeOutput) -> None:
+        code, fmt = f.octets("InstallCode"), f.integer("InstallCodeFormat")
         status = st.SUCCESS
         if fmt == 2 and len(code) == 16:  # the link key derived by the host
-            self.install_codes[f["IEEE"]] = code
+            self.install_codes[f.octets("IEEE")] = code
         elif fmt == 1:  # the install code with its CRC: the chip derives the key
             try:
-                self.install_codes[f["IEEE"]] = link_key_from_install_code(code)
+                self.install_codes[f.octets("IEEE")] = link_key_from_install_code(code)
             except ValueError as e:
-                out.notes.append(f"BDBAddInstallCode for {f['IEEE'].hex().upper()}: {e}")
+                out.notes.append(f"BDBAddInstallCode for {f.octets('IEEE').hex().upper()}: {e}")
                 status = st.INVALID_PARAMETER
         else:
             out.notes.append(f"BDBAddInstallCode: format {fmt} with {len(code)} bytes is not an install code "
@@ -560,17 +566,17 @@ class FakeZnp:
             status = st.INVALID_PARAMETER
         out.serial.append(mt.response("AppConfig.BDBAddInstallCode", Status=status))
 
-    def _install_code_only(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        self.install_code_only = bool(f["BdbJoinUsesInstallCodeKey"])
+    def _install_code_only(self, f: Fields, now: float, out: FakeOutput) -> None:
+        self.install_code_only = bool(f.integer("BdbJoinUsesInstallCodeKey"))
         out.serial.append(mt.response("AppConfig.BDBSetJoinUsesInstallCodeKey", Status=st.SUCCESS))
 
-    def _set_channel(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        if f["IsPrimary"]:
-            self.primary_channels = f["Channel"]
+    def _set_channel(self, f: Fields, now: float, out: FakeOutput) -> None:
+        if f.integer("IsPrimary"):
+            self.primary_channels = f.integer("Channel")
         out.serial.append(mt.response("AppConfig.BDBSetChannel", Status=st.SUCCESS))
 
-    def _commission(self, f: dict[str, Any], now: float, out: FakeOutput) -> None:
-        mode = f["Mode"]
+    def _commission(self, f: Fields, now: float, out: FakeOutput) -> None:
+        mode = f.integer("Mode")
         out.serial.append(mt.response("AppConfig.BDBStartCommissioning", Status=st.SUCCESS))
         if mode & BDB_FORMATION:
             formed_before = self._nib() is not None and self.nv.get(nv.BDBNODEISONANETWORK) == b"\x01"

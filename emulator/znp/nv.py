@@ -17,10 +17,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import construct as cs
 
+from emulator.zigbee.fields import Fields, FieldValue, from_construct, to_construct
 from emulator.znp import errors as st
 
 SYS_ZSTACK = 1
@@ -99,8 +99,8 @@ ALL_CHANNELS = 0x07FFF800  # channels 11-26
 
 def new_nib(*, nwk: int, channel: int, pan_id: int, ext_pan_id_wire: bytes, channel_mask: int) -> bytes:
     """A formed coordinator's NIB with Z-Stack 3's defaults for everything a host does not set."""
-    zero_key = {"KeySeqNum": 0, "Key": bytes(16)}
-    fields: dict[str, Any] = {name: 0 for name in (s.name for s in NIB.subcons)}
+    zero_key: dict[str, FieldValue] = {"KeySeqNum": 0, "Key": bytes(16)}
+    fields: dict[str, FieldValue] = {name: 0 for name in (s.name for s in NIB.subcons)}
     fields.update(
         SequenceNum=0, PassiveAckTimeout=5, MaxBroadcastRetries=2, MaxChildren=20, MaxDepth=15, MaxRouters=20,
         BroadcastDeliveryTime=30, ReportConstantCost=0, RouteDiscRetries=0, SecureAllFrames=1, SecurityLevel=5,
@@ -111,11 +111,11 @@ def new_nib(*, nwk: int, channel: int, pan_id: int, ext_pan_id_wire: bytes, chan
         spare1=zero_key, spare2=zero_key, nwkLinkStatusPeriod=15, nwkRouterAgeLimit=3, nwkIsConcentrator=1,
         nwkConcentratorDiscoveryTime=120, nwkConcentratorRadius=30, nwkManagerAddr=0x0000, nwkUpdateId=0,
     )
-    return bytes(NIB.build(fields))
+    return bytes(NIB.build(to_construct(fields)))
 
 
-def parse_nib(data: bytes) -> dict[str, Any]:
-    return {k: v for k, v in NIB.parse(data).items() if not k.startswith("_")}
+def parse_nib(data: bytes) -> Fields:
+    return from_construct("NIB", NIB.parse(data))
 
 
 Key = tuple[int, int, int]
@@ -222,35 +222,36 @@ def form(store: NvStore, rng: random.Random, channel_mask: int) -> None:
 READ_CHUNK = 240  # what one SRSP carries after its status and length bytes, with room to spare
 
 
-def _ext(f: dict[str, Any]) -> Key:
-    return (f["SysId"], f["ItemId"], f["SubId"])
+def _ext(f: Fields) -> Key:
+    return (f.integer("SysId"), f.integer("ItemId"), f.integer("SubId"))
 
 
-def _osal_read(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
-    status, value = s.read(s.osal(f["Id"]), f["Offset"], READ_CHUNK)
+def _osal_read(s: NvStore, f: Fields) -> dict[str, FieldValue]:
+    status, value = s.read(s.osal(f.integer("Id")), f.integer("Offset"), READ_CHUNK)
     return {"Status": status, "Value": value}
 
 
-def _osal_write(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
-    return {"Status": s.write(s.osal(f["Id"]), f["Offset"], f["Value"])}
+def _osal_write(s: NvStore, f: Fields) -> dict[str, FieldValue]:
+    return {"Status": s.write(s.osal(f.integer("Id")), f.integer("Offset"), f.octets("Value"))}
 
 
-def _nv_read(s: NvStore, f: dict[str, Any]) -> dict[str, Any]:
-    status, value = s.read(_ext(f), f["Offset"], min(f["Length"], READ_CHUNK))
+def _nv_read(s: NvStore, f: Fields) -> dict[str, FieldValue]:
+    status, value = s.read(_ext(f), f.integer("Offset"), min(f.integer("Length"), READ_CHUNK))
     return {"Status": status, "Value": value}
 
 
-COMMANDS: dict[str, Callable[[NvStore, dict[str, Any]], dict[str, Any]]] = {
-    "SYS.OSALNVItemInit": lambda s, f: {"Status": s.create(s.osal(f["Id"]), f["ItemLen"], f["Value"])},
+COMMANDS: dict[str, Callable[[NvStore, Fields], dict[str, FieldValue]]] = {
+    "SYS.OSALNVItemInit": lambda s, f: {
+        "Status": s.create(s.osal(f.integer("Id")), f.integer("ItemLen"), f.octets("Value"))},
     "SYS.OSALNVRead": _osal_read,
     "SYS.OSALNVReadExt": _osal_read,
     "SYS.OSALNVWrite": _osal_write,
     "SYS.OSALNVWriteExt": _osal_write,
-    "SYS.OSALNVDelete": lambda s, f: {"Status": s.delete(s.osal(f["Id"]))},
-    "SYS.OSALNVLength": lambda s, f: {"ItemLen": s.length(s.osal(f["Id"]))},
-    "SYS.NVCreate": lambda s, f: {"Status": s.create(_ext(f), f["Length"])},
+    "SYS.OSALNVDelete": lambda s, f: {"Status": s.delete(s.osal(f.integer("Id")))},
+    "SYS.OSALNVLength": lambda s, f: {"ItemLen": s.length(s.osal(f.integer("Id")))},
+    "SYS.NVCreate": lambda s, f: {"Status": s.create(_ext(f), f.integer("Length"))},
     "SYS.NVDelete": lambda s, f: {"Status": s.delete(_ext(f))},
     "SYS.NVLength": lambda s, f: {"Length": s.length(_ext(f))},
     "SYS.NVRead": _nv_read,
-    "SYS.NVWrite": lambda s, f: {"Status": s.write(_ext(f), f["Offset"], f["Value"])},
+    "SYS.NVWrite": lambda s, f: {"Status": s.write(_ext(f), f.integer("Offset"), f.octets("Value"))},
 }

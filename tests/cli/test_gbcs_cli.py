@@ -58,3 +58,15 @@ def test_dv3_frames_built_with_pki_keys_verify_and_a_changed_byte_does_not(tmp_p
     wire2 = _run(["gbcs", "encode", str(tmp_path / "s.json"), "--keys", str(keys)]).stdout.strip()
     row = json.loads(_run(["gbcs", "decode", "--keys", str(keys), wire2]).stdout)
     assert row["mac"] == "valid" and row["signature"] == "valid"
+
+
+def test_encode_refuses_a_field_of_the_wrong_kind_naming_it_and_exits_2():
+    base = {"cra": "command", "message_code": "0x0001", "counter": 1, "originator": "90B3D51F30000002",
+            "target": "0000000000000001"}
+    for field, value, says in (("counter", [1], "counter must be a number, not [1]"),
+                               ("originator", 5, "originator must be a string, not 5"),
+                               ("payload", {"x": 1}, "payload must be a string, not {'x': 1}")):
+        r = _run(["gbcs", "encode", "-"], json.dumps({**base, field: value}))
+        assert r.returncode == 2 and says in r.stderr, r.stderr
+    r = _run(["gbcs", "encode", "-"], "[3]")
+    assert r.returncode == 2 and "a message description is a JSON object, not 3" in r.stderr, r.stderr

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator.zigbee.fields import Fields
 from emulator.znp import commands as mt
 from emulator.znp.errors import MtCommandError, MtFrameError, UnknownCommand
 from emulator.znp.mt import MAX_DATA, FrameReader, MtFrame, MtType, Subsystem
@@ -77,4 +78,4 @@ def test_request_parsing_fuzz(cmd: mt.Command, data: bytes):
     except MtCommandError as e:
         assert cmd.name in str(e)
         return
-    assert name is cmd and isinstance(fields, dict)
+    assert name is cmd and isinstance(fields, Fields) and fields.command == cmd.name
