@@ -16,15 +16,15 @@ DSP use the SQLite store (``--db``).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 from emulator.dsp.repository import MemoryRepository
+from emulator.zigbee.jsonvalue import JsonObject
 
 KEEP = 50_000
 _FINISHED_REQUEST = frozenset({"done", "timeout", "refused", "precommand"})
 
 
-def _finished(kind: str, value: dict[str, Any]) -> bool:
+def _finished(kind: str, value: JsonObject) -> bool:
     if kind == "request":
         return value.get("state") in _FINISHED_REQUEST
     if kind == "schedule":
@@ -41,7 +41,7 @@ class AgeingRepository(MemoryRepository):
         self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.aged_out = 0
 
-    def _put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+    def _put(self, kind: str, key: str, value: JsonObject) -> None:
         super()._put(kind, key, value)
         if _finished(kind, value):
             self._finished[(kind, key)] = None
@@ -57,7 +57,7 @@ class AgeingRepository(MemoryRepository):
         super()._delete(kind, key)
         self._finished.pop((kind, key), None)
 
-    def log(self, name: str, record: dict[str, Any]) -> None:
+    def log(self, name: str, record: JsonObject) -> None:
         super().log(name, record)
         records = self._logs[name]
         if len(records) >= 2 * self.keep:  # trimmed in halves: amortised O(1) per record
