@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.devices.endpoint import GbcsEndpoint
@@ -15,11 +16,17 @@ from emulator.gbcs import gbz, utrn
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.keys import KeyStore
 from emulator.gbcs.usecase_builders import UseCaseRequest, builders
+from tests.conftest import need_rtds
 from tests.gbcs.test_rtds_usecases_common import _reference
 from tests.gbcs.test_rtds_usecases_esme import NOW, _esme
 from tests.gbcs.test_utrn import CS01A_SUCCESS, SUPPLIER
 
 GSME = bytes.fromhex("00DB1234567890A1")
+
+
+@pytest.fixture(autouse=True)
+def _reference_set() -> None:
+    need_rtds()  # every test here compares with an RTDS reference message
 CHF = bytes.fromhex("00DB1234567890A2")
 
 
