@@ -4,7 +4,9 @@ radio hands up, and a wait on a condition with a deadline."""
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Callable
+from pathlib import Path
 
 from emulator.transport.han import HanPacket, NullListener
 
@@ -31,3 +33,15 @@ async def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> None
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"condition not met within {seconds} s")
+
+
+def pcap_frames(path: Path) -> list[bytes]:
+    """The frames of a classic pcap file (24-byte file header, 16-byte record headers): read here
+    independently of the project's writer, so the tests check what it wrote."""
+    data = path.read_bytes()
+    frames, pos = [], 24
+    while pos + 16 <= len(data):
+        _, _, incl, _ = struct.unpack_from("<IIII", data, pos)
+        frames.append(data[pos + 16:pos + 16 + incl])
+        pos += 16 + incl
+    return frames

@@ -6,7 +6,6 @@ fragments in the pcap; a radio that cannot carry a frame still refuses it at onc
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ from emulator.zigbee import aps
 from emulator.zigbee.packet import CLUSTER_TUNNELING
 from emulator.zigbee.pcap import parse_frame
 from emulator.znp.fake import FakeZnp
-from tests.radio.radio_support import KEY, METER, Recorder, wait_for
+from tests.radio.radio_support import KEY, METER, Recorder, pcap_frames, wait_for
 
 pytest.importorskip("zigpy_znp")
 
@@ -82,16 +81,6 @@ def test_dv7_a_499_byte_command_goes_down_and_a_300_byte_answer_comes_up_in_frag
     run(main())
 
 
-def _pcap_frames(path: Path) -> list[bytes]:
-    data = path.read_bytes()
-    frames, pos = [], 24
-    while pos + 16 <= len(data):
-        _, _, incl, _ = struct.unpack_from("<IIII", data, pos)
-        frames.append(data[pos + 16:pos + 16 + incl])
-        pos += 16 + incl
-    return frames
-
-
 def test_dv7_ic3_mp121_over_zigpy_znp_the_623_credentials_update_crosses_in_fragments(tmp_path: Path):
     report_path, pcap, trace = tmp_path / "mp121.json", tmp_path / "mp121.pcap", tmp_path / "mp121.jsonl"
     r = subprocess.run([sys.executable, "-m", "emulator", "run", "mp121", "--han", "fake-znp", "--broker", "memory",
@@ -105,7 +94,7 @@ def test_dv7_ic3_mp121_over_zigpy_znp_the_623_credentials_update_crosses_in_frag
     largest = max(len(bytes.fromhex(record["hex"])) for record in map(json.loads, trace.read_text().splitlines())
                   if record["link"] == "han" and record["direction"] == "down")
     assert largest > 2 * 230
-    blocks = [f.aps for f in map(parse_frame, _pcap_frames(pcap))
+    blocks = [f.aps for f in map(parse_frame, pcap_frames(pcap))
               if f.aps.cluster == CLUSTER_TUNNELING and f.aps.fragmentation is not None]
     firsts = [b.block_number for b in blocks if b.fragmentation is aps.Fragmentation.FIRST_BLOCK]
     assert max(firsts) >= -(-largest // 71)  # at least as many blocks of 71 bytes as the GBCS alone needs
