@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seconds", type=float, default=1.0, help="measuring time per figure")
     p.add_argument("--out", type=Path, default=Path("bench"), help="folder for the JSON figures")
     p.add_argument("--premises", type=int, default=20_000, help="fleet: how many premises (default 20,000)")
+    p.add_argument("--workers", type=int, default=2, help="fleet: hubs worker processes (default 2)")
     p.set_defaults(func=_bench)
 
 
@@ -32,7 +33,7 @@ def _pin_one_core() -> str:
         return "unpinned"
 
 
-def _run_suite(name: str, seconds: float, premises: int) -> JsonObject:
+def _run_suite(name: str, seconds: float, premises: int, workers: int) -> JsonObject:
     if name == "codec":
         from emulator.bench import codec
 
@@ -40,7 +41,7 @@ def _run_suite(name: str, seconds: float, premises: int) -> JsonObject:
     if name == "fleet":
         from emulator.bench import fleet
 
-        return fleet.run(seconds, premises=premises)
+        return fleet.run(seconds, premises=premises, workers=workers)
     import importlib
 
     try:
@@ -56,7 +57,7 @@ def _bench(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in suites:
         core = _pin_one_core() if name == "codec" else "all"
-        figures = _run_suite(name, args.seconds, args.premises)
+        figures = _run_suite(name, args.seconds, args.premises, args.workers)
         record = {"suite": name, "python": platform.python_version(), "machine": platform.machine(),
                   "cpus": os.cpu_count(), "core": core, "figures": figures}
         path = args.out / f"{name}.json"
