@@ -86,36 +86,46 @@ class DspService:
         self.completed: OrderedDict[str, Response] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wire: dict[str, tuple[bytes, DownMessage]] = {}  # request id -> (hub, the command as sent)
-        self._wake = asyncio.Event()
+        # The one loop timer that runs the core's timers: (when, handle), armed for the core's next.
+        self._armed: tuple[float, asyncio.TimerHandle] | None = None
+        self._stopped = False
         #: Told of every answer and alert that reaches a user after the synchronous answer
         #: (device responses, time-outs, alerts): the DUIS delivery adapter listens here.
         self.user_listeners: list[Callable[[str, Response | AlertForUser], None]] = []
 
     async def start(self) -> None:
         await self.port.start(self.on_up)
-        self._spawn(self._run_timers())
+        self._arm()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_timers(self) -> None:
-        """Run the core's timers when it says they are due."""
-        while True:
-            self._wake.clear()
-            due = self.core.get_timer()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            sleeper = asyncio.ensure_future(self.clock.sleep_until(due)) if due is not None else None
-            try:
-                await asyncio.wait({waiter} | ({sleeper} if sleeper else set()), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                if sleeper is not None:
-                    sleeper.cancel()
-            await self._apply(self.core.handle_timer(self.clock.now()))
+    def _arm(self) -> None:
+        """Arm the loop timer for the core's next timer, unless one is armed at or before it. One
+        that fires early (the core's next moved later) finds nothing due and arms again: cheaper
+        than re-arming on every output, which a task and a wait per SRV used to do."""
+        due = self.core.get_timer()
+        if due is None or self._stopped or (self._armed is not None and self._armed[0] <= due):
+            return
+        if self._armed is not None:
+            self._armed[1].cancel()
+        loop = asyncio.get_running_loop()
+        self._armed = (due, loop.call_later(max(0.0, due - self.clock.now()), self._fire))
+
+    def _fire(self) -> None:
+        self._armed = None
+        self._spawn(self._timers_due())
+
+    async def _timers_due(self) -> None:
+        await self._apply(self.core.handle_timer(self.clock.now()))  # arms the next one
 
     async def stop(self) -> None:
+        self._stopped = True
+        if self._armed is not None:
+            self._armed[1].cancel()
+            self._armed = None
         for task in list(self._tasks):
             task.cancel()
         await self.port.stop()
@@ -128,7 +138,6 @@ class DspService:
         self.pending[req.request_id] = Pending(req.request_id, user, req.srv, fut)
         outs = self.core.submit(user, req, self.clock.now())
         first = await self._apply(outs, initial=True)
-        self._wake.set()  # a future-dated request or a schedule may now be the next timer
         if first is None:
             self.pending.pop(req.request_id, None)
             return Response(req.request_id, "E1", "no answer from the DSP core")
@@ -187,7 +196,7 @@ class DspService:
                 self._tell_user(out.user, out)
             elif isinstance(out, CspNotification):
                 self.csps[out.region].notify(out)
-        self._wake.set()  # the core's next timer may have changed
+        self._arm()  # the core's next timer may have changed
         return first
 
     def _finish_later(self, request_id: str, response: Response) -> None:
