@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clock import RealClock
+from emulator.devices.chf import ALERT_RESEND_S
 from emulator.dsp.ageing import AgeingRepository
 from emulator.dsp.core import COMMAND_RESEND_S, Dsp
 from emulator.gbcs import frames, identities
@@ -57,6 +58,9 @@ _FAULT = re.compile(r"^(broker-restart|kill-worker)@(\d+(?:\.\d+)?)(?::(\d+))?$"
 #: Codes that say the command did not get through (not that the device refused it): sent again.
 TRANSPORT_FAILURES = frozenset({"E20", "E21"})
 RETRY_PAUSE_S = 1.0
+#: After the requests drained, how long the run waits for raised alerts to settle: two of the
+#: CHF's re-sends of an unacknowledged alert, and a little.
+ALERT_SETTLE_S = 2 * ALERT_RESEND_S + 5.0
 UNFINISHED = "unfinished"
 
 
@@ -363,16 +367,17 @@ async def _load(f: _Fleet, plan: LoadPlan, say: Callable[[str], None]) -> tuple[
                 ticks.sent += 1
             await asyncio.sleep(max(0.0, f.started + ticks.picks / o.rate - loop.time()))
         wall = loop.time() - f.started
-        # Drain: what was accepted is answered (or re-sent until retry_for_s), faults finish, every
-        # alert raised is at the DSP and acknowledged (a hub re-sends an unacknowledged one).
+        # Drain: what was accepted is answered (or re-sent until retry_for_s), faults finish; then
+        # every alert raised is at the DSP, acknowledged and logged (a hub whose alert or ack a
+        # fault lost re-sends it after ALERT_RESEND_S), or counted as not.
         ticks.draining = True
         limit = f.started + o.duration_s + o.retry_for_s + o.response_timeout_s + o.ready_timeout_s
         pending = set(tasks) | set(faults)
-        while (pending or f.ledger.waiting()) and loop.time() < limit:
-            if pending:
-                _, pending = await asyncio.wait(pending, timeout=1.0)
-            else:
-                await asyncio.sleep(0.05)
+        while pending and loop.time() < limit:
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        alerts_limit = min(limit, loop.time() + ALERT_SETTLE_S)
+        while f.ledger.waiting() and loop.time() < alerts_limit:
+            await asyncio.sleep(0.05)
     finally:
         ticker.cancel()
         left = list(tasks) + faults
