@@ -180,6 +180,10 @@ def summary_text(report: dict[str, Any]) -> str:
         ms = report["cpu"]["ms_per_request"]
         lines.append(f"CPU per request: DSP + load {ms['dsp']} ms, broker {ms['broker']} ms, "
                      f"workers {ms['workers']} ms")
+        per = report["cpu"].get("ms_per_message")
+        if per and per != ms:  # alerts in the mix: the CPU over requests and alerts together
+            lines.append(f"CPU per message (requests and alerts): DSP + load {per['dsp']} ms, "
+                         f"broker {per['broker']} ms, workers {per['workers']} ms")
     lines.append("latency (ms)      count     p50     p95     p99     max")
     for name, v in report["latency"].items():
         lines.append(f"  {name:<26s}{v['count']:>7,d} {v['p50_ms']:>7g} {v['p95_ms']:>7g} {v['p99_ms']:>7g} "
