@@ -117,6 +117,8 @@ class RunOptions:
                 raise ValueError(f"--fault {f.kind}@{f.at_s:g} is not within --duration {self.duration_s:g}")
         if self.rate <= 0 or self.duration_s <= 0:
             raise ValueError("--rate and --duration must be more than 0")
+        if self.workers == 0 and all(r.is_alert for r in self.mix):
+            raise ValueError("the mix has only alert rows, and --workers 0 runs no worker to raise them")
 
 
 class WireTap(DspPort):
@@ -395,6 +397,12 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
     """Run the fleet as the module docstring says; the report."""
     options.check()
     say = progress or (lambda line: None)
+    # Alerts are raised through the workers' control channel: with the hubs elsewhere (--workers 0)
+    # the mix's alert rows cannot be driven, and are left out (the report says so).
+    mix = options.mix if options.workers else [r for r in options.mix if not r.is_alert]
+    if len(mix) < len(options.mix):
+        say("fleet run: the mix's alert rows are left out: alerts are raised through worker processes "
+            "(--workers 0 has none)")
     t0 = time.perf_counter()
     broker: EmbeddedBroker | None = None
     if options.broker is None:
@@ -406,14 +414,6 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
     broker_s = time.perf_counter() - t0
     say(f"fleet run: broker {'mosquitto on port ' + str(broker.port) if broker else options.broker} "
         f"({broker_s:.2f} s)")
-    # Alerts are raised through the workers' control channel: with the hubs elsewhere (--workers 0)
-    # the mix's alert rows cannot be driven, and are left out (the report says so).
-    mix = options.mix if options.workers else [r for r in options.mix if not r.is_alert]
-    if len(mix) < len(options.mix):
-        say("fleet run: the mix's alert rows are left out: alerts are raised through worker processes "
-            "(--workers 0 has none)")
-    if not mix:
-        raise StepFailed("the mix has only alert rows, and --workers 0 runs no worker to raise them")
     ledger = AlertLedger(mix)
     control = any(r.is_alert for r in mix)
     workers = [Worker(w, first, count, hub_url, options.seed, secret, options.gsme_wake_s, control=control,

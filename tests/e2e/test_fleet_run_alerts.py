@@ -69,3 +69,10 @@ def test_rm5_fleet_alerts_critical_delivered_non_critical_discarded_none_lost(tm
     assert set(codes) == {"0x8F57", "0x8F1F", "0x8145"}
     assert codes["0x8F57"]["raised"] == rows["outage"]["raised"] + ro["raised"]
     assert codes["0x8F57"]["latency"]["count"] == codes["0x8F57"]["at_dsp"]
+
+
+def test_alerts_need_worker_processes(tmp_path: Path):
+    mix = tmp_path / "alerts-only.csv"
+    mix.write_text("name,weight,srv,target,body,expect\noutage,1,alert,esme,0x8F57,delivered\n")
+    with pytest.raises(ValueError, match="only alert rows, and --workers 0 runs no worker to raise them"):
+        RunOptions(premises=4, workers=0, broker="mqtt://127.0.0.1:1883", mix=load_mix(mix)).check()
