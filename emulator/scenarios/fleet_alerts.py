@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.devices.alerts import alert_is_critical
 from emulator.dsp.ageing import AgeingRepository
 from emulator.dsp.events import AlertForUser
 from emulator.gbcs import frames
@@ -297,7 +298,10 @@ class AlertLedger:
                       "discarded": s.discarded, "to_user": s.to_user, "lost": lost[name],
                       "lost_with_killed_worker": with_killed[name], "unacknowledged": unacked[name],
                       "no_outcome": no_outcome[name]}
-            rows[name] = {"code": f"0x{s.code:04X}", "target": s.target, "expect": s.expect, **counts,
+            # Critical: device-signed, as GBCS frames this code from this meter (devices/alerts.py).
+            critical = alert_is_critical(s.code, "GSME" if s.target == "gsme" else "ESME")
+            rows[name] = {"code": f"0x{s.code:04X}", "target": s.target, "critical": critical, "expect": s.expect,
+                          **counts,
                           "not_raised_why": dict(s.not_raised), "latency": latency_ms(s.run)}
             total, hist = codes.setdefault(f"0x{s.code:04X}", ({}, Histogram(s.run.digits)))
             for k, v in counts.items():

@@ -56,6 +56,8 @@ def test_rm5_fleet_alerts_critical_delivered_non_critical_discarded_none_lost(tm
         assert lat["count"] == r["at_dsp"] and 0 < lat["p50_ms"] <= lat["p99_ms"] <= lat["max_ms"], name
     # RM-5: a Restricted meter's critical alert still reaches the Service User and the SAT log ...
     ro = rows["restricted-outage"]
+    critical = {name: r["critical"] for name, r in rows.items()}
+    assert critical == {"outage": True, "gas-battery": True, "restricted-outage": True, "restricted-clock": False}
     assert (ro["delivered"], ro["to_user"], ro["discarded"]) == (ro["raised"], ro["raised"], 0)
     # ... its non-critical one goes to the diagnostics log only, never to the user.
     rc = rows["restricted-clock"]

@@ -74,7 +74,8 @@ def test_ledger_follows_a_critical_alert_from_raise_to_the_user():
     assert {k: outage[k] for k in ("asked", "raised", "at_dsp", "acknowledged", "delivered", "discarded", "to_user",
                                    "lost")} == {"asked": 1, "raised": 1, "at_dsp": 1, "acknowledged": 1,
                                                 "delivered": 1, "discarded": 0, "to_user": 1, "lost": 0}
-    assert outage["code"] == "0x8F30" and outage["latency"]["count"] == 1
+    assert outage["code"] == "0x8F30" and outage["critical"] is True and outage["latency"]["count"] == 1
+    assert r["rows"]["clock"]["critical"] is False  # 0x810E: outside GBCS's critical block 0x8F00-0x8FFF
     assert outage["latency"]["p50_ms"] == pytest.approx(25.0, rel=0.01)  # HDR: 3 significant digits
     assert r["codes"]["0x8F30"]["delivered"] == 1 and r["unexpected"] == {}
     assert (r["asked"], r["raised"], r["lost"]) == (1, 1, 0)
