@@ -56,6 +56,9 @@ def register(sub: Any) -> None:
                         "else one per 5,000; see docs/fleet.md)")
     h.add_argument("--hubs-file", type=Path, metavar="FILE",
                    help="write every hub EUI of the range here, one a line (the events list the first 16)")
+    h.add_argument("--control", choices=["stdin"], default=None,
+                   help="raise the device alerts asked for on standard input, one JSON line each "
+                        "(fleet run's alerts; emulator/scenarios/alert_control.py)")
     h.set_defaults(func=_hubs)
     d = fsub.add_parser("dsp", help="run the DSP over the broker for premises 0 .. PREMISES-1, with the SSI API")
     d.add_argument("--broker", required=True, help="mqtt://user:pass@host:port (the DSP's user)")
@@ -244,6 +247,7 @@ async def _signalled(main: Callable[[asyncio.Event], Any]) -> Any:
 
 def _hubs(args: argparse.Namespace) -> int:
     from emulator.devices.state_snapshot import StateError
+    from emulator.scenarios.alert_control import AlertControl
     from emulator.scenarios.fleet import HubsReport, check_range, run_hubs
     from emulator.transport.broker import BrokerError, BrokerUrl
 
@@ -263,10 +267,17 @@ def _hubs(args: argparse.Namespace) -> int:
         print(json.dumps({"event": "ready", **{k: doc[k] for k in ("first", "count", "connections", "start_s",
                                                                    "hubs", "hubs_listed")}}), flush=True)
 
+    control = AlertControl() if args.control == "stdin" else None
+
     async def main(stop: asyncio.Event) -> HubsReport:
-        return await run_hubs(url, seed=args.seed, first=first, count=args.count, seconds=args.seconds, stop=stop,
-                              hub_secret=secret, gsme_wake_s=args.gsme_wake, wait_s=args.wait,
-                              links=args.connections, on_ready=ready, state=args.state)
+        try:
+            return await run_hubs(url, seed=args.seed, first=first, count=args.count, seconds=args.seconds,
+                                  stop=stop, hub_secret=secret, gsme_wake_s=args.gsme_wake, wait_s=args.wait,
+                                  links=args.connections, on_ready=ready, state=args.state,
+                                  prepare=control.start if control is not None else None)
+        finally:
+            if control is not None:
+                await control.stop()
 
     try:
         report: HubsReport = asyncio.run(_signalled(main))

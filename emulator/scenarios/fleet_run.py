@@ -8,7 +8,9 @@
 4. the load: requests from the mix (load_mix.py) at ``rate`` per second, the same sequence for
    the same seed, at most ``max_inflight`` outstanding; a request that fails for want of
    transport (E20 unreachable, E21 timed out) is sent again until ``retry_for_s`` after its first
-   send - so a fault may delay a request, never lose it;
+   send - so a fault may delay a request, never lose it. The mix's alert rows are in the same
+   sequence: the premises' worker is told to have that meter raise the alert (alert_control.py),
+   and the alert is followed to the DSP (fleet_alerts.py);
 5. faults at set times (``broker-restart@T``, ``kill-worker@T[:W]``): the broker killed and
    started again on its port and persistence; a worker killed with SIGKILL, started again, and
    its premises installed again (a fresh worker keeps no state);
@@ -28,13 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clock import RealClock
+from emulator.devices.chf import ALERT_RESEND_S
 from emulator.dsp.ageing import AgeingRepository
 from emulator.dsp.core import COMMAND_RESEND_S, Dsp
 from emulator.gbcs import frames, identities
 from emulator.gbcs.errors import GbcsError
 from emulator.pki.generate import device_eui
 from emulator.scenarios import fleet
+from emulator.scenarios.alert_control import RaiseAlert
 from emulator.scenarios.counters import CounterWatch
+from emulator.scenarios.fleet_alerts import NOT_SENT_WORKER_DOWN, AlertLedger, AlertLogRepository
 from emulator.scenarios.fleet_stats import FaultRecord, KindStats, Tracker, latency_ms, progress_line, second_record
 from emulator.scenarios.fleet_workers import Worker, cpu_s, memory_kb, split
 from emulator.scenarios.load_mix import LoadPlan, MixRow, Pick, load_mix, restricted_premises
@@ -44,7 +49,7 @@ from emulator.transport.broker import BrokerUrl, EmbeddedBroker
 from emulator.transport.dsp_service import DspService
 from emulator.transport.mqtt_wan import MqttDspPort
 from emulator.transport.wan import DspPort, UpHandler
-from emulator.transport.wan_messages import Command, DeviceAlert, DeviceResponse, DownMessage, UpMessage
+from emulator.transport.wan_messages import Ack, Command, DeviceAlert, DeviceResponse, DownMessage, UpMessage
 from emulator.zigbee import ota_file
 from emulator.zigbee.eui64 import Eui64
 
@@ -53,6 +58,9 @@ _FAULT = re.compile(r"^(broker-restart|kill-worker)@(\d+(?:\.\d+)?)(?::(\d+))?$"
 #: Codes that say the command did not get through (not that the device refused it): sent again.
 TRANSPORT_FAILURES = frozenset({"E20", "E21"})
 RETRY_PAUSE_S = 1.0
+#: After the requests drained, how long the run waits for raised alerts to settle: two of the
+#: CHF's re-sends of an unacknowledged alert, and a little.
+ALERT_SETTLE_S = 2 * ALERT_RESEND_S + 5.0
 UNFINISHED = "unfinished"
 
 
@@ -109,14 +117,18 @@ class RunOptions:
                 raise ValueError(f"--fault {f.kind}@{f.at_s:g} is not within --duration {self.duration_s:g}")
         if self.rate <= 0 or self.duration_s <= 0:
             raise ValueError("--rate and --duration must be more than 0")
+        if self.workers == 0 and all(r.is_alert for r in self.mix):
+            raise ValueError("the mix has only alert rows, and --workers 0 runs no worker to raise them")
 
 
 class WireTap(DspPort):
     """The DSP's port, reading the GBCS counters of what goes down and comes up (counters.py),
-    counting re-sent commands and alerts. The frames go on unchanged."""
+    counting re-sent commands and alerts, and telling ``ledger`` of alerts up and acks down. The
+    frames go on unchanged."""
 
-    def __init__(self, inner: DspPort) -> None:
+    def __init__(self, inner: DspPort, ledger: AlertLedger | None = None) -> None:
         self.inner = inner
+        self.ledger = ledger
         self.counters = CounterWatch()
         self.alerts = CounterWatch()
         self.alerts_received = 0
@@ -130,6 +142,8 @@ class WireTap(DspPort):
                 if msg is not None and isinstance(message, DeviceAlert):
                     if self.alerts.received((msg.originator, msg.target), msg.counter, solicited=False) != "duplicate":
                         self.alerts_received += 1
+                    if self.ledger is not None:
+                        self.ledger.arrived(msg.originator, msg.counter, message.id, time.monotonic())
                 elif msg is not None:
                     self.counters.received((msg.target, msg.originator), msg.counter)
             await on_up(hub, message)
@@ -137,6 +151,8 @@ class WireTap(DspPort):
         await self.inner.start(up)
 
     async def send(self, hub: bytes, message: DownMessage) -> None:
+        if isinstance(message, Ack) and self.ledger is not None:
+            self.ledger.acknowledged(message.ids)
         if isinstance(message, Command):
             mid = message.id
             if mid in self._sent_ids:
@@ -174,6 +190,7 @@ class _Fleet:
     user: ServiceUser
     bodies: dict[str, Callable[[int], dict[str, Any]]]
     tracker: Tracker
+    ledger: AlertLedger
     started: float = 0.0
 
 
@@ -232,6 +249,17 @@ async def _request(f: _Fleet, pick: Pick, sem: asyncio.Semaphore) -> None:
         f.tracker.end(token, pick.row.name, code, accepted, loop.time())
 
 
+def _raise_alert(f: _Fleet, pick: Pick) -> None:
+    """Tell the worker of the premises to have the meter raise the row's alert (its answer goes
+    to the ledger); a worker that is down cannot take it: not raised."""
+    ident = f.ledger.ask(pick.row, pick.premises)
+    device = "GSME" if pick.row.target == "gsme" else "ESME"
+    worker = next((w for w in f.workers if w.first <= pick.premises < w.first + w.count), None)
+    line = RaiseAlert(ident, pick.premises, device, pick.row.alert_code).line()
+    if worker is None or not worker.send(line):
+        f.ledger.not_sent(ident, NOT_SENT_WORKER_DOWN)
+
+
 async def _commission(f: _Fleet, premises: range) -> dict[str, str]:
     """Install and commission ``premises`` (again, after a worker restart: its hubs are fresh)."""
     for i in premises:
@@ -274,6 +302,7 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
     f.tracker.fault(record, loop.time(), f.tap.resends)
     say(f"fleet run: fault at {fault.at_s:g} s: worker {w.index} (premises {w.first}..{w.first + w.count - 1}) killed")
     await w.kill()
+    f.ledger.worker_killed(range(w.first, w.first + w.count), time.monotonic())
     await w.start()
     await w.wait_ready(f.options.ready_timeout_s)
     back = loop.time() - record.started
@@ -292,12 +321,14 @@ class _Ticks:
     f: _Fleet
     say: Callable[[str], None]
     seconds: list[dict[str, Any]] = field(default_factory=list)
-    sent: int = 0
+    sent: int = 0                        # requests
+    picks: int = 0                       # requests and alerts: what the rate paces
     draining: bool = False
     _done_before: int = 0
 
     def tick(self) -> None:
         rec = second_record(len(self.seconds) + 1, self.f.tracker, self._done_before, self.sent)
+        rec["alerts"] = self.f.ledger.second_record()
         self._done_before = rec["done"]
         self.seconds.append(rec)
         line = progress_line(rec, sum(self.f.tracker.errors_by_code().values()), self.f.tap.alerts_received)
@@ -326,19 +357,29 @@ async def _load(f: _Fleet, plan: LoadPlan, say: Callable[[str], None]) -> tuple[
         while loop.time() - f.started < o.duration_s:
             await sem.acquire()
             pick = next(plan)
-            f.tracker.kinds[pick.row.name].sent += 1
-            task = asyncio.ensure_future(_request(f, pick, sem))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            ticks.sent += 1
-            await asyncio.sleep(max(0.0, f.started + ticks.sent / o.rate - loop.time()))
+            ticks.picks += 1
+            if pick.row.is_alert:
+                sem.release()
+                _raise_alert(f, pick)
+            else:
+                f.tracker.kinds[pick.row.name].sent += 1
+                task = asyncio.ensure_future(_request(f, pick, sem))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                ticks.sent += 1
+            await asyncio.sleep(max(0.0, f.started + ticks.picks / o.rate - loop.time()))
         wall = loop.time() - f.started
-        # Drain: what was accepted is answered (or re-sent until retry_for_s), faults finish.
+        # Drain: what was accepted is answered (or re-sent until retry_for_s), faults finish; then
+        # every alert raised is at the DSP, acknowledged and logged (a hub whose alert or ack a
+        # fault lost re-sends it after ALERT_RESEND_S), or counted as not.
         ticks.draining = True
         limit = f.started + o.duration_s + o.retry_for_s + o.response_timeout_s + o.ready_timeout_s
         pending = set(tasks) | set(faults)
         while pending and loop.time() < limit:
             _, pending = await asyncio.wait(pending, timeout=1.0)
+        alerts_limit = min(limit, loop.time() + ALERT_SETTLE_S)
+        while f.ledger.waiting() and loop.time() < alerts_limit:
+            await asyncio.sleep(0.05)
     finally:
         ticker.cancel()
         left = list(tasks) + faults
@@ -356,6 +397,12 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
     """Run the fleet as the module docstring says; the report."""
     options.check()
     say = progress or (lambda line: None)
+    # Alerts are raised through the workers' control channel: with the hubs elsewhere (--workers 0)
+    # the mix's alert rows cannot be driven, and are left out (the report says so).
+    mix = options.mix if options.workers else [r for r in options.mix if not r.is_alert]
+    if len(mix) < len(options.mix):
+        say("fleet run: the mix's alert rows are left out: alerts are raised through worker processes "
+            "(--workers 0 has none)")
     t0 = time.perf_counter()
     broker: EmbeddedBroker | None = None
     if options.broker is None:
@@ -367,7 +414,10 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
     broker_s = time.perf_counter() - t0
     say(f"fleet run: broker {'mosquitto on port ' + str(broker.port) if broker else options.broker} "
         f"({broker_s:.2f} s)")
-    workers = [Worker(w, first, count, hub_url, options.seed, secret, options.gsme_wake_s)
+    ledger = AlertLedger(mix)
+    control = any(r.is_alert for r in mix)
+    workers = [Worker(w, first, count, hub_url, options.seed, secret, options.gsme_wake_s, control=control,
+                      on_reply=ledger.on_reply)
                for w, (first, count) in enumerate(split(options.premises, options.workers) if options.workers else [])]
     service: DspService | None = None
     try:
@@ -380,20 +430,21 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
             f"({hubs_ready_s:.1f} s)")
         keys, _ = key_stores(options.seed, options.premises)
         dsp_keys = view(keys, [identities.ACB, identities.TRANSITIONAL_COS])
-        repo = AgeingRepository()
+        repo = AlertLogRepository(ledger.logged)  # the DSP's SAT and diagnostics logs tell the ledger
         core = Dsp(repo, None, USERS, keys=dsp_keys)
         core.resend_s = options.resend_s
         # The DSP gives a GSME an hour (it answers when it next wakes); these wake every gsme_wake_s.
         core.device_timeouts["GSME"] = options.response_timeout_s + options.gsme_wake_s
         fleet.add_inventory(core, options.seed, [fleet.fleet_profile()] * options.premises)
-        tap = WireTap(MqttDspPort(dsp_url))
+        tap = WireTap(MqttDspPort(dsp_url), ledger)
         joins = fleet.JoinWatch(tap)
         clock = RealClock()
         service = DspService(core, joins, dsp_keys, clock, options.response_timeout_s)
+        service.user_listeners.append(ledger.user_told)
         await service.start()
         user = ServiceUser(SUPPLIER, "IS", service, view(keys, [bytes.fromhex(SUPPLIER)]), clock)
-        tracker = Tracker({r.name: KindStats(r.srv, r.expect) for r in options.mix})
-        f = _Fleet(options, broker, workers, service, joins, tap, user, _bodies(options), tracker)
+        tracker = Tracker({r.name: KindStats(r.srv, r.expect) for r in mix if not r.is_alert})
+        f = _Fleet(options, broker, workers, service, joins, tap, user, _bodies(options), tracker, ledger)
         failed = await _commission(f, range(options.premises))
         commissioned_s = time.perf_counter() - t0
         say(f"fleet run: {options.premises - len(failed):,} premises commissioned ({commissioned_s:.1f} s)")
@@ -403,7 +454,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         ok = [i for i in range(options.premises) if f"P{i:04d}" not in failed]
         if not ok:
             raise StepFailed(f"no premises was commissioned: {next(iter(failed.values()))}")
-        rows = options.mix if restricted else [r for r in options.mix if r.target != "restricted-esme"]
+        rows = mix if restricted else [r for r in mix if r.target != "restricted-esme"]
         plan = LoadPlan(rows, options.seed, options.premises, restricted)
         plan.open = [i for i in plan.open if f"P{i:04d}" not in failed]
         rss = [w.memory_kb() for w in workers]
@@ -416,7 +467,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         dsp_rss, _ = memory_kb(os.getpid())
         report = _report(options, broker, f, failed, restricted, broker_s, hubs_ready_s, commissioned_s, rss,
                          rss_after, dsp_rss, sent, wall, seconds, repo)
-        report["cpu"] = _cpu_report(cpu, tracker.done())
+        report["cpu"] = _cpu_report(cpu, tracker.done(), sum(s.raised for s in ledger.rows.values()))
         return report
     finally:
         if service is not None:
@@ -436,12 +487,16 @@ def _cpu(f: _Fleet) -> dict[str, float]:
     return out
 
 
-def _cpu_report(cpu: dict[str, float], done: int) -> dict[str, Any]:
+def _cpu_report(cpu: dict[str, float], done: int, alerts: int = 0) -> dict[str, Any]:
     """CPU seconds during the load, and per request in ms: what a core can carry, whatever else
-    the machine runs (a wall-clock rate on a shared machine says more about the neighbours)."""
+    the machine runs (a wall-clock rate on a shared machine says more about the neighbours).
+    The mix's alerts cost CPU too (raised, signed, sent; checked, logged, acknowledged):
+    ``ms_per_message`` counts requests and alerts raised together."""
     workers = sum(v for k, v in cpu.items() if k.startswith("worker"))
     per = {"dsp": cpu.get("dsp", 0.0), "broker": cpu.get("broker", 0.0), "workers": round(workers, 2)}
-    return {"seconds": cpu, "ms_per_request": {k: round(1000 * v / done, 3) if done else None for k, v in per.items()}}
+    messages = done + alerts
+    return {"seconds": cpu, "ms_per_request": {k: round(1000 * v / done, 3) if done else None for k, v in per.items()},
+            "ms_per_message": {k: round(1000 * v / messages, 3) if messages else None for k, v in per.items()}}
 
 
 def _report(o: RunOptions, broker: EmbeddedBroker | None, f: _Fleet, failed: dict[str, str], restricted: list[int],
@@ -475,12 +530,14 @@ def _report(o: RunOptions, broker: EmbeddedBroker | None, f: _Fleet, failed: dic
         "latency": {name: latency_ms(k.run) for name, k in t.kinds.items() if k.run.total},
         "counters": {"lost": f.tap.counters.lost(), "reordered": f.tap.counters.reordered,
                      "duplicates": f.tap.counters.duplicates, "unsolicited": f.tap.counters.unsolicited},
-        "alerts": {"received": f.tap.alerts_received, "reordered": f.tap.alerts.reordered,
+        "alerts": {"driven": f.ledger.report() if f.ledger.rows else None,
+                   "received": f.tap.alerts_received, "reordered": f.tap.alerts.reordered,
                    "duplicates": f.tap.alerts.duplicates},
         "retries": {"dsp_resends": f.tap.resends, "load_resends": t.resends},
         "faults": [r.to_dict() for r in t.faults],
         "seconds": seconds,
-        "mix": [{"name": r.name, "weight": r.weight, "srv": r.srv, "target": r.target, "expect": r.expect}
+        "mix": [{"name": r.name, "weight": r.weight, "srv": r.srv, "target": r.target, "body": r.body,
+                 "expect": r.expect}
                 for r in o.mix],
     }
 

@@ -180,10 +180,15 @@ def summary_text(report: dict[str, Any]) -> str:
         ms = report["cpu"]["ms_per_request"]
         lines.append(f"CPU per request: DSP + load {ms['dsp']} ms, broker {ms['broker']} ms, "
                      f"workers {ms['workers']} ms")
+        per = report["cpu"].get("ms_per_message")
+        if per and per != ms:  # alerts in the mix: the CPU over requests and alerts together
+            lines.append(f"CPU per message (requests and alerts): DSP + load {per['dsp']} ms, "
+                         f"broker {per['broker']} ms, workers {per['workers']} ms")
     lines.append("latency (ms)      count     p50     p95     p99     max")
     for name, v in report["latency"].items():
         lines.append(f"  {name:<26s}{v['count']:>7,d} {v['p50_ms']:>7g} {v['p95_ms']:>7g} {v['p99_ms']:>7g} "
                      f"{v['max_ms']:>7g}")
+    lines.extend(_alert_lines(report["alerts"].get("driven")))
     if report["errors_by_code"]:
         lines.append("errors by DUIS code: " + ", ".join(f"{c} {n}" for c, n in report["errors_by_code"].items()))
     for f in report["faults"]:
@@ -191,3 +196,23 @@ def summary_text(report: dict[str, Any]) -> str:
         lines.append(f"fault {f['fault']} at {f['at_s']:g} s: recovery {rec}, DSP re-sends {f['dsp_resends']}, "
                      f"load re-sends {f['load_resends']} ({f['detail']})")
     return "\n".join(lines)
+
+
+def _alert_lines(driven: dict[str, Any] | None) -> list[str]:
+    """The alerts the mix had raised (fleet_alerts.py): totals, then raise -> DSP latency per code."""
+    if not driven:
+        return []
+    lines = [f"alerts raised by the mix: {driven['raised']:,} of {driven['asked']:,} asked "
+             f"({driven['not_raised']:,} not raised); at the DSP {driven['at_dsp']:,}, acknowledged "
+             f"{driven['acknowledged']:,}, delivered {driven['delivered']:,} (to the user {driven['to_user']:,}), "
+             f"discarded {driven['discarded']:,}, lost {driven['lost']:,}"
+             + (f" ({driven['lost_with_killed_worker']:,} with a killed worker)"
+                if driven["lost_with_killed_worker"] else "")]
+    if driven["unexpected"]:
+        lines.append("alerts not as the mix expects: " + ", ".join(f"{k} {n}" for k, n in driven["unexpected"].items()))
+    lines.append("alert raise->DSP (ms) count     p50     p95     p99     max")
+    for code, v in driven["codes"].items():
+        lat = v["latency"]
+        lines.append(f"  {code:<19s}{lat['count']:>7,d} {lat['p50_ms']:>7g} {lat['p95_ms']:>7g} {lat['p99_ms']:>7g} "
+                     f"{lat['max_ms']:>7g}")
+    return lines

@@ -3,7 +3,11 @@ unchanged) over a premises range, started, watched, killed and started again her
 
 A worker prints one JSON line ``{"event": "ready", ...}`` once its hubs are on the broker, and
 ``{"event": "stopped", ...}`` when it ends; its standard error is kept (the last lines) to say
-why one failed. Memory is read from ``/proc/<pid>/status`` (VmRSS now, VmHWM peak)."""
+why one failed. Memory is read from ``/proc/<pid>/status`` (VmRSS now, VmHWM peak).
+
+With ``control``, the worker is started with ``--control stdin``: :meth:`Worker.send` writes the
+driver's alert commands to its standard input, and its answers (alert_control.py) go to
+``on_reply``."""
 
 from __future__ import annotations
 
@@ -15,10 +19,12 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.scenarios.alert_control import AlertRaised, AlertRefused, parse_reply
 from emulator.scenarios.fleet import HUB_SECRET_ENV
 from emulator.transport.broker import BrokerError
 
@@ -77,6 +83,8 @@ class Worker:
     starts: int = 0
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     stopped: dict[str, Any] = field(default_factory=dict)
+    control: bool = False
+    on_reply: Callable[[AlertRaised | AlertRefused], None] | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -90,7 +98,9 @@ class Worker:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "emulator", "fleet", "hubs", "--broker", self.broker, "--first", str(self.first),
             "--count", str(self.count), "--seed", str(self.seed), "--gsme-wake", f"{self.gsme_wake_s:g}",
-            env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *(["--control", "stdin"] if self.control else []),
+            env=env, stdin=asyncio.subprocess.PIPE if self.control else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT)
         self._readers = [asyncio.ensure_future(self._read_stdout(self.proc)),
                          asyncio.ensure_future(self._read_stderr(self.proc))]
@@ -105,6 +115,8 @@ class Worker:
                     self._ready.set()
                 elif isinstance(doc, dict) and doc.get("event") == "stopped":
                     self.stopped = doc
+                elif self.on_reply is not None and (reply := parse_reply(doc)) is not None:
+                    self.on_reply(reply)
 
     async def _read_stderr(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
@@ -128,6 +140,17 @@ class Worker:
         state = f"exited with status {self.proc.returncode}" if self.proc.returncode is not None else \
             f"not ready after {timeout:g} s"
         raise BrokerError(f"worker {self.index} (premises {self.first}..{self.first + self.count - 1}) {state}: {why}")
+
+    def send(self, line: bytes) -> bool:
+        """Write a control line to the worker (``control``); False if it is not running to take it."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None or proc.stdin is None or proc.stdin.is_closing():
+            return False
+        try:
+            proc.stdin.write(line)
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            return False
+        return True
 
     def cpu_s(self) -> float:
         return cpu_s(self.proc.pid) if self.proc is not None and self.proc.returncode is None else 0.0

@@ -1,6 +1,12 @@
 """The fleet's SRV mix: a data file (``emulator/data/load_mix.csv``, or ``--mix FILE``) of request
 kinds with weights, and the seeded sequence of (kind, premises) a load generator sends.
 
+A row whose ``srv`` is ``alert`` is a device alert, not a request: the meter named by ``target``
+(``esme``, ``gsme`` or ``restricted-esme``) of the premises drawn raises alert ``body`` (its code,
+e.g. ``0x8F57``), and ``expect`` says what the DSP should do with it: ``delivered`` (to the
+Service User and the SAT log) or ``discarded`` (a non-critical alert from a Restricted meter, to
+the diagnostics log only: RM-5). Alerts share the weights, and the rate, with the requests.
+
 A file that cannot be used is refused with one line naming the file, the line and what is
 wrong (:class:`MixError`). The same seed always gives the same sequence (``random.Random``)."""
 
@@ -25,6 +31,11 @@ TARGETS = ("esme", "gsme", "chf", "restricted-esme", "dcc")
 #: Bodies a row may name; the load generator builds each (an OTA image, a schedule).
 BODIES = ("none", "firmware", "daily-read-schedule")
 _CODE = re.compile(r"^[IEW]\d{1,3}$")
+#: The ``srv`` of an alert row, who may raise one, and what the DSP may do with it (RM-5).
+ALERT = "alert"
+ALERT_TARGETS = ("esme", "gsme", "restricted-esme")
+ALERT_OUTCOMES = ("delivered", "discarded")
+_ALERT_CODE = re.compile(r"^0[xX][0-9A-Fa-f]{4}$")
 
 
 class MixError(ValueError):
@@ -39,6 +50,15 @@ class MixRow:
     target: str
     body: str
     expect: str
+
+    @property
+    def is_alert(self) -> bool:
+        return self.srv == ALERT
+
+    @property
+    def alert_code(self) -> int:
+        """The alert code of an alert row (its ``body``)."""
+        return int(self.body, 16)
 
 
 def default_mix_text() -> str:
@@ -86,6 +106,9 @@ def _row(source: str, n: int, cells: list[str], before: Sequence[MixRow]) -> Mix
         raise MixError(f"{where}: weight {weight_text!r} is not a number") from None
     if not weight > 0 or weight == float("inf"):
         raise MixError(f"{where}: weight {weight_text} must be more than 0")
+    if srv == ALERT:
+        _alert_row(where, target, body, expect)
+        return MixRow(name, weight, srv, target, body.upper().replace("0X", "0x"), expect)
     info = catalogue.srvs().get(srv)
     if info is None:
         raise MixError(f"{where}: SRV {srv!r} is not in the DUIS catalogue")
@@ -99,6 +122,15 @@ def _row(source: str, n: int, cells: list[str], before: Sequence[MixRow]) -> Mix
     if not _CODE.match(expect):
         raise MixError(f"{where}: expect {expect!r} is not a DUIS response code such as I0 or E72")
     return MixRow(name, weight, srv, target, body, expect)
+
+
+def _alert_row(where: str, target: str, body: str, expect: str) -> None:
+    if target not in ALERT_TARGETS:
+        raise MixError(f"{where}: an alert is raised by one of {', '.join(ALERT_TARGETS)}, not {target!r}")
+    if not _ALERT_CODE.match(body) or int(body, 16) not in catalogue.alert_codes():
+        raise MixError(f"{where}: alert code {body!r} is not a GBCS alert code such as 0x8F57")
+    if expect not in ALERT_OUTCOMES:
+        raise MixError(f"{where}: an alert expects {' or '.join(ALERT_OUTCOMES)}, not {expect!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,11 +31,18 @@ def _run(**kw: Any) -> dict[str, Any]:
     return report
 
 
-def _nothing_lost(report: dict[str, Any]) -> None:
+def _nothing_lost(report: dict[str, Any], killed: bool = False) -> None:
     assert report["start"]["commission_failures"] == 0
     assert report["accepted"] > 0
     assert report["lost"] == 0 and report["unfinished"] == 0, report["unexpected"]
     assert report["throughput"]["done"] == report["throughput"]["sent"]
+    # The default mix has alerts: every one raised reached the DSP and was acknowledged (only a
+    # killed worker may take with it one it had raised and not yet sent up).
+    alerts = report["alerts"]["driven"]
+    assert alerts["raised"] > 0 and alerts["unexpected"] == {}
+    assert alerts["lost"] == (alerts["lost_with_killed_worker"] if killed else 0)
+    assert alerts["acknowledged"] == alerts["at_dsp"] == alerts["raised"] - alerts["lost"]
+    assert alerts["delivered"] + alerts["discarded"] == alerts["at_dsp"]
 
 
 def test_fleet_run_ten_premises_two_workers(tmp_path: Path):
@@ -71,7 +78,7 @@ def test_fleet_run_broker_restart_loses_nothing():
 
 def test_fleet_run_kill_worker_loses_nothing():
     report = _run(faults=[Fault("kill-worker", 1.5, worker=1)])
-    _nothing_lost(report)
+    _nothing_lost(report, killed=True)
     (fault,) = report["faults"]
     assert fault["fault"] == "kill-worker" and fault["recovery_s"] is not None and fault["premises_affected"] == 3
     # What the dead worker held was sent again: by the DSP's re-send rule, or by the load generator.

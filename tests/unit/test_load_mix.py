@@ -15,7 +15,7 @@ HEAD = "name,weight,srv,target,body,expect\n"
 
 def test_default_mix_is_sixty_percent_reads():
     rows = load_mix()
-    total = sum(r.weight for r in rows)
+    total = sum(r.weight for r in rows if r.srv != "alert")
     # Read SRVs by number: 4.x reads, 6.2.x configuration reads, 11.2 firmware version (wan.md: ~60 %).
     reads = sum(r.weight for r in rows if r.srv.startswith(("4.", "6.2.")) or r.srv == "11.2")
     assert total == 100 and reads == 60
@@ -40,6 +40,13 @@ def test_default_mix_is_sixty_percent_reads():
     (HEAD + "a,1,4.1.1,esme,none\n", "x.csv line 2: 5 columns, expected 6 (name,weight,srv,target,body,expect)"),
     (HEAD + "a,1,4.1.1,esme,none,I0\na,2,4.6.1,esme,none,I0\n",
      "x.csv line 3: name 'a' is empty or used by an earlier row"),
+    (HEAD + "a,1,alert,chf,0x8F57,delivered\n",
+     "x.csv line 2: an alert is raised by one of esme, gsme, restricted-esme, not 'chf'"),
+    (HEAD + "a,1,alert,esme,8F57,delivered\n",
+     "x.csv line 2: alert code '8F57' is not a GBCS alert code such as 0x8F57"),
+    (HEAD + "a,1,alert,esme,0x1234,delivered\n",
+     "x.csv line 2: alert code '0x1234' is not a GBCS alert code such as 0x8F57"),
+    (HEAD + "a,1,alert,esme,0x8F57,I0\n", "x.csv line 2: an alert expects delivered or discarded, not 'I0'"),
 ])
 def test_a_bad_mix_is_one_line_naming_the_line(text: str, message: str):
     with pytest.raises(MixError) as e:
@@ -69,8 +76,10 @@ def test_the_plan_keeps_the_weights_and_the_restricted_split():
     restricted = restricted_premises(1, 50, 0.1)
     picks = _picks(1, 20_000, restricted)
     shares = Counter(name for name, _ in picks)
-    assert abs(shares["read-instantaneous"] / 20_000 - 0.20) < 0.015
-    assert abs(shares["firmware"] / 20_000 - 0.02) < 0.005
+    # Weights over the whole default mix: 100 of requests and 20 of alerts.
+    assert abs(shares["read-instantaneous"] / 20_000 - 20 / 120) < 0.015
+    assert abs(shares["firmware"] / 20_000 - 2 / 120) < 0.005
+    assert abs(shares["restricted-alert-clock-adjusted"] / 20_000 - 2 / 120) < 0.005
     for name, premises in picks:
         assert (premises in restricted) == name.startswith("restricted-")
 
@@ -79,3 +88,23 @@ def test_a_mix_to_restricted_meters_needs_one():
     with pytest.raises(ValueError, match="no premises is Restricted"):
         LoadPlan(load_mix(), 1, 10, [])
     assert restricted_premises(1, 1, 0.5) == [] and len(restricted_premises(1, 4, 1.0)) == 3
+
+
+def test_alert_rows_name_the_meter_the_code_and_the_outcome():
+    rows = parse_mix(HEAD + "read,3,4.1.1,esme,none,I0\n"
+                     "outage,1,alert,restricted-esme,0x8f57,delivered\n"
+                     "clock,2,alert,gsme,0x8145,discarded\n", "x.csv")
+    assert [(r.name, r.is_alert) for r in rows] == [("read", False), ("outage", True), ("clock", True)]
+    assert (rows[1].body, rows[1].alert_code, rows[1].target, rows[1].expect) == \
+        ("0x8F57", 0x8F57, "restricted-esme", "delivered")
+    assert (rows[2].alert_code, rows[2].target, rows[2].expect) == (0x8145, "gsme", "discarded")
+
+
+def test_default_mix_alerts_critical_and_not_some_from_restricted_meters():
+    alerts = {r.name: (r.target, r.body, r.expect, r.weight) for r in load_mix() if r.srv == "alert"}
+    assert sum(w for *_, w in alerts.values()) == 20
+    # RM-5: a Restricted meter's critical supply alert is delivered, its clock alert (0x8145,
+    # non-critical, restricted_alerts.csv: discard) goes to the diagnostics log only.
+    assert alerts["restricted-alert-supply-interrupted"][:3] == ("restricted-esme", "0x8F57", "delivered")
+    assert alerts["restricted-alert-clock-adjusted"][:3] == ("restricted-esme", "0x8145", "discarded")
+    assert {t for t, *_ in alerts.values()} == {"esme", "gsme", "restricted-esme"}
