@@ -163,7 +163,8 @@ class MeterRunner:
 
     def _apply(self, out: Output) -> None:
         for packet in out.han:
-            self._spawn(self.link.send(packet))
+            if not self.link.send_now(packet):  # the virtual bus takes it at once: no task per frame
+                self._spawn(self.link.send(packet))
         if out.poll:
             self._spawn(self._poll())
         if self.sink is not None:

@@ -10,7 +10,6 @@ a window of 5 blocks and 50 ms between frames.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -62,7 +61,7 @@ def split(packet: HanPacket, size: int = FRAGMENT_SIZE) -> list[HanPacket]:
     if count > MAX_BLOCKS:
         raise ZigbeeEncodeError(f"{len(data)} bytes need {count} blocks of {size}; APS carries at most "
                                 f"{MAX_BLOCKS}", field="apsf.block_count")
-    return [dataclasses.replace(packet, payload=data[i * size:(i + 1) * size], fragment=(i, count))
+    return [packet.with_payload(data[i * size:(i + 1) * size], (i, count))
             for i in range(count)]
 
 
@@ -224,5 +223,4 @@ class Receiver:
             return ack, None
         self.current = None
         self.finished.append((tag, count))
-        return ack if ack is not None else count, dataclasses.replace(first, payload=reassembly.payload(),
-                                                                      fragment=None)
+        return ack if ack is not None else count, first.with_payload(reassembly.payload())

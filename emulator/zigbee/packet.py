@@ -39,4 +39,14 @@ class HanPacket:
     """(block index, block count) when this frame is one APS fragment of a larger ASDU (the payload
     is then that block; ``emulator.zigbee.apsf``); None for a whole frame."""
 
+    # Built field by field: ``dataclasses.replace`` looks every field up again on each call, and the
+    # virtual bus makes several of these per message (fragments, addresses).
+    def with_payload(self, payload: bytes, fragment: tuple[int, int] | None = None) -> HanPacket:
+        """This frame carrying ``payload`` (a block of it, with ``fragment``, or the whole reassembled)."""
+        return HanPacket(self.src, self.dst, self.cluster, payload, self.src_ep, self.dst_ep, self.profile,
+                         self.src_nwk, self.dst_nwk, self.aps_secured, self.lqi, fragment)
 
+    def addressed(self, src_nwk: int, dst_nwk: int) -> HanPacket:
+        """This frame with the NWK short addresses the network gave its ends."""
+        return HanPacket(self.src, self.dst, self.cluster, self.payload, self.src_ep, self.dst_ep, self.profile,
+                         src_nwk, dst_nwk, self.aps_secured, self.lqi, self.fragment)
