@@ -203,10 +203,11 @@ class Receiver:
         """(the acknowledgement to send: blocks below this index are in, or None; the whole
         message once complete, or None). Raises :class:`ApsfError` for a block that cannot belong."""
         index, count = packet.fragment or (0, 1)
-        done = next((n for t, n in self.finished if t == tag), None)
-        if done is not None:
-            return done, None  # a repeat of a message already delivered: acknowledge it again
         if self.current is None or self.current[0] != tag:
+            # Not the message being put together (whose tag cannot be among the finished ones).
+            done = next((n for t, n in self.finished if t == tag), None)
+            if done is not None:
+                return done, None  # a repeat of a message already delivered: acknowledge it again
             if index != 0 and self.current is None:
                 raise ApsfError(f"block {index}/{count} without its first block", field="apsf.block_number")
             self.current = (tag, packet, Reassembly(count, self.window))
