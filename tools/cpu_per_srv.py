@@ -34,6 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# The package of the checkout this tool is in (an A/B run starts a copy of another revision's tools/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from emulator.clock import RealClock
 from emulator.devices.profile import PremisesProfile
 from emulator.dsp.model import Status
@@ -169,5 +172,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main())
