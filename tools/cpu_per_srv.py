@@ -4,14 +4,18 @@ Builds ``--premises`` premises on the in-memory WAN (``build_world``, as ``bench
 each ESME in its CHF's device log and joins it, registers them Commissioned in the DSP (as ``bench
 fleet`` installs its read premises), then sends ``--requests`` SRV 4.1.1 reads, ``--concurrency``
 outstanding, round robin over the ESMEs. CPU time (``time.process_time``) is steadier than wall time
-on a shared machine. Every asyncio callback's CPU time is charged to the side whose code it runs
-(the callback's function, or the coroutine a task step resumes):
+on a shared machine. The process's CPU time is split by side: every asyncio callback's time is
+charged to the side whose code it runs (the callback's function, or the coroutine a task step
+resumes), scaled by the share of the busy wall time the process had the CPU:
 
 * device: emulator/devices, gbcs (when called from a device), zigbee, transport/device_runner.py,
   transport/virtual_han.py (what the fleet's hubs worker spends, less MQTT);
 * dsp: emulator/dsp, transport/dsp_service.py, the Service User (scenarios/world.py) and this tool;
 * wan: the memory WAN's hand-over (transport/wan.py), the stand-in for MQTT on both sides;
 * loop: what no callback accounts for (the event loop itself, the timer heap, selects).
+
+The cyclic collector's time is shown too (``gc_ms_per_srv``); it is inside the sides' figures. As in
+the fleet worker, what was built before the reads is frozen out of the collections.
 
 Each measurement runs ``--runs`` times (default 3) in this process; the median of each figure is
 printed, with every run's, as one JSON line. Run it from the repository root:
@@ -81,15 +85,20 @@ def _code_of(callback: Callable[..., Any]) -> types.CodeType | None:
 
 
 class SideMeter:
-    """Charges each asyncio handle's CPU time to a side (patches ``asyncio.events.Handle._run``)."""
+    """Times each asyncio handle and charges it to a side (patches ``asyncio.events.Handle._run``),
+    and times the loop's waits in its selector. The clock is ``perf_counter``: ``process_time`` is a
+    system call here (about 1 us, twice a handle, itself a tenth of what it measured)."""
 
     def __init__(self) -> None:
-        self.cpu = dict.fromkeys(SIDES, 0.0)
+        self.wall = dict.fromkeys(SIDES, 0.0)
+        self.waiting = 0.0
         self._cache: dict[types.CodeType, str] = {}
         self._original = asyncio.events.Handle._run
+        self._selector: Any = None
+        self._select: Any = None
 
     def __enter__(self) -> SideMeter:
-        meter, original, clock = self, self._original, time.process_time
+        meter, original, clock = self, self._original, time.perf_counter
 
         def run(handle: asyncio.Handle) -> None:
             code = _code_of(handle._callback)  # type: ignore[attr-defined]
@@ -99,13 +108,35 @@ class SideMeter:
                 side = meter._cache[code] = _side_of_file(code.co_filename)
             t = clock()
             original(handle)
-            meter.cpu[side] += clock() - t
+            meter.wall[side] += clock() - t
 
         asyncio.events.Handle._run = run  # type: ignore[method-assign,assignment]
+        self._selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+        select = self._select = self._selector.select
+
+        def timed_select(timeout: float | None = None) -> Any:
+            t = clock()
+            try:
+                return select(timeout)
+            finally:
+                meter.waiting += clock() - t
+
+        self._selector.select = timed_select
         return self
 
     def __exit__(self, *exc: object) -> None:
         asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+        self._selector.select = self._select
+
+    def cpu(self, cpu: float, wall: float) -> dict[str, float]:
+        """The process's ``cpu`` seconds over ``wall`` seconds split by side: each side's handle time
+        scaled by the share of the busy (not waiting) wall time the process had the CPU; the rest,
+        the loop's own work, is ``loop``."""
+        busy = max(wall - self.waiting, 1e-9)
+        share = min(1.0, cpu / busy)
+        out = {side: self.wall[side] * share for side in SIDES}
+        out["loop"] += max(0.0, cpu - sum(out.values()))
+        return out
 
 
 async def _commissioned(premises: int) -> World:
@@ -141,17 +172,33 @@ async def measure(premises: int, requests: int, concurrency: int) -> dict[str, f
 
     await asyncio.gather(*(one(t) for t in targets))  # warm-up: each meter once (keys derived, caches filled)
     gc.collect()
-    with SideMeter() as meter:
-        t0, w0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(one(targets[i % len(targets)]) for i in range(requests)))
-        cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    gc.freeze()  # as the fleet worker does after building its premises (scenarios/fleet.py)
+    gc_cpu = 0.0
+    started = 0.0
+
+    def collecting(phase: str, info: dict[str, int]) -> None:
+        nonlocal gc_cpu, started
+        if phase == "start":
+            started = time.process_time()
+        else:
+            gc_cpu += time.process_time() - started
+
+    gc.callbacks.append(collecting)
+    try:
+        with SideMeter() as meter:
+            t0, w0 = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(one(targets[i % len(targets)]) for i in range(requests)))
+            cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    finally:
+        gc.callbacks.remove(collecting)
+        gc.unfreeze()
     await world.stop()
     if failures:
         raise RuntimeError(f"{failures} of {requests + len(targets)} SRV {SRV} reads did not end I0")
     out = {"cpu_ms_per_srv": cpu * 1000 / requests, "wall_srv_per_s": requests / wall}
-    accounted = sum(meter.cpu.values())
-    meter.cpu["loop"] += max(0.0, cpu - accounted)
-    out.update({f"{side}_ms_per_srv": meter.cpu[side] * 1000 / requests for side in SIDES})
+    split = meter.cpu(cpu, wall)
+    out.update({f"{side}_ms_per_srv": split[side] * 1000 / requests for side in SIDES})
+    out["gc_ms_per_srv"] = gc_cpu * 1000 / requests  # inside the sides' figures: whoever allocated paid
     return out
 
 
