@@ -49,7 +49,9 @@ IMMEDIATE_YEAR = 0
 WH, VARH, W = 30, 32, 27  # DLMS units
 
 
+@functools.cache
 def _scaler_unit(unit: int) -> Data:
+    """Made once per unit (Data is immutable): every register group read carries two."""
     return Data("structure", (Data("integer", 0), Data("enum", unit)))
 
 
