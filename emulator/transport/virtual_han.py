@@ -197,11 +197,16 @@ class VirtualHan:
             return None
         self.stats.fragmented += 1
         key = (packet.src, to.eui)
-        sender = self._senders.setdefault(key, Sender(self.apsf))
+        sender = self._senders.get(key)  # (setdefault would build a Sender per message to throw away)
+        if sender is None:
+            sender = self._senders[key] = Sender(self.apsf)
         tag = next(self._tags)
         # Each message keeps its tag on its blocks (the APS counter's job on the air).
         blocks = [(at, block, tag) for at, block in sender.start(packet, self._now())]
-        self._tags_of.setdefault(key, deque()).append(tag)
+        tags = self._tags_of.get(key)
+        if tags is None:
+            tags = self._tags_of[key] = deque()
+        tags.append(tag)
         self._schedule(key, to, blocks)
         return None
 
@@ -279,7 +284,9 @@ class VirtualHan:
     def _block_arrived(self, packet: HanPacket, to: _Node, tag: int) -> HanPacket | None:
         """The receiver's APS: the block in, the window's acknowledgement back over the air, the
         whole message out once complete."""
-        receiver = to.receivers.setdefault(packet.src, Receiver(self.apsf.window))
+        receiver = to.receivers.get(packet.src)
+        if receiver is None:
+            receiver = to.receivers[packet.src] = Receiver(self.apsf.window)
         try:
             ack, whole = receiver.block(packet, tag)
         except ApsfError as e:
