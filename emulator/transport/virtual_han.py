@@ -20,7 +20,9 @@ The bus's own timing is its ``latency_s`` per frame: by default its blocks leave
 strictly in turn (:data:`BUS_APSF`), where Z-Stack waits 50 ms between blocks (the fake stick keeps that).
 With Z-Stack's delay every fragmented command held its link for 50 ms, and in real time the
 WAN round-trip benchmark fell from 314 to 16 SRV/s; pass ``apsf=ApsfConfig()`` for the
-stick's timing.
+stick's timing. With no gap, a window's blocks leave at once, in turn, and what the air lets through
+arrives as one delivery (one loop timer per window, not one per block and per hop: a fleet's worker
+spent a large share of its time on them); with a gap each block keeps its own timer.
 """
 
 from __future__ import annotations

@@ -86,8 +86,12 @@ class Reassembly:
         """When every block of the current window is in: the index the sender goes on from (the
         acknowledgement is sent, and the window moves); else None."""
         end = min(self.acked + self.window, self.count)
-        if self.acked >= self.count or any(i not in self.blocks for i in range(self.acked, end)):
+        if self.acked >= self.count:
             return None
+        blocks = self.blocks
+        for i in range(self.acked, end):
+            if i not in blocks:
+                return None
         self.acked = end
         return end
 
@@ -110,6 +114,8 @@ class Transfer:
     def window(self, now: float) -> list[tuple[float, HanPacket]]:
         """The next window's blocks with the time each leaves (``frame_delay_ms`` apart)."""
         end = min(self.next + self.config.window, len(self.blocks))
+        if not self.config.frame_delay_ms:
+            return [(now, block) for block in self.blocks[self.next:end]]
         delay = self.config.frame_delay_ms / 1000
         return [(now + k * delay, self.blocks[i]) for k, i in enumerate(range(self.next, end))]
 
