@@ -21,6 +21,15 @@ Each measurement runs ``--runs`` times (default 3) in this process; the median o
 printed, with every run's, as one JSON line. Run it from the repository root:
 
     .venv/bin/python tools/cpu_per_srv.py [--premises 64] [--requests 3000]
+
+Before/after on a busy machine: measure both revisions alternately, in the same minutes (the tool
+imports the package of the checkout it sits in):
+
+    git archive main | tar -x -C /tmp/base && cp tools/cpu_per_srv.py /tmp/base/tools/
+    for i in 1 2 3 4 5; do
+        .venv/bin/python /tmp/base/tools/cpu_per_srv.py --runs 1 --label base
+        .venv/bin/python tools/cpu_per_srv.py --runs 1 --label head
+    done
 """
 
 from __future__ import annotations
