@@ -62,6 +62,11 @@ class Data:
 
 
 NULL = Data("null")
+#: Every value of the one-byte types (boolean, integer, unsigned, enum), made once: Data is immutable,
+#: and a decoded request is a quarter these.
+_ONE_BYTE: dict[int, tuple[Data, ...]] = {
+    tag: tuple(Data(name, _STRUCTS[tag].unpack(bytes((b,)))[0]) for b in range(256))
+    for tag, (name, fmt) in _FIXED.items() if struct.calcsize(fmt) == 1}
 
 
 _length = read_ber_length
@@ -116,6 +121,9 @@ def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
         end = pos + fixed.size
         if end > len(data):
             raise _Fault(TruncatedError, f"ends inside a {_FIXED[tag][0]}", pos - 1)
+        small = _ONE_BYTE.get(tag)
+        if small is not None:
+            return small[data[pos]], end
         return Data(_FIXED_NAMES[tag], fixed.unpack_from(data, pos)[0]), end
     if tag == 0x02 or tag == 0x01:
         count, pos = _len_at(data, pos)
