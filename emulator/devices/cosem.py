@@ -49,7 +49,9 @@ IMMEDIATE_YEAR = 0
 WH, VARH, W = 30, 32, 27  # DLMS units
 
 
+@functools.cache
 def _scaler_unit(unit: int) -> Data:
+    """Made once per unit (Data is immutable): every register group read carries two."""
     return Data("structure", (Data("integer", 0), Data("enum", unit)))
 
 
@@ -139,48 +141,6 @@ class CosemModel:
         del self.events[:-MAX_EVENTS]
 
     # --- reads ----------------------------------------------------------------------------
-    def _registers(self, now: float) -> dict[ObjectKey, Callable[[], Data]]:
-        t = self.device_time(now)
-        energy = self.load.energy_wh(t)
-        power = self.load.power_w(t)
-        tou = [_u32(int(energy * s)) for s in self.tou_shares] + [_u32(0)] * (48 - len(self.tou_shares))
-        r = "0-0:94.44.34."
-        # a twin element ESME adds its secondary element's import register (and its TOU registers)
-        second: tuple[Data, ...] = ()
-        second_tou: tuple[Data, ...] = ()
-        if self.secondary is not None:
-            second_wh = self.secondary.energy_wh(t)
-            second = (_u32(second_wh),)
-            second_tou = (Data("array", (_u32(second_wh), _u32(0), _u32(0), _u32(0))),)
-        table: dict[str, Callable[[], Data]] = {
-            "1 0-0:0.2.1.255 2": lambda: Data("octet-string", self.firmware_version),
-            "8 0-0:1.0.0.255 2": lambda: _dt(t),
-            "8 0-0:1.0.0.255 4": lambda: Data("unsigned", 0),
-            "3 1-0:1.8.0.255 2": lambda: _u32(energy),
-            "3 1-0:3.8.0.255 2": lambda: _u32(energy // 10),
-            "3 1-0:3.8.0.255 3": lambda: _scaler_unit(VARH),
-            "3 1-0:2.8.0.255 2": lambda: _u32(0),
-            "3 1-0:4.8.0.255 2": lambda: _u32(0),
-            "3 1-0:4.8.0.255 3": lambda: _scaler_unit(VARH),
-            "3 1-0:1.7.0.255 2": lambda: Data("double-long", power),
-            "4 1-0:1.6.0.255 2": lambda: _u32(max(self.max_demand_w, power)),
-            "70 0-0:96.3.10.255 3": lambda: Data("enum", self.supply_state),
-            "70 0-0:96.3.10.255 2": lambda: Data("boolean", 0xFF if self.supply_state == CONNECTED else 0),
-            "112 0-0:19.10.0.255 2": lambda: Data("double-long", self.account.balance),
-            "1 0-0:94.44.5.0 2": lambda: _dt(self.load.start),
-            "1 0-0:94.44.5.1 2": lambda: _dt(self.load.start),
-            "1 0-0:94.44.5.2 2": lambda: _dt(self.load.start),
-            # GBCS protected register groups (ECS17b/d/e, ECS19) and active power (ECS17c)
-            "1 " + r + "10 2": lambda: Data("structure", (_u32(energy), _scaler_unit(WH), _u32(energy // 10),
-                                                          _scaler_unit(VARH), *second)),
-            "1 " + r + "1 2": lambda: Data("structure", (Data("array", tuple(tou)), *second_tou)),
-            "1 " + r + "2 2": lambda: Data("structure", (Data("array", tuple(tou + [_u32(0)] * 16)),)),
-            "1 " + r + "30 2": lambda: Data("structure", tuple(Data("double-long", v)
-                                                               for v in self.account.snapshot())),
-            "1 " + r + "20 2": lambda: Data("structure", (_u32(power), _scaler_unit(W), _u32(power))),
-        }
-        return {_object_key(key): fn for key, fn in table.items()}
-
     def get(self, key: ObjectKey, now: float, period: tuple[float | None, float | None] | None = None
             ) -> tuple[int, Data | None]:
         """(Data-Access-Result, value) for a Get; ``period`` selects a log's entries by time."""
@@ -190,9 +150,9 @@ class CosemModel:
             start, end = period or (None, None)
             log = read_log(self, ln, self.device_time(now), start, end)
             return (SUCCESS, log) if log is not None else (OBJECT_UNDEFINED, None)
-        computed = self._registers(now).get(key)
+        computed = _registers().get(key)
         if computed is not None:
-            return SUCCESS, computed()
+            return SUCCESS, computed(self, self.device_time(now))
         if key in self.stored:
             return SUCCESS, self.stored[key]
         template = _TEMPLATES.get((class_id, attr))
@@ -203,7 +163,7 @@ class CosemModel:
     # --- writes ---------------------------------------------------------------------------
     def set(self, key: ObjectKey, value: Data, now: float) -> int:
         """Data-Access-Result for a Set. Measured values are read-only."""
-        if key in self._registers(now) and key[0] != 8:
+        if key in _registers() and key[0] != 8:
             return READ_WRITE_DENIED
         class_id, ln, attr = key
         if (class_id, ln, attr) == (111, PASSIVE_ACCOUNT, 13):  # activation time of the passive account
@@ -354,6 +314,71 @@ class CosemModel:
         except (AttributeError, IndexError, TypeError, ValueError, GbcsError):
             return TYPE_UNMATCHED, None
         return SUCCESS, Data("structure", tuple(values))
+
+
+# --- measured values: computed from the load and the meter's state at the device time ------------
+Register = Callable[[CosemModel, float], Data]
+
+
+def _tou(m: CosemModel, t: float) -> list[Data]:
+    energy = m.load.energy_wh(t)
+    return [_u32(int(energy * s)) for s in m.tou_shares] + [_u32(0)] * (48 - len(m.tou_shares))
+
+
+def _second(m: CosemModel, t: float) -> tuple[Data, ...]:
+    """A twin element ESME's secondary import register (nothing for a single element)."""
+    return (_u32(m.secondary.energy_wh(t)),) if m.secondary is not None else ()
+
+
+def _second_tou(m: CosemModel, t: float) -> tuple[Data, ...]:
+    if m.secondary is None:
+        return ()
+    wh = m.secondary.energy_wh(t)
+    return (Data("array", (_u32(wh), _u32(0), _u32(0), _u32(0))),)
+
+
+def _energy_group(m: CosemModel, t: float) -> Data:
+    energy = m.load.energy_wh(t)
+    return Data("structure", (_u32(energy), _scaler_unit(WH), _u32(energy // 10), _scaler_unit(VARH), *_second(m, t)))
+
+
+def _power_group(m: CosemModel, t: float) -> Data:
+    power = m.load.power_w(t)
+    return Data("structure", (_u32(power), _scaler_unit(W), _u32(power)))
+
+
+_P = "1 0-0:94.44.34."  # GBCS protected register groups (ECS17b/d/e, ECS19) and active power (ECS17c)
+_REGISTERS: dict[str, Register] = {
+    "1 0-0:0.2.1.255 2": lambda m, t: Data("octet-string", m.firmware_version),
+    "8 0-0:1.0.0.255 2": lambda m, t: _dt(t),
+    "8 0-0:1.0.0.255 4": lambda m, t: Data("unsigned", 0),
+    "3 1-0:1.8.0.255 2": lambda m, t: _u32(m.load.energy_wh(t)),
+    "3 1-0:3.8.0.255 2": lambda m, t: _u32(m.load.energy_wh(t) // 10),
+    "3 1-0:3.8.0.255 3": lambda m, t: _scaler_unit(VARH),
+    "3 1-0:2.8.0.255 2": lambda m, t: _u32(0),
+    "3 1-0:4.8.0.255 2": lambda m, t: _u32(0),
+    "3 1-0:4.8.0.255 3": lambda m, t: _scaler_unit(VARH),
+    "3 1-0:1.7.0.255 2": lambda m, t: Data("double-long", m.load.power_w(t)),
+    "4 1-0:1.6.0.255 2": lambda m, t: _u32(max(m.max_demand_w, m.load.power_w(t))),
+    "70 0-0:96.3.10.255 3": lambda m, t: Data("enum", m.supply_state),
+    "70 0-0:96.3.10.255 2": lambda m, t: Data("boolean", 0xFF if m.supply_state == CONNECTED else 0),
+    "112 0-0:19.10.0.255 2": lambda m, t: Data("double-long", m.account.balance),
+    "1 0-0:94.44.5.0 2": lambda m, t: _dt(m.load.start),
+    "1 0-0:94.44.5.1 2": lambda m, t: _dt(m.load.start),
+    "1 0-0:94.44.5.2 2": lambda m, t: _dt(m.load.start),
+    _P + "10 2": _energy_group,
+    _P + "1 2": lambda m, t: Data("structure", (Data("array", tuple(_tou(m, t))), *_second_tou(m, t))),
+    _P + "2 2": lambda m, t: Data("structure", (Data("array", tuple(_tou(m, t) + [_u32(0)] * 16)),)),
+    _P + "30 2": lambda m, t: Data("structure", tuple(Data("double-long", v) for v in m.account.snapshot())),
+    _P + "20 2": _power_group,
+}
+
+
+@functools.cache
+def _registers() -> dict[ObjectKey, Register]:
+    """The measured objects by key, each computing only its own value when read (the whole table
+    used to be rebuilt, and every value computed, for each read)."""
+    return {_object_key(key): fn for key, fn in _REGISTERS.items()}
 
 
 @functools.cache

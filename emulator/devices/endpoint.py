@@ -60,6 +60,8 @@ SLOT_BY_ROLE: dict[int, str] = {cred.RECOVERY: "recovery", cred.SUPPLIER: "suppl
 _IDENTITY_CELL: dict[int, cred.Cell] = {
     role: cred.Cell(role, cred.KEY_AGREEMENT if role == cred.ACB else cred.DIGITAL_SIGNATURE)
     for role in SLOT_BY_ROLE}
+_IDENTITY_SLOTS: tuple[tuple[str, cred.Cell], ...] = tuple((name, _IDENTITY_CELL[role])
+                                                           for role, name in SLOT_BY_ROLE.items())
 #: Who may originate each CS02b/CS02g variant (GBCS: the holder of the authorising remote
 #: party's cell for the replacement mode; on a DCC-controlled device that is the ACB, whose
 #: certificates fill the supplier and network operator cells until handover, SRV 6.21).
@@ -111,8 +113,9 @@ class TrustAnchors:
                 if _IDENTITY_CELL[role] in self.cells}
 
     def slot_of(self, eui: bytes) -> str | None:
-        for name, holder in self.slots.items():
-            if holder == eui:
+        cells = self.cells  # looked up cell by cell: every command asks, and a dict of all slots cost more
+        for name, cell in _IDENTITY_SLOTS:
+            if cells.get(cell) == eui:
                 return name
         return None
 

@@ -34,8 +34,10 @@ _SHAPES: dict[str, tuple[float, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 13)
 def _unit(seed: int, *parts: int) -> float:
-    """A uniform number in [0, 1) from the seed and parts (hash-based: stable across Pythons)."""
+    """A uniform number in [0, 1) from the seed and parts (hash-based: stable across Pythons).
+    Remembered for the latest few thousand: every register read asks for today's day factors."""
     h = hashlib.blake2b(repr((seed, *parts)).encode(), digest_size=8).digest()
     return int.from_bytes(h, "big") / 2**64
 

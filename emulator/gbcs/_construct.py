@@ -10,6 +10,8 @@ from typing import Any, BinaryIO
 
 from construct import Construct, Container, StreamError, stream_read, stream_tell, stream_write
 
+from emulator.gbcs.errors import DecodeError, TruncatedError  # imported once (each read of a length imported it)
+
 _MAX_BER_BYTES = 2  # GBCS never needs lengths above 65535 (GBCS 4.3: at most 82 xx xx)
 
 
@@ -56,8 +58,6 @@ def read_ber_length(data: bytes, pos: int, name: str) -> tuple[int, int]:
 
     Raises the GBCS layer's DecodeError/TruncatedError naming ``name`` and the offset.
     """
-    from emulator.gbcs.errors import DecodeError, TruncatedError
-
     if pos >= len(data):
         raise TruncatedError("message ends before the length", field=name, offset=pos)
     first = data[pos]

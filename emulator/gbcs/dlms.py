@@ -41,6 +41,7 @@ _TAG_BY_NAME.update({"null": 0x00, "array": 0x01, "structure": 0x02, "bit-string
                      "octet-string": 0x09, "visible-string": 0x0A, "utf8-string": 0x0C,
                      "compact-array": 0x13, "date-time": 0x19})
 _STRUCTS = {tag: struct.Struct(fmt) for tag, (_, fmt) in _FIXED.items()}
+_FIXED_NAMES = {tag: name for tag, (name, _) in _FIXED.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,11 @@ class Data:
 
 
 NULL = Data("null")
+#: Every value of the one-byte types (boolean, integer, unsigned, enum), made once: Data is immutable,
+#: and a decoded request is a quarter these.
+_ONE_BYTE: dict[int, tuple[Data, ...]] = {
+    tag: tuple(Data(name, _STRUCTS[tag].unpack(bytes((b,)))[0]) for b in range(256))
+    for tag, (name, fmt) in _FIXED.items() if struct.calcsize(fmt) == 1}
 
 
 _length = read_ber_length
@@ -74,34 +80,69 @@ def _put_length(n: int) -> bytes:
     return bytes((0x82, n >> 8, n & 0xFF))
 
 
-def decode_data(data: bytes, pos: int, name: str = "data", depth: int = 0) -> tuple[Data, int]:
-    """One Data value at ``pos``; returns (value, position after it)."""
+class _Fault(Exception):
+    """A decoding failure inside :func:`_decode`, with the array indices it passed on the way out
+    (the field name is built only when something is wrong: naming every element cost the hot path)."""
+
+    def __init__(self, kind: type[DecodeError], message: str, offset: int) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.offset = kind, message, offset
+        self.path: list[int] = []
+
+
+def _fault_length(data: bytes, pos: int) -> _Fault:
+    """The fault :func:`read_ber_length` reports for a bad length at ``pos``."""
+    try:
+        _length(data, pos, "")
+    except DecodeError as e:
+        return _Fault(type(e), e.reason, e.offset if e.offset is not None else pos)
+    return _Fault(DecodeError, "bad length", pos)  # pragma: no cover - only called for a bad length
+
+
+def _len_at(data: bytes, pos: int) -> tuple[int, int]:
+    """A BER length at ``pos`` (one byte below 0x80: the common case, inline)."""
+    if pos < len(data) and data[pos] < 0x80:
+        return data[pos], pos + 1
+    try:
+        return _length(data, pos, "")
+    except DecodeError:
+        raise _fault_length(data, pos) from None
+
+
+def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
     if depth > 16:
-        raise DecodeError("data nested too deeply", field=name, offset=pos)
+        raise _Fault(DecodeError, "data nested too deeply", pos)
     if pos >= len(data):
-        raise TruncatedError("ends before a data tag", field=name, offset=pos)
+        raise _Fault(TruncatedError, "ends before a data tag", pos)
     tag = data[pos]
     pos += 1
     fixed = _STRUCTS.get(tag)
     if fixed is not None:
         end = pos + fixed.size
         if end > len(data):
-            raise TruncatedError(f"ends inside a {_FIXED[tag][0]}", field=name, offset=pos - 1)
-        return Data(_FIXED[tag][0], fixed.unpack_from(data, pos)[0]), end
-    if tag == 0x00:
-        return NULL, pos
-    if tag in (0x01, 0x02):
-        count, pos = _length(data, pos, name)
+            raise _Fault(TruncatedError, f"ends inside a {_FIXED[tag][0]}", pos - 1)
+        small = _ONE_BYTE.get(tag)
+        if small is not None:
+            return small[data[pos]], end
+        return Data(_FIXED_NAMES[tag], fixed.unpack_from(data, pos)[0]), end
+    if tag == 0x02 or tag == 0x01:
+        count, pos = _len_at(data, pos)
         items = []
         for i in range(count):
-            item, pos = decode_data(data, pos, f"{name}[{i}]", depth + 1)
+            try:
+                item, pos = _decode(data, pos, depth + 1)
+            except _Fault as f:
+                f.path.append(i)
+                raise
             items.append(item)
-        return Data("array" if tag == 0x01 else "structure", tuple(items)), pos
+        return Data("structure" if tag == 0x02 else "array", tuple(items)), pos
+    if tag == 0x00:
+        return NULL, pos
     if tag in (0x09, 0x0A, 0x04):
-        n, pos = _length(data, pos, name)
+        n, pos = _len_at(data, pos)
         size = (n + 7) // 8 if tag == 0x04 else n
         if pos + size > len(data):
-            raise TruncatedError("string runs past the end", field=name, offset=pos)
+            raise _Fault(TruncatedError, "string runs past the end", pos)
         raw = data[pos:pos + size]
         if tag == 0x0A:
             return Data("visible-string", raw.decode("latin-1")), pos + size
@@ -109,21 +150,34 @@ def decode_data(data: bytes, pos: int, name: str = "data", depth: int = 0) -> tu
             return Data("bit-string", (n, raw)), pos + size
         return Data("octet-string", raw), pos + size
     if tag == 0x0C:  # utf8-string
-        n, pos = _length(data, pos, name)
+        n, pos = _len_at(data, pos)
         if pos + n > len(data):
-            raise TruncatedError("string runs past the end", field=name, offset=pos)
+            raise _Fault(TruncatedError, "string runs past the end", pos)
         return Data("utf8-string", data[pos:pos + n]), pos + n
     if tag == 0x13:  # compact-array: type description, then the packed contents (kept raw)
-        desc_end = _type_description_end(data, pos, name)
-        n, body = _length(data, desc_end, name)
+        try:
+            desc_end = _type_description_end(data, pos, "")
+        except DecodeError as e:
+            raise _Fault(type(e), e.reason, e.offset if e.offset is not None else pos) from None
+        n, body = _len_at(data, desc_end)
         if body + n > len(data):
-            raise TruncatedError("compact-array runs past the end", field=name, offset=desc_end)
+            raise _Fault(TruncatedError, "compact-array runs past the end", desc_end)
         return Data("compact-array", (data[pos:desc_end], data[body:body + n])), body + n
     if tag == 0x19:
         if pos + 12 > len(data):
-            raise TruncatedError("ends inside a date-time", field=name, offset=pos - 1)
+            raise _Fault(TruncatedError, "ends inside a date-time", pos - 1)
         return Data("date-time", data[pos:pos + 12]), pos + 12
-    raise DecodeError(f"unknown DLMS data tag 0x{tag:02X}", field=name, offset=pos - 1)
+    raise _Fault(DecodeError, f"unknown DLMS data tag 0x{tag:02X}", pos - 1)
+
+
+def decode_data(data: bytes, pos: int, name: str = "data", depth: int = 0) -> tuple[Data, int]:
+    """One Data value at ``pos``; returns (value, position after it). Raises :class:`DecodeError`
+    (or :class:`TruncatedError`) naming the element, e.g. ``dlms.data[0][2]``, and the offset."""
+    try:
+        return _decode(data, pos, depth)
+    except _Fault as f:
+        raise f.kind(f.message, field=name + "".join(f"[{i}]" for i in reversed(f.path)),
+                     offset=f.offset) from None
 
 
 def _type_description_end(data: bytes, pos: int, name: str, depth: int = 0) -> int:
@@ -141,34 +195,54 @@ def _type_description_end(data: bytes, pos: int, name: str, depth: int = 0) -> i
     return pos + 1
 
 
-def encode_data(d: Data) -> bytes:
-    if d.type == "null":
-        return b"\x00"
+def _encode_into(d: Data, out: bytearray) -> None:
     tag = _TAG_BY_NAME.get(d.type)
     if tag is None:
         raise EncodeError(f"unknown DLMS data type {d.type!r}", field="data")
     fixed = _STRUCTS.get(tag)
     if fixed is not None:
         try:
-            return bytes((tag,)) + fixed.pack(d.value)
+            packed = fixed.pack(d.value)
         except struct.error as e:
             raise EncodeError(f"{d.type} cannot hold {d.value!r}", field="data") from e
-    if tag in (0x01, 0x02):
-        return bytes((tag,)) + _put_length(len(d.value)) + b"".join(encode_data(x) for x in d.value)
-    if tag == 0x09:
-        return b"\x09" + _put_length(len(d.value)) + bytes(d.value)
-    if tag == 0x0A:
+        out.append(tag)
+        out += packed
+    elif tag == 0x01 or tag == 0x02:
+        out.append(tag)
+        out += _put_length(len(d.value))
+        for x in d.value:
+            _encode_into(x, out)
+    elif tag == 0x09 or tag == 0x0C:
+        out.append(tag)
+        out += _put_length(len(d.value))
+        out += bytes(d.value)
+    elif tag == 0x00:
+        out.append(0)
+    elif tag == 0x0A:
         raw = str(d.value).encode("latin-1")
-        return b"\x0a" + _put_length(len(raw)) + raw
-    if tag == 0x04:
+        out.append(tag)
+        out += _put_length(len(raw))
+        out += raw
+    elif tag == 0x04:
         bits, raw = d.value
-        return b"\x04" + _put_length(bits) + bytes(raw)
-    if tag == 0x0C:
-        return b"\x0c" + _put_length(len(d.value)) + bytes(d.value)
-    if tag == 0x13:
+        out.append(tag)
+        out += _put_length(bits)
+        out += bytes(raw)
+    elif tag == 0x13:
         desc, contents = d.value
-        return b"\x13" + bytes(desc) + _put_length(len(contents)) + bytes(contents)
-    return b"\x19" + bytes(d.value)
+        out.append(tag)
+        out += bytes(desc)
+        out += _put_length(len(contents))
+        out += bytes(contents)
+    else:
+        out.append(0x19)
+        out += bytes(d.value)
+
+
+def encode_data(d: Data) -> bytes:
+    out = bytearray()
+    _encode_into(d, out)
+    return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +270,9 @@ class AccessRequest:
             if s.kind == GET_WITH_SELECTION:
                 sel = s.selector or (0, NULL)
                 out += bytes((sel[0],)) + encode_data(sel[1])
-        out += _put_length(len(self.data)) + b"".join(encode_data(d) for d in self.data)
+        out += _put_length(len(self.data))
+        for d in self.data:
+            _encode_into(d, out)
         return bytes(out)
 
 
@@ -210,7 +286,9 @@ class AccessResponse:
     def encode(self) -> bytes:
         out = bytearray((ACCESS_RESPONSE,))
         out += self.invoke_id.to_bytes(4, "big") + _put_length(len(self.date_time)) + self.date_time
-        out += b"\x00" + _put_length(len(self.data)) + b"".join(encode_data(d) for d in self.data)
+        out += b"\x00" + _put_length(len(self.data))
+        for d in self.data:
+            _encode_into(d, out)
         out += _put_length(len(self.results)) + b"".join(bytes((k, r)) for k, r in self.results)
         return bytes(out)
 

@@ -11,9 +11,10 @@ from emulator.gbcs.errors import DecodeError
 _LAYOUT = struct.Struct(">HBBBBBBBhB")
 SIZE = 12
 DEVIATION_NOT_SPECIFIED = -0x8000  # wire 0x8000
+_OBJECT_SETATTR = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DlmsDateTime:
     """A DLMS date-time, kept field by field so it round-trips byte for byte.
 
@@ -30,6 +31,22 @@ class DlmsDateTime:
     hundredths: int
     deviation: int = DEVIATION_NOT_SPECIFIED
     clock_status: int = 0x00
+
+    def __init__(self, year: int, month: int, day: int, weekday: int, hour: int, minute: int, second: int,
+                 hundredths: int, deviation: int = DEVIATION_NOT_SPECIFIED, clock_status: int = 0x00) -> None:
+        # Hand-written, as frames.Message's: every GBCS header with a date-time makes one, and the
+        # generated frozen __init__ sets its ten fields one costly call at a time.
+        s = _OBJECT_SETATTR.__get__(self)
+        s("year", year)
+        s("month", month)
+        s("day", day)
+        s("weekday", weekday)
+        s("hour", hour)
+        s("minute", minute)
+        s("second", second)
+        s("hundredths", hundredths)
+        s("deviation", deviation)
+        s("clock_status", clock_status)
 
     @classmethod
     def decode(cls, data: bytes, *, offset: int = 0) -> DlmsDateTime:

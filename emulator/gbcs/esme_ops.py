@@ -109,14 +109,19 @@ def _range(start: _dt.datetime, end: _dt.datetime) -> Data:
         Data("octet-string", dlms_datetime(start)), Data("octet-string", dlms_datetime(end))))))
 
 
+_KEY_INFO = Data("structure", (Data("enum", 2), Data("structure", (Data("octet-string", b"\x02"),
+                                                                  Data("octet-string", b"")))))
+_NO_OCTETS = Data("octet-string", b"")
+_ENCRYPTION = Data("enum", PROTECTION_ENCRYPTION)
+
+
 def protection_parameters(counter: int, originator: bytes, recipient: bytes) -> Data:
-    """The protection-parameters array of a protected read or of its answer."""
-    key_info = Data("structure", (Data("enum", 2), Data("structure", (Data("octet-string", b"\x02"),
-                                                                     Data("octet-string", b"")))))
+    """The protection-parameters array of a protected read or of its answer (the parts that never
+    change are made once: Data is immutable)."""
     options = Data("structure", (Data("octet-string", TRANSACTION_PREFIX + counter.to_bytes(8, "big")),
                                  Data("octet-string", originator), Data("octet-string", recipient),
-                                 Data("octet-string", b""), key_info))
-    return Data("array", (Data("structure", (Data("enum", PROTECTION_ENCRYPTION), options)),))
+                                 _NO_OCTETS, _KEY_INFO))
+    return Data("array", (Data("structure", (_ENCRYPTION, options)),))
 
 
 def protected_read(protection_object: str, targets: tuple[Protected, ...]) -> Callable[[UseCaseRequest], bytes]:

@@ -40,27 +40,47 @@ EventSink = Callable[[DeviceEvent], None]
 
 
 class _Timer:
-    """One re-armable timer on the running loop."""
+    """One re-armable timer on the running loop. The machine's deadline moves with nearly every
+    frame (a hub's resend deadline is set by each command and cleared by its answer), so a moved
+    deadline keeps the loop's handle while that is due no later: it fires, finds the deadline
+    later (or gone) and re-arms (or stops). The machine is still called only when its time is due,
+    and a cancelled handle per frame no longer piles up in the loop's heap."""
 
     def __init__(self, fire: Callable[[], None]) -> None:
         self.fire = fire
         self.handle: asyncio.TimerHandle | None = None
         self.when: float | None = None
+        self._due: float | None = None  # ``when`` on the loop's clock
 
     def arm(self, when: float | None, clock: Clock) -> None:
         if when == self.when:
             return
+        self.when = when
+        if when is None:
+            self._due = None
+            return
+        loop = asyncio.get_running_loop()
+        due = self._due = loop.time() + max(0.0, when - clock.now())
+        if self.handle is not None:
+            if self.handle.when() <= due:
+                return
+            self.handle.cancel()
+        self.handle = loop.call_at(due, self._run)
+
+    def cancel(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
-            self.handle = None
-        self.when = when
-        if when is not None:
-            loop = asyncio.get_running_loop()
-            self.handle = loop.call_later(max(0.0, when - clock.now()), self._run)
+        self.handle = self.when = self._due = None
 
     def _run(self) -> None:
-        self.handle = None
-        self.when = None
+        fired, self.handle = self.handle, None
+        due = self._due
+        if due is None:
+            return
+        if fired is not None and due > fired.when():
+            self.handle = asyncio.get_running_loop().call_at(due, self._run)
+            return
+        self.when = self._due = None
         self.fire()
 
 
@@ -95,7 +115,7 @@ class _Keeper:
         if self.schedule.get_timer() is not None:
             self.save()
         self.schedule.due = None
-        self.timer.arm(None, self.clock)
+        self.timer.cancel()
 
 
 class MeterRunner:
@@ -163,7 +183,8 @@ class MeterRunner:
 
     def _apply(self, out: Output) -> None:
         for packet in out.han:
-            self._spawn(self.link.send(packet))
+            if not self.link.send_now(packet):  # the virtual bus takes it at once: no task per frame
+                self._spawn(self.link.send(packet))
         if out.poll:
             self._spawn(self._poll())
         if self.sink is not None:
@@ -178,7 +199,7 @@ class MeterRunner:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        self.timer.arm(None, self.clock)
+        self.timer.cancel()
         self.keeper.stop()
         for task in list(self._tasks):
             task.cancel()
@@ -208,7 +229,7 @@ class ChfRunner:
         await self.wan.start(self.on_down)
 
     async def stop(self) -> None:
-        self.timer.arm(None, self.clock)
+        self.timer.cancel()
         self.keeper.stop()
         await self.wan.stop()
         await self.radio.stop()

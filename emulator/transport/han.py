@@ -106,6 +106,11 @@ class HanDeviceLink(ABC):
     @abstractmethod
     async def send(self, packet: HanPacket) -> None: ...
 
+    def send_now(self, packet: HanPacket) -> bool:
+        """Hand ``packet`` to the medium without waiting, if it can take it so (the virtual bus
+        can): True when sent; False when the caller must await :meth:`send` (the default)."""
+        return False
+
     @abstractmethod
     async def poll(self) -> list[HanPacket]:
         """For sleepy devices: collect what the parent holds for us (MAC data request)."""

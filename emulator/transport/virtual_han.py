@@ -20,13 +20,14 @@ The bus's own timing is its ``latency_s`` per frame: by default its blocks leave
 strictly in turn (:data:`BUS_APSF`), where Z-Stack waits 50 ms between blocks (the fake stick keeps that).
 With Z-Stack's delay every fragmented command held its link for 50 ms, and in real time the
 WAN round-trip benchmark fell from 314 to 16 SRV/s; pass ``apsf=ApsfConfig()`` for the
-stick's timing.
+stick's timing. With no gap, a window's blocks leave at once, in turn, and what the air lets through
+arrives as one delivery (one loop timer per window, not one per block and per hop: a fleet's worker
+spent a large share of its time on them); with a gap each block keeps its own timer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import logging
 import random
@@ -128,6 +129,8 @@ class VirtualHan:
         self._next_nwk = 0x1001
         self._last_arrival: dict[bytes, float] = {}
         self._tags_of: dict[tuple[bytes, bytes], deque[int]] = {}
+        self._batch: list[tuple[HanPacket, int]] | None = None
+        """While a window leaves at once: the frames the air let through, to arrive together."""
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -196,22 +199,41 @@ class VirtualHan:
             return None
         self.stats.fragmented += 1
         key = (packet.src, to.eui)
-        sender = self._senders.setdefault(key, Sender(self.apsf))
+        sender = self._senders.get(key)  # (setdefault would build a Sender per message to throw away)
+        if sender is None:
+            sender = self._senders[key] = Sender(self.apsf)
         tag = next(self._tags)
         # Each message keeps its tag on its blocks (the APS counter's job on the air).
         blocks = [(at, block, tag) for at, block in sender.start(packet, self._now())]
-        self._tags_of.setdefault(key, deque()).append(tag)
+        tags = self._tags_of.get(key)
+        if tags is None:
+            tags = self._tags_of[key] = deque()
+        tags.append(tag)
         self._schedule(key, to, blocks)
         return None
 
     def _schedule(self, key: tuple[bytes, bytes], to: _Node, blocks: list[tuple[float, HanPacket, int]]) -> None:
-        loop = asyncio.get_running_loop()
-        last = float("-inf")
-        for at, block, tag in blocks:
-            self.stats.fragments += 1
-            # asyncio runs timers due at the same instant in no set order: blocks leave strictly in turn
-            last = max(at, last + 1e-6)
-            loop.call_at(last, self._transmit, block, to, tag)
+        self.stats.fragments += len(blocks)
+        now = self._now()
+        if blocks and blocks[-1][0] <= now:
+            # No gap between blocks (the bus's own timing): the window leaves now, in turn, and what
+            # the air lets through arrives as one delivery (one timer, not one per block and hop).
+            self._batch = []
+            try:
+                for _, block, tag in blocks:
+                    self._transmit(block, to, tag)
+            finally:
+                batch, self._batch = self._batch, None
+            if batch:
+                loop = asyncio.get_running_loop()
+                loop.call_at(self._arrival(to, loop.time() + self.impairments.latency_s), self._arrive_all, batch, to)
+        else:
+            loop = asyncio.get_running_loop()
+            last = float("-inf")
+            for at, block, tag in blocks:
+                # asyncio runs timers due at the same instant in no set order: blocks leave strictly in turn
+                last = max(at, last + 1e-6)
+                loop.call_at(last, self._transmit, block, to, tag)
         self._arm(key, to)
 
     def _with_tags(self, key: tuple[bytes, bytes], blocks: list[tuple[float, HanPacket]]
@@ -220,10 +242,17 @@ class VirtualHan:
         return [(at, block, tag) for at, block in blocks]
 
     def _arm(self, key: tuple[bytes, bytes], to: _Node) -> None:
-        old = self._ack_timers.pop(key, None)
-        if old is not None:
-            old.cancel()
+        """Keep a timer for the window on the air's acknowledgement deadline. A timer due no later
+        than the deadline, or with nothing left on the air, is kept (firing early it re-arms, or finds
+        nothing to do): windows acknowledged in time then cost no timer each, where cancelling and
+        re-arming one per window filled the loop's heap with cancelled timers."""
         due = self._senders[key].deadline()
+        old = self._ack_timers.get(key)
+        if old is not None:
+            if due is None or old.when() <= due:
+                return
+            old.cancel()
+            del self._ack_timers[key]
         if due is not None:
             self._ack_timers[key] = asyncio.get_running_loop().call_at(due, self._overdue, key, to)
 
@@ -257,7 +286,9 @@ class VirtualHan:
     def _block_arrived(self, packet: HanPacket, to: _Node, tag: int) -> HanPacket | None:
         """The receiver's APS: the block in, the window's acknowledgement back over the air, the
         whole message out once complete."""
-        receiver = to.receivers.setdefault(packet.src, Receiver(self.apsf.window))
+        receiver = to.receivers.get(packet.src)
+        if receiver is None:
+            receiver = to.receivers[packet.src] = Receiver(self.apsf.window)
         try:
             ack, whole = receiver.block(packet, tag)
         except ApsfError as e:
@@ -286,20 +317,34 @@ class VirtualHan:
             return
         copies = 2 if imp.duplicate and self.rng.random() < imp.duplicate else 1
         self.stats.duplicated += copies - 1
+        if self._batch is not None and not imp.jitter_s and not imp.reorder:
+            self._batch.extend([(packet, tag)] * copies)  # arrives with its window (see _schedule)
+            self._tap(packet, True)
+            return
         loop = asyncio.get_running_loop()
         for _ in range(copies):
             delay = imp.latency_s + (self.rng.random() * imp.jitter_s if imp.jitter_s else 0.0)
             when = loop.time() + delay
             if not imp.reorder:
-                # asyncio orders timers due at the same instant arbitrarily: keep each link FIFO.
-                when = max(when, self._last_arrival.get(to.eui, 0.0) + 1e-6)
-                self._last_arrival[to.eui] = when
+                when = self._arrival(to, when)
             loop.call_at(when, self._arrive, packet, to, tag)
         self._tap(packet, True)
+
+    def _arrival(self, to: _Node, when: float) -> float:
+        """When a frame sent now for ``when`` arrives: asyncio orders timers due at the same instant
+        arbitrarily, so each link stays FIFO (strictly after the frame before)."""
+        when = max(when, self._last_arrival.get(to.eui, 0.0) + 1e-6)
+        self._last_arrival[to.eui] = when
+        return when
 
     def _tap(self, packet: HanPacket, delivered: bool) -> None:
         if self.tap is not None:
             self.tap(self._now(), packet, delivered)
+
+    def _arrive_all(self, frames: list[tuple[HanPacket, int]], to: _Node) -> None:
+        """A window's blocks arriving together, in the order they left."""
+        for packet, tag in frames:
+            self._arrive(packet, to, tag)
 
     def _arrive(self, packet: HanPacket, to: _Node, tag: int = 0) -> None:
         if packet.fragment is not None:
@@ -359,7 +404,7 @@ class VirtualRadio(HanRadio):
     async def send(self, packet: HanPacket) -> None:
         to = self.bus.nodes.get(packet.dst)
         if to is not None and to.nwk != 0xFFFE:
-            packet = dataclasses.replace(packet, src_nwk=0x0000, dst_nwk=to.nwk)
+            packet = packet.addressed(0x0000, to.nwk)
         self.bus._send(packet, to)
 
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
@@ -387,12 +432,16 @@ class VirtualLink(HanDeviceLink):
         return self.bus._join(self.node, link_key)
 
     async def send(self, packet: HanPacket) -> None:
+        self.send_now(packet)
+
+    def send_now(self, packet: HanPacket) -> bool:
+        """The bus takes a frame at once (no task needed per frame a meter sends)."""
         if not self.node.joined:
             self.bus.stats.dropped_unjoined += 1
             self.bus._tap(packet, False)
-            return
-        packet = dataclasses.replace(packet, src_nwk=self.node.nwk, dst_nwk=0x0000)
-        self.bus._send(packet, self.bus.coordinator)
+            return True
+        self.bus._send(packet.addressed(self.node.nwk, 0x0000), self.bus.coordinator)
+        return True
 
     async def poll(self) -> list[HanPacket]:
         return self.bus._poll(self.node)

@@ -10,7 +10,6 @@ a window of 5 blocks and 50 ms between frames.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -62,7 +61,7 @@ def split(packet: HanPacket, size: int = FRAGMENT_SIZE) -> list[HanPacket]:
     if count > MAX_BLOCKS:
         raise ZigbeeEncodeError(f"{len(data)} bytes need {count} blocks of {size}; APS carries at most "
                                 f"{MAX_BLOCKS}", field="apsf.block_count")
-    return [dataclasses.replace(packet, payload=data[i * size:(i + 1) * size], fragment=(i, count))
+    return [packet.with_payload(data[i * size:(i + 1) * size], (i, count))
             for i in range(count)]
 
 
@@ -87,8 +86,12 @@ class Reassembly:
         """When every block of the current window is in: the index the sender goes on from (the
         acknowledgement is sent, and the window moves); else None."""
         end = min(self.acked + self.window, self.count)
-        if self.acked >= self.count or any(i not in self.blocks for i in range(self.acked, end)):
+        if self.acked >= self.count:
             return None
+        blocks = self.blocks
+        for i in range(self.acked, end):
+            if i not in blocks:
+                return None
         self.acked = end
         return end
 
@@ -111,6 +114,8 @@ class Transfer:
     def window(self, now: float) -> list[tuple[float, HanPacket]]:
         """The next window's blocks with the time each leaves (``frame_delay_ms`` apart)."""
         end = min(self.next + self.config.window, len(self.blocks))
+        if not self.config.frame_delay_ms:
+            return [(now, block) for block in self.blocks[self.next:end]]
         delay = self.config.frame_delay_ms / 1000
         return [(now + k * delay, self.blocks[i]) for k, i in enumerate(range(self.next, end))]
 
@@ -204,10 +209,11 @@ class Receiver:
         """(the acknowledgement to send: blocks below this index are in, or None; the whole
         message once complete, or None). Raises :class:`ApsfError` for a block that cannot belong."""
         index, count = packet.fragment or (0, 1)
-        done = next((n for t, n in self.finished if t == tag), None)
-        if done is not None:
-            return done, None  # a repeat of a message already delivered: acknowledge it again
         if self.current is None or self.current[0] != tag:
+            # Not the message being put together (whose tag cannot be among the finished ones).
+            done = next((n for t, n in self.finished if t == tag), None)
+            if done is not None:
+                return done, None  # a repeat of a message already delivered: acknowledge it again
             if index != 0 and self.current is None:
                 raise ApsfError(f"block {index}/{count} without its first block", field="apsf.block_number")
             self.current = (tag, packet, Reassembly(count, self.window))
@@ -224,5 +230,4 @@ class Receiver:
             return ack, None
         self.current = None
         self.finished.append((tag, count))
-        return ack if ack is not None else count, dataclasses.replace(first, payload=reassembly.payload(),
-                                                                      fragment=None)
+        return ack if ack is not None else count, first.with_payload(reassembly.payload())

@@ -12,9 +12,10 @@ PROFILE_SMART_ENERGY = 0x0109
 CLUSTER_OTA = 0x0019
 CLUSTER_TUNNELING = 0x0704
 CLUSTER_KEY_ESTABLISHMENT = 0x0800
+_OBJECT_SETATTR = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class HanPacket:
     """One APS data frame on the HAN (ZCL payload kept as bytes)."""
 
@@ -39,4 +40,34 @@ class HanPacket:
     """(block index, block count) when this frame is one APS fragment of a larger ASDU (the payload
     is then that block; ``emulator.zigbee.apsf``); None for a whole frame."""
 
+    def __init__(self, src: bytes, dst: bytes, cluster: int, payload: bytes, src_ep: int = 1, dst_ep: int = 1,
+                 profile: int = PROFILE_SMART_ENERGY, src_nwk: int = 0xFFFE, dst_nwk: int = 0xFFFE,
+                 aps_secured: bool = True, lqi: int = 255, fragment: tuple[int, int] | None = None) -> None:
+        # Hand-written, as frames.Message's: the virtual bus makes several per message (blocks, the
+        # reassembled frame, addresses) and the generated frozen __init__ sets twelve fields one
+        # costly call at a time.
+        s = _OBJECT_SETATTR.__get__(self)
+        s("src", src)
+        s("dst", dst)
+        s("cluster", cluster)
+        s("payload", payload)
+        s("src_ep", src_ep)
+        s("dst_ep", dst_ep)
+        s("profile", profile)
+        s("src_nwk", src_nwk)
+        s("dst_nwk", dst_nwk)
+        s("aps_secured", aps_secured)
+        s("lqi", lqi)
+        s("fragment", fragment)
 
+    # Built field by field: ``dataclasses.replace`` looks every field up again on each call, and the
+    # virtual bus makes several of these per message (fragments, addresses).
+    def with_payload(self, payload: bytes, fragment: tuple[int, int] | None = None) -> HanPacket:
+        """This frame carrying ``payload`` (a block of it, with ``fragment``, or the whole reassembled)."""
+        return HanPacket(self.src, self.dst, self.cluster, payload, self.src_ep, self.dst_ep, self.profile,
+                         self.src_nwk, self.dst_nwk, self.aps_secured, self.lqi, fragment)
+
+    def addressed(self, src_nwk: int, dst_nwk: int) -> HanPacket:
+        """This frame with the NWK short addresses the network gave its ends."""
+        return HanPacket(self.src, self.dst, self.cluster, self.payload, self.src_ep, self.dst_ep, self.profile,
+                         src_nwk, dst_nwk, self.aps_secured, self.lqi, self.fragment)

@@ -14,6 +14,7 @@ non-default value there, so ``decode(encode(c)) == c`` for every command that en
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from enum import IntEnum
@@ -72,12 +73,22 @@ class ZclFrameControl:
     @classmethod
     def from_int(cls, value: int, *, error: type[ZigbeeError] = ZclDecodeError) -> ZclFrameControl:
         """Parse a frame-control byte; ``error`` is raised for a reserved frame type."""
+        known = _FRAME_CONTROLS.get(value) if cls is ZclFrameControl and type(value) is int else None
+        if known is not None:
+            return known
         if not 0 <= value <= 0xFF:
             raise ZigbeeEncodeError(f"frame control {value!r} is not a byte", field="zcl.frame_control")
         if value & 0b11 > FrameType.CLUSTER_SPECIFIC:
             raise error(f"reserved ZCL frame type {value & 0b11}", field="zcl.frame_control", offset=0)
-        return cls(FrameType(value & 0b11), bool(value & 0x04), Direction(value >> 3 & 1), bool(value & 0x10),
-                   value >> 5)
+        fc = cls(FrameType(value & 0b11), bool(value & 0x04), Direction(value >> 3 & 1), bool(value & 0x10),
+                 value >> 5)
+        if cls is ZclFrameControl:
+            _FRAME_CONTROLS[value] = fc
+        return fc
+
+
+#: Frame controls parsed before, by byte (immutable, so shared: every frame parses one).
+_FRAME_CONTROLS: dict[int, ZclFrameControl] = {}
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -134,7 +145,16 @@ class ZclHeader:
         mfr = r.uint(2, "zcl.manufacturer_code") if fc.manufacturer_specific else None
         sequence = r.take(1, "zcl.sequence")[0]
         command_id = r.take(1, "zcl.command_id")[0]
-        return cls(fc, sequence, command_id, mfr), r.rest()
+        if cls is not ZclHeader:
+            return cls(fc, sequence, command_id, mfr), r.rest()
+        # Read from bytes, every field is in range and the manufacturer code present exactly when
+        # the frame control says so: the checks of __init__ are for values built by hand.
+        header = object.__new__(ZclHeader)
+        object.__setattr__(header, "frame_control", fc)
+        object.__setattr__(header, "sequence", sequence)
+        object.__setattr__(header, "command_id", command_id)
+        object.__setattr__(header, "manufacturer_code", mfr)
+        return header, r.rest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +176,15 @@ class ZclFrame:
 def cluster_header(direction: Direction | int, sequence: int, command_id: int, *,
                    disable_default_response: bool = True, manufacturer_code: int | None = None) -> ZclHeader:
     """Header of a cluster-specific command."""
-    fc = ZclFrameControl(FrameType.CLUSTER_SPECIFIC, manufacturer_code is not None, Direction(direction),
-                         disable_default_response)
+    fc = _cluster_control(int(direction), manufacturer_code is not None, bool(disable_default_response))
     return ZclHeader(fc, sequence, command_id, manufacturer_code)
+
+
+@functools.cache
+def _cluster_control(direction: int, manufacturer_specific: bool, disable_default_response: bool) -> ZclFrameControl:
+    """A cluster-specific frame control, made once per kind (every cluster command sent needs one)."""
+    return ZclFrameControl(FrameType.CLUSTER_SPECIFIC, manufacturer_specific, Direction(direction),
+                           disable_default_response)
 
 
 def global_header(direction: Direction | int, sequence: int, command_id: int, *,
