@@ -209,7 +209,11 @@ class _Link:
                     self.connected.set()
                     self.wakeup.set()
                     backoff = 0.05
-                    async for message in client.messages:
+                    queue = client._queue  # aiomqtt's, filled by its on_message
+                    while True:
+                        # What is queued already is taken at once: aiomqtt's iterator spends a task
+                        # and an asyncio.wait on each message, which a burst need not pay.
+                        message = queue.get_nowait() if not queue.empty() else await anext(client.messages)
                         self._received(str(message.topic), bytes(message.payload))
             except aiomqtt.MqttError as e:
                 self.last_error = re.sub(r"^\[Errno -?\d+\] ", "", str(e)) or type(e).__name__
