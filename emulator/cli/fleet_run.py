@@ -28,14 +28,19 @@ def register(fsub: Any) -> None:
     r.add_argument("--workers", type=_count, default=1,
                    help="worker processes for the hubs (0: they run elsewhere, e.g. compose worker replicas "
                         "on --broker; commissioning waits for them)")
-    r.add_argument("--broker", default=None, help="mqtt://user:pass@host:port (default: the embedded mosquitto)")
+    r.add_argument("--broker", default=None, help="mqtt://user:pass@host:port[,host:port...] "
+                                                  "(default: the embedded mosquitto)")
+    r.add_argument("--cluster", type=_count, default=0, metavar="NODES",
+                   help="start a RabbitMQ cluster of NODES nodes for the run instead (apt-get install "
+                        "rabbitmq-server): the DSP on node 0, worker w on node w mod NODES")
     r.add_argument("--rate", type=_positive_float, default=50.0, help="requests per second")
     r.add_argument("--mix", type=Path, default=None, help="the SRV mix, a CSV like emulator/data/load_mix.csv")
     r.add_argument("--duration", type=_positive_float, default=10.0, help="seconds of load")
     r.add_argument("--report", type=Path, default=None, help="write the JSON report here")
     r.add_argument("--seed", type=int, default=1, help="keys, install codes, Restricted premises and the load")
     r.add_argument("--fault", action="append", default=[], metavar="KIND@T",
-                   help="broker-restart@T or kill-worker@T[:W], T seconds into the load (repeatable)")
+                   help="broker-restart@T, kill-worker@T[:W] or node-kill@T[:N] (a --cluster node, default 1), "
+                        "T seconds into the load (repeatable)")
     r.add_argument("--restricted", type=float, default=0.1, help="share of ESMEs set Restricted at start")
     r.add_argument("--gsme-wake", type=_positive_float, default=30.0,
                    help="GSME wake period in s (the profile's 30 s; a gas read waits for the wake)")
@@ -66,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.resend is not None:
             options.resend_s = args.resend
         options.retry_for_s = args.retry_for
+        options.cluster = args.cluster
         if args.broker is not None:
             from emulator.transport.broker import BrokerUrl
 

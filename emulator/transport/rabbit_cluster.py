@@ -268,8 +268,8 @@ class RabbitCluster:
         defs.write_text(json.dumps(definitions(grants(self.secret, self.hubs), os.urandom(4))))
         for i, node in enumerate(self.nodes):
             self._write_node(node, defs if i == 0 else None)
-        await self._boot(self.nodes[0])
-        await asyncio.gather(*(self._boot(n) for n in self.nodes[1:]))
+        # All boot at once (node 0 with the users); then the others join node 0.
+        await asyncio.gather(*(self._boot(n) for n in self.nodes))
         for node in self.nodes[1:]:
             await self._ctl(node, "stop_app")
             await self._ctl(node, "join_cluster", self.nodes[0].name)
@@ -285,12 +285,25 @@ class RabbitCluster:
         doc = json.loads(text[text.index("{"):])
         return sorted(str(n) for n in doc.get("running_nodes", []))
 
-    async def kill_node(self, index: int) -> None:
-        """SIGKILL one node (a broker machine dies): its clients must reconnect to another node."""
+    async def kill_node(self, index: int, forget: bool = True) -> float:
+        """SIGKILL one node (a broker machine dies): its clients must reconnect to another node.
+        With ``forget``, a live node then removes it from the cluster (``forget_cluster_node``, what
+        an operator does for a machine lost for good): RabbitMQ 3.10 keeps each MQTT subscriber's
+        queue as a *durable* classic queue on the node the client was on, even for a clean
+        session, and refuses that client id's subscription anywhere while that node is down but
+        still a member. Returns the seconds the forget took (0 without)."""
         node = self.nodes[index]
         if node.proc is not None and node.alive:
             node.proc.send_signal(signal.SIGKILL)
             await node.proc.wait()
+        if not forget:
+            return 0.0
+        t0 = time.perf_counter()
+        survivor = next((n for n in self.nodes if n.alive), None)
+        if survivor is None:
+            raise BrokerError("no RabbitMQ node is left to forget the killed one")
+        await self._ctl(survivor, "forget_cluster_node", node.name)
+        return time.perf_counter() - t0
 
     async def stop(self) -> None:
         """Every node (SIGTERM: a clean stop; SIGKILL after 30 s), then epmd; the folder is removed."""
