@@ -412,6 +412,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
     else:
         dsp_url, hub_urls, secret = BrokerUrl.parse(options.broker), [options.broker], None
     broker_s = time.perf_counter() - t0
+    broker_rss0 = _broker_rss_kb(broker, cluster)
     say(f"fleet run: broker {_broker_name(options, broker, cluster)} ({broker_s:.2f} s)")
     # Worker w on node w mod N of a cluster (the DSP is on node 0): commands cross the cluster.
     workers = [Worker(w, first, count, hub_urls[w % len(hub_urls)], options.seed, secret, options.gsme_wake_s)
@@ -464,6 +465,9 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         report = _report(options, broker, f, failed, restricted, broker_s, hubs_ready_s, commissioned_s, rss,
                          rss_after, dsp_rss, sent, wall, seconds, repo)
         report["cpu"] = _cpu_report(cpu, tracker.done())
+        # The broker's memory before any client and after the load (every node of a cluster).
+        report["memory"]["broker_rss_mb"] = {"at_start": round(broker_rss0 / 1024, 1),
+                                             "after_load": round(_broker_rss_kb(broker, cluster) / 1024, 1)}
         return report
     finally:
         if service is not None:
@@ -479,6 +483,13 @@ def _broker_name(o: RunOptions, broker: EmbeddedBroker | None, cluster: RabbitCl
     if cluster is not None:
         return cluster.describe()
     return f"embedded mosquitto :{broker.port}" if broker is not None else str(o.broker)
+
+
+def _broker_rss_kb(broker: EmbeddedBroker | None, cluster: RabbitCluster | None) -> int:
+    pids = list(cluster.pids().values()) if cluster is not None else []
+    if broker is not None and broker.proc is not None:
+        pids.append(broker.proc.pid)
+    return sum(memory_kb(pid)[0] for pid in pids)
 
 
 def _cpu(f: _Fleet) -> dict[str, float]:
