@@ -302,8 +302,8 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
 
 async def _kill_node(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
     """One RabbitMQ node killed for good: the premises of the workers on it are affected (their
-    hubs fail over to the next node); over once the node is dead and forgotten by the cluster
-    (rabbit_cluster.py says why), recovered once every request it caught has ended."""
+    hubs fail over to the next node, where their queues' mirrors took over: rabbit_cluster.py);
+    over once the node is dead, recovered once every request it caught has ended."""
     assert f.cluster is not None
     loop = asyncio.get_running_loop()
     n = len(f.cluster.nodes)
@@ -314,9 +314,8 @@ async def _kill_node(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> Non
     name = f.cluster.nodes[fault.worker].name
     say(f"fleet run: fault at {fault.at_s:g} s: RabbitMQ node {name} killed "
         f"(workers {[w.index for w in on_node]} fail over)")
-    forget_s = await f.cluster.kill_node(fault.worker)
-    record.detail = (f"node {name} killed (stays down) and forgotten by the cluster in {forget_s:.1f} s; "
-                     f"{len(affected):,} premises' hubs on it fail over")
+    await f.cluster.kill_node(fault.worker)
+    record.detail = f"node {name} killed (stays down); {len(affected):,} premises' hubs on it fail over"
     f.tracker.fault_over(record, loop.time())
 
 
