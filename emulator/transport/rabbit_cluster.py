@@ -242,10 +242,10 @@ class RabbitCluster:
         return text
 
     async def _boot(self, node: RabbitNode) -> None:
-        node.proc = await asyncio.create_subprocess_exec(str(RABBIT_BIN / "rabbitmq-server"), env=self._env(node),
-                                                         stdin=asyncio.subprocess.DEVNULL,
-                                                         stdout=asyncio.subprocess.DEVNULL,
-                                                         stderr=asyncio.subprocess.DEVNULL)
+        with (node.dir / "console.txt").open("wb") as console:  # what a failed boot says
+            node.proc = await asyncio.create_subprocess_exec(str(RABBIT_BIN / "rabbitmq-server"),
+                                                             env=self._env(node), stdin=asyncio.subprocess.DEVNULL,
+                                                             stdout=console, stderr=asyncio.subprocess.STDOUT)
         await self._await_running(node)
 
     async def _await_running(self, node: RabbitNode) -> None:
@@ -255,8 +255,9 @@ class RabbitCluster:
         deadline = time.monotonic() + BOOT_TIMEOUT_S
         while True:
             if node.proc.returncode is not None:
-                raise BrokerError(f"RabbitMQ node {node.name} exited with status {node.proc.returncode} at start "
-                                  f"(logs: {node.dir / 'log'})")
+                said = (node.dir / "console.txt").read_text(errors="replace").strip().splitlines()
+                raise BrokerError(f"RabbitMQ node {node.name} exited with status {node.proc.returncode} at start"
+                                  + (f": {' | '.join(said[-3:])}" if said else ""))
             try:
                 await self._ctl(node, "await_startup", "--timeout", f"{BOOT_TIMEOUT_S:g}", timeout=BOOT_TIMEOUT_S + 30)
                 return
