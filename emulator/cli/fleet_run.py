@@ -28,7 +28,11 @@ def register(fsub: Any) -> None:
     r.add_argument("--workers", type=_count, default=1,
                    help="worker processes for the hubs (0: they run elsewhere, e.g. compose worker replicas "
                         "on --broker; commissioning waits for them)")
-    r.add_argument("--broker", default=None, help="mqtt://user:pass@host:port (default: the embedded mosquitto)")
+    r.add_argument("--broker", default=None, help="mqtt://user:pass@host:port[,host:port...] "
+                                                  "(default: the embedded mosquitto)")
+    r.add_argument("--cluster", type=_count, default=0, metavar="NODES",
+                   help="start a RabbitMQ cluster of NODES nodes for the run instead (apt-get install "
+                        "rabbitmq-server): the DSP on node 0, worker w on node w mod NODES")
     r.add_argument("--rate", type=_positive_float, default=50.0,
                    help="requests and alerts per second (the mix's rows share it)")
     r.add_argument("--mix", type=Path, default=None,
@@ -37,13 +41,17 @@ def register(fsub: Any) -> None:
     r.add_argument("--report", type=Path, default=None, help="write the JSON report here")
     r.add_argument("--seed", type=int, default=1, help="keys, install codes, Restricted premises and the load")
     r.add_argument("--fault", action="append", default=[], metavar="KIND@T",
-                   help="broker-restart@T or kill-worker@T[:W], T seconds into the load (repeatable)")
+                   help="broker-restart@T, kill-worker@T[:W] or node-kill@T[:N] (a --cluster node, default 1), "
+                        "T seconds into the load (repeatable)")
     r.add_argument("--restricted", type=float, default=0.1, help="share of ESMEs set Restricted at start")
     r.add_argument("--gsme-wake", type=_positive_float, default=30.0,
                    help="GSME wake period in s (the profile's 30 s; a gas read waits for the wake)")
     r.add_argument("--max-inflight", type=_positive, default=512, help="requests outstanding at most")
     r.add_argument("--resend", type=_positive_float, default=None,
                    help="the DSP re-sends an unanswered command this often (default: the DSP's 20 s)")
+    r.add_argument("--commission-concurrency", type=_positive, default=32,
+                   help="premises commissioned at once (a GSME's steps wait for its wake: thousands of "
+                        "premises need more than the default 32)")
     r.add_argument("--retry-for", type=_positive_float, default=120.0,
                    help="re-send a request failed by transport (E20/E21) for this long")
     r.set_defaults(func=_run)
@@ -68,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.resend is not None:
             options.resend_s = args.resend
         options.retry_for_s = args.retry_for
+        options.cluster = args.cluster
+        options.commission_concurrency = args.commission_concurrency
         if args.broker is not None:
             from emulator.transport.broker import BrokerUrl
 

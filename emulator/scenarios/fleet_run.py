@@ -11,9 +11,11 @@
    send - so a fault may delay a request, never lose it. The mix's alert rows are in the same
    sequence: the premises' worker is told to have that meter raise the alert (alert_control.py),
    and the alert is followed to the DSP (fleet_alerts.py);
-5. faults at set times (``broker-restart@T``, ``kill-worker@T[:W]``): the broker killed and
-   started again on its port and persistence; a worker killed with SIGKILL, started again, and
-   its premises installed again (a fresh worker keeps no state);
+5. faults at set times (``broker-restart@T``, ``kill-worker@T[:W]``, ``node-kill@T[:N]``): the broker
+   killed and started again on its port and persistence; a worker killed with SIGKILL, started
+   again, and its premises installed again (a fresh worker keeps no state); one node of a
+   RabbitMQ cluster (``cluster``: the DSP on node 0, worker w on node w mod N, each client
+   failing over to the next node) killed for good;
 6. a report: one line per second on ``progress``, per-second and whole-run latency percentiles
    per request kind (HDR histograms), DUIS codes, GBCS counter losses and re-orderings
    (counters.py), alerts, memory per premises, start times, retries and recovery times.
@@ -48,13 +50,14 @@ from emulator.scenarios.world import SUPPLIER, USERS, ServiceUser, key_stores, v
 from emulator.transport.broker import BrokerUrl, EmbeddedBroker
 from emulator.transport.dsp_service import DspService
 from emulator.transport.mqtt_wan import MqttDspPort
+from emulator.transport.rabbit_cluster import RabbitCluster
 from emulator.transport.wan import DspPort, UpHandler
 from emulator.transport.wan_messages import Ack, Command, DeviceAlert, DeviceResponse, DownMessage, UpMessage
 from emulator.zigbee import ota_file
 from emulator.zigbee.eui64 import Eui64
 
-FAULT_KINDS = ("broker-restart", "kill-worker")
-_FAULT = re.compile(r"^(broker-restart|kill-worker)@(\d+(?:\.\d+)?)(?::(\d+))?$")
+FAULT_KINDS = ("broker-restart", "kill-worker", "node-kill")
+_FAULT = re.compile(r"^(broker-restart|kill-worker|node-kill)@(\d+(?:\.\d+)?)(?::(\d+))?$")
 #: Codes that say the command did not get through (not that the device refused it): sent again.
 TRANSPORT_FAILURES = frozenset({"E20", "E21"})
 RETRY_PAUSE_S = 1.0
@@ -72,13 +75,16 @@ class Fault:
 
     @classmethod
     def parse(cls, text: str) -> Fault:
-        """``broker-restart@T`` or ``kill-worker@T`` / ``kill-worker@T:W`` (T seconds into the load)."""
+        """``broker-restart@T``, ``kill-worker@T[:W]`` or ``node-kill@T[:N]`` (T seconds into the load;
+        a node-kill's node defaults to 1, one the DSP is not on)."""
         m = _FAULT.match(text)
         if m is None:
-            raise ValueError(f"fault {text!r}: expected broker-restart@SECONDS or kill-worker@SECONDS[:WORKER]")
+            raise ValueError(f"fault {text!r}: expected broker-restart@SECONDS, kill-worker@SECONDS[:WORKER] "
+                             "or node-kill@SECONDS[:NODE]")
         if m.group(1) == "broker-restart" and m.group(3):
             raise ValueError(f"fault {text!r}: broker-restart takes no worker")
-        return cls(m.group(1), float(m.group(2)), int(m.group(3) or 0))
+        default = 1 if m.group(1) == "node-kill" else 0
+        return cls(m.group(1), float(m.group(2)), int(m.group(3) or default))
 
 
 @dataclass(slots=True)
@@ -101,6 +107,7 @@ class RunOptions:
     commission_timeout_s: float = 300.0
     commission_concurrency: int = 32
     firmware_size: int = 256
+    cluster: int = 0                    # RabbitMQ nodes started for the run (rabbit_cluster.py); 0: none
 
     def check(self) -> None:
         fleet.check_range(0, self.premises)
@@ -108,9 +115,14 @@ class RunOptions:
             raise ValueError("--workers 0 (hubs run elsewhere) needs --broker, the broker they are on")
         if self.workers:
             split(self.premises, self.workers)
+        if self.cluster and self.broker is not None:
+            raise ValueError("--cluster starts its own brokers: it takes no --broker")
         for f in self.faults:
-            if f.kind == "broker-restart" and self.broker is not None:
-                raise ValueError("--fault broker-restart needs the embedded broker (no --broker)")
+            if f.kind == "broker-restart" and (self.broker is not None or self.cluster):
+                raise ValueError("--fault broker-restart needs the embedded broker (no --broker, no --cluster)")
+            if f.kind == "node-kill" and not 0 <= f.worker < self.cluster:
+                raise ValueError(f"--fault node-kill@{f.at_s:g}:{f.worker} needs --cluster with more than "
+                                 f"{f.worker} nodes")
             if f.kind == "kill-worker" and not 0 <= f.worker < self.workers:
                 raise ValueError(f"--fault kill-worker@{f.at_s:g}:{f.worker}: workers are 0 to {self.workers - 1}")
             if f.at_s >= self.duration_s:
@@ -183,6 +195,7 @@ class _Fleet:
 
     options: RunOptions
     broker: EmbeddedBroker | None
+    cluster: RabbitCluster | None
     workers: list[Worker]
     service: DspService
     joins: fleet.JoinWatch
@@ -297,6 +310,9 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
         f.tracker.fault_over(record, loop.time())
         say(f"fleet run: {record.detail}")
         return
+    if fault.kind == "node-kill":
+        await _kill_node(f, fault, say)
+        return
     w = f.workers[fault.worker]
     record = FaultRecord(fault.kind, fault.at_s, frozenset(range(w.first, w.first + w.count)))
     f.tracker.fault(record, loop.time(), f.tap.resends)
@@ -311,6 +327,25 @@ async def _inject(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
                      f"{loop.time() - record.started:.2f} s" + (f"; not commissioned: {failed}" if failed else ""))
     f.tracker.fault_over(record, loop.time())
     say(f"fleet run: {record.detail}")
+
+
+async def _kill_node(f: _Fleet, fault: Fault, say: Callable[[str], None]) -> None:
+    """One RabbitMQ node killed for good: the premises of the workers on it are affected (their
+    hubs fail over to the next node, where their queues' mirrors took over: rabbit_cluster.py);
+    over once the node is dead, recovered once every request it caught has ended."""
+    assert f.cluster is not None
+    loop = asyncio.get_running_loop()
+    n = len(f.cluster.nodes)
+    on_node = [w for w in f.workers if w.index % n == fault.worker]
+    affected = frozenset(i for w in on_node for i in range(w.first, w.first + w.count))
+    record = FaultRecord(fault.kind, fault.at_s, affected or frozenset(range(f.options.premises)))
+    f.tracker.fault(record, loop.time(), f.tap.resends)
+    name = f.cluster.nodes[fault.worker].name
+    say(f"fleet run: fault at {fault.at_s:g} s: RabbitMQ node {name} killed "
+        f"(workers {[w.index for w in on_node]} fail over)")
+    await f.cluster.kill_node(fault.worker)
+    record.detail = f"node {name} killed (stays down); {len(affected):,} premises' hubs on it fail over"
+    f.tracker.fault_over(record, loop.time())
 
 
 @dataclass(slots=True)
@@ -405,19 +440,31 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
             "(--workers 0 has none)")
     t0 = time.perf_counter()
     broker: EmbeddedBroker | None = None
-    if options.broker is None:
+    cluster: RabbitCluster | None = None
+    hub_urls: list[str] = []
+    if options.cluster:
+        cluster = RabbitCluster(options.cluster, {device_eui(i, "CHF") for i in range(options.premises)})
+        try:
+            await cluster.start()
+        except BaseException:
+            await cluster.stop()
+            raise
+        dsp_url, secret = cluster.dsp_url(0), cluster.secret
+        hub_urls = [cluster.hub_url(n) for n in range(options.cluster)]
+    elif options.broker is None:
         broker = EmbeddedBroker()
         await broker.start({device_eui(i, "CHF") for i in range(options.premises)})
-        dsp_url, hub_url, secret = broker.dsp_url(), f"mqtt://127.0.0.1:{broker.port}", broker.secret
+        dsp_url, hub_urls, secret = broker.dsp_url(), [f"mqtt://127.0.0.1:{broker.port}"], broker.secret
     else:
-        dsp_url, hub_url, secret = BrokerUrl.parse(options.broker), options.broker, None
+        dsp_url, hub_urls, secret = BrokerUrl.parse(options.broker), [options.broker], None
     broker_s = time.perf_counter() - t0
-    say(f"fleet run: broker {'mosquitto on port ' + str(broker.port) if broker else options.broker} "
-        f"({broker_s:.2f} s)")
+    broker_rss0 = _broker_rss_kb(broker, cluster)
+    say(f"fleet run: broker {_broker_name(options, broker, cluster)} ({broker_s:.2f} s)")
     ledger = AlertLedger(mix)
     control = any(r.is_alert for r in mix)
-    workers = [Worker(w, first, count, hub_url, options.seed, secret, options.gsme_wake_s, control=control,
-                      on_reply=ledger.on_reply)
+    # Worker w on node w mod N of a cluster (the DSP is on node 0): commands cross the cluster.
+    workers = [Worker(w, first, count, hub_urls[w % len(hub_urls)], options.seed, secret, options.gsme_wake_s,
+                      control=control, on_reply=ledger.on_reply)
                for w, (first, count) in enumerate(split(options.premises, options.workers) if options.workers else [])]
     service: DspService | None = None
     try:
@@ -444,7 +491,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         await service.start()
         user = ServiceUser(SUPPLIER, "IS", service, view(keys, [bytes.fromhex(SUPPLIER)]), clock)
         tracker = Tracker({r.name: KindStats(r.srv, r.expect) for r in mix if not r.is_alert})
-        f = _Fleet(options, broker, workers, service, joins, tap, user, _bodies(options), tracker, ledger)
+        f = _Fleet(options, broker, cluster, workers, service, joins, tap, user, _bodies(options), tracker, ledger)
         failed = await _commission(f, range(options.premises))
         commissioned_s = time.perf_counter() - t0
         say(f"fleet run: {options.premises - len(failed):,} premises commissioned ({commissioned_s:.1f} s)")
@@ -468,6 +515,9 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         report = _report(options, broker, f, failed, restricted, broker_s, hubs_ready_s, commissioned_s, rss,
                          rss_after, dsp_rss, sent, wall, seconds, repo)
         report["cpu"] = _cpu_report(cpu, tracker.done(), sum(s.raised for s in ledger.rows.values()))
+        # The broker's memory before any client and after the load (every node of a cluster).
+        report["memory"]["broker_rss_mb"] = {"at_start": round(broker_rss0 / 1024, 1),
+                                             "after_load": round(_broker_rss_kb(broker, cluster) / 1024, 1)}
         return report
     finally:
         if service is not None:
@@ -475,6 +525,21 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
         if broker is not None:
             await broker.stop()
+        if cluster is not None:
+            await cluster.stop()
+
+
+def _broker_name(o: RunOptions, broker: EmbeddedBroker | None, cluster: RabbitCluster | None) -> str:
+    if cluster is not None:
+        return cluster.describe()
+    return f"embedded mosquitto :{broker.port}" if broker is not None else str(o.broker)
+
+
+def _broker_rss_kb(broker: EmbeddedBroker | None, cluster: RabbitCluster | None) -> int:
+    pids = list(cluster.pids().values()) if cluster is not None else []
+    if broker is not None and broker.proc is not None:
+        pids.append(broker.proc.pid)
+    return sum(memory_kb(pid)[0] for pid in pids)
 
 
 def _cpu(f: _Fleet) -> dict[str, float]:
@@ -482,6 +547,8 @@ def _cpu(f: _Fleet) -> dict[str, float]:
     out = {"dsp": cpu_s(os.getpid())}
     if f.broker is not None and f.broker.proc is not None:
         out["broker"] = cpu_s(f.broker.proc.pid)
+    if f.cluster is not None:  # one entry per live node (a killed node's count is gone)
+        out.update({k: cpu_s(pid) for k, pid in f.cluster.pids().items()})
     for w in f.workers:
         out[f"worker{w.index}"] = w.cpu_s()
     return out
@@ -493,7 +560,8 @@ def _cpu_report(cpu: dict[str, float], done: int, alerts: int = 0) -> dict[str, 
     The mix's alerts cost CPU too (raised, signed, sent; checked, logged, acknowledged):
     ``ms_per_message`` counts requests and alerts raised together."""
     workers = sum(v for k, v in cpu.items() if k.startswith("worker"))
-    per = {"dsp": cpu.get("dsp", 0.0), "broker": cpu.get("broker", 0.0), "workers": round(workers, 2)}
+    brokers = sum(v for k, v in cpu.items() if k.startswith("broker"))
+    per = {"dsp": cpu.get("dsp", 0.0), "broker": round(brokers, 2), "workers": round(workers, 2)}
     messages = done + alerts
     return {"seconds": cpu, "ms_per_request": {k: round(1000 * v / done, 3) if done else None for k, v in per.items()},
             "ms_per_message": {k: round(1000 * v / messages, 3) if messages else None for k, v in per.items()}}
@@ -509,7 +577,7 @@ def _report(o: RunOptions, broker: EmbeddedBroker | None, f: _Fleet, failed: dic
     done = t.done()
     return {
         "premises": o.premises, "workers": o.workers, "seed": o.seed,
-        "broker": f"embedded mosquitto :{broker.port}" if broker else o.broker,
+        "broker": _broker_name(o, broker, f.cluster),
         "restricted_premises": len(restricted),
         "start": {"broker_s": round(broker_s, 2), "hubs_ready_s": round(hubs_ready_s, 2),
                   "worker_ready_s": [round(w.ready_s, 2) for w in f.workers],

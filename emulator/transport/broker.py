@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from emulator.transport import topics
 
@@ -45,24 +45,47 @@ class BrokerUrl:
     port: int
     username: str | None = None
     password: str | None = None
+    #: Other nodes of a clustered broker (``mqtt://user:pass@a:1883,b:1884``): a link that loses
+    #: its connection tries the next (:meth:`failover`).
+    others: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def parse(cls, url: str) -> BrokerUrl:
-        """``mqtt://user:pass@host:port``; errors name the bad part."""
+        """``mqtt://user:pass@host:port[,host:port...]``; errors name the bad part."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp"):
             raise ValueError(f"broker URL {url!r}: scheme must be mqtt://, not {parts.scheme or 'missing'}")
-        if not parts.hostname:
-            raise ValueError(f"broker URL {url!r}: no host")
-        try:
-            port = parts.port or 1883
-        except ValueError:
-            raise ValueError(f"broker URL {url!r}: the port is not a number from 1 to 65535") from None
-        return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)
+        user, _, hosts = parts.netloc.rpartition("@")
+        addresses = []
+        for address in hosts.split(","):
+            one = urlsplit(f"mqtt://{address}")
+            if not one.hostname:
+                raise ValueError(f"broker URL {url!r}: no host")
+            try:
+                addresses.append((one.hostname, one.port or 1883))
+            except ValueError:
+                raise ValueError(f"broker URL {url!r}: the port is not a number from 1 to 65535") from None
+        name, _, password = user.partition(":")
+        (host, port), *others = addresses
+        return cls(host, port, unquote(name) if name else None, unquote(password) if password else None,
+                   tuple(others))
 
     def with_user(self, username: str, password: str) -> BrokerUrl:
-        return BrokerUrl(self.host, self.port, username, password)
+        return BrokerUrl(self.host, self.port, username, password, self.others)
+
+    def failover(self) -> BrokerUrl:
+        """The same user on the next node (the first goes last); itself if there is no other."""
+        if not self.others:
+            return self
+        (host, port), *rest = self.others
+        return BrokerUrl(host, port, self.username, self.password, (*rest, (self.host, self.port)))
+
+    def to_url(self) -> str:
+        user = ""
+        if self.username:
+            user = quote(self.username, safe="") + (f":{quote(self.password, safe='')}" if self.password else "") + "@"
+        hosts = ",".join(f"{h}:{p}" for h, p in ((self.host, self.port), *self.others))
+        return f"mqtt://{user}{hosts}"
 
 
 def hub_password(secret: bytes, hub: bytes) -> str:

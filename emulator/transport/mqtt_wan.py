@@ -233,6 +233,7 @@ class _Link:
             if self.stopping:
                 return
             self.reconnects += 1
+            self.url = self.url.failover()  # a clustered broker: try its next node (broker.py)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
 
