@@ -56,8 +56,16 @@ def _bench(args: argparse.Namespace) -> int:
     suites = _SUITES if args.suite == "all" else (args.suite,)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in suites:
+        # The codec is measured on one core; the affinity is put back after it, since the suites
+        # after it (and the processes they start, which inherit it) must have every core: left
+        # pinned, `bench all` ran the fleet's workers, DSP and broker on one core.
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         core = _pin_one_core() if name == "codec" else "all"
-        figures = _run_suite(name, args.seconds, args.premises, args.workers)
+        try:
+            figures = _run_suite(name, args.seconds, args.premises, args.workers)
+        finally:
+            if cores is not None:
+                os.sched_setaffinity(0, cores)
         record = {"suite": name, "python": platform.python_version(), "machine": platform.machine(),
                   "cpus": os.cpu_count(), "core": core, "figures": figures}
         path = args.out / f"{name}.json"
