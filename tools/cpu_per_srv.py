@@ -50,12 +50,12 @@ from typing import Any
 # The package of the checkout this tool is in (an A/B run starts a copy of another revision's tools/).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emulator.bench.fleet import install_esmes
 from emulator.clock import RealClock
 from emulator.devices.profile import PremisesProfile
 from emulator.dsp.model import Status
 from emulator.scenarios.world import SUPPLIER, World, build_world
 from emulator.zigbee.eui64 import Eui64
-from emulator.zigbee.install_code import link_key_from_install_code
 
 SRV = "4.1.1"
 SIDES = ("device", "dsp", "wan", "loop")
@@ -151,14 +151,8 @@ class SideMeter:
 async def _commissioned(premises: int) -> World:
     world = await build_world(RealClock(), [PremisesProfile(gas=None)] * premises, register=True)
     core = world.dsp.core
+    await install_esmes(world, premises)
     for p in world.premises:
-        code = p.install_codes[p.esme]
-        chf = p.chf_runner.machine
-        entry = chf.device_log.add(p.esme, "ESME", code, world.clock.now())
-        chf.kinds[p.esme] = "ESME"
-        await p.chf_runner.radio.permit_join(p.esme, entry.link_key, float("inf"))
-        assert p.esme_runner is not None
-        await p.esme_runner.join(link_key_from_install_code(code))
         for eui in (p.chf, p.esme):
             device = core.repo.device(Eui64(eui))
             assert device is not None

@@ -84,8 +84,9 @@ def cpu_s(pid: int | str) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-async def _install(world: World, count: int) -> None:
-    """The first ``count`` premises of the worker: the ESME in its CHF's device log, and joined."""
+async def install_esmes(world: World, count: int) -> None:
+    """The first ``count`` premises of the world: the ESME in its CHF's device log, and joined
+    (as ``bench wan2`` installs its one; also used by tools/cpu_per_srv.py)."""
     for p in world.premises[:count]:
         code = p.install_codes[p.esme]
         chf = p.chf_runner.machine
@@ -107,7 +108,7 @@ def _worker(url: BrokerUrl, secret: bytes, first: int, premises: int, installed:
         conn.send({"rss_before_kb": _status_kb("self", "VmRSS")})
 
         async def prepare(world: World) -> None:
-            await _install(world, installed)
+            await install_esmes(world, installed)
 
         def ready(report: HubsReport) -> None:
             conn.send({"ready": True, "start_s": report.start_s, "connections": report.connections,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
-import time
 from typing import Any
 
 import aiomqtt
 
-from emulator.bench.wan import _NODELAY, _pct
+from emulator.bench.wan import _NODELAY, echo_requests, echo_topics
 from emulator.transport.broker import BrokerUrl, EmbeddedBroker
 
 
@@ -32,47 +31,16 @@ def _responder(url: BrokerUrl, down: str, up: str, ready: Any) -> None:
 
 async def split_echo(broker: EmbeddedBroker, n: int, concurrency: int, hub: bytes) -> dict[str, float]:
     """``n`` request/response pairs, ``concurrency`` outstanding, the responder in another process."""
-    dsp_url, hub_url = broker.dsp_url(), broker.hub_url(hub)
-    down, up = f"smets2/hubs/{hub.hex().upper()}/down", f"smets2/hubs/{hub.hex().upper()}/up/response"
+    down, up = echo_topics(hub)
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
-    proc = ctx.Process(target=_responder, args=(hub_url, down, up, ready), daemon=True)
+    proc = ctx.Process(target=_responder, args=(broker.hub_url(hub), down, up, ready), daemon=True)
     proc.start()
     loop = asyncio.get_running_loop()
     try:
         if not await loop.run_in_executor(None, ready.wait, 60.0):
             raise RuntimeError("the echo responder did not subscribe within 60 s")
-        waiting: dict[str, asyncio.Future[None]] = {}
-        lat: list[float] = []
-        async with aiomqtt.Client(dsp_url.host, dsp_url.port, username=dsp_url.username,
-                                  password=dsp_url.password, socket_options=_NODELAY, max_inflight_messages=1000) as c:
-            c.pending_calls_threshold = 100_000
-            await c.subscribe(up, qos=1)
-
-            async def reader() -> None:
-                async for m in c.messages:
-                    fut = waiting.pop(bytes(m.payload).decode(), None)
-                    if fut is not None:
-                        fut.set_result(None)
-
-            rtask = asyncio.ensure_future(reader())
-            sem = asyncio.Semaphore(concurrency)
-
-            async def one(i: int) -> None:
-                async with sem:
-                    key = f"m{i}"
-                    fut: asyncio.Future[None] = loop.create_future()
-                    waiting[key] = fut
-                    t = time.perf_counter()
-                    await c.publish(down, key.encode(), qos=1)
-                    await fut
-                    lat.append(time.perf_counter() - t)
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(one(i) for i in range(n)))
-            wall = time.perf_counter() - t0
-            rtask.cancel()
+        return await echo_requests(broker.dsp_url(), down, up, n, concurrency)
     finally:
         proc.kill()
         await loop.run_in_executor(None, proc.join, 10)
-    return {"round_trips_per_s": n / wall, "p50_ms": _pct(lat, 0.5) * 1000, "p99_ms": _pct(lat, 0.99) * 1000}

@@ -16,7 +16,7 @@ from emulator.devices.profile import PremisesProfile
 from emulator.gbcs.identities import ESME
 from emulator.scenarios.steps import commission, install
 from emulator.scenarios.world import SUPPLIER, build_world
-from emulator.transport.broker import EmbeddedBroker, start_broker
+from emulator.transport.broker import BrokerUrl, EmbeddedBroker, start_broker
 from emulator.transport.mqtt_wan import MqttDspPort, MqttHubPort
 from emulator.zigbee.jsonvalue import JsonObject
 
@@ -28,26 +28,12 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else math.nan
 
 
-async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int, hub: bytes | None = None) -> dict[str, float]:
-    """Request/response through the broker with plain aiomqtt: the floor for the WAN (as ``hub``,
-    default any hub the broker knows)."""
-    hub = hub if hub is not None else next(iter(broker.hubs))
-    dsp_url, hub_url = broker.dsp_url(), broker.hub_url(hub)
-    down, up = f"smets2/hubs/{hub.hex().upper()}/down", f"smets2/hubs/{hub.hex().upper()}/up/response"
+async def echo_requests(dsp_url: BrokerUrl, down: str, up: str, n: int, concurrency: int) -> dict[str, float]:
+    """``n`` requests on ``down`` as the DSP, each answered on ``up`` by an echo somewhere,
+    ``concurrency`` outstanding: round trips per second and p50/p99 latency."""
     waiting: dict[str, asyncio.Future[None]] = {}
-
-    async def echo_server(ready: asyncio.Event) -> None:
-        async with aiomqtt.Client(hub_url.host, hub_url.port, username=hub_url.username,
-                                  password=hub_url.password, socket_options=_NODELAY) as c:
-            await c.subscribe(down, qos=1)
-            ready.set()
-            async for m in c.messages:
-                await c.publish(up, bytes(m.payload), qos=1)
-
-    ready = asyncio.Event()
-    server = asyncio.ensure_future(echo_server(ready))
-    await ready.wait()
     lat: list[float] = []
+    loop = asyncio.get_running_loop()
     async with aiomqtt.Client(dsp_url.host, dsp_url.port, username=dsp_url.username, password=dsp_url.password,
                               socket_options=_NODELAY, max_inflight_messages=1000) as c:
         c.pending_calls_threshold = 100_000
@@ -65,7 +51,7 @@ async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int, hub: bytes
         async def one(i: int) -> None:
             async with sem:
                 key = f"m{i}"
-                fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                fut: asyncio.Future[None] = loop.create_future()
                 waiting[key] = fut
                 t = time.perf_counter()
                 await c.publish(down, key.encode(), qos=1)
@@ -76,8 +62,36 @@ async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int, hub: bytes
         await asyncio.gather(*(one(i) for i in range(n)))
         wall = time.perf_counter() - t0
         rtask.cancel()
-    server.cancel()
     return {"round_trips_per_s": n / wall, "p50_ms": _pct(lat, 0.5) * 1000, "p99_ms": _pct(lat, 0.99) * 1000}
+
+
+def echo_topics(hub: bytes) -> tuple[str, str]:
+    """The echo's (down, up) topics: a hub's, which the broker's ACL lets the hub and the DSP use."""
+    return f"smets2/hubs/{hub.hex().upper()}/down", f"smets2/hubs/{hub.hex().upper()}/up/response"
+
+
+async def bare_echo(broker: EmbeddedBroker, n: int, concurrency: int, hub: bytes | None = None) -> dict[str, float]:
+    """Request/response through the broker with plain aiomqtt, both ends in this process: the floor
+    for the WAN (as ``hub``, default any hub the broker knows)."""
+    hub = hub if hub is not None else next(iter(broker.hubs))
+    hub_url = broker.hub_url(hub)
+    down, up = echo_topics(hub)
+
+    async def echo_server(ready: asyncio.Event) -> None:
+        async with aiomqtt.Client(hub_url.host, hub_url.port, username=hub_url.username,
+                                  password=hub_url.password, socket_options=_NODELAY) as c:
+            await c.subscribe(down, qos=1)
+            ready.set()
+            async for m in c.messages:
+                await c.publish(up, bytes(m.payload), qos=1)
+
+    ready = asyncio.Event()
+    server = asyncio.ensure_future(echo_server(ready))
+    await ready.wait()
+    try:
+        return await echo_requests(broker.dsp_url(), down, up, n, concurrency)
+    finally:
+        server.cancel()
 
 
 async def srv_round_trips(broker: EmbeddedBroker, n: int, concurrency: int) -> dict[str, float]:
