@@ -19,7 +19,6 @@ import re
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiomqtt
 import paho.mqtt.client as mqtt
@@ -27,6 +26,7 @@ import paho.mqtt.client as mqtt
 from emulator.clock import VirtualTimeLoop, awaiting_io
 from emulator.transport import topics, wan_messages
 from emulator.transport.broker import BrokerError, BrokerUrl
+from emulator.transport.mqtt_client import LinkClient
 from emulator.transport.wan import DownHandler, DownMessage, DspPort, HubPort, UpHandler, UpMessage
 
 log = logging.getLogger(__name__)
@@ -41,76 +41,6 @@ def _refused(granted: object) -> bool:
     """A SUBACK entry that refuses the subscription (0x80 and up), as int or paho ReasonCode."""
     value = getattr(granted, "value", granted)
     return isinstance(value, int) and value >= 0x80
-
-
-class _Client(aiomqtt.Client):
-    """aiomqtt's client, publishing through paho directly: on a QoS 1 publish aiomqtt spends two
-    tasks, an event, a ``wait_for`` and a walk of every pending call, and the link two more tasks
-    and a timer to bound the wait. Here the link publishes with paho and paho's ``on_publish`` (the
-    PUBACK) calls the link's ``acked``; one timer per link watches for PUBACKs that do not come.
-
-    (Messages down still come through aiomqtt's queue. Handing them to the link straight from
-    paho's ``on_message`` saved a task per message, but the UIT over zigpy-znp in virtual time
-    then failed about one run in three on a loaded machine (the GSME missed its image and the CHF
-    later found its ESME "not joined"), and passed 5 of 5 with the queue. The cause, some order
-    of events in the same loop turns, was not found; the queue's extra turns stay.)
-
-    It also attaches a socket to the loop only while that socket is still its own. paho opens the
-    socket in aiomqtt's connect thread, and aiomqtt then schedules ``add_reader`` and ``add_writer``
-    on the loop with the file number taken at that moment. When the connection fails at once (a
-    broker coming back up), the socket is closed before the loop runs those calls, and the number
-    may already belong to the next connection's socket: the stale reader then takes that
-    connection's bytes for a dead client, and the new link looks connected but hears nothing, not
-    even its PUBACKs (seen about 1 run in 8 of the broker-restart test). Here the loop checks, when
-    it runs the call, that the socket is still open and still the client's.
-    """
-
-    acked: Callable[[int], None] | None = None
-
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
-        if self.acked is not None:
-            self.acked(mid)
-        super()._on_publish(client, userdata, mid, reason_code, properties)
-
-    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: mqtt.SocketLike) -> None:
-        loop = self._loop
-
-        def attach() -> None:
-            if sock.fileno() == -1 or client.socket() is not sock:
-                return  # closed or replaced before the loop got here: its number is not ours now
-            loop.add_reader(sock.fileno(), self._readable, client)
-            self._misc_task = loop.create_task(self._misc_loop())
-
-        loop.call_soon_threadsafe(attach)
-
-    def _readable(self, client: mqtt.Client) -> None:
-        try:
-            while True:
-                client.loop_read()
-                # A TLS socket may hold decoded bytes that the selector will not report again.
-                pending = getattr(client.socket(), "pending", None)
-                if pending is None or pending() <= 0:
-                    break
-        except Exception as exc:  # a broken connection: the client's disconnect future says why
-            if not self._disconnected.done():
-                self._disconnected.set_exception(exc)
-
-    def _on_socket_register_write(self, client: mqtt.Client, userdata: Any, sock: mqtt.SocketLike) -> None:
-        loop = self._loop
-
-        def attach() -> None:
-            if sock.fileno() == -1 or client.socket() is not sock:
-                return
-            loop.add_writer(sock.fileno(), self._writable, client)
-
-        loop.call_soon_threadsafe(attach)
-
-    def _writable(self, client: mqtt.Client) -> None:
-        try:
-            client.loop_write()
-        except Exception as exc:
-            if not self._disconnected.done():
-                self._disconnected.set_exception(exc)
 
 
 class _Link:
@@ -132,7 +62,7 @@ class _Link:
         self._seq = 0
         self.wakeup = asyncio.Event()
         self.connected = asyncio.Event()
-        self.client: _Client | None = None
+        self.client: LinkClient | None = None
         self.stopping = False
         self.tasks: list[asyncio.Task[None]] = []
         self.reconnects = 0
@@ -195,7 +125,7 @@ class _Link:
     async def _run(self) -> None:
         backoff = 0.05
         while not self.stopping:
-            client = _Client(self.url.host, self.url.port, username=self.url.username,
+            client = LinkClient(self.url.host, self.url.port, username=self.url.username,
                              password=self.url.password, identifier=self.identifier, clean_session=True,
                              socket_options=_NODELAY, max_inflight_messages=INFLIGHT, timeout=10)
             client.pending_calls_threshold = 100_000
