@@ -17,8 +17,10 @@ Figures:
   the SRVs: which process limits the rate, and by how much the whole stack must shrink for a goal;
 * the baselines: the same number of request/response pairs through the same broker with plain
   aiomqtt, the responder in its own process as the hubs are (``echo``) and both ends in one
-  process (``echo_one_process``, the figure committed before workers were split); the ratio is
-  given against each (the split echo, on two cores, is the faster: its ratio is the stricter).
+  process (``echo_one_process``, the figure committed before workers were split), and the split
+  echo through the fleet's own MQTT links (``echo_link``: ``MqttDspPort``/``MqttHubPort``, which are
+  cheaper than plain aiomqtt). The ratio is given against each; the goal is judged against the
+  fastest of them (the stricter).
 
 Those premises are installed as ``bench wan2`` installs its one (meter in the CHF's device log,
 joined; Commissioned in the DSP's inventory): commissioning 20,000 premises through SRVs would be a
@@ -35,7 +37,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.bench.fleet_echo import split_echo
+from emulator.bench.fleet_echo import split_echo, split_link_echo
 from emulator.bench.wan import _pct, bare_echo
 from emulator.clock import RealClock
 from emulator.dsp.core import Dsp
@@ -278,6 +280,7 @@ async def _run(premises: int, n: int, rss_limit_mb: int, workers: int) -> dict[s
                     proc.kill()
         echo = await split_echo(broker, n, CONCURRENCY, ECHO_HUB)
         echo_one = await bare_echo(broker, n, CONCURRENCY, ECHO_HUB)
+        echo_link = await split_link_echo(broker, n, CONCURRENCY, ECHO_HUB)
     rss_before = sum(b["rss_before_kb"] for b in before)
     grown_kb = sum(r["hwm_ready_kb"] for r in ready) - rss_before
     srv_cpu = sum(srv["cpu_ms_per_srv"].values())
@@ -307,6 +310,11 @@ async def _run(premises: int, n: int, rss_limit_mb: int, workers: int) -> dict[s
         "echo_one_process_round_trips_per_s": round(echo_one["round_trips_per_s"], 1),
         "ratio_srv_vs_echo": round(srv["rate"] / echo["round_trips_per_s"], 3),
         "ratio_srv_vs_echo_one_process": round(srv["rate"] / echo_one["round_trips_per_s"], 3),
+        "echo_link_round_trips_per_s": round(echo_link["round_trips_per_s"], 1),
+        "echo_link_p50_ms": round(echo_link["p50_ms"], 2), "echo_link_p99_ms": round(echo_link["p99_ms"], 2),
+        "ratio_srv_vs_echo_link": round(srv["rate"] / echo_link["round_trips_per_s"], 3),
+        "ratio_srv_vs_fastest_echo": round(srv["rate"] / max(echo["round_trips_per_s"], echo_one["round_trips_per_s"],
+                                                             echo_link["round_trips_per_s"]), 3),
     }
     figures.update({f"goal_{k}": v for k, v in GOALS.items()})
     figures["goals_met"] = {
@@ -315,7 +323,7 @@ async def _run(premises: int, n: int, rss_limit_mb: int, workers: int) -> dict[s
         "srv_round_trips_per_s": figures["srv_round_trips_per_s"] >= GOALS["srv_round_trips_per_s"],
         "srv_p99_ms_at_goal_rate": figures["highest_open_rate_with_p99_under_goal_per_s"]
         >= 0.95 * GOALS["srv_round_trips_per_s"],
-        "ratio": figures["ratio_srv_vs_echo"] >= GOALS["ratio"],
+        "ratio": figures["ratio_srv_vs_fastest_echo"] >= GOALS["ratio"],
     }
     return figures
 
