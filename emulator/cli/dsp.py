@@ -8,8 +8,12 @@ import asyncio
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.cli import state
+
+if TYPE_CHECKING:
+    from emulator.devices.profile import PremisesProfile
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +48,9 @@ def parse_users(items: list[str]) -> dict[str, str]:
 async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = None, seconds: float = 0,
                      bound_port: list[int] | None = None, *, host: str = "127.0.0.1",
                      endpoints: Mapping[str, str] | None = None, duis_dir: Path | None = None,
-                     duis_keys: Path | None = None, token: str | None = None) -> None:
+                     duis_keys: Path | None = None, token: str | None = None,
+                     profile: PremisesProfile | None = None) -> None:
+    """The SSI demo: one premises (``profile``, default the standard one) installed and commissioned."""
     from emulator.clock import RealClock, hold
     from emulator.devices.profile import PremisesProfile
     from emulator.dsp.repository import MemoryRepository, Repository
@@ -61,7 +67,7 @@ async def serve_demo(port: int, db: Path | None, ready: asyncio.Event | None = N
         repo = SqliteRepository(db)
     else:
         repo = MemoryRepository()
-    world = await build_world(RealClock(), [PremisesProfile()], repo=repo)
+    world = await build_world(RealClock(), [profile or PremisesProfile()], repo=repo)
     duis: DuisFrontEnd | None = None
     no_duis = ""
     try:

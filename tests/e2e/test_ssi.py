@@ -16,9 +16,14 @@ from collections.abc import Iterator
 import pytest
 
 from emulator.cli.dsp import serve_demo
+from emulator.devices.profile import MeterProfile, PremisesProfile
 
 ESME = "00DB1234567890A0"
 TOKEN = "test-ssi-token"
+#: The demo's premises with a GSME that wakes every 2 s: commissioning it waits for a wake (the
+#: standard 30 s made this module's set-up the slowest in the suite); nothing here tests the period.
+PROFILE = PremisesProfile(gas=MeterProfile(seed=2, load_shape="gas-heating", daily_kwh=30.0, image_type=0x0002,
+                                           wake_period_s=2.0))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,7 @@ def ssi() -> Iterator[str]:
         async def go() -> None:
             ev = asyncio.Event()
             task = asyncio.ensure_future(serve_demo(0, None, ev, seconds=120, bound_port=port_holder,
-                                                          token=TOKEN))
+                                                          token=TOKEN, profile=PROFILE))
             control["loop"], control["task"] = asyncio.get_running_loop(), task
             await ev.wait()
             ready.set()
