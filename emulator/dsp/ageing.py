@@ -73,4 +73,4 @@ class AgeingRepository(MemoryRepository):
 
     def held(self) -> int:
         """Keyed records held (all kinds): what a bounded run keeps in memory."""
-        return sum(len(v) for v in self._kv.values()) + len(self._requests)
+        return sum(len(v) for v in self._kv.values()) + len(self._requests) + len(self._timers)

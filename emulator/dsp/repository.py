@@ -153,6 +153,21 @@ class MemoryRepository(Repository):
         # SRV writes its record twice and reads it once, and converting it to and from JSON cost more
         # than the rest of the core's bookkeeping. A document put under "request" still reads back.
         self._requests: dict[str, RequestRecord] = {}
+        # The due timers, as the entries they are (immutable): each SRV sets two and clears them.
+        self._timers: dict[tuple[Due, str], DueEntry] = {}
+
+    def timers(self) -> list[DueEntry]:
+        return list(self._timers.values()) + super().timers()
+
+    def put_timer(self, entry: DueEntry) -> None:
+        if "due" in self._kv:  # a document put under "due" for the same timer: this replaces it
+            super().delete_timer(entry.kind, entry.key)
+        self._timers[(entry.kind, entry.key)] = entry
+
+    def delete_timer(self, kind: Due, key: str) -> None:
+        self._timers.pop((kind, key), None)
+        if "due" in self._kv:
+            super().delete_timer(kind, key)
 
     def request(self, request_id: str) -> RequestRecord | None:
         held = self._requests.get(request_id)

@@ -1,6 +1,7 @@
-"""The in-memory repository holds request records as records, not JSON documents: what it gives back
-is what a document round trip gave (the same values, a snapshot taken at the write, a new object per
-read), a document written under "request" still reads back, and the ageing store still ages them."""
+"""The in-memory repository holds request records and due timers as records, not JSON documents: what
+it gives back is what a document round trip gave (the same values, a snapshot taken at the write, a
+new object per read), a document written under "request" or "due" still reads back, and the ageing
+store still ages requests and counts what it holds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.dsp.ageing import AgeingRepository
-from emulator.dsp.model import RequestRecord
+from emulator.dsp.model import Due, DueEntry, RequestRecord
 from emulator.dsp.repository import MemoryRepository
 from emulator.zigbee.eui64 import Eui64
 
@@ -69,3 +70,21 @@ def test_the_ageing_store_ages_finished_records_and_counts_them_held() -> None:
         repo.put_request(_record(f"r{i}", "done"))
     assert [rid for rid in ("open", "r0", "r1", "r2", "r3") if repo.request(rid) is not None] == ["open", "r2", "r3"]
     assert repo.aged_out == 2 and repo.held() == 3
+
+
+def test_timers_are_kept_and_cleared_and_a_timer_document_still_reads_back() -> None:
+    repo = AgeingRepository()
+    repo.put_timer(DueEntry(25.0, Due.DEADLINE, "r1"))
+    repo.put_timer(DueEntry(5.0, Due.RESEND, "r1"))
+    repo.put_timer(DueEntry(6.0, Due.RESEND, "r1"))  # moved
+    assert sorted(repo.timers()) == [DueEntry(6.0, Due.RESEND, "r1"), DueEntry(25.0, Due.DEADLINE, "r1")]
+    assert repo.held() == 2
+    repo.delete_timer(Due.RESEND, "r1")
+    assert repo.timers() == [DueEntry(25.0, Due.DEADLINE, "r1")]
+    repo._put("due", "send|r2", {"kind": "send", "key": "r2", "at": 12.0})
+    assert sorted(repo.timers()) == [DueEntry(12.0, Due.SEND, "r2"), DueEntry(25.0, Due.DEADLINE, "r1")]
+    repo.put_timer(DueEntry(13.0, Due.SEND, "r2"))
+    assert sorted(repo.timers()) == [DueEntry(13.0, Due.SEND, "r2"), DueEntry(25.0, Due.DEADLINE, "r1")]
+    repo.delete_timer(Due.SEND, "r2")
+    repo.delete_timer(Due.DEADLINE, "r1")
+    assert repo.timers() == [] and repo.held() == 0
