@@ -279,9 +279,9 @@ class DspService:
             return
         # The DCC forwards the response; its payload's tree is made only if someone reads it.
         body = ResponseBody.device_response(message.gbcs.hex().upper(), msg.payload, msg.message_code, cra=2)
-        version = firmware_version_in(msg)
-        self.core.note_firmware(Eui64(msg.originator), version.hex().upper() if version else None,
-                                activation_result_in(msg), now)
+        version, activated = firmware_version_in(msg), activation_result_in(msg)
+        if version is not None or activated is not None:  # most responses report neither
+            self.core.note_firmware(Eui64(msg.originator), version.hex().upper() if version else None, activated, now)
         await self._apply(self.core.on_response(request_id, True, "", now, body))
 
     async def _on_event(self, message: JoinedEvent | JoinRefusedEvent | UnreachableEvent, now: float) -> None:
