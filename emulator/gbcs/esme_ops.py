@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from emulator.gbcs import dlms
 from emulator.gbcs.dlms import Data
-from emulator.gbcs.duis_params import Params, dlms_datetime, seconds_since_2000
+from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, Params, dlms_datetime, seconds_since_2000
 from emulator.gbcs.obis import obis
 from emulator.gbcs.usecase_builders import UseCaseRequest
 
@@ -145,7 +145,9 @@ def protected_read(protection_object: str, targets: tuple[Protected, ...]) -> Ca
     constant = Data("array", fixed) if None not in fixed else None
 
     def build(req: UseCaseRequest) -> bytes:
-        start, end = Params(req.body).period()  # checked even when no attribute takes it, as the DUIS body is
+        # ReadLogPeriod is checked even when no attribute takes it (a malformed one is refused, as it
+        # was); an empty body (a plain read, most of them) has none: everything.
+        start, end = Params(req.body).period() if req.body else (ALL_FROM, ALL_TO)
         if constant is not None:
             descriptors = constant
         else:
