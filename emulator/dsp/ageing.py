@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from emulator.dsp.model import RequestRecord
 from emulator.dsp.repository import MemoryRepository
 from emulator.zigbee.jsonvalue import JsonObject
 
@@ -41,9 +42,16 @@ class AgeingRepository(MemoryRepository):
         self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.aged_out = 0
 
+    def put_request(self, record: RequestRecord) -> None:
+        super().put_request(record)  # held as a record, not through _put
+        self._age("request", record.request_id, record.state in _FINISHED_REQUEST)
+
     def _put(self, kind: str, key: str, value: JsonObject) -> None:
         super()._put(kind, key, value)
-        if _finished(kind, value):
+        self._age(kind, key, _finished(kind, value))
+
+    def _age(self, kind: str, key: str, finished: bool) -> None:
+        if finished:
             self._finished[(kind, key)] = None
             self._finished.move_to_end((kind, key))
             while len(self._finished) > self.keep:
@@ -65,4 +73,4 @@ class AgeingRepository(MemoryRepository):
 
     def held(self) -> int:
         """Keyed records held (all kinds): what a bounded run keeps in memory."""
-        return sum(len(v) for v in self._kv.values())
+        return sum(len(v) for v in self._kv.values()) + len(self._requests) + len(self._timers)

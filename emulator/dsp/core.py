@@ -123,11 +123,12 @@ class Dsp:
         if user is None or req.originator != user_eui:
             return self._refuse(user_eui, rid, "E3", f"RequestID originator {req.originator} is not a known user "
                                                      f"sending as itself", now)
+        counter = req.counter  # parsed from the RequestID once
         last = self.repo.last_counter(user_eui)
-        if last is not None and req.counter <= last and not self._completes_transform(user_eui, req):
-            return self._refuse(user_eui, rid, "E2", f"RequestID counter {req.counter} is not above {last}",
+        if last is not None and counter <= last and not self._completes_transform(user_eui, req):
+            return self._refuse(user_eui, rid, "E2", f"RequestID counter {counter} is not above {last}",
                                 now)
-        self.repo.put_last_counter(user_eui, req.counter)
+        self.repo.put_last_counter(user_eui, counter)
         srv = catalogue.srvs().get(req.srv)
         if srv is None:
             return self._refuse(user_eui, rid, "E12", f"ServiceReferenceVariant {req.srv!r} is not a known SRV", now)
@@ -171,7 +172,7 @@ class Dsp:
             return self._restricted_rejection(user_eui, rid, req.srv, device.eui, refusal, now)
         premises = self.repo.premises(device.premises)
         hub = premises.hub if premises else None
-        rec = RequestRecord(rid, user_eui, req.srv, device.eui, hub, device.device_type, req.counter,
+        rec = RequestRecord(rid, user_eui, req.srv, device.eui, hub, device.device_type, counter,
                             srv.restricted_class, message_code, device.restricted, dict(req.body), req.signed_command,
                             sent=now)
         if srv.critical and req.command_variant == 4:

@@ -14,6 +14,7 @@ from emulator.dsp.model import Due, DueEntry
 from emulator.dsp.repository import Repository
 
 __all__ = ["Due", "DueEntry", "DueIndex"]
+_EVERY_KIND = tuple(Due)  # made once: iterating an enum class is slow, and every answer clears a request's
 
 
 class DueIndex:
@@ -37,7 +38,7 @@ class DueIndex:
         self.repo.put_timer(DueEntry(at, kind, key))
 
     def clear(self, key: str, *kinds: Due) -> None:
-        for kind in kinds or tuple(Due):
+        for kind in kinds or _EVERY_KIND:
             if self._entries.pop((kind, key), None) is not None:
                 self.repo.delete_timer(kind, key)
 

@@ -5,6 +5,8 @@ Restricted is an attribute of a device, never a device status (RM-1).
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -153,14 +155,40 @@ class Kept:
     __dataclass_fields__: ClassVar[dict[str, Any]]  # set by @dataclass on each record
 
     def to_doc(self) -> JsonObject:
-        doc = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return {k: str(v) if isinstance(v, Eui64) else v for k, v in doc.items()}
+        names, get, _ = _layout(type(self))
+        return {k: str(v) if isinstance(v, Eui64) else v for k, v in zip(names, get(self), strict=True)}
+
+    def copy(self) -> Self:
+        """Another record with the same field values (what a document round trip gives, without JSON)."""
+        _, get, _ = _layout(type(self))
+        return type(self)(*get(self))
 
     @classmethod
     def from_doc(cls, doc: JsonObject) -> Self:
-        fields = cls.__dataclass_fields__  # EUIs are kept as their hex (the annotations are strings)
-        return cls(**{k: (Eui64.from_hex(v) if v else None) if isinstance(v, str) and "Eui64" in str(fields[k].type)
-                      else v for k, v in doc.items() if k in fields})
+        names, _, euis = _layout(cls)  # EUIs are kept as their hex
+        kwargs: dict[str, Any] = {k: v for k, v in doc.items() if k in names}
+        for k in euis.intersection(kwargs):
+            v = kwargs[k]
+            if isinstance(v, str):
+                kwargs[k] = Eui64.from_hex(v) if v else None
+        return cls(**kwargs)
+
+
+#: Per record class: its field names, a getter of all their values at once, and the fields that hold
+#: an EUI-64 (from the annotations, which are strings here). Made once per class: every request is
+#: written twice and read once per SRV, and working this out per call cost more than the copy.
+_LAYOUTS: dict[type, tuple[dict[str, None], Callable[[Any], tuple[Any, ...]], frozenset[str]]] = {}
+
+
+def _layout(cls: type) -> tuple[dict[str, None], Callable[[Any], tuple[Any, ...]], frozenset[str]]:
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        fields: dict[str, Any] = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        names = dict.fromkeys(fields)
+        get = operator.attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, next(iter(names))),))
+        euis = frozenset(k for k, f in fields.items() if "Eui64" in str(f.type))
+        layout = _LAYOUTS[cls] = (names, get, euis)
+    return layout
 
 
 @dataclass(slots=True)

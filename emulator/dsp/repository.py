@@ -149,6 +149,34 @@ class MemoryRepository(Repository):
         self._premises: dict[str, Premises] = {}
         self._kv: dict[str, dict[str, JsonObject]] = {}
         self._logs: dict[str, list[JsonObject]] = {name: [] for name in LOGS}
+        # Request records are held as records (a copy in, a copy out), not as JSON documents: every
+        # SRV writes its record twice and reads it once, and converting it to and from JSON cost more
+        # than the rest of the core's bookkeeping. A document put under "request" still reads back.
+        self._requests: dict[str, RequestRecord] = {}
+        # The due timers, as the entries they are (immutable): each SRV sets two and clears them.
+        self._timers: dict[tuple[Due, str], DueEntry] = {}
+
+    def timers(self) -> list[DueEntry]:
+        return list(self._timers.values()) + super().timers()
+
+    def put_timer(self, entry: DueEntry) -> None:
+        if "due" in self._kv:  # a document put under "due" for the same timer: this replaces it
+            super().delete_timer(entry.kind, entry.key)
+        self._timers[(entry.kind, entry.key)] = entry
+
+    def delete_timer(self, kind: Due, key: str) -> None:
+        self._timers.pop((kind, key), None)
+        if "due" in self._kv:
+            super().delete_timer(kind, key)
+
+    def request(self, request_id: str) -> RequestRecord | None:
+        held = self._requests.get(request_id)
+        return held.copy() if held is not None else super().request(request_id)
+
+    def put_request(self, record: RequestRecord) -> None:
+        if "request" in self._kv:
+            self._kv["request"].pop(record.request_id, None)
+        self._requests[record.request_id] = record.copy()
 
     def device(self, eui: Eui64) -> Device | None:
         return self._devices.get(eui)
@@ -169,15 +197,21 @@ class MemoryRepository(Repository):
         return list(self._premises.values())
 
     def _get(self, table: str, key: str) -> JsonObject | None:
-        return self._kv.get(table, {}).get(key)
+        held = self._requests.get(key) if table == "request" else None
+        return held.to_doc() if held is not None else self._kv.get(table, {}).get(key)
 
     def _put(self, table: str, key: str, doc: JsonObject) -> None:
+        if table == "request":
+            self._requests.pop(key, None)
         self._kv.setdefault(table, {})[key] = doc
 
     def _items(self, table: str) -> list[tuple[str, JsonObject]]:
-        return list(self._kv.get(table, {}).items())
+        held = [(k, r.to_doc()) for k, r in self._requests.items()] if table == "request" else []
+        return list(self._kv.get(table, {}).items()) + held
 
     def _delete(self, table: str, key: str) -> None:
+        if table == "request":
+            self._requests.pop(key, None)
         self._kv.get(table, {}).pop(key, None)
 
     def log(self, name: str, record: JsonObject) -> None:

@@ -87,7 +87,7 @@ class Params:
 
 
 def _find(node: Any, name: str) -> Any:
-    if isinstance(node, Mapping):
+    if type(node) is dict or isinstance(node, Mapping):  # a dict first: the ABC check is slow, bodies are dicts
         if name in node:
             return node[name]
         for v in node.values():

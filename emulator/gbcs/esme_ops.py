@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from emulator.gbcs import dlms
 from emulator.gbcs.dlms import Data
-from emulator.gbcs.duis_params import Params, dlms_datetime, seconds_since_2000
+from emulator.gbcs.duis_params import ALL_FROM, ALL_TO, Params, dlms_datetime, seconds_since_2000
 from emulator.gbcs.obis import obis
 from emulator.gbcs.usecase_builders import UseCaseRequest
 
@@ -124,19 +124,37 @@ def protection_parameters(counter: int, originator: bytes, recipient: bytes) -> 
     return Data("array", (Data("structure", (_ENCRYPTION, options)),))
 
 
+def _descriptor(t: Protected, period: Data | None) -> Data:
+    """One attribute named in a protected read: class, logical name, attribute, data index, and
+    its access selection (the date-time range, or none)."""
+    return Data("structure", (
+        Data("long-unsigned", t.class_id), Data("octet-string", obis(t.logical_name)), Data("integer", t.attribute),
+        Data("long-unsigned", 0), period if period is not None else _NO_SELECTION))
+
+
+_NO_SELECTION = Data("structure", (Data("enum", 0), dlms.NULL))
+
+
 def protected_read(protection_object: str, targets: tuple[Protected, ...]) -> Callable[[UseCaseRequest], bytes]:
-    """A builder: Action 1 on the Data Protection object naming the attributes to return encrypted."""
+    """A builder: Action 1 on the Data Protection object naming the attributes to return encrypted.
+
+    What does not depend on the request (the object's name, the descriptors of attributes read
+    without a period) is made once, with the builder: Data is immutable."""
+    spec = dlms.RequestSpec(dlms.ACTION, 30, obis(protection_object), 1)
+    fixed = tuple(None if t.period else _descriptor(t, None) for t in targets)
+    constant = Data("array", fixed) if None not in fixed else None
+
     def build(req: UseCaseRequest) -> bytes:
-        p = Params(req.body)
-        start, end = p.period()
-        descriptors = tuple(Data("structure", (
-            Data("long-unsigned", t.class_id), Data("octet-string", obis(t.logical_name)),
-            Data("integer", t.attribute), Data("long-unsigned", 0),
-            _range(start, end) if t.period else Data("structure", (Data("enum", 0), dlms.NULL))))
-            for t in targets)
-        arg = Data("structure", (Data("array", descriptors),
-                                 protection_parameters(req.counter, req.originator, req.target)))
-        spec = dlms.RequestSpec(dlms.ACTION, 30, obis(protection_object), 1)
+        # ReadLogPeriod is checked even when no attribute takes it (a malformed one is refused, as it
+        # was); an empty body (a plain read, most of them) has none: everything.
+        start, end = Params(req.body).period() if req.body else (ALL_FROM, ALL_TO)
+        if constant is not None:
+            descriptors = constant
+        else:
+            ranged = _range(start, end)
+            descriptors = Data("array", tuple(d if d is not None else _descriptor(t, ranged)
+                                              for t, d in zip(targets, fixed, strict=True)))
+        arg = Data("structure", (descriptors, protection_parameters(req.counter, req.originator, req.target)))
         return dlms.AccessRequest(dlms.invoke_id_for(req.counter), (spec,), (arg,)).encode()
 
     return build

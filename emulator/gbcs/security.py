@@ -79,11 +79,27 @@ def _kdf_prefix(keys: KeyStore, msg: Message) -> Any:
     state = cache.get(cache_key)
     if state is None:
         a, b = mac_parties(msg)
-        z = keys.shared_secret(a, b)
+        try:
+            z = keys.shared_secret(a, b)
+        except UnknownKeyError as e:
+            # Remembered too, as the prefix is (the store clears this cache when a key is added): the
+            # DSP meets it on every response MACed for a Service User, whose key it does not hold.
+            cache[cache_key] = _NoKey(e.eui, e.usage)
+            raise
         state = hashlib.sha256(b"".join((
             _KDF_COUNTER, z, _ALGORITHM_ID, msg.originator, b"\x09", bytes((_MAC_MODE[msg.cra],)))))
         cache[cache_key] = state
+    elif type(state) is _NoKey:
+        raise UnknownKeyError(state.eui, state.usage)
     return state.copy()
+
+
+@dataclass(frozen=True, slots=True)
+class _NoKey:
+    """A KDF prefix the key store could not make: the party and usage of the key it lacked."""
+
+    eui: bytes
+    usage: str
 
 
 def compute_mac(keys: KeyStore, msg: Message, block: bytes) -> bytes:

@@ -5,6 +5,7 @@ and the fleet all build on this.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from emulator.dsp.core import Dsp
 from emulator.dsp.model import Device, Premises, Region, Response, ServiceRequest, Status, User
 from emulator.dsp.policy import RestrictedPolicy
 from emulator.dsp.repository import MemoryRepository, Repository
-from emulator.gbcs import frames, identities, security
+from emulator.gbcs import catalogue, frames, identities, security
 from emulator.gbcs.credentials import ROOT_EUI
 from emulator.gbcs.keys import KeyStore
 from emulator.pki.derived import DerivedKeys
@@ -118,6 +119,13 @@ class PremisesRuntime:
         return {e: install_code_for(self.seed, e) for e in (self.esme, self.gsme, self.gpf)}
 
 
+@functools.lru_cache(maxsize=4096)
+def _duis(eui: str) -> str:
+    """An EUI as DUIS writes it in a RequestID (8 hex pairs joined by '-'): remembered for the devices
+    a user addresses most, as a user sends to the same meters again and again."""
+    return "-".join(eui[i:i + 2] for i in range(0, 16, 2))
+
+
 class ServiceUser:
     """A Service User's client: RequestIDs with increasing counters, and the critical-SRV dance
     (CV 4 Pre-Command, sign with the user's DS key, CV 5)."""
@@ -131,15 +139,12 @@ class ServiceUser:
         self.counter = security.CounterSource()
 
     def request_id(self, target: str) -> str:
-        def duis(e: str) -> str:
-            return "-".join(e[i:i + 2] for i in range(0, 16, 2))
-        return f"{duis(self.eui)}:{duis(target or identities.DCC.hex().upper())}:{self.counter.next(self.clock.now())}"
+        counter = self.counter.next(self.clock.now())
+        return f"{_duis(self.eui)}:{_duis(target or identities.DCC.hex().upper())}:{counter}"
 
     async def send(self, srv: str, target: str, body: dict[str, Any] | None = None, *, cv: int | None = None,
                    role: str | None = None) -> tuple[Response, Response | None]:
         """(immediate answer, final answer or None). Critical SRVs go through CV 4 and CV 5."""
-        from emulator.gbcs import catalogue
-
         info = catalogue.srvs().get(srv)
         critical = bool(info and info.critical)
         variant = cv if cv is not None else (8 if info and info.non_device else 4 if critical else 1)

@@ -20,6 +20,7 @@ from emulator.dsp.core import RESPONSE_TIMEOUT_S, Dsp
 from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput, SendCommand, SendFirmware
 from emulator.dsp.model import Response, ServiceRequest
 from emulator.dsp.reports import CspStub
+from emulator.dsp.response_body import ResponseBody
 from emulator.gbcs import asn1, commands, dlms, frames, gbz, security
 from emulator.gbcs.errors import GbcsError, UnknownKeyError
 from emulator.gbcs.frames import Cra, Message
@@ -276,11 +277,11 @@ class DspService:
         request_id = self.by_frame.pop((msg.originator, msg.counter, msg.target), None)
         if request_id is None:
             return
-        body = {"gbcs": message.gbcs.hex().upper(),
-                "payload": decode_payload(msg.payload, message_code=msg.message_code, cra=2).to_tree()}
-        version = firmware_version_in(msg)
-        self.core.note_firmware(Eui64(msg.originator), version.hex().upper() if version else None,
-                                activation_result_in(msg), now)
+        # The DCC forwards the response; its payload's tree is made only if someone reads it.
+        body = ResponseBody.device_response(message.gbcs.hex().upper(), msg.payload, msg.message_code, cra=2)
+        version, activated = firmware_version_in(msg), activation_result_in(msg)
+        if version is not None or activated is not None:  # most responses report neither
+            self.core.note_firmware(Eui64(msg.originator), version.hex().upper() if version else None, activated, now)
         await self._apply(self.core.on_response(request_id, True, "", now, body))
 
     async def _on_event(self, message: JoinedEvent | JoinRefusedEvent | UnreachableEvent, now: float) -> None:
