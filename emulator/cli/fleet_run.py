@@ -49,9 +49,9 @@ def register(fsub: Any) -> None:
     r.add_argument("--max-inflight", type=_positive, default=512, help="requests outstanding at most")
     r.add_argument("--resend", type=_positive_float, default=None,
                    help="the DSP re-sends an unanswered command this often (default: the DSP's 20 s)")
-    r.add_argument("--commission-concurrency", type=_positive, default=32,
-                   help="premises commissioned at once (a GSME's steps wait for its wake: thousands of "
-                        "premises need more than the default 32)")
+    r.add_argument("--commission-concurrency", type=_positive, default=500,
+                   help="premises commissioned at once (default 500: a GSME's steps wait for its wake, "
+                        "so each round of them takes about two wakes)")
     r.add_argument("--retry-for", type=_positive_float, default=120.0,
                    help="re-send a request failed by transport (E20/E21) for this long")
     r.set_defaults(func=_run)

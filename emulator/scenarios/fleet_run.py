@@ -61,6 +61,8 @@ _FAULT = re.compile(r"^(broker-restart|kill-worker|node-kill)@(\d+(?:\.\d+)?)(?:
 #: Codes that say the command did not get through (not that the device refused it): sent again.
 TRANSPORT_FAILURES = frozenset({"E20", "E21"})
 RETRY_PAUSE_S = 1.0
+#: How often the commissioning phase says how far it is.
+COMMISSION_PROGRESS_S = 10.0
 #: After the requests drained, how long the run waits for raised alerts to settle: two of the
 #: CHF's re-sends of an unacknowledged alert, and a little.
 ALERT_SETTLE_S = 2 * ALERT_RESEND_S + 5.0
@@ -105,7 +107,7 @@ class RunOptions:
     retry_for_s: float = 120.0
     ready_timeout_s: float = 300.0
     commission_timeout_s: float = 300.0
-    commission_concurrency: int = 32
+    commission_concurrency: int = 500
     firmware_size: int = 256
     cluster: int = 0                    # RabbitMQ nodes started for the run (rabbit_cluster.py); 0: none
 
@@ -273,18 +275,40 @@ def _raise_alert(f: _Fleet, pick: Pick) -> None:
         f.ledger.not_sent(ident, NOT_SENT_WORKER_DOWN)
 
 
-async def _commission(f: _Fleet, premises: range) -> dict[str, str]:
-    """Install and commission ``premises`` (again, after a worker restart: its hubs are fresh)."""
+async def _commission(f: _Fleet, premises: range, say: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Install and commission ``premises`` (again, after a worker restart: its hubs are fresh);
+    with ``say``, a progress line every :data:`COMMISSION_PROGRESS_S` (a GSME's steps wait for its
+    wake, so a large fleet takes minutes: the user sees it move)."""
     for i in premises:
         for kind in ("ESME", "GSME"):
             eui = device_eui(i, kind).hex().upper()
             f.joins.commissioned.discard(eui)
             f.joins.joined.discard(eui)
-    deadline = asyncio.get_running_loop().time() + f.options.commission_timeout_s
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + f.options.commission_timeout_s
     sem = asyncio.Semaphore(f.options.commission_concurrency)
     profile = fleet.fleet_profile()
-    results = await asyncio.gather(*(fleet._commission_retrying(f.user, f.options.seed, i, profile, deadline, sem,
-                                                                f.joins) for i in premises))
+    done = [0, 0]  # commissioned, given up
+
+    async def one(i: int) -> str | None:
+        why = await fleet._commission_retrying(f.user, f.options.seed, i, profile, deadline, sem, f.joins)
+        done[why is not None] += 1
+        return why
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(COMMISSION_PROGRESS_S)
+            if say is not None:
+                say(f"fleet run: commissioning: {done[0]:,} of {len(premises):,} premises done"
+                    + (f", {done[1]:,} given up" if done[1] else "") + f" ({loop.time() - started:.0f} s; "
+                    f"{f.options.commission_concurrency} at a time, each GSME step waits for its wake)")
+
+    ticker = asyncio.ensure_future(report())
+    try:
+        results = await asyncio.gather(*(one(i) for i in premises))
+    finally:
+        ticker.cancel()
     return {f"P{i:04d}": why for i, why in zip(premises, results, strict=True) if why is not None}
 
 
@@ -492,7 +516,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         user = ServiceUser(SUPPLIER, "IS", service, view(keys, [bytes.fromhex(SUPPLIER)]), clock)
         tracker = Tracker({r.name: KindStats(r.srv, r.expect) for r in mix if not r.is_alert})
         f = _Fleet(options, broker, cluster, workers, service, joins, tap, user, _bodies(options), tracker, ledger)
-        failed = await _commission(f, range(options.premises))
+        failed = await _commission(f, range(options.premises), say)
         commissioned_s = time.perf_counter() - t0
         say(f"fleet run: {options.premises - len(failed):,} premises commissioned ({commissioned_s:.1f} s)")
         restricted = [i for i in restricted_premises(options.seed, options.premises, options.restricted_share)
