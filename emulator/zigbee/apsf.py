@@ -211,9 +211,9 @@ class Receiver:
         index, count = packet.fragment or (0, 1)
         if self.current is None or self.current[0] != tag:
             # Not the message being put together (whose tag cannot be among the finished ones).
-            done = next((n for t, n in self.finished if t == tag), None)
-            if done is not None:
-                return done, None  # a repeat of a message already delivered: acknowledge it again
+            for done_tag, done_count in self.finished:  # (a loop: a generator per message cost more)
+                if done_tag == tag:
+                    return done_count, None  # a repeat of a message already delivered: acknowledge it again
             if index != 0 and self.current is None:
                 raise ApsfError(f"block {index}/{count} without its first block", field="apsf.block_number")
             self.current = (tag, packet, Reassembly(count, self.window))
