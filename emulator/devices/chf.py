@@ -234,10 +234,12 @@ class Chf:
         return out
 
     def get_timer(self) -> float | None:
+        # Asked after every frame: the deadlines are listed only when there are some (a generator
+        # and min() per call cost more than the usual one or two entries).
         pending = self.endpoint.trust.pending
-        return earliest(min((e.deadline for e in self.outstanding.values()), default=None),
-                        min((a.resend_at for a in self.unacked.values()), default=None),
-                        self.firmware.activation_at, pending[0] if pending else None)
+        outstanding = min([e.deadline for e in self.outstanding.values()]) if self.outstanding else None
+        unacked = min([a.resend_at for a in self.unacked.values()]) if self.unacked else None
+        return earliest(outstanding, unacked, self.firmware.activation_at, pending[0] if pending else None)
 
     def _due(self, now: float) -> Output:
         """The hub's own future-dated CS06 / CS02b whose time has come, alerted as a meter does."""

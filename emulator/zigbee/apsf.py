@@ -89,6 +89,8 @@ class Reassembly:
         if self.acked >= self.count:
             return None
         blocks = self.blocks
+        if len(blocks) < end:
+            return None  # the indices are distinct and below count: one below end is missing
         for i in range(self.acked, end):
             if i not in blocks:
                 return None
@@ -226,7 +228,7 @@ class Receiver:
         ack = reassembly.window_acknowledged()
         if ack is None and index < reassembly.acked:
             ack = reassembly.acked  # a window already acknowledged came again: its ack was lost
-        if not reassembly.complete:
+        if len(reassembly.blocks) != reassembly.count:  # (``complete``, without a property call per block)
             return ack, None
         self.current = None
         self.finished.append((tag, count))

@@ -108,8 +108,11 @@ class ZclHeader:
         if fc.manufacturer_specific != (manufacturer_code is not None):
             raise ZigbeeEncodeError("manufacturer_code must be given exactly when the frame control is "
                                     "manufacturer specific", field="zcl.manufacturer_code")
-        encode_uint(sequence, 1, "zcl.sequence")
-        encode_uint(command_id, 1, "zcl.command_id")
+        # The range checks of encode_uint, called only to raise its error (every frame sent makes one).
+        if type(sequence) is not int or not 0 <= sequence <= 0xFF:
+            encode_uint(sequence, 1, "zcl.sequence")
+        if type(command_id) is not int or not 0 <= command_id <= 0xFF:
+            encode_uint(command_id, 1, "zcl.command_id")
         if manufacturer_code is not None:
             encode_uint(manufacturer_code, 2, "zcl.manufacturer_code")
         object.__setattr__(self, "frame_control", fc)
@@ -461,11 +464,10 @@ class ZclCommand:
 
     def encode_payload(self) -> bytes:
         values = self._values()
-        defaults = _defaults(type(self))
         out = bytearray()
         for row in self.SCHEMA:
             if row.present_if is not None and not row.present_if(values):
-                if values[row.name] != defaults.get(row.name, MISSING):
+                if values[row.name] != _defaults(type(self)).get(row.name, MISSING):
                     raise ZigbeeEncodeError(f"{row.name} is set but the fields before it leave it off the wire",
                                             field=row.name)
                 continue
