@@ -280,8 +280,10 @@ class VirtualHan:
         done, blocks = sender.acknowledged(through, self._now())
         if done is not None:
             self._tags_of[key].popleft()
-        if done is not None or blocks:
+        if blocks:
             self._schedule(key, to, self._with_tags(key, blocks))
+        elif done is not None:
+            self._arm(key, to)  # what scheduling no blocks comes to: the deadline timer follows the queue
 
     def _block_arrived(self, packet: HanPacket, to: _Node, tag: int) -> HanPacket | None:
         """The receiver's APS: the block in, the window's acknowledgement back over the air, the
