@@ -405,8 +405,8 @@ class VirtualRadio(HanRadio):
 
     async def send(self, packet: HanPacket) -> None:
         to = self.bus.nodes.get(packet.dst)
-        if to is not None and to.nwk != 0xFFFE:
-            packet = packet.addressed(0x0000, to.nwk)
+        if to is not None and to.nwk != 0xFFFE and (packet.src_nwk, packet.dst_nwk) != (0x0000, to.nwk):
+            packet = packet.addressed(0x0000, to.nwk)  # (a frame the hub addressed already is kept as it is)
         self.bus._send(packet, to)
 
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
@@ -442,7 +442,9 @@ class VirtualLink(HanDeviceLink):
             self.bus.stats.dropped_unjoined += 1
             self.bus._tap(packet, False)
             return True
-        self.bus._send(packet.addressed(self.node.nwk, 0x0000), self.bus.coordinator)
+        if (packet.src_nwk, packet.dst_nwk) != (self.node.nwk, 0x0000):  # (the meter's frames usually are)
+            packet = packet.addressed(self.node.nwk, 0x0000)
+        self.bus._send(packet, self.bus.coordinator)
         return True
 
     async def poll(self) -> list[HanPacket]:
