@@ -427,6 +427,8 @@ class Chf:
             refused = self.key_establishment.gate(packet, now)
             if refused is not None:
                 return refused
+        if packet.cluster == CLUSTER_TUNNELING and (header.disable_default_response or not header.cluster_specific):
+            return self._on_tunnel(src, command, now)  # (an ESME's answer: no default response to add to)
         out = Output()
         if not header.disable_default_response and header.cluster_specific:
             out.han.append(self._packet(src, packet.cluster, zcl.default_response(header)))
@@ -466,7 +468,7 @@ class Chf:
             for wire, counter in self._drain(src):
                 out.extend(self._to_device(src, wire, counter, now))
         elif isinstance(command, tunneling.TransferDataServer):  # from an ESME
-            out.extend(self._up(src, command.data, now))
+            return self._up(src, command.data, now)
         elif isinstance(command, tunneling.RequestTunnel):  # a GSME opens its tunnel
             self.tunnels[src] = self._next_tunnel
             self._next_tunnel += 1
