@@ -204,17 +204,20 @@ class VirtualHan:
             sender = self._senders[key] = Sender(self.apsf)
         tag = next(self._tags)
         # Each message keeps its tag on its blocks (the APS counter's job on the air).
-        blocks = [(at, block, tag) for at, block in sender.start(packet, self._now())]
+        now = self._now()
+        blocks = [(at, block, tag) for at, block in sender.start(packet, now)]
         tags = self._tags_of.get(key)
         if tags is None:
             tags = self._tags_of[key] = deque()
         tags.append(tag)
-        self._schedule(key, to, blocks)
+        self._schedule(key, to, blocks, now)
         return None
 
-    def _schedule(self, key: tuple[bytes, bytes], to: _Node, blocks: list[tuple[float, HanPacket, int]]) -> None:
+    def _schedule(self, key: tuple[bytes, bytes], to: _Node, blocks: list[tuple[float, HanPacket, int]],
+                  now: float | None = None) -> None:
         self.stats.fragments += len(blocks)
-        now = self._now()
+        if now is None:
+            now = self._now()
         if blocks and blocks[-1][0] <= now:
             # No gap between blocks (the bus's own timing): the window leaves now, in turn, and what
             # the air lets through arrives as one delivery (one timer, not one per block and hop).
