@@ -115,10 +115,10 @@ class ZclHeader:
             encode_uint(command_id, 1, "zcl.command_id")
         if manufacturer_code is not None:
             encode_uint(manufacturer_code, 2, "zcl.manufacturer_code")
-        object.__setattr__(self, "frame_control", fc)
-        object.__setattr__(self, "sequence", sequence)
-        object.__setattr__(self, "command_id", command_id)
-        object.__setattr__(self, "manufacturer_code", manufacturer_code)
+        _SET_FRAME_CONTROL(self, fc)
+        _SET_SEQUENCE(self, sequence)
+        _SET_COMMAND_ID(self, command_id)
+        _SET_MANUFACTURER_CODE(self, manufacturer_code)
 
     @property
     def cluster_specific(self) -> bool:
