@@ -172,7 +172,7 @@ class Chf:
             out = Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
         else:
             out = self._to_device(target, wire, msg.counter, now)
-        if any(isinstance(e, DeviceUnreachable) for e in out.events):
+        if out.events and any(isinstance(e, DeviceUnreachable) for e in out.events):
             del self.answered[key]  # never delivered: a later copy (the device has joined since) goes down
         return self._going_up(out, now, msg.originator)
 
