@@ -296,4 +296,5 @@ class AlertOutbox:
         return out
 
     def next_deadline(self) -> float | None:
-        return min((a.next_due for a in self.pending.values()), default=None)
+        # Asked after every frame the meter handles, nearly always with nothing pending.
+        return min([a.next_due for a in self.pending.values()]) if self.pending else None

@@ -172,7 +172,7 @@ class Chf:
             out = Output(events=[DeviceUnreachable(self.eui, now, target, msg.counter, why)])
         else:
             out = self._to_device(target, wire, msg.counter, now)
-        if any(isinstance(e, DeviceUnreachable) for e in out.events):
+        if out.events and any(isinstance(e, DeviceUnreachable) for e in out.events):
             del self.answered[key]  # never delivered: a later copy (the device has joined since) goes down
         return self._going_up(out, now, msg.originator)
 
@@ -234,10 +234,12 @@ class Chf:
         return out
 
     def get_timer(self) -> float | None:
+        # Asked after every frame: the deadlines are listed only when there are some (a generator
+        # and min() per call cost more than the usual one or two entries).
         pending = self.endpoint.trust.pending
-        return earliest(min((e.deadline for e in self.outstanding.values()), default=None),
-                        min((a.resend_at for a in self.unacked.values()), default=None),
-                        self.firmware.activation_at, pending[0] if pending else None)
+        outstanding = min([e.deadline for e in self.outstanding.values()]) if self.outstanding else None
+        unacked = min([a.resend_at for a in self.unacked.values()]) if self.unacked else None
+        return earliest(outstanding, unacked, self.firmware.activation_at, pending[0] if pending else None)
 
     def _due(self, now: float) -> Output:
         """The hub's own future-dated CS06 / CS02b whose time has come, alerted as a meter does."""
@@ -425,6 +427,8 @@ class Chf:
             refused = self.key_establishment.gate(packet, now)
             if refused is not None:
                 return refused
+        if packet.cluster == CLUSTER_TUNNELING and (header.disable_default_response or not header.cluster_specific):
+            return self._on_tunnel(src, command, now)  # (an ESME's answer: no default response to add to)
         out = Output()
         if not header.disable_default_response and header.cluster_specific:
             out.han.append(self._packet(src, packet.cluster, zcl.default_response(header)))
@@ -464,7 +468,7 @@ class Chf:
             for wire, counter in self._drain(src):
                 out.extend(self._to_device(src, wire, counter, now))
         elif isinstance(command, tunneling.TransferDataServer):  # from an ESME
-            out.extend(self._up(src, command.data, now))
+            return self._up(src, command.data, now)
         elif isinstance(command, tunneling.RequestTunnel):  # a GSME opens its tunnel
             self.tunnels[src] = self._next_tunnel
             self._next_tunnel += 1

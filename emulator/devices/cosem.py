@@ -271,6 +271,8 @@ class CosemModel:
         self.payment_mode = "prepayment" if mode.value[0].value == 2 else "credit"
 
     def _apply_pending(self, now: float) -> None:
+        if not self.pending:  # (every read asks; nearly always nothing is scheduled)
+            return
         due = [p for p in self.pending if p[0] <= self.device_time(now)]
         self.pending = [p for p in self.pending if p not in due]
         for at, key, value in due:

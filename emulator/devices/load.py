@@ -50,6 +50,14 @@ def _half_hours(shape: str, daily_kwh: float) -> tuple[float, ...]:
     return tuple(daily_kwh * 1000 * v / total for v in raw)
 
 
+@functools.cache
+def _before(shape: str, daily_kwh: float) -> tuple[float, ...]:
+    """Wh of an average day before each half-hour (index k: the first k half-hours), each summed
+    once per shape and size exactly as a read summed them (every register read needs one)."""
+    hh = _half_hours(shape, daily_kwh)
+    return tuple(sum(hh[s] for s in range(k)) for k in range(49))
+
+
 @dataclass(frozen=True, slots=True)
 class LoadModel:
     """Energy in Wh as a function of time, for one meter.
@@ -65,6 +73,7 @@ class LoadModel:
     start: float = 1767225600.0
     initial_wh: int = 0
     _hh: tuple[float, ...] = field(default=(), compare=False, repr=False)
+    _before: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.shape not in _SHAPES:
@@ -72,6 +81,7 @@ class LoadModel:
         if self.daily_kwh < 0:
             raise ValueError("daily_kwh must not be negative")
         object.__setattr__(self, "_hh", _half_hours(self.shape, self.daily_kwh))
+        object.__setattr__(self, "_before", _before(self.shape, self.daily_kwh))
 
     def day_factor(self, day: int) -> float:
         return 1.0 + self.variation * (2 * _unit(self.seed, day) - 1)
@@ -90,7 +100,7 @@ class LoadModel:
         base = sum(self.day_factor(d) for d in range(int(whole_days))) * self.daily_kwh * 1000
         day = int(whole_days)
         slots, part = divmod(rest, HALF_HOUR)
-        today = sum(self._hh[s] for s in range(int(slots))) * self.day_factor(day)
+        today = self._before[int(slots)] * self.day_factor(day)
         if int(slots) < 48:
             today += self._hh[int(slots)] * self.day_factor(day) * (part / HALF_HOUR)
         return self.initial_wh + int(base + today)

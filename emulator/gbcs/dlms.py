@@ -44,12 +44,18 @@ _STRUCTS = {tag: struct.Struct(fmt) for tag, (_, fmt) in _FIXED.items()}
 _FIXED_NAMES = {tag: name for tag, (name, _) in _FIXED.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Data:
     """One DLMS Data value. ``value`` is int/bool/bytes/str, a tuple of Data, or None."""
 
     type: str
     value: Any = None
+
+    def __init__(self, type: str, value: Any = None) -> None:
+        # Hand-written: the generated frozen __init__ sets each field through object.__setattr__;
+        # the slots' own descriptors are cheaper, and a request and its answer make dozens of these.
+        _SET_TYPE(self, type)
+        _SET_VALUE(self, value)
 
     def to_tree(self) -> JsonObject:
         if self.type in ("array", "structure"):
@@ -61,6 +67,8 @@ class Data:
         return {self.type: self.value}
 
 
+_SET_TYPE = Data.__dict__["type"].__set__
+_SET_VALUE = Data.__dict__["value"].__set__
 NULL = Data("null")
 #: Every value of the one-byte types (boolean, integer, unsigned, enum), made once: Data is immutable,
 #: and a decoded request is a quarter these.
@@ -110,25 +118,31 @@ def _len_at(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
+    # The common cases come first and read one-byte lengths inline: a request and its answer
+    # decode dozens of elements, most of them one-byte values, octet-strings and structures.
     if depth > 16:
         raise _Fault(DecodeError, "data nested too deeply", pos)
     if pos >= len(data):
         raise _Fault(TruncatedError, "ends before a data tag", pos)
     tag = data[pos]
     pos += 1
-    fixed = _STRUCTS.get(tag)
-    if fixed is not None:
-        end = pos + fixed.size
-        if end > len(data):
+    small = _ONE_BYTE.get(tag)
+    if small is not None:
+        if pos >= len(data):
             raise _Fault(TruncatedError, f"ends inside a {_FIXED[tag][0]}", pos - 1)
-        small = _ONE_BYTE.get(tag)
-        if small is not None:
-            return small[data[pos]], end
-        return Data(_FIXED_NAMES[tag], fixed.unpack_from(data, pos)[0]), end
-    if tag == 0x02 or tag == 0x01:
-        count, pos = _len_at(data, pos)
+        return small[data[pos]], pos + 1
+    if tag == 0x09 or tag == 0x02 or tag == 0x01:
+        if pos < len(data) and data[pos] < 0x80:
+            n = data[pos]
+            pos += 1
+        else:
+            n, pos = _len_at(data, pos)
+        if tag == 0x09:
+            if pos + n > len(data):
+                raise _Fault(TruncatedError, "string runs past the end", pos)
+            return Data("octet-string", data[pos:pos + n]), pos + n
         items = []
-        for i in range(count):
+        for i in range(n):
             try:
                 item, pos = _decode(data, pos, depth + 1)
             except _Fault as f:
@@ -136,9 +150,15 @@ def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
                 raise
             items.append(item)
         return Data("structure" if tag == 0x02 else "array", tuple(items)), pos
+    fixed = _STRUCTS.get(tag)
+    if fixed is not None:
+        end = pos + fixed.size
+        if end > len(data):
+            raise _Fault(TruncatedError, f"ends inside a {_FIXED[tag][0]}", pos - 1)
+        return Data(_FIXED_NAMES[tag], fixed.unpack_from(data, pos)[0]), end
     if tag == 0x00:
         return NULL, pos
-    if tag in (0x09, 0x0A, 0x04):
+    if tag == 0x0A or tag == 0x04:
         n, pos = _len_at(data, pos)
         size = (n + 7) // 8 if tag == 0x04 else n
         if pos + size > len(data):
@@ -146,9 +166,7 @@ def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
         raw = data[pos:pos + size]
         if tag == 0x0A:
             return Data("visible-string", raw.decode("latin-1")), pos + size
-        if tag == 0x04:
-            return Data("bit-string", (n, raw)), pos + size
-        return Data("octet-string", raw), pos + size
+        return Data("bit-string", (n, raw)), pos + size
     if tag == 0x0C:  # utf8-string
         n, pos = _len_at(data, pos)
         if pos + n > len(data):
@@ -196,23 +214,42 @@ def _type_description_end(data: bytes, pos: int, name: str, depth: int = 0) -> i
 
 
 def _encode_into(d: Data, out: bytearray) -> None:
-    tag = _TAG_BY_NAME.get(d.type)
+    # Structures, arrays and octet-strings first, their one-byte lengths inline: most of a GBCS
+    # payload's elements are these.
+    kind = d.type
+    if kind == "structure" or kind == "array":
+        items = d.value
+        n = len(items)
+        out.append(0x02 if kind == "structure" else 0x01)
+        if n < 0x80:
+            out.append(n)
+        else:
+            out += _put_length(n)
+        for x in items:
+            _encode_into(x, out)
+        return
+    if kind == "octet-string":
+        raw = d.value
+        n = len(raw)
+        out.append(0x09)
+        if n < 0x80:
+            out.append(n)
+        else:
+            out += _put_length(n)
+        out += bytes(raw)
+        return
+    tag = _TAG_BY_NAME.get(kind)
     if tag is None:
-        raise EncodeError(f"unknown DLMS data type {d.type!r}", field="data")
+        raise EncodeError(f"unknown DLMS data type {kind!r}", field="data")
     fixed = _STRUCTS.get(tag)
     if fixed is not None:
         try:
             packed = fixed.pack(d.value)
         except struct.error as e:
-            raise EncodeError(f"{d.type} cannot hold {d.value!r}", field="data") from e
+            raise EncodeError(f"{kind} cannot hold {d.value!r}", field="data") from e
         out.append(tag)
         out += packed
-    elif tag == 0x01 or tag == 0x02:
-        out.append(tag)
-        out += _put_length(len(d.value))
-        for x in d.value:
-            _encode_into(x, out)
-    elif tag == 0x09 or tag == 0x0C:
+    elif tag == 0x0C:
         out.append(tag)
         out += _put_length(len(d.value))
         out += bytes(d.value)

@@ -11,7 +11,6 @@ from emulator.gbcs.errors import DecodeError
 _LAYOUT = struct.Struct(">HBBBBBBBhB")
 SIZE = 12
 DEVIATION_NOT_SPECIFIED = -0x8000  # wire 0x8000
-_OBJECT_SETATTR = object.__setattr__
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -35,18 +34,18 @@ class DlmsDateTime:
     def __init__(self, year: int, month: int, day: int, weekday: int, hour: int, minute: int, second: int,
                  hundredths: int, deviation: int = DEVIATION_NOT_SPECIFIED, clock_status: int = 0x00) -> None:
         # Hand-written, as frames.Message's: every GBCS header with a date-time makes one, and the
-        # generated frozen __init__ sets its ten fields one costly call at a time.
-        s = _OBJECT_SETATTR.__get__(self)
-        s("year", year)
-        s("month", month)
-        s("day", day)
-        s("weekday", weekday)
-        s("hour", hour)
-        s("minute", minute)
-        s("second", second)
-        s("hundredths", hundredths)
-        s("deviation", deviation)
-        s("clock_status", clock_status)
+        # generated frozen __init__ sets its ten fields one costly object.__setattr__ at a time (the
+        # slots' own descriptors set them for less).
+        _S_YEAR(self, year)
+        _S_MONTH(self, month)
+        _S_DAY(self, day)
+        _S_WEEKDAY(self, weekday)
+        _S_HOUR(self, hour)
+        _S_MINUTE(self, minute)
+        _S_SECOND(self, second)
+        _S_HUNDREDTHS(self, hundredths)
+        _S_DEVIATION(self, deviation)
+        _S_CLOCK_STATUS(self, clock_status)
 
     @classmethod
     def decode(cls, data: bytes, *, offset: int = 0) -> DlmsDateTime:
@@ -87,3 +86,7 @@ class DlmsDateTime:
 
         return (f"{f(self.year, 0xFFFF, 4)}-{f(self.month, 0xFF, 2)}-{f(self.day, 0xFF, 2)}"
                 f"T{f(self.hour, 0xFF, 2)}:{f(self.minute, 0xFF, 2)}:{f(self.second, 0xFF, 2)}")
+
+
+(_S_YEAR, _S_MONTH, _S_DAY, _S_WEEKDAY, _S_HOUR, _S_MINUTE, _S_SECOND, _S_HUNDREDTHS, _S_DEVIATION,
+ _S_CLOCK_STATUS) = (DlmsDateTime.__dict__[name].__set__ for name in DlmsDateTime.__dataclass_fields__)

@@ -204,17 +204,20 @@ class VirtualHan:
             sender = self._senders[key] = Sender(self.apsf)
         tag = next(self._tags)
         # Each message keeps its tag on its blocks (the APS counter's job on the air).
-        blocks = [(at, block, tag) for at, block in sender.start(packet, self._now())]
+        now = self._now()
+        blocks = [(at, block, tag) for at, block in sender.start(packet, now)]
         tags = self._tags_of.get(key)
         if tags is None:
             tags = self._tags_of[key] = deque()
         tags.append(tag)
-        self._schedule(key, to, blocks)
+        self._schedule(key, to, blocks, now)
         return None
 
-    def _schedule(self, key: tuple[bytes, bytes], to: _Node, blocks: list[tuple[float, HanPacket, int]]) -> None:
+    def _schedule(self, key: tuple[bytes, bytes], to: _Node, blocks: list[tuple[float, HanPacket, int]],
+                  now: float | None = None) -> None:
         self.stats.fragments += len(blocks)
-        now = self._now()
+        if now is None:
+            now = self._now()
         if blocks and blocks[-1][0] <= now:
             # No gap between blocks (the bus's own timing): the window leaves now, in turn, and what
             # the air lets through arrives as one delivery (one timer, not one per block and hop).
@@ -280,8 +283,10 @@ class VirtualHan:
         done, blocks = sender.acknowledged(through, self._now())
         if done is not None:
             self._tags_of[key].popleft()
-        if done is not None or blocks:
+        if blocks:
             self._schedule(key, to, self._with_tags(key, blocks))
+        elif done is not None:
+            self._arm(key, to)  # what scheduling no blocks comes to: the deadline timer follows the queue
 
     def _block_arrived(self, packet: HanPacket, to: _Node, tag: int) -> HanPacket | None:
         """The receiver's APS: the block in, the window's acknowledgement back over the air, the
@@ -403,8 +408,8 @@ class VirtualRadio(HanRadio):
 
     async def send(self, packet: HanPacket) -> None:
         to = self.bus.nodes.get(packet.dst)
-        if to is not None and to.nwk != 0xFFFE:
-            packet = packet.addressed(0x0000, to.nwk)
+        if to is not None and to.nwk != 0xFFFE and (packet.src_nwk, packet.dst_nwk) != (0x0000, to.nwk):
+            packet = packet.addressed(0x0000, to.nwk)  # (a frame the hub addressed already is kept as it is)
         self.bus._send(packet, to)
 
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
@@ -440,7 +445,9 @@ class VirtualLink(HanDeviceLink):
             self.bus.stats.dropped_unjoined += 1
             self.bus._tap(packet, False)
             return True
-        self.bus._send(packet.addressed(self.node.nwk, 0x0000), self.bus.coordinator)
+        if (packet.src_nwk, packet.dst_nwk) != (self.node.nwk, 0x0000):  # (the meter's frames usually are)
+            packet = packet.addressed(self.node.nwk, 0x0000)
+        self.bus._send(packet, self.bus.coordinator)
         return True
 
     async def poll(self) -> list[HanPacket]:

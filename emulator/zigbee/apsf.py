@@ -31,6 +31,8 @@ FRAGMENT_SIZE = 71
 UNFRAGMENTED_MAX = FRAGMENT_SIZE + 2
 #: The largest ASDU fragmentation can carry at all: the block count is one byte.
 REASSEMBLY_MAX = MAX_BLOCKS * FRAGMENT_SIZE
+#: Messages a receiver remembers as delivered, to acknowledge a repeat again without delivering it twice.
+FINISHED_KEPT = 16
 
 
 class ApsfError(ZigbeeDecodeError):
@@ -89,6 +91,8 @@ class Reassembly:
         if self.acked >= self.count:
             return None
         blocks = self.blocks
+        if len(blocks) < end:
+            return None  # the indices are distinct and below count: one below end is missing
         for i in range(self.acked, end):
             if i not in blocks:
                 return None
@@ -100,7 +104,8 @@ class Reassembly:
         return len(self.blocks) == self.count
 
     def payload(self) -> bytes:
-        return b"".join(self.blocks[i] for i in range(self.count))
+        blocks = self.blocks
+        return b"".join([blocks[i] for i in range(self.count)])
 
 
 @dataclass(slots=True)
@@ -202,8 +207,9 @@ class Receiver:
 
     window: int = DEFAULT_WINDOW
     current: tuple[int, HanPacket, Reassembly] | None = None
-    finished: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=16))
-    """Recently completed messages: (tag, block count)."""
+    finished: dict[int, int] = field(default_factory=dict)
+    """Recently completed messages (the latest :data:`FINISHED_KEPT`): tag -> block count (a dict: every
+    message's first block asks whether it is a repeat)."""
 
     def block(self, packet: HanPacket, tag: int) -> tuple[int | None, HanPacket | None]:
         """(the acknowledgement to send: blocks below this index are in, or None; the whole
@@ -211,7 +217,7 @@ class Receiver:
         index, count = packet.fragment or (0, 1)
         if self.current is None or self.current[0] != tag:
             # Not the message being put together (whose tag cannot be among the finished ones).
-            done = next((n for t, n in self.finished if t == tag), None)
+            done = self.finished.get(tag)
             if done is not None:
                 return done, None  # a repeat of a message already delivered: acknowledge it again
             if index != 0 and self.current is None:
@@ -226,8 +232,11 @@ class Receiver:
         ack = reassembly.window_acknowledged()
         if ack is None and index < reassembly.acked:
             ack = reassembly.acked  # a window already acknowledged came again: its ack was lost
-        if not reassembly.complete:
+        if len(reassembly.blocks) != reassembly.count:  # (``complete``, without a property call per block)
             return ack, None
         self.current = None
-        self.finished.append((tag, count))
+        finished = self.finished
+        finished[tag] = count
+        if len(finished) > FINISHED_KEPT:
+            del finished[next(iter(finished))]  # the oldest
         return ack if ack is not None else count, first.with_payload(reassembly.payload())

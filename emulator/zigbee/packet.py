@@ -12,7 +12,6 @@ PROFILE_SMART_ENERGY = 0x0109
 CLUSTER_OTA = 0x0019
 CLUSTER_TUNNELING = 0x0704
 CLUSTER_KEY_ESTABLISHMENT = 0x0800
-_OBJECT_SETATTR = object.__setattr__
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -45,20 +44,19 @@ class HanPacket:
                  aps_secured: bool = True, lqi: int = 255, fragment: tuple[int, int] | None = None) -> None:
         # Hand-written, as frames.Message's: the virtual bus makes several per message (blocks, the
         # reassembled frame, addresses) and the generated frozen __init__ sets twelve fields one
-        # costly call at a time.
-        s = _OBJECT_SETATTR.__get__(self)
-        s("src", src)
-        s("dst", dst)
-        s("cluster", cluster)
-        s("payload", payload)
-        s("src_ep", src_ep)
-        s("dst_ep", dst_ep)
-        s("profile", profile)
-        s("src_nwk", src_nwk)
-        s("dst_nwk", dst_nwk)
-        s("aps_secured", aps_secured)
-        s("lqi", lqi)
-        s("fragment", fragment)
+        # costly object.__setattr__ at a time; the slots' own descriptors set them for less.
+        _S_SRC(self, src)
+        _S_DST(self, dst)
+        _S_CLUSTER(self, cluster)
+        _S_PAYLOAD(self, payload)
+        _S_SRC_EP(self, src_ep)
+        _S_DST_EP(self, dst_ep)
+        _S_PROFILE(self, profile)
+        _S_SRC_NWK(self, src_nwk)
+        _S_DST_NWK(self, dst_nwk)
+        _S_APS_SECURED(self, aps_secured)
+        _S_LQI(self, lqi)
+        _S_FRAGMENT(self, fragment)
 
     # Built field by field: ``dataclasses.replace`` looks every field up again on each call, and the
     # virtual bus makes several of these per message (fragments, addresses).
@@ -71,3 +69,7 @@ class HanPacket:
         """This frame with the NWK short addresses the network gave its ends."""
         return HanPacket(self.src, self.dst, self.cluster, self.payload, self.src_ep, self.dst_ep, self.profile,
                          src_nwk, dst_nwk, self.aps_secured, self.lqi, self.fragment)
+
+
+(_S_SRC, _S_DST, _S_CLUSTER, _S_PAYLOAD, _S_SRC_EP, _S_DST_EP, _S_PROFILE, _S_SRC_NWK, _S_DST_NWK, _S_APS_SECURED,
+ _S_LQI, _S_FRAGMENT) = (HanPacket.__dict__[name].__set__ for name in HanPacket.__dataclass_fields__)

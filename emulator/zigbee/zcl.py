@@ -108,14 +108,17 @@ class ZclHeader:
         if fc.manufacturer_specific != (manufacturer_code is not None):
             raise ZigbeeEncodeError("manufacturer_code must be given exactly when the frame control is "
                                     "manufacturer specific", field="zcl.manufacturer_code")
-        encode_uint(sequence, 1, "zcl.sequence")
-        encode_uint(command_id, 1, "zcl.command_id")
+        # The range checks of encode_uint, called only to raise its error (every frame sent makes one).
+        if type(sequence) is not int or not 0 <= sequence <= 0xFF:
+            encode_uint(sequence, 1, "zcl.sequence")
+        if type(command_id) is not int or not 0 <= command_id <= 0xFF:
+            encode_uint(command_id, 1, "zcl.command_id")
         if manufacturer_code is not None:
             encode_uint(manufacturer_code, 2, "zcl.manufacturer_code")
-        object.__setattr__(self, "frame_control", fc)
-        object.__setattr__(self, "sequence", sequence)
-        object.__setattr__(self, "command_id", command_id)
-        object.__setattr__(self, "manufacturer_code", manufacturer_code)
+        _SET_FRAME_CONTROL(self, fc)
+        _SET_SEQUENCE(self, sequence)
+        _SET_COMMAND_ID(self, command_id)
+        _SET_MANUFACTURER_CODE(self, manufacturer_code)
 
     @property
     def cluster_specific(self) -> bool:
@@ -140,6 +143,11 @@ class ZclHeader:
     @classmethod
     def decode(cls, data: bytes) -> tuple[ZclHeader, bytes]:
         """The header at the start of ``data`` and the payload after it."""
+        if cls is ZclHeader and type(data) is bytes and len(data) >= 3:
+            # The common frame (a frame control seen before, no manufacturer code) read in place.
+            fc = _FRAME_CONTROLS.get(data[0])
+            if fc is not None and not fc.manufacturer_specific:
+                return _decoded_header(fc, data[1], data[2], None), data[3:]
         r = Reader(data)
         fc = ZclFrameControl.from_int(r.take(1, "zcl.frame_control")[0])
         mfr = r.uint(2, "zcl.manufacturer_code") if fc.manufacturer_specific else None
@@ -147,14 +155,22 @@ class ZclHeader:
         command_id = r.take(1, "zcl.command_id")[0]
         if cls is not ZclHeader:
             return cls(fc, sequence, command_id, mfr), r.rest()
-        # Read from bytes, every field is in range and the manufacturer code present exactly when
-        # the frame control says so: the checks of __init__ are for values built by hand.
-        header = object.__new__(ZclHeader)
-        object.__setattr__(header, "frame_control", fc)
-        object.__setattr__(header, "sequence", sequence)
-        object.__setattr__(header, "command_id", command_id)
-        object.__setattr__(header, "manufacturer_code", mfr)
-        return header, r.rest()
+        return _decoded_header(fc, sequence, command_id, mfr), r.rest()
+
+
+def _decoded_header(fc: ZclFrameControl, sequence: int, command_id: int, mfr: int | None) -> ZclHeader:
+    """A header read from bytes: every field is in range and the manufacturer code present exactly
+    when the frame control says so (the checks of __init__ are for values built by hand)."""
+    header = object.__new__(ZclHeader)
+    _SET_FRAME_CONTROL(header, fc)
+    _SET_SEQUENCE(header, sequence)
+    _SET_COMMAND_ID(header, command_id)
+    _SET_MANUFACTURER_CODE(header, mfr)
+    return header
+
+
+_SET_FRAME_CONTROL, _SET_SEQUENCE, _SET_COMMAND_ID, _SET_MANUFACTURER_CODE = (
+    ZclHeader.__dict__[name].__set__ for name in ZclHeader.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,11 +464,10 @@ class ZclCommand:
 
     def encode_payload(self) -> bytes:
         values = self._values()
-        defaults = _defaults(type(self))
         out = bytearray()
         for row in self.SCHEMA:
             if row.present_if is not None and not row.present_if(values):
-                if values[row.name] != defaults.get(row.name, MISSING):
+                if values[row.name] != _defaults(type(self)).get(row.name, MISSING):
                     raise ZigbeeEncodeError(f"{row.name} is set but the fields before it leave it off the wire",
                                             field=row.name)
                 continue
@@ -556,7 +571,8 @@ def decode_command(cluster: int, frame: bytes, *, strict: bool = False) -> tuple
     header, payload = ZclHeader.decode(frame)
     if not header.cluster_specific:
         return header, payload
-    cls = None if header.manufacturer_specific else lookup(cluster, header.direction, header.command_id)
+    # The registry's keys hash as plain ints do: the header's Direction needs no Direction() call.
+    cls = None if header.manufacturer_specific else REGISTRY.get((cluster, header.direction, header.command_id))
     if cls is None:
         if strict:
             raise UnknownCommandError(f"no command 0x{header.command_id:02X} ({header.direction.name}) in "

@@ -48,3 +48,34 @@ def test_encode_writes_the_literal_bytes() -> None:
     wire = bytes.fromhex("0205 128F1C 09020A0B 0103 05FFFFFFFE 00 0A024142 040CABC0 19" + bytes(range(12)).hex())
     assert dlms.encode_data(value) == wire
     assert dlms.decode_data(wire, 0) == (value, len(wire))
+
+
+def test_long_lengths_take_the_two_byte_form_both_ways() -> None:
+    # An octet-string of 200 bytes (81 C8) inside an array of 130 nulls' neighbour: 82 00 82 for 130.
+    text = dlms.Data("octet-string", bytes(200))
+    many = dlms.Data("array", (dlms.NULL,) * 130)
+    wire = bytes.fromhex("0202 0981C8" + "00" * 200 + "018182" + "00" * 130)
+    value = dlms.Data("structure", (text, many))
+    assert dlms.encode_data(value) == wire
+    assert dlms.decode_data(wire, 0) == (value, len(wire))
+
+
+def test_a_one_byte_element_cut_at_the_end_is_named() -> None:
+    with pytest.raises(TruncatedError) as e:
+        dlms.decode_data(bytes.fromhex("0202 1101 16"), 0)
+    assert (e.value.field, e.value.offset) == ("data[1]", 4)
+    assert "ends inside a enum" in str(e.value)
+
+
+def test_an_octet_string_past_the_end_is_named() -> None:
+    with pytest.raises(TruncatedError) as e:
+        dlms.decode_data(bytes.fromhex("0101 0903 0A0B"), 0)
+    assert (e.value.field, e.value.offset) == ("data[0]", 4)
+
+
+def test_data_is_immutable_and_compares_by_value() -> None:
+    d = dlms.Data(type="unsigned", value=7)
+    assert d == dlms.Data("unsigned", 7) and hash(d) == hash(dlms.Data("unsigned", 7))
+    assert dlms.Data("null") == dlms.NULL and dlms.NULL.value is None
+    with pytest.raises(AttributeError):
+        d.value = 8  # type: ignore[misc]
