@@ -256,7 +256,9 @@ class ChfRunner:
 
     # HanListener ----------------------------------------------------------------------------
     def packet_received(self, packet: HanPacket) -> None:
-        self._spawn(self._apply(self.machine.on_packet(packet, self.clock.now())))
+        out = self.machine.on_packet(packet, self.clock.now())
+        if not self._apply_now(out):
+            self._spawn(self._apply(out))
 
     def device_joined(self, eui: bytes, nwk: int) -> None:
         self._spawn(self._apply(self.machine.device_joined(eui, nwk, self.clock.now())))
@@ -272,6 +274,22 @@ class ChfRunner:
         log.error("hub %s: HAN radio lost: %s", self.machine.eui.hex(), error)
 
     # -----------------------------------------------------------------------------------------
+    def _apply_now(self, out: Output) -> bool:
+        """Carry out ``out`` at once when it is only frames a radio takes at once (most of what the
+        CHF answers a frame with: APS acknowledgements and blocks, on the virtual bus) and nothing
+        of an earlier frame is still being carried out (its order is kept); else False, and
+        :meth:`_apply` does it in a task, as it must when the WAN or a permit is involved."""
+        if self._tasks or out.wan or out.events:
+            return False
+        self.timer.arm(self.machine.get_timer(), self.clock)  # as _apply: before the frames go
+        self.keeper.note(out)
+        if out.han and not self.radio.send_now(out.han[0]):
+            return False  # a radio that is awaited (zigpy): nothing was sent; _apply sends them
+        for packet in out.han[1:]:
+            if not self.radio.send_now(packet):
+                raise RuntimeError("a radio that took a frame at once refused the next")  # not ours
+        return True
+
     async def _apply(self, out: Output) -> None:
         self.timer.arm(self.machine.get_timer(), self.clock)
         self.keeper.note(out)

@@ -76,6 +76,11 @@ class HanRadio(ABC):
     async def send(self, packet: HanPacket) -> None:
         """Queue ``packet`` for delivery (sleepy devices get it when they poll)."""
 
+    def send_now(self, packet: HanPacket) -> bool:
+        """Hand ``packet`` to the medium without waiting, if it can take it so (the virtual bus
+        can): True when sent; False when the caller must await :meth:`send` (the default)."""
+        return False
+
     @abstractmethod
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
         """Let exactly ``eui`` join for ``seconds`` with ``link_key`` (install-code derived)."""

@@ -407,10 +407,14 @@ class VirtualRadio(HanRadio):
             self.bus.coordinator.listener = None
 
     async def send(self, packet: HanPacket) -> None:
+        self.send_now(packet)
+
+    def send_now(self, packet: HanPacket) -> bool:
         to = self.bus.nodes.get(packet.dst)
         if to is not None and to.nwk != 0xFFFE and (packet.src_nwk, packet.dst_nwk) != (0x0000, to.nwk):
             packet = packet.addressed(0x0000, to.nwk)  # (a frame the hub addressed already is kept as it is)
         self.bus._send(packet, to)
+        return True
 
     async def permit_join(self, eui: bytes, link_key: bytes, seconds: float) -> None:
         self.bus.permits[eui] = (link_key, self.bus._now() + seconds)
