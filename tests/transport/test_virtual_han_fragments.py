@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.clock import run, until
-from emulator.transport.han import HanPacket
+from emulator.transport.han import HanPacket, NullListener
 from emulator.transport.virtual_han import VirtualHan
 from emulator.zigbee import aps
 from emulator.zigbee.pcap import parse_frame
@@ -26,20 +26,14 @@ UNFRAGMENTED = 73
 BLOCK = 71
 
 
-class Collect:
+class Collect(NullListener):
+    """Keeps the frames it is handed; ignores the rest."""
+
     def __init__(self) -> None:
         self.packets: list[HanPacket] = []
 
     def packet_received(self, packet: HanPacket) -> None:
         self.packets.append(packet)
-
-    def device_joined(self, eui: bytes, nwk: int) -> None: ...
-
-    def device_left(self, eui: bytes) -> None: ...
-
-    def join_refused(self, eui: bytes, reason: str) -> None: ...
-
-    def connection_lost(self, error: Exception | None) -> None: ...
 
 
 class DropBlockOnce(VirtualHan):

@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 from emulator.clock import run, until
-from emulator.transport.han import HanPacket
+from emulator.transport.han import HanPacket, NullListener
 from emulator.transport.virtual_han import VirtualHan
 
 HUB = bytes.fromhex("00DB1234567890FF")
@@ -17,20 +17,14 @@ METER = bytes.fromhex("00DB123456789001")
 KEY = bytes(range(16))
 
 
-class _Collect:
+class _Collect(NullListener):
+    """Keeps the frames it is handed; ignores the rest."""
+
     def __init__(self) -> None:
         self.packets: list[HanPacket] = []
 
     def packet_received(self, packet: HanPacket) -> None:
         self.packets.append(packet)
-
-    def device_joined(self, eui: bytes, nwk: int) -> None: ...
-
-    def device_left(self, eui: bytes) -> None: ...
-
-    def join_refused(self, eui: bytes, reason: str) -> None: ...
-
-    def connection_lost(self, error: Exception | None) -> None: ...
 
 
 def test_a_fragmented_message_costs_the_loop_about_two_timers_not_one_per_block_and_hop() -> None:
