@@ -42,13 +42,14 @@ from typing import Any
 from emulator.bench.fleet_echo import split_echo, split_link_echo
 from emulator.bench.wan import _pct, bare_echo
 from emulator.clock import RealClock
+from emulator.dsp.ageing import AgeingRepository
 from emulator.dsp.core import Dsp
 from emulator.dsp.model import Device, Premises, Region, Status
-from emulator.dsp.repository import MemoryRepository
 from emulator.gbcs import identities
 from emulator.pki.derived import DerivedKeys
 from emulator.pki.generate import MAX_PREMISES, device_eui
 from emulator.scenarios.fleet import connections_for
+from emulator.scenarios.heap import freeze_long_lived
 from emulator.scenarios.world import SUPPLIER, USERS, ServiceUser, World, view
 from emulator.transport.broker import BrokerUrl, start_broker
 from emulator.transport.dsp_service import DspService
@@ -183,7 +184,7 @@ class _Reader:
 
 async def _reader(url: BrokerUrl, premises: int, targets: list[int]) -> _Reader:
     keys = DerivedKeys(1, premises)
-    core = Dsp(MemoryRepository(), None, USERS)
+    core = Dsp(AgeingRepository(), None, USERS)  # the fleet DSP's repository
     names = []
     for i in targets:
         pid, hub, esme = f"P{i:05d}", device_eui(i, "CHF").hex().upper(), device_eui(i, "ESME").hex().upper()
@@ -195,6 +196,7 @@ async def _reader(url: BrokerUrl, premises: int, targets: list[int]) -> _Reader:
     service = DspService(core, MqttDspPort(url), view(keys, [identities.ACB]), clock)
     await service.start()
     user = ServiceUser(SUPPLIER, "IS", service, view(keys, [bytes.fromhex(SUPPLIER)]), clock)
+    freeze_long_lived()  # as the fleet's DSP does once its inventory is built
     return _Reader(user, service, names)
 
 

@@ -11,11 +11,16 @@ A request still open (accepted, waiting, sent) is never aged out, so nothing acc
 a late answer to a request aged out is dropped as one to an unknown request (never delivered
 twice). Inventory, counters, due timers and active schedules are kept as they are. For a durable
 DSP use the SQLite store (``--db``).
+
+A finished request record is held compact (:meth:`Kept.compact`, one tuple of atomic values) until
+it ages out: the garbage collector does not walk it, where ``keep`` records held as objects made
+every full collection of a long run a stall of up to a tenth of a second (see scenarios/heap.py).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 from emulator.dsp.model import RequestRecord
 from emulator.dsp.repository import MemoryRepository
@@ -40,13 +45,37 @@ class AgeingRepository(MemoryRepository):
             raise ValueError(f"keep must be at least 1, not {keep}")
         self.keep = keep
         self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._done: dict[str, tuple[Any, ...]] = {}  # finished request records, compact
         self.aged_out = 0
 
     def put_request(self, record: RequestRecord) -> None:
-        super().put_request(record)  # held as a record, not through _put
-        self._age("request", record.request_id, record.state in _FINISHED_REQUEST)
+        finished = record.state in _FINISHED_REQUEST
+        if finished:
+            self._requests.pop(record.request_id, None)
+            if "request" in self._kv:
+                self._kv["request"].pop(record.request_id, None)
+            self._done[record.request_id] = record.compact()  # a snapshot, as the copy is
+        else:
+            self._done.pop(record.request_id, None)
+            super().put_request(record)  # held as a record, not through _put
+        self._age("request", record.request_id, finished)
+
+    def request(self, request_id: str) -> RequestRecord | None:
+        done = self._done.get(request_id)
+        return RequestRecord.from_compact(done) if done is not None else super().request(request_id)
+
+    def _get(self, kind: str, key: str) -> JsonObject | None:
+        done = self._done.get(key) if kind == "request" else None
+        return RequestRecord.from_compact(done).to_doc() if done is not None else super()._get(kind, key)
+
+    def _items(self, kind: str) -> list[tuple[str, JsonObject]]:
+        done = ([(k, RequestRecord.from_compact(v).to_doc()) for k, v in self._done.items()]
+                if kind == "request" else [])
+        return super()._items(kind) + done
 
     def _put(self, kind: str, key: str, value: JsonObject) -> None:
+        if kind == "request":
+            self._done.pop(key, None)
         super()._put(kind, key, value)
         self._age(kind, key, _finished(kind, value))
 
@@ -57,12 +86,16 @@ class AgeingRepository(MemoryRepository):
             while len(self._finished) > self.keep:
                 old_kind, old_key = self._finished.popitem(last=False)[0]
                 super()._delete(old_kind, old_key)
+                if old_kind == "request":
+                    self._done.pop(old_key, None)
                 self.aged_out += 1
         else:
             self._finished.pop((kind, key), None)
 
     def _delete(self, kind: str, key: str) -> None:
         super()._delete(kind, key)
+        if kind == "request":
+            self._done.pop(key, None)
         self._finished.pop((kind, key), None)
 
     def log(self, name: str, record: JsonObject) -> None:
@@ -73,4 +106,4 @@ class AgeingRepository(MemoryRepository):
 
     def held(self) -> int:
         """Keyed records held (all kinds): what a bounded run keeps in memory."""
-        return sum(len(v) for v in self._kv.values()) + len(self._requests) + len(self._timers)
+        return sum(len(v) for v in self._kv.values()) + len(self._requests) + len(self._done) + len(self._timers)

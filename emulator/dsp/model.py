@@ -163,6 +163,22 @@ class Kept:
         _, get, _ = _layout(type(self))
         return type(self)(*get(self))
 
+    def compact(self) -> tuple[Any, ...]:
+        """Its field values as one tuple of atomic values (an EUI-64 as its bytes, a dict as a tuple
+        of its items): the cyclic garbage collector untracks such a tuple once it has seen it, so a
+        store of finished records adds nothing to the walk of every full collection."""
+        _, get, _ = _layout(type(self))
+        kinds = _kinds(type(self))
+        return tuple(v if kind is _AS_IS or v is None else v.raw if kind is _EUI else tuple(v.items())
+                     for kind, v in zip(kinds, get(self), strict=True))
+
+    @classmethod
+    def from_compact(cls, values: tuple[Any, ...]) -> Self:
+        """The record :meth:`compact` gave."""
+        kinds = _kinds(cls)
+        return cls(*(v if kind is _AS_IS or v is None else Eui64(v) if kind is _EUI else dict(v)
+                     for kind, v in zip(kinds, values, strict=True)))
+
     @classmethod
     def from_doc(cls, doc: JsonObject) -> Self:
         names, _, euis = _layout(cls)  # EUIs are kept as their hex
@@ -189,6 +205,20 @@ def _layout(cls: type) -> tuple[dict[str, None], Callable[[Any], tuple[Any, ...]
         euis = frozenset(k for k, f in fields.items() if "Eui64" in str(f.type))
         layout = _LAYOUTS[cls] = (names, get, euis)
     return layout
+
+
+_AS_IS, _EUI, _DICT = "as is", "EUI-64", "dict"
+_KINDS: dict[type, tuple[str, ...]] = {}
+
+
+def _kinds(cls: type) -> tuple[str, ...]:
+    """Per field of a record class, how :meth:`Kept.compact` keeps it."""
+    kinds = _KINDS.get(cls)
+    if kinds is None:
+        fields: dict[str, Any] = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        kinds = _KINDS[cls] = tuple(_EUI if "Eui64" in str(f.type) else _DICT if str(f.type).startswith("dict")
+                                    else _AS_IS for f in fields.values())
+    return kinds
 
 
 @dataclass(slots=True)

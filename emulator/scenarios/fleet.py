@@ -34,11 +34,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,14 +48,16 @@ from emulator.clock import Clock, RealClock, until
 from emulator.devices.chf import DEVICE_TYPE_CODES
 from emulator.devices.events import DeviceEvent, JoinPermitted
 from emulator.devices.profile import PremisesProfile
+from emulator.dsp.ageing import AgeingRepository
 from emulator.dsp.core import Dsp
 from emulator.dsp.model import Status
 from emulator.dsp.policy import RestrictedPolicy
-from emulator.dsp.repository import MemoryRepository, Repository
+from emulator.dsp.repository import Repository
 from emulator.gbcs import identities
 from emulator.pki.derived import DerivedKeys
 from emulator.pki.generate import MAX_PREMISES as EUI_PREMISES
 from emulator.pki.generate import device_eui
+from emulator.scenarios.heap import built_then_frozen, freeze_long_lived
 from emulator.scenarios.report import StepFailed
 from emulator.scenarios.steps import send_ok
 from emulator.scenarios.world import (
@@ -229,22 +230,6 @@ def _reconnects(world: World, mux: MqttMux | None) -> int:
     return sum(port.link.reconnects for port in ports if isinstance(port, MqttHubPort))
 
 
-@contextlib.contextmanager
-def _no_gc_then_frozen() -> Iterator[None]:
-    """Build the premises without the cyclic garbage collector, then freeze what was built. Each full
-    collection walks every object alive: started while the premises pile up, they made the start
-    grow faster than the count (a third of a 2,000-premises start); frozen, the premises (alive as
-    long as the worker) are not walked again by the collections of the run."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.freeze()
-
-
 def mux_credentials(url: BrokerUrl, secret: bytes | None) -> BrokerUrl:
     """The multiplexing user with a secret (the embedded broker's), else the URL's (a fleet-wide hub user)."""
     return url if secret is None else url.with_user(topics.MUX_USER, mux_password(secret))
@@ -282,7 +267,7 @@ async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, co
         port = mux.hub_port
     try:
         # The world's own DSP stays idle (the hubs answer the broker): it gets no inventory.
-        with _no_gc_then_frozen():
+        with built_then_frozen():
             world = await build_world(clock or RealClock(), [fleet_profile(gsme_wake_s)] * count, seed=seed,
                                       first=first, dsp_port=MemoryWan().dsp_port(), hub_port=port, register=False,
                                       state=StateFolder(state) if state is not None else None)
@@ -527,7 +512,7 @@ async def drive(user: ServiceUser, seed: int, premises: int, options: DriveOptio
 
 def _repository(db: Path | None) -> Repository:
     if db is None:
-        return MemoryRepository()
+        return AgeingRepository()  # bounded: a long run must not grow without end
     from emulator.dsp.store import SqliteRepository
 
     return SqliteRepository(db)
@@ -561,6 +546,7 @@ async def run_dsp(broker_url: str | BrokerUrl, *, seed: int = 1, premises: int, 
     joins = JoinWatch(MqttDspPort(url))
     service = DspService(core, joins, dsp_keys, clock, response_timeout_s)
     await service.start()
+    freeze_long_lived()  # the inventory and the service: not walked by every full collection
     api = HttpApi(service, host=http_host, port=http_port, token=token)
     summary: dict[str, Any] = {"role": "dsp", "premises": premises}
     try:

@@ -44,6 +44,7 @@ from emulator.scenarios.counters import CounterWatch
 from emulator.scenarios.fleet_alerts import NOT_SENT_WORKER_DOWN, AlertLedger, AlertLogRepository
 from emulator.scenarios.fleet_stats import FaultRecord, KindStats, Tracker, latency_ms, progress_line, second_record
 from emulator.scenarios.fleet_workers import Worker, cpu_s, memory_kb, split
+from emulator.scenarios.heap import freeze_long_lived
 from emulator.scenarios.load_mix import LoadPlan, MixRow, Pick, load_mix, restricted_premises
 from emulator.scenarios.report import StepFailed
 from emulator.scenarios.world import SUPPLIER, USERS, ServiceUser, key_stores, view
@@ -529,6 +530,7 @@ async def run_fleet(options: RunOptions, progress: Callable[[str], None] | None 
         plan = LoadPlan(rows, options.seed, options.premises, restricted)
         plan.open = [i for i in plan.open if f"P{i:04d}" not in failed]
         rss = [w.memory_kb() for w in workers]
+        freeze_long_lived()  # inventory, keys and commissioning: not walked by the load's collections
         cpu0 = _cpu(f)
         sent, wall, seconds = await _load(f, plan, say)
         # A restarted broker or worker starts its count again: what it used before is not counted.

@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 # ACB (as in the reference set); a change-of-supplier credential update from the
 # Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
 REMEMBER = 100_000
+#: A user's inbox (answers and alerts, for tests and diagnostics; the DUIS adapter is told through
+#: ``user_listeners``) keeps this many of each, the latest: each one kept is walked by every full
+#: garbage collection (up to 200,000 answers were kept, a stall of over 100 ms in a long fleet run).
+INBOX_KEEP = 1_000
 _DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
 _V = TypeVar("_V")
 
@@ -58,6 +62,7 @@ class Pending:
     user: str
     srv: str
     done: asyncio.Future[Response]
+    awaited: bool = False  # someone waits in result(): the answer goes to them, not to ``completed``
 
 
 @dataclass(slots=True)
@@ -154,6 +159,7 @@ class DspService:
         pending = self.pending.get(request_id)
         if pending is None:
             raise KeyError(f"no request {request_id} is waiting for a device response")
+        pending.awaited = True
         return await pending.done
 
     async def call(self, user: str, req: ServiceRequest) -> tuple[Response, Response | None]:
@@ -205,7 +211,8 @@ class DspService:
         if pending is not None and not pending.done.done():
             _append(self.inbox[pending.user].answers, response)
             pending.done.set_result(response)
-            _remember(self.completed, request_id, response)
+            if not pending.awaited:  # kept for a later result(); one awaited is delivered, not kept
+                _remember(self.completed, request_id, response)
             self._tell_user(pending.user, response)
 
     def _tell_user(self, user: str, item: Response | AlertForUser) -> None:
@@ -292,10 +299,10 @@ class DspService:
 
 
 def _append(items: list[_V], item: _V) -> None:
-    """A user's inbox keeps its last REMEMBER items (trimmed in halves): a long run stays bounded."""
+    """A user's inbox keeps its last INBOX_KEEP items (trimmed in halves): a long run stays bounded."""
     items.append(item)
-    if len(items) >= 2 * REMEMBER:
-        del items[:len(items) - REMEMBER]
+    if len(items) >= 2 * INBOX_KEEP:
+        del items[:len(items) - INBOX_KEEP]
 
 
 def _remember(memory: OrderedDict[str, _V], key: str, value: _V) -> None:

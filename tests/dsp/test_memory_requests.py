@@ -88,3 +88,56 @@ def test_timers_are_kept_and_cleared_and_a_timer_document_still_reads_back() -> 
     repo.delete_timer(Due.SEND, "r2")
     repo.delete_timer(Due.DEADLINE, "r1")
     assert repo.timers() == [] and repo.held() == 0
+
+
+# --- finished records held compact (issue 13: full collections must not walk the history) -----
+
+
+@given(RECORDS)
+def test_a_record_compacts_and_comes_back_equal(record: RequestRecord) -> None:
+    assert RequestRecord.from_compact(record.compact()) == record
+
+
+@given(RECORDS.map(lambda r: RequestRecord.from_compact(r.compact())))
+def test_the_ageing_store_gives_back_a_finished_record_as_written(record: RequestRecord) -> None:
+    repo = AgeingRepository()
+    repo.put_request(record)
+    assert repo.request(record.request_id) == record
+    assert repo._get("request", record.request_id) == record.to_doc()
+    assert [doc for key, doc in repo._items("request") if key == record.request_id] == [record.to_doc()]
+
+
+def test_a_finished_record_is_held_as_a_tuple_the_collector_stops_tracking() -> None:
+    import gc
+
+    repo = AgeingRepository()
+    for state, body in (("done", {}), ("timeout", {"n": 1, "s": "x"}), ("refused", {"e": None})):
+        record = RequestRecord(f"rid-{state}", "90B3D51F30010000", "4.1.1", ESME, HUB, "ESME", 43, "CONS", 0x0015,
+                               body=dict(body), state=state, sent=5.0, done=6.0, ok=state == "done")
+        repo.put_request(record)
+    repo.put_request(_record("rid-open", "sent"))
+    for _ in range(3):
+        gc.collect()
+    held = repo._done
+    assert sorted(held) == ["rid-done", "rid-refused", "rid-timeout"]  # the open one is a record
+    assert [gc.is_tracked(v) for v in held.values()] == [False, False, False]
+    read = repo.request("rid-timeout")
+    assert read is not None and read.body == {"n": 1, "s": "x"} and read.target == ESME and read.hub == HUB
+    read.body["n"] = 2  # a reader's copy is its own
+    again = repo.request("rid-timeout")
+    assert again is not None and again.body == {"n": 1, "s": "x"}
+
+
+def test_a_finished_record_written_again_as_open_is_open_and_ageing_drops_the_compact_one() -> None:
+    repo = AgeingRepository(keep=2)
+    repo.put_request(_record("rid-1", "done"))
+    repo.put_request(_record("rid-1", "sent"))  # a resend: open again, never aged out
+    read = repo.request("rid-1")
+    assert read is not None and read.state == "sent" and "rid-1" not in repo._done
+    for i in range(2, 6):
+        repo.put_request(_record(f"rid-{i}", "done"))
+    assert sorted(repo._done) == ["rid-4", "rid-5"] and repo.aged_out == 2
+    assert repo.request("rid-2") is None and repo.request("rid-1") is not None
+    assert repo.held() == 3
+    repo._delete("request", "rid-5")
+    assert repo.request("rid-5") is None and sorted(repo._done) == ["rid-4"]

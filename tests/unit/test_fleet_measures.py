@@ -129,7 +129,7 @@ def test_ageing_store_logs_keep_their_last_records():
 def test_dsp_user_inbox_keeps_its_last_answers(monkeypatch: pytest.MonkeyPatch):
     from emulator.transport import dsp_service
 
-    monkeypatch.setattr(dsp_service, "REMEMBER", 4)
+    monkeypatch.setattr(dsp_service, "INBOX_KEEP", 4)
     items: list[int] = []
     for i in range(20):
         dsp_service._append(items, i)
