@@ -97,12 +97,10 @@ class Outstanding:
     tries: int
 
 
-@dataclass(slots=True)
-class Answered:
-    """A command from the WAN, by its digest, and the answer that went up (None: none yet)."""
-
-    digest: bytes
-    response: WanFrame | None = None
+#: A command from the WAN: its digest, and the answer that went up as (wire, device, counter), or
+#: None while there is none. Atomic values only, so the garbage collector stops tracking it: a
+#: worker keeps thousands, and as objects they were most of what each full collection walked.
+Answered = tuple[bytes, tuple[bytes, bytes, int] | None]
 
 
 @dataclass(slots=True)
@@ -156,10 +154,11 @@ class Chf:
             return Output(events=[CommandRefused(self.eui, now, f"malformed frame from the WAN: {e}", 0)])
         key, digest = (msg.target, msg.counter, msg.originator), hashlib.blake2b(wire, digest_size=16).digest()
         seen = self.answered.get(key)
-        if seen is not None and seen.digest == digest:
+        if seen is not None and seen[0] == digest:
             # The DSP sent it again (WN-1: our answer was lost): answer again, never run it twice.
-            return Output(wan=[seen.response] if seen.response is not None else [])
-        self.answered[key] = Answered(digest)
+            answer = seen[1]
+            return Output(wan=[WanFrame(answer[0], "response", answer[1], answer[2])] if answer is not None else [])
+        self.answered[key] = (digest, None)
         if len(self.answered) > REMEMBERED_COMMANDS:
             self.answered.popitem(last=False)
         target = msg.target
@@ -183,9 +182,10 @@ class Chf:
             if frame.kind == "alert":
                 self.unacked[frame.id] = UnackedAlert(frame, now + ALERT_RESEND_S)
             else:
-                seen = self.answered.get((frame.device, frame.counter, recipient))
+                key = (frame.device, frame.counter, recipient)
+                seen = self.answered.get(key)
                 if seen is not None:
-                    seen.response = frame
+                    self.answered[key] = (seen[0], (frame.wire, frame.device, frame.counter))
         return out
 
     def wan_acknowledged(self, ids: list[str]) -> None:

@@ -281,6 +281,7 @@ async def run_hubs(broker_url: str | BrokerUrl, *, seed: int = 1, first: int, co
     installer = Installer(world)
     if prepare is not None:
         await prepare(world)
+    freeze_long_lived()  # the installer's table and what ``prepare`` made live as long as the worker
     report = HubsReport(first, count, connections, start_s=round(time.perf_counter() - started, 3))
     try:
         if on_ready is not None:

@@ -226,7 +226,15 @@ def test_wn1_a_command_sent_again_is_answered_again_never_run_twice():
     p.command(wire)
     again = [f for f in p.up if f.kind == "response" and f.device == ESME_EUI]
     assert again[-1].wire == first[-1].wire and len(again) == len(first) + 1
+    assert again[-1].counter == first[-1].counter and again[-1].device == ESME_EUI
     assert len([e for e in p.events if type(e).__name__ == "CommandAccepted" and e.device == ESME_EUI]) == accepted
+    # What the hub keeps to answer again is atomic: the garbage collector stops walking it (issue 13).
+    import gc
+
+    for _ in range(3):
+        gc.collect()
+    assert [gc.is_tracked(v) for v in p.chf.answered.values()] == [False] * len(p.chf.answered)
+    assert len(p.chf.answered) >= 3
 
 
 # --- refusals ---------------------------------------------------------------------------------------
