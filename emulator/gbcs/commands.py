@@ -53,7 +53,7 @@ def message_code_for(srv: str, device_type: str, body: dict[str, Any] | None = N
     """The message code (use case) of the command a request for ``srv`` with ``body`` becomes: what
     the Restricted rules judge before it is built (None: no use case for that device type)."""
     uc = _use_case(srv, device_type, body or {})
-    return credentials_message_code(uc.use_case, uc.message_code, body or {}) if uc else None
+    return credentials_message_code(uc.use_case, uc.message_code, body or {}, srv) if uc else None
 
 
 def build(srv: str, device_type: str, originator: bytes, target: bytes, counter: int,
@@ -64,7 +64,7 @@ def build(srv: str, device_type: str, originator: bytes, target: bytes, counter:
     if uc is None:
         raise CommandError(f"SRV {srv} has no GBCS use case for a {device_type}")
     name = uc.use_case
-    code = credentials_message_code(name, uc.message_code, body)
+    code = credentials_message_code(name, uc.message_code, body, srv)
     builder = builders().get(usecases_esme.BY_SRV.get((srv, name), name))
     if builder is not None:
         payload = builder(UseCaseRequest(uc.use_case, code, originator, target, counter, body))

@@ -17,6 +17,15 @@ from emulator.gbcs import catalogue
 
 _TOKEN = re.compile(r"([A-Z]+\d+[A-Za-z0-9]*)")
 
+# CS02b qualifiers of the SRV table that are not part of the GBCS variant's name, -> the variant.
+# An unmatched qualifier used to fall through to the first code, 0x0100 rootBySupplier, which no
+# DUIS SRV sends. 6.21 hands over what the DCC held for the supplier or the network operator: the
+# RTDS 6.21 folders are CS02bSupplierBySupplierHandover (0x0102) and CS02bNOByNOHandover (0x0103),
+# and the request's RemotePartyRole picks which (usecases_common.credentials_message_code).
+# Without a qualifier (6.15.1, a KRP update) the default is supplierBySupplier too.
+_CS02B_VARIANTS: dict[str, str] = {"": "supplierbysupplier", "handover": "supplierbysupplier",
+                                   "acbbyacb": "accesscontrolbrokerbyacb"}
+
 # Device type -> use-case prefixes it answers (GBCS: E = ESME, G = GSME/GPF, C = CHF, CS = both meters).
 _PREFIXES: dict[str, tuple[str, ...]] = {
     "ESME": ("ECS", "CS"),
@@ -79,8 +88,8 @@ def use_case_for(srv: str, device_type: str) -> UseCase | None:
         for code in _resolve_token(match.group(1)):
             name = catalogue.message_codes()[code].use_case.lower()
             hit = bool(qualifier) and qualifier in name
-            if match.group(1) == "CS02b" and not qualifier:  # KRP updates default to supplierBySupplier
-                hit = "supplierbysupplier" in name
+            if match.group(1) == "CS02b":
+                hit = f"({_CS02B_VARIANTS.get(qualifier, qualifier)})" in name
             candidates.append((code, hit))
     if not candidates:
         return None

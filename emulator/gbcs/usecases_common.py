@@ -173,13 +173,18 @@ def update_security_credentials(req: UseCaseRequest) -> bytes:
 
 #: SRV 6.15.1 names whose credentials it replaces (DUIS ``RemotePartyRole``): the CS02b variant.
 _KRP_CODES = {"Supplier": 0x0102, "NetworkOperator": 0x0103, "LoadController": 0x0126}
+#: SRV 6.21 hands over the cells the DCC held for the supplier or the network operator, nothing
+#: else (the RTDS set has one of each: 6.21_CS02bSupplierBySupplierHandover, _CS02bNOByNOHandover).
+_HANDOVER_CODES = {"Supplier": 0x0102, "NetworkOperator": 0x0103}
 
 
-def credentials_message_code(use_case: str, message_code: int, body: Mapping[str, Any]) -> int:
-    """The message code of a CS02b/CS02g whose variant the body decides (6.15.1 ``RemotePartyRole``;
-    a load controller's credentials are CS02g loadControllerBySupplier, built by the same builder)."""
+def credentials_message_code(use_case: str, message_code: int, body: Mapping[str, Any], srv: str = "") -> int:
+    """The message code of a CS02b/CS02g whose variant the body decides (6.15.1 and 6.21
+    ``RemotePartyRole``; a load controller's credentials are CS02g loadControllerBySupplier, built
+    by the same builder, and only by 6.15.1). Any other role keeps ``message_code``, the SRV's default."""
     if use_case in ("CS02b", "CS02g") and message_code in _KRP_CODES.values():
-        return _KRP_CODES.get(_text(body, "RemotePartyRole") or "", message_code)
+        codes = _HANDOVER_CODES if srv == "6.21" else _KRP_CODES
+        return codes.get(_text(body, "RemotePartyRole") or "", message_code)
     return message_code
 
 
