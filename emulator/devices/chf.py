@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 
 from emulator.devices.base import Output, WanFrame, earliest
 from emulator.devices.credentials import due_update_alert
-from emulator.devices.device_log import DeviceLog, DeviceLogError, log_statistics, security_details
+from emulator.devices.device_log import (
+    DeviceLog,
+    DeviceLogError,
+    install_code_from_ccs01,
+    log_statistics,
+    security_details,
+)
 from emulator.devices.endpoint import GbcsEndpoint, accept_reporting
 from emulator.devices.events import (
     AlertRaised,
@@ -53,7 +59,6 @@ from emulator.gbcs.identities import ACB
 from emulator.zigbee import ota_file, zcl
 from emulator.zigbee.clusters import ota, tunneling
 from emulator.zigbee.errors import ZigbeeError
-from emulator.zigbee.install_code import parse as parse_install_code
 from emulator.zigbee.packet import CLUSTER_KEY_ESTABLISHMENT, CLUSTER_OTA, CLUSTER_TUNNELING, HanPacket
 
 CCS01_ADD = 0x0001
@@ -334,7 +339,7 @@ class Chf:
         n = max(1, len(req.specs))
         try:
             if code == CCS01_ADD:
-                install_code = _install_code_bytes(raw_code)
+                install_code = install_code_from_ccs01(eui, raw_code)
                 log_entry = self.device_log.add(eui, kind, install_code, now)
                 self.kinds[eui] = kind
                 out.events.append(JoinPermitted(self.eui, now, eui, log_entry.link_key, PERMIT_SECONDS))
@@ -535,14 +540,3 @@ class Chf:
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
                                         critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT, target=ACB))
         return out
-
-
-def _install_code_bytes(raw: bytes) -> bytes:
-    """CCS01 carries the install code as octets, or (as in the reference set) as ASCII hex."""
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        return raw
-    if len(text) in (16, 20, 28, 36) and all(c in "0123456789abcdefABCDEF" for c in text):
-        return parse_install_code(text)
-    return raw

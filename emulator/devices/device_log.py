@@ -5,6 +5,14 @@ EUI-64 and install code. The CHF checks the install code (length, CRC) and deriv
 the link key (AES-MMO) at that moment: a bad code never enters the log. A device may
 join only while it is in the log, and only with that key. An entry that was added
 but never joined stays joinable indefinitely (IC-1: installed, not commissioned).
+
+CCS01 carries the install code as DUIS gives it, without its CRC: DUIS ``InstallCode`` is
+hexBinary of 6 to 16 bytes (a 16-byte code could not carry its CRC), and the RTDS 4.5.0
+CCS01 command carries the 16 octets ``30..46`` that its DUIS request names, which the
+reference CHF accepts (action result 0, in both the SUCCESS and the ERROR response). So
+the hub appends the CRC itself (:func:`install_code_from_ccs01`). The emulator's own
+tools may send the code as printed on a label, CRC included; those lengths (10, 14, 18)
+do not collide with DUIS's, and there the CRC is checked (IC-2).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from enum import Enum
 
 from emulator.gbcs import dlms
 from emulator.gbcs.dlms_datetime import DlmsDateTime
-from emulator.zigbee.install_code import link_key_from_install_code
+from emulator.zigbee.install_code import CODE_LENGTHS, link_key_from_install_code, with_crc
 
 MAX_ENTRIES = 16  # GBCS: a CHF device log holds at least 5 devices; SMETS2 hubs commonly 16
 
@@ -48,6 +56,26 @@ JOIN_SUCCESS = 0
 DEVICE_LOG_FULL = 4
 INVALID_INSTALL_CODE = 11
 NOT_IN_DEVICE_LOG = 1
+
+
+#: Lengths of an install code sent with its CRC (a label's form): 6, 8, 12 or 16 bytes + 2.
+#: 8 is left out: DUIS reads 8 octets as an 8-byte code, and so does the hub.
+_WITH_CRC_LENGTHS = frozenset(n + 2 for n in CODE_LENGTHS) - frozenset(CODE_LENGTHS)
+
+
+def install_code_from_ccs01(eui: bytes, octets: bytes) -> bytes:
+    """The install code with its CRC, from the octet string of a CCS01 entry: a 6, 8, 12 or
+    16-octet code (the DUIS and GBCS form, no CRC) gets its CRC appended; a 10, 14 or 18-octet
+    one is taken to carry its CRC, which :meth:`DeviceLog.add` checks. Anything else is refused
+    with :data:`INVALID_INSTALL_CODE`, naming the length."""
+    n = len(octets)
+    if n in CODE_LENGTHS:
+        return with_crc(octets)
+    if n in _WITH_CRC_LENGTHS:
+        return octets
+    raise DeviceLogError(f"install code for {eui.hex().upper()} refused: CCS01 carries {n} octets, not a 6, 8, 12 "
+                         f"or 16-octet install code (DUIS InstallCode, no CRC) nor one of 10, 14 or 18 with its CRC",
+                         INVALID_INSTALL_CODE)
 
 
 class DeviceLog:

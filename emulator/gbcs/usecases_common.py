@@ -23,6 +23,7 @@ from emulator.gbcs.identities import parse_eui
 from emulator.gbcs.obis import GPF_NETWORK_CONTROL, TOKEN_GATEWAY, ZIGBEE_NETWORK_CONTROL
 from emulator.gbcs.usecase_builders import Builder, UseCaseRequest
 from emulator.zigbee.clusters import smart_energy as se
+from emulator.zigbee.install_code import parse as parse_install_code
 
 # --- reading the DUIS body -----------------------------------------------------------------
 
@@ -284,19 +285,21 @@ def _device_id(body: Mapping[str, Any]) -> bytes:
 
 def update_device_log(req: UseCaseRequest) -> bytes:
     """CCS01 add / CCS02 remove (8.11). Reads ``DeviceID``, ``AddDeviceToCHFWhitelist/
-    InstallCode`` (hex; carried as its ASCII text, as in the reference) and ``JoinTimePeriod``
-    (seconds, default 90); the DSP adds ``DeviceType`` from its inventory. Legacy keys
-    ``device``, ``install_code``, ``device_type`` are read too. CCS01 is three requests: add the
-    entry (method 1), set the join time (attribute 3), enable joining (attribute 2)."""
+    InstallCode`` (hexBinary: its octets are carried as they are, no CRC added or removed; the
+    RTDS request's 30313233343536373839414243444546 is the reference command's 16 octets) and
+    ``JoinTimePeriod`` (seconds, default 90); the DSP adds ``DeviceType`` from its inventory.
+    Legacy keys ``device``, ``install_code``, ``device_type`` are read too. CCS01 is three
+    requests: add the entry (method 1), set the join time (attribute 3), enable joining (attribute 2)."""
     invoke = dlms.invoke_id_for(req.counter)
     eui = _device_id(req.body)
     if req.use_case == "CCS02":
         spec = dlms.RequestSpec(dlms.ACTION, 104, ZIGBEE_NETWORK_CONTROL, 2)
         return dlms.AccessRequest(invoke, (spec,), (dlms.Data("octet-string", eui),)).encode()
-    code = (_text(req.body, "AddDeviceToCHFWhitelist", "InstallCode") or _text(req.body, "install_code") or "")
+    code = parse_install_code(_text(req.body, "AddDeviceToCHFWhitelist", "InstallCode")
+                              or _text(req.body, "install_code") or "")
     period = _int(req.body, "AddDeviceToCHFWhitelist", "JoinTimePeriod", default=90)
     entry = dlms.Data("structure", (dlms.Data("octet-string", eui), dlms.Data("enum", _device_type_code(req.body)),
-                                    dlms.Data("octet-string", code.upper().encode("ascii")), dlms.Data("enum", 0)))
+                                    dlms.Data("octet-string", code), dlms.Data("enum", 0)))
     specs = (dlms.RequestSpec(dlms.ACTION, 104, ZIGBEE_NETWORK_CONTROL, 1),
              dlms.RequestSpec(dlms.SET, 104, ZIGBEE_NETWORK_CONTROL, 3),
              dlms.RequestSpec(dlms.SET, 104, ZIGBEE_NETWORK_CONTROL, 2))

@@ -89,9 +89,11 @@ def _access_shape(payload: bytes) -> tuple[tuple[tuple[int, int], ...], tuple[st
 def test_ic1_ccs01_puts_the_device_in_the_log_as_the_reference_answer_says():
     p = Premises()
     ref_cmd, ref_rsp = _ref(CCS01, "COMMAND"), _ref(CCS01, "RESPONSE")
-    # The builder gives the reference payload byte for byte (install code as ASCII hex, as in the file).
+    # The builder gives the reference payload byte for byte from the RTDS request's InstallCode
+    # (SmartDCCInnovation/duis-templates CCS01_8.11_SUCCESS_REQUEST_DUIS.XML), carried as it is.
     built = commands.build("8.11", "CHF", ACB, CHF_EUI, ref_cmd.counter,
-                           {"device": ESME_EUI.hex(), "device_type": 0, "install_code": "0123456789abcdef"})
+                           {"device": ESME_EUI.hex(), "device_type": 0,
+                            "install_code": "30313233343536373839414243444546"})
     assert built.message.payload == ref_cmd.payload
     _add_to_device_log(p, ESME_EUI, 0, 1302)
     response = p.frames_up("response", CHF_EUI)[0]
@@ -101,6 +103,19 @@ def test_ic1_ccs01_puts_the_device_in_the_log_as_the_reference_answer_says():
     alert = p.frames_up("alert", CHF_EUI)[0]
     assert (alert.message_code, alert.target) == (0x0018, ACB)
     assert ESME_EUI in p.chf.device_log
+
+
+def test_ic2_the_reference_ccs01_is_accepted_and_keyed_from_its_16_octets():
+    """The RTDS CCS01 command itself (re-sealed with our keys): its install code is 16 octets with
+    no CRC (30..46, as its DUIS request names them); the CHF appends the CRC and permits the ESME
+    with the key zigpy 2.4.0 derives from them (tests/zigbee/test_install_code_rtds_ccs01.py)."""
+    p = Premises()
+    ref_cmd, ref_rsp = _ref(CCS01, "COMMAND"), _ref(CCS01, "RESPONSE")
+    p.command(reseal(p.keys, ref_cmd))
+    response = p.frames_up("response", CHF_EUI)[0]
+    assert dlms.decode_access_response(response.payload).results == ((3, 0), (2, 0), (2, 0))
+    assert response.payload[4:] == ref_rsp.payload[4:]  # the reference SUCCESS answer, after the invoke-id
+    assert p.permits[ESME_EUI] == bytes.fromhex("17e92caaa342c367e8eddc58eeba69ed")
 
 
 def test_ic2_a_meter_joins_only_with_the_key_from_its_install_code():

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.devices import cosem
-from emulator.devices.chf import Chf, _install_code_bytes
+from emulator.devices.chf import Chf
 from emulator.devices.cosem import CosemModel
 from emulator.devices.device_log import (
     DEVICE_LOG_FULL,
@@ -24,6 +24,7 @@ from emulator.devices.device_log import (
     DeviceLogError,
     EntryState,
     JoinList,
+    install_code_from_ccs01,
     log_statistics,
     security_details,
 )
@@ -176,9 +177,15 @@ def test_cosem_protected_read_of_a_bad_descriptor_is_type_unmatched():
 
 # --- the CHF on its own ---------------------------------------------------------------------------
 
-def test_ccs01_install_codes_come_as_octets_or_as_ascii_hex():
-    assert _install_code_bytes(b"0123456789ABCDEF") == bytes.fromhex("0123456789ABCDEF")  # the RTDS form
-    assert _install_code_bytes(CODE) == CODE  # raw octets pass as they are
+def test_ccs01_install_codes_are_octets_without_their_crc_or_a_label_with_it():
+    # The RTDS CCS01's 16 octets are a code: the hub appends its CRC (never reads them as hex text).
+    rtds = bytes.fromhex("30313233343536373839414243444546")
+    assert install_code_from_ccs01(ESME_EUI, rtds) == rtds + bytes.fromhex("F596")
+    assert install_code_from_ccs01(ESME_EUI, CODE[:-2]) == CODE
+    assert install_code_from_ccs01(ESME_EUI, CODE) == CODE  # a label's form: its CRC is checked on add
+    with pytest.raises(DeviceLogError, match="CCS01 carries 17 octets, not a 6, 8, 12 or 16-octet") as e:
+        install_code_from_ccs01(ESME_EUI, bytes(17))
+    assert e.value.code == INVALID_INSTALL_CODE
 
 
 def test_chf_refuses_a_malformed_wan_frame_and_names_the_device_it_cannot_reach():
@@ -214,7 +221,7 @@ def test_chf_resume_permits_every_logged_device_and_add_image_names_its_targets(
 
 @pytest.mark.parametrize(("srv", "device_type", "folder", "file", "body"), [
     ("8.11", "CHF", "8.11_CCS01", "CCS01_8.11_SUCCESS_COMMAND_GBCS.HEX",
-     {"device": ESME_EUI.hex(), "device_type": 0, "install_code": "0123456789abcdef"}),
+     {"device": ESME_EUI.hex(), "device_type": 0, "install_code": "30313233343536373839414243444546"}),
     ("8.1.1", "GSME", "8.1.1_GCS28Commission", "GCS28Commission_8.1.1_SUCCESS_COMMAND_GBCS.HEX", {}),
 ])
 def test_commands_build_gives_the_reference_use_case_and_payload(srv: str, device_type: str, folder: str, file: str,

@@ -157,10 +157,13 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
                                          "ExecutionDateTime": "2030-01-01T00:00:00Z"}),
     ("11.3_CS06", "CANCELLATION_SUCCESS", {"FirmwareHash": HASH,
                                            "ExecutionDateTime": "9999-12-31T23:59:59Z"}),
+    # InstallCode as the RTDS request has it (duis-templates CCS01_8.11_SUCCESS_REQUEST_DUIS.XML).
     ("8.11_CCS01", "SUCCESS", {"DeviceID": A0, "RequestType": "Add", "DeviceType": "ESME",
-                               "AddDeviceToCHFWhitelist": {"JoinTimePeriod": "90", "InstallCode": "0123456789ABCDEF"}}),
+                               "AddDeviceToCHFWhitelist": {"JoinTimePeriod": "90",
+                                                           "InstallCode": "30313233343536373839414243444546"}}),
     ("8.11_CCS01", "ERROR", {"DeviceID": A0, "RequestType": "Add", "DeviceType": "ESME",
-                             "AddDeviceToCHFWhitelist": {"JoinTimePeriod": "90", "InstallCode": "0123456789ABCDEF"}}),
+                             "AddDeviceToCHFWhitelist": {"JoinTimePeriod": "90",
+                                                         "InstallCode": "30313233343536373839414243444546"}}),
     ("8.11_CCS02", "SUCCESS", {"DeviceID": A0, "RequestType": "Remove"}),
     ("8.11_CCS02", "ERROR", {"DeviceID": A0, "RequestType": "Remove"}),
     ("8.12.1_CCS03", "SUCCESS", {"OldCHFID": "00-00-00-00-00-00-01-40", "Devices": [
