@@ -75,7 +75,13 @@ PERMIT_SECONDS = float("inf")
 RESEND_S = 5.0
 MAX_TRIES = 6
 ALERT_RESEND_S = 30.0  # an alert the DSP has not acknowledged goes up again this often (WN-1)
-REMEMBERED_COMMANDS = 10_000  # the answer cache's bound (re-sends come within minutes)
+REMEMBERED_COMMANDS = 10_000  # the answer cache's bound, per kind of device (a backstop to the times below)
+#: How long an answer is kept for a repeat of its command. The DSP re-sends a command until its
+#: deadline: 25 s on demand (RESPONSE_TIMEOUT_S of the DSP core), an hour for a GSME, which answers
+#: when it next wakes. Kept a little longer than that, then dropped: kept up to the count bound, a
+#: fleet read at 1,200 SRV/s held ~1.7 GB more each hour, and the premises were no longer cheap.
+ANSWER_KEEP_S = 120.0
+SLEEPY_ANSWER_KEEP_S = 3600.0 + 600.0
 METERING = 0x0702
 #: CCS01 device type enum -> device kind (GBCS DeviceType, as CS03/CS07 number them).
 DEVICE_TYPES = {0: "GSME", 1: "ESME", 2: "CHF", 3: "GPF", 4: "HCALCS", 5: "PPMID", 6: "TYPE2"}
@@ -102,10 +108,11 @@ class Outstanding:
     tries: int
 
 
-#: A command from the WAN: its digest, and the answer that went up as (wire, device, counter), or
-#: None while there is none. Atomic values only, so the garbage collector stops tracking it: a
-#: worker keeps thousands, and as objects they were most of what each full collection walked.
-Answered = tuple[bytes, tuple[bytes, bytes, int] | None]
+#: A command from the WAN: its digest, the answer that went up as (wire, device, counter) or None
+#: while there is none, and until when it is kept. Atomic values only, so the garbage collector
+#: stops tracking it: a worker keeps thousands, and as objects they were most of what each full
+#: collection walked.
+Answered = tuple[bytes, tuple[bytes, bytes, int] | None, float]
 
 
 @dataclass(slots=True)
@@ -135,8 +142,10 @@ class Chf:
         # the HAN is re-sent; the meter answers an exact repeat from its cache.
         self.outstanding: dict[tuple[bytes, int], Outstanding] = {}
         # Commands from the WAN by (target, counter, originator): a byte-identical repeat is answered
-        # from here; a response going up is remembered here for such a repeat.
+        # from here; a response going up is remembered here for such a repeat. Oldest first, one
+        # memory per keeping time (so the hour a GSME's answer is kept never holds an ESME's back).
         self.answered: OrderedDict[tuple[bytes, int, bytes], Answered] = OrderedDict()
+        self.answered_sleepy: OrderedDict[tuple[bytes, int, bytes], Answered] = OrderedDict()
         # Alerts sent up and not yet acknowledged by the DSP, by frame id.
         self.unacked: dict[str, UnackedAlert] = {}
         #: The largest ZCL frame the HAN radio carries (None: no limit known); the adapter tells.
@@ -158,14 +167,15 @@ class Chf:
         except FrameError as e:
             return Output(events=[CommandRefused(self.eui, now, f"malformed frame from the WAN: {e}", 0)])
         key, digest = (msg.target, msg.counter, msg.originator), hashlib.blake2b(wire, digest_size=16).digest()
-        seen = self.answered.get(key)
-        if seen is not None and seen[0] == digest:
+        answers, keep_s = self._answers(msg.target)
+        seen = answers.get(key)
+        if seen is not None and seen[0] == digest and seen[2] >= now:
             # The DSP sent it again (WN-1: our answer was lost): answer again, never run it twice.
             answer = seen[1]
             return Output(wan=[WanFrame(answer[0], "response", answer[1], answer[2])] if answer is not None else [])
-        self.answered[key] = (digest, None)
-        if len(self.answered) > REMEMBERED_COMMANDS:
-            self.answered.popitem(last=False)
+        _forget_old(answers, now)
+        answers[key] = (digest, None, now + keep_s)
+        answers.move_to_end(key)  # a command sent again after its answer was dropped: newest again
         target = msg.target
         if target == self.eui:
             out = self._own_command(wire, now)
@@ -177,8 +187,14 @@ class Chf:
         else:
             out = self._to_device(target, wire, msg.counter, now)
         if out.events and any(isinstance(e, DeviceUnreachable) for e in out.events):
-            del self.answered[key]  # never delivered: a later copy (the device has joined since) goes down
+            del answers[key]  # never delivered: a later copy (the device has joined since) goes down
         return self._going_up(out, now, msg.originator)
+
+    def _answers(self, target: bytes) -> tuple[OrderedDict[tuple[bytes, int, bytes], Answered], float]:
+        """The answer memory for commands to ``target``, and how long it keeps one."""
+        if self.kinds.get(target) == "GSME":
+            return self.answered_sleepy, SLEEPY_ANSWER_KEEP_S
+        return self.answered, ANSWER_KEEP_S
 
     def _going_up(self, out: Output, now: float, recipient: bytes) -> Output:
         """Remember what goes up: a response (to ``recipient``) for a repeated command, an
@@ -188,9 +204,10 @@ class Chf:
                 self.unacked[frame.id] = UnackedAlert(frame, now + ALERT_RESEND_S)
             else:
                 key = (frame.device, frame.counter, recipient)
-                seen = self.answered.get(key)
+                answers, _ = self._answers(frame.device)
+                seen = answers.get(key)
                 if seen is not None:
-                    self.answered[key] = (seen[0], (frame.wire, frame.device, frame.counter))
+                    answers[key] = (seen[0], (frame.wire, frame.device, frame.counter), seen[2])
         return out
 
     def wan_acknowledged(self, ids: list[str]) -> None:
@@ -540,3 +557,13 @@ class Chf:
             out.extend(self.raise_alert(ALERT_TRANSFER_SUCCESS if ok else ALERT_TRANSFER_FAIL, now, body,
                                         critical=True, message_code=CCS08_FIRMWARE_TRANSFER_ALERT, target=ACB))
         return out
+
+
+def _forget_old(answers: OrderedDict[tuple[bytes, int, bytes], Answered], now: float) -> None:
+    """Drop the answers kept long enough, oldest first (one keeping time per memory, so the
+    oldest is also the first due), and the oldest beyond :data:`REMEMBERED_COMMANDS`."""
+    while answers:
+        first = next(iter(answers.values()))
+        if first[2] >= now and len(answers) < REMEMBERED_COMMANDS:
+            return
+        answers.popitem(last=False)

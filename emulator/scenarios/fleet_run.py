@@ -42,7 +42,15 @@ from emulator.scenarios import fleet
 from emulator.scenarios.alert_control import RaiseAlert
 from emulator.scenarios.counters import CounterWatch
 from emulator.scenarios.fleet_alerts import NOT_SENT_WORKER_DOWN, AlertLedger, AlertLogRepository
-from emulator.scenarios.fleet_stats import FaultRecord, KindStats, Tracker, latency_ms, progress_line, second_record
+from emulator.scenarios.fleet_stats import (
+    FaultRecord,
+    KindStats,
+    Tracker,
+    in_flight_to,
+    latency_ms,
+    progress_line,
+    second_record,
+)
 from emulator.scenarios.fleet_workers import Worker, cpu_s, memory_kb, split
 from emulator.scenarios.heap import freeze_long_lived
 from emulator.scenarios.load_mix import LoadPlan, MixRow, Pick, load_mix, restricted_premises
@@ -240,7 +248,7 @@ def _target(pick: Pick) -> tuple[str, str | None]:
 
 async def _request(f: _Fleet, pick: Pick, sem: asyncio.Semaphore) -> None:
     loop = asyncio.get_running_loop()
-    token = f.tracker.begin(pick.premises, loop.time())
+    token = f.tracker.begin(pick.premises, loop.time(), pick.row.target)
     target, role = _target(pick)
     body = f.bodies[pick.row.body](pick.premises)
     first = loop.time()
@@ -392,7 +400,12 @@ class _Ticks:
         self._done_before = rec["done"]
         self.seconds.append(rec)
         line = progress_line(rec, sum(self.f.tracker.errors_by_code().values()), self.f.tap.alerts_received)
-        self.say(line + (" (draining)" if self.draining else ""))
+        if self.draining:
+            # A read of a gas meter waits for the meter's next wake: say so, or the tail looks hung.
+            gas = in_flight_to(self.f.tracker, "gsme")
+            line += (f" (draining: {gas:,} of them to gas meters, which answer when they next wake, every "
+                     f"{self.f.options.gsme_wake_s:g} s)" if gas else " (draining)")
+        self.say(line)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -73,10 +73,10 @@ class FaultRecord:
 
 @dataclass(slots=True)
 class Tracker:
-    """Requests in flight (token -> premises, start) and the run's outcome counts."""
+    """Requests in flight (token -> premises, start, the mix row's target) and the run's outcome counts."""
 
     kinds: dict[str, KindStats]
-    inflight: dict[int, tuple[int, float]] = field(default_factory=dict)
+    inflight: dict[int, tuple[int, float, str]] = field(default_factory=dict)
     faults: list[FaultRecord] = field(default_factory=list)
     accepted: int = 0
     lost: int = 0            # accepted, and no right answer in the end (after any re-sends)
@@ -84,16 +84,16 @@ class Tracker:
     resends: int = 0         # requests the load generator sent again after a transport failure
     _next: int = 0
 
-    def begin(self, premises: int, now: float) -> int:
+    def begin(self, premises: int, now: float, target: str = "") -> int:
         self._next += 1
-        self.inflight[self._next] = (premises, now)
+        self.inflight[self._next] = (premises, now, target)
         for f in self.faults:
             if not f.over and premises in f.affected:
                 f.waiting.add(self._next)
         return self._next
 
     def end(self, token: int, kind: str, code: str, accepted: bool, now: float) -> None:
-        _, began = self.inflight.pop(token)
+        _, began, _ = self.inflight.pop(token)
         stats = self.kinds[kind]
         stats.codes[code] += 1
         ok = code == stats.expect
@@ -112,7 +112,7 @@ class Tracker:
 
     def fault(self, record: FaultRecord, now: float, dsp_resends: int) -> None:
         record.started = now
-        record.waiting = {t for t, (p, _) in self.inflight.items() if p in record.affected}
+        record.waiting = {t for t, (p, _, _) in self.inflight.items() if p in record.affected}
         record.last_waited = now
         record.dsp_resends0, record.load_resends0 = dsp_resends, self.resends
         self.faults.append(record)
@@ -150,6 +150,11 @@ def second_record(t: int, tracker: Tracker, done_before: int, sent: int) -> dict
         k.second = Histogram(k.second.digits)
     return {"t": t, "sent": sent, "done": done, "per_s": done - done_before, "in_flight": len(tracker.inflight),
             "latency": kinds}
+
+
+def in_flight_to(tracker: Tracker, target: str) -> int:
+    """Requests in flight to a mix target (``gsme``, say)."""
+    return sum(1 for _, _, t in tracker.inflight.values() if t == target)
 
 
 def progress_line(rec: dict[str, Any], errors: int, alerts: int) -> str:

@@ -252,6 +252,32 @@ def test_wn1_a_command_sent_again_is_answered_again_never_run_twice():
     assert len(p.chf.answered) >= 3
 
 
+def test_wn1_an_answer_is_kept_past_the_dsps_deadline_then_dropped_so_a_long_run_stays_small():
+    """The DSP re-sends an ESME command for at most 25 s: its answer is kept two minutes, then
+    dropped when the next command comes (a repeat after that is a replay, which the meter refuses);
+    a GSME's (re-sent for an hour) is kept over an hour, never held back by the ESME's."""
+    p = _commissioned()
+    gsme_kept = dict(p.chf.answered_sleepy)
+    assert gsme_kept and not set(gsme_kept) & set(p.chf.answered)  # the GSME's commission, in its own memory
+    wire = reseal(p.keys, _ref(ECS17B, "COMMAND"), counter=1001)
+    p.command(wire)
+    p.advance(100)
+    again = len(p.up)
+    p.command(wire)  # within the DSP's window and more: answered again from the memory
+    assert len(p.up) == again + 1 and p.up[-1].kind == "response"
+    p.advance(30)  # 130 s after the command: past the 120 s it is kept
+    p.command(reseal(p.keys, _ref(ECS17B, "COMMAND"), counter=1002))  # the next command tidies up
+    held = [key[1] for key in p.chf.answered]
+    assert 1001 not in held and 1002 in held
+    assert all(key in p.chf.answered_sleepy for key in gsme_kept)  # the GSME's hour is not over
+    accepted = len([e for e in p.events if type(e).__name__ == "CommandAccepted" and e.device == ESME_EUI])
+    p.command(wire)  # a repeat now is a replay: the meter refuses it, it does not run twice
+    assert len([e for e in p.events if type(e).__name__ == "CommandAccepted" and e.device == ESME_EUI]) == accepted
+    p.advance(3600 + 600)
+    p.command(reseal(p.keys, _ref(GCS28, "COMMAND"), counter=2001))
+    assert not set(gsme_kept) & set(p.chf.answered_sleepy)  # dropped after the GSME's hour and a margin
+
+
 # --- refusals ---------------------------------------------------------------------------------------
 
 def test_dv3_a_replayed_counter_is_refused_with_alert_8f3d():

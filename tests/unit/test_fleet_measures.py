@@ -134,3 +134,13 @@ def test_dsp_user_inbox_keeps_its_last_answers(monkeypatch: pytest.MonkeyPatch):
     for i in range(20):
         dsp_service._append(items, i)
     assert items[-4:] == [16, 17, 18, 19] and len(items) < 8
+
+
+def test_the_tracker_counts_what_is_in_flight_to_gas_meters_for_the_draining_line():
+    from emulator.scenarios.fleet_stats import KindStats, Tracker, in_flight_to
+
+    tracker = Tracker({"esme-read": KindStats("4.1.1", "I0"), "gsme-read": KindStats("4.1.1", "I0")})
+    tokens = [tracker.begin(1, 0.0, "gsme"), tracker.begin(2, 0.0, "esme"), tracker.begin(3, 0.0, "gsme")]
+    assert (in_flight_to(tracker, "gsme"), in_flight_to(tracker, "esme"), in_flight_to(tracker, "chf")) == (2, 1, 0)
+    tracker.end(tokens[0], "gsme-read", "I0", True, 1.0)
+    assert in_flight_to(tracker, "gsme") == 1 and len(tracker.inflight) == 2
