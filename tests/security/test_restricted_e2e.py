@@ -4,15 +4,14 @@ ESME Restricted, and the device's own record of what it executed as the witness.
 
 from __future__ import annotations
 
-from emulator.clock import VirtualClock, run
+from emulator.clock import run
 from emulator.devices.events import CommandAccepted
-from emulator.devices.profile import PremisesProfile
 from emulator.dsp.model import ServiceRequest
 from emulator.gbcs import frames, security
 from emulator.gbcs.frames import Cra, Message
-from emulator.scenarios.steps import commission, install
-from emulator.scenarios.world import SUPPLIER, World, build_world
+from emulator.scenarios.world import SUPPLIER, World
 from emulator.zigbee.eui64 import Eui64
+from tests.commissioned import commissioned_world
 
 ECS17B_READ_IMPORT = 0x0027
 
@@ -24,12 +23,8 @@ def _executed(world: World, device: bytes, message_code: int) -> int:
 
 def test_rm4_bypasses_refused_end_to_end_and_the_meter_never_reads_its_register() -> None:
     async def main() -> None:
-        w = await build_world(VirtualClock(), [PremisesProfile(gas=None)])
+        w, p, sup = await commissioned_world()
         try:
-            p = w.premises[0]
-            sup = w.users[SUPPLIER]
-            await install(w, p, sup)
-            await commission(w, p, sup)
             esme = p.esme.hex().upper()
             ack, final = await sup.send("4.1.1", esme)  # the read works before the flag
             assert ack.code == "I99" and final is not None and final.code == "I0"

@@ -5,21 +5,16 @@ until ``result`` collects it."""
 
 from __future__ import annotations
 
-from emulator.clock import VirtualClock, run, until
-from emulator.devices.profile import PremisesProfile
+from emulator.clock import run, until
 from emulator.dsp.model import ServiceRequest
-from emulator.scenarios.steps import commission, install
-from emulator.scenarios.world import SUPPLIER, build_world
+from emulator.scenarios.world import SUPPLIER
+from tests.commissioned import commissioned_world
 
 
 def test_an_awaited_answer_is_not_kept_and_an_unawaited_one_is_until_collected() -> None:
     async def main() -> None:
-        w = await build_world(VirtualClock(), [PremisesProfile(gas=None)])
+        w, p, sup = await commissioned_world()
         try:
-            p = w.premises[0]
-            sup = w.users[SUPPLIER]
-            await install(w, p, sup)
-            await commission(w, p, sup)
             esme = p.esme.hex().upper()
             kept_before = len(w.dsp.completed)
             ack, final = await sup.send("4.1.1", esme)  # submit, then await the result
