@@ -129,7 +129,7 @@ def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
     small = _ONE_BYTE.get(tag)
     if small is not None:
         if pos >= len(data):
-            raise _Fault(TruncatedError, f"ends inside a {_FIXED[tag][0]}", pos - 1)
+            raise _Fault(TruncatedError, f"ends inside {_article(_FIXED[tag][0])}", pos - 1)
         return small[data[pos]], pos + 1
     if tag == 0x09 or tag == 0x02 or tag == 0x01:
         if pos < len(data) and data[pos] < 0x80:
@@ -154,7 +154,7 @@ def _decode(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
     if fixed is not None:
         end = pos + fixed.size
         if end > len(data):
-            raise _Fault(TruncatedError, f"ends inside a {_FIXED[tag][0]}", pos - 1)
+            raise _Fault(TruncatedError, f"ends inside {_article(_FIXED[tag][0])}", pos - 1)
         return Data(_FIXED_NAMES[tag], fixed.unpack_from(data, pos)[0]), end
     if tag == 0x00:
         return NULL, pos
@@ -421,3 +421,8 @@ def decode_data_notification(data: bytes) -> DataNotification:
         raise DecodeError("notification must start with alert code and timestamp", field="dlms.notification",
                           offset=pos)
     return DataNotification(invoke, items[0].value, items[1].value, tuple(items[2:]))
+
+
+def _article(name: str) -> str:
+    """``a boolean``, ``an enum``, ``an integer``: the type named in an error, with its article."""
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

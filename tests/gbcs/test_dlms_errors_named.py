@@ -64,7 +64,7 @@ def test_a_one_byte_element_cut_at_the_end_is_named() -> None:
     with pytest.raises(TruncatedError) as e:
         dlms.decode_data(bytes.fromhex("0202 1101 16"), 0)
     assert (e.value.field, e.value.offset) == ("data[1]", 4)
-    assert "ends inside a enum" in str(e.value)
+    assert "ends inside an enum" in str(e.value)
 
 
 def test_an_octet_string_past_the_end_is_named() -> None:
