@@ -5,8 +5,9 @@ Theory of operation. A command is accepted only if, in this order: it decodes; i
 a command addressed to this device; its originator is a remote party the device
 trusts (a certificate in one of its trust-anchor slots); its MAC verifies (every
 command is MACed by the ACB on the way); a critical command also carries the
-originator's valid signature; its counter is above the last one accepted from that
-originator (replay refusal); and the originator's role may run that use case. A
+originator's valid signature (critical: SME.C.C, and the CS02b/CS02g variants whose
+reference command is signed, since a MAC only proves the DCC sent it); its counter is
+above the last one accepted from that originator (replay refusal); and the originator's role may run that use case. A
 refusal says why and which alert GBCS prescribes (0x8F3D trusted source
 authentication failure, 0x8F30 no authority). Nothing here changes device state
 except the counter, and only once every other check passed.
