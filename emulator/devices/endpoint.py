@@ -5,8 +5,9 @@ Theory of operation. A command is accepted only if, in this order: it decodes; i
 a command addressed to this device; its originator is a remote party the device
 trusts (a certificate in one of its trust-anchor slots); its MAC verifies (every
 command is MACed by the ACB on the way); a critical command also carries the
-originator's valid signature; its counter is above the last one accepted from that
-originator (replay refusal); and the originator's role may run that use case. A
+originator's valid signature (critical: SME.C.C, and the CS02b/CS02g variants whose
+reference command is signed, since a MAC only proves the DCC sent it); its counter is
+above the last one accepted from that originator (replay refusal); and the originator's role may run that use case. A
 refusal says why and which alert GBCS prescribes (0x8F3D trusted source
 authentication failure, 0x8F30 no authority). Nothing here changes device state
 except the counter, and only once every other check passed.
@@ -139,9 +140,23 @@ class Refused(Exception):
         self.msg = msg
 
 
+@functools.cache
+def _signature_required() -> frozenset[int]:
+    """Commands a device executes only with the originator's valid signature: the critical ones
+    (SME.C.C), and those the catalogue leaves to GBCS ("See GBCS": the CS02b/CS02g credential
+    updates) whose reference command is always signed. Without the second part an unsigned
+    CS02b supplierBySupplier that claims the supplier as originator, MACed by the ACB (which
+    MACs every command), replaced the supplier's trust anchor without the supplier: the DCC
+    alone could take over a supplier's or network operator's cells. CS02b accessControlBrokerByACB
+    (reference "M") stays MAC only: the ACB is its authority and the MAC is the ACB's."""
+    return frozenset(code for code, info in catalogue.message_codes().items()
+                     if info.gbcs_type == "SME.C.C"
+                     or (info.gbcs_type == "See GBCS" and info.command_always_signed))
+
+
 def is_critical(msg: Message) -> bool:
-    info = catalogue.message_codes().get(msg.message_code)
-    return msg.signature is not None or (info is not None and info.gbcs_type == "SME.C.C")
+    """A signed command, or one that must be: its signature is checked and its response signed."""
+    return msg.signature is not None or msg.message_code in _signature_required()
 
 
 def allowed_roles(message_code: int) -> tuple[str, ...] | None:

@@ -34,6 +34,16 @@ class MessageCodeInfo:
     def critical(self) -> bool:
         return self.gbcs_type in ("SME.C.C", "SME.A.C")
 
+    @property
+    def command_always_signed(self) -> bool:
+        """Every reference form of the command carries a signature: ``S``, ``M+S``, ``M+S/pre``
+        (``/pre``: also issued as a Pre-Command), but not ``M/S`` (some variants are MAC only).
+
+        For the codes whose type is "See GBCS" (CS02b, CS02g: the variant decides) this is the
+        only place the catalogue says a signature is due."""
+        forms = [f for f in self.protection_command.split("/") if f and f != "pre"]
+        return bool(forms) and all("S" in f.split("+") for f in forms)
+
 
 @dataclass(frozen=True, slots=True)
 class AlertCodeInfo:

@@ -2,8 +2,8 @@
 catalogues and the rules, not written out by hand:
 
 * SRV x device type x Restricted state x user role, each with its expected outcome from
-  the catalogue (role not allowed: E3; Restricted and CONS: E72; otherwise the device
-  answers: I99 then I0);
+  the catalogue (role not allowed: E3; Restricted and CONS: E72; an SRV our devices refuse
+  by design: I99 then E21; otherwise the device answers: I99 then I0);
 * set/clear by the responsible supplier, refusals for everyone else and for each RM-3
   precondition, and the CSP message of each change;
 * every alert code of the catalogue from a Restricted ESME: delivered to the SAT log or
@@ -29,6 +29,12 @@ from emulator.zigbee.eui64 import Eui64
 ROLES = {"supplier": (SUPPLIER, {"ESME": "IS", "GSME": "GS", "GPF": "GS", "CHF": "IS"}),
          "network-operator": (NETWORK_OPERATOR, {"ESME": "ED", "GSME": "GT", "GPF": "GT", "CHF": "ED"})}
 SKIP = {"8.3"}  # decommissioning would end the matrix early; the UIT journey covers it
+#: SRVs the device refuses on these premises, whoever sends them and whatever the Restricted
+#: flag. 6.21 hands over a DCC-controlled device: the DSP sends the CS02b as the ACB, signed by
+#: the ACB (as the RTDS 6.21 commands), and only a device whose supplier (network operator)
+#: cell holds the ACB's certificate accepts it. The SIT premises are supplier-controlled, so the
+#: device refuses it (0x8F30), does not answer, and the DSP's deadline gives the user E21.
+DEVICE_REFUSES = {"6.21": "E21"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +43,7 @@ class Case:
     device_type: str
     restricted: bool
     role: str
-    expected: str  # E3, E72 or I0
+    expected: str  # E3, E72, I0, or E21 (sent, the device refused: DEVICE_REFUSES)
 
     @property
     def id(self) -> str:
@@ -50,7 +56,7 @@ def expected(srv: str, device_type: str, restricted: bool, role_code: str) -> st
         return "E3"
     if restricted and info.restricted_class == "CONS" and device_type in ("ESME", "GSME", "GPF"):
         return "E72"
-    return "I0"
+    return DEVICE_REFUSES.get(srv, "I0")
 
 
 def matrix() -> list[Case]:
@@ -104,6 +110,11 @@ async def _run_case(world: World, p: PremisesRuntime, case: Case) -> tuple[bool,
         if final is None or final.code != "I0":
             return False, f"{final.code if final else 'none'}: no device response; {final.message if final else ''}"
         return True, "I0"
+    if case.expected in DEVICE_REFUSES.values():  # accepted by the DSP, then refused by the device
+        if ack.code != "I99":
+            return False, f"{ack.code}: expected the DSP to send it; {ack.message}"
+        code = final.code if final else "none"
+        return code == case.expected, f"{code}: {final.message if final else 'no final answer'}"
     return ack.code == case.expected, f"{ack.code}: {ack.message}"  # the observed code first (tests read it)
 
 

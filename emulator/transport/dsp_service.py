@@ -21,7 +21,7 @@ from emulator.dsp.events import AlertForUser, Answer, CspNotification, DspOutput
 from emulator.dsp.model import Response, ServiceRequest
 from emulator.dsp.reports import CspStub
 from emulator.dsp.response_body import ResponseBody
-from emulator.gbcs import asn1, commands, dlms, frames, gbz, security
+from emulator.gbcs import asn1, catalogue, commands, dlms, frames, gbz, security
 from emulator.gbcs.errors import GbcsError, UnknownKeyError
 from emulator.gbcs.frames import Cra, Message
 from emulator.gbcs.identities import ACB, TRANSITIONAL_COS
@@ -46,14 +46,26 @@ from emulator.zigbee.eui64 import Eui64
 log = logging.getLogger(__name__)
 # Use cases the DCC itself originates, by message code: device-log changes come from the
 # ACB (as in the reference set); a change-of-supplier credential update from the
-# Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3).
+# Transitional CoS party, which also signs it (CS02b supplierByTransCoS, MP121 / IC-3); the
+# SRV 6.21 handover of a DCC-controlled device (CS02b supplierBySupplier or
+# networkOperatorByNetworkOperator) from the ACB, signed with the ACB's DS key, as the RTDS
+# 6.21 commands are: on such a device the cell handed over holds the ACB's certificate, so
+# the ACB is that cell's authority. A device whose cell the user already holds refuses it
+# (0x8F30): there is nothing for the DCC to hand over. 6.15.1 frames the same two codes but is
+# critical, so it arrives signed by the user (command variant 5) and never takes this path.
 REMEMBER = 100_000
 #: A user's inbox (answers and alerts, for tests and diagnostics; the DUIS adapter is told through
 #: ``user_listeners``) keeps this many of each, the latest: each one kept is walked by every full
 #: garbage collection (up to 200,000 answers were kept, a stall of over 100 ms in a long fleet run).
 INBOX_KEEP = 1_000
-_DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0107: TRANSITIONAL_COS}
+_DCC_ORIGINATED = {0x0001: ACB, 0x0002: ACB, 0x0102: ACB, 0x0103: ACB, 0x0107: TRANSITIONAL_COS}
 _V = TypeVar("_V")
+
+
+def _signed_by_originator(message_code: int) -> bool:
+    """The reference command always carries its originator's signature (catalogue, RTDS column)."""
+    info = catalogue.message_codes().get(message_code)
+    return info is not None and info.command_always_signed
 
 
 @dataclass(slots=True)
@@ -231,11 +243,13 @@ class DspService:
                 # A use case the DCC originates is built as its party from the start, so the
                 # counters inside the payload (CS02b's sequence number, CCS01's invoke-id) are the
                 # envelope's, as in every RTDS file.
-                dcc_party = _DCC_ORIGINATED.get(commands.message_code_for(cmd.srv, cmd.device_type, cmd.body) or 0)
+                code = commands.message_code_for(cmd.srv, cmd.device_type, cmd.body) or 0
+                dcc_party = _DCC_ORIGINATED.get(code)
                 originator = dcc_party or bytes.fromhex(cmd.originator)
                 counter = self.acb_counter.next(now) if dcc_party else cmd.counter
                 msg = commands.build(cmd.srv, cmd.device_type, originator, target, counter, cmd.body).message
-                if dcc_party == TRANSITIONAL_COS:
+                if dcc_party and _signed_by_originator(code):
+                    # the DCC party is the authority here, so its signature is the one GBCS asks for
                     msg = security.sign(self.keys, msg.with_(mac_protected=True, precommand=False))
             wire = security.seal(self.keys, msg)
         except (GbcsError, ValueError, KeyError) as e:

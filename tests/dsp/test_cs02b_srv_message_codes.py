@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from emulator.devices.events import CommandRefused
 from emulator.devices.profile import PremisesProfile
-from emulator.gbcs import catalogue, commands, frames, usecases
+from emulator.gbcs import catalogue, commands, frames, security, usecases
 from emulator.pytest_plugin import Smets2
 from emulator.scenarios.conformance import CommandLog
 from emulator.scenarios.world import SUPPLIER, World
@@ -118,3 +119,30 @@ def test_no_srv_falls_back_to_a_root_replacement() -> None:
         for device_type in ("ESME", "GSME", "GPF", "CHF"):
             uc = usecases.use_case_for(srv, device_type)
             assert uc is None or uc.message_code not in (0x0100, 0x0101), (srv, device_type)
+
+
+@pytest.mark.parametrize("role", ["Supplier", "NetworkOperator"])
+def test_the_dsp_originates_6_21_as_the_acb_and_signs_it_and_a_supplier_controlled_device_refuses_it(
+        role: str) -> None:
+    """As the RTDS 6.21 commands: originator 90B3D51F30000002 (the ACB), a signature that verifies
+    with the ACB's DS key. Our premises are supplier-controlled (the cells hold the supplier's and
+    the network operator's own certificates), so the ACB has no authority there: the device
+    refuses with 0x8F30 and does not answer, so the DSP's deadline ends the request with E21
+    (DUIS: no response from the device)."""
+
+    async def scenario(world: World) -> tuple[frames.Message, str, list[int]]:
+        p = world.premises[0]
+        await Smets2().commissioned(world, p)
+        log = CommandLog(world.dsp.port)
+        world.dsp.port = log
+        ack, final = await world.users[SUPPLIER].send("6.21", p.gpf.hex().upper(), {"RemotePartyRole": role})
+        assert ack.code == "I99", ack.message
+        sent = frames.decode(bytes.fromhex(log.sent[ack.request_id]))
+        security.verify_signature(world.keys, sent)  # raises unless the ACB's DS key signed it
+        alerts = [e.alert_code for e in world.events if isinstance(e, CommandRefused) and e.device == p.gpf]
+        return sent, final.code if final else "none", alerts
+
+    sent, final, alerts = Smets2().run(scenario, [PremisesProfile()])
+    assert sent.originator == bytes.fromhex("90B3D51F30000002") and sent.signature is not None
+    assert final == "E21"
+    assert alerts == [0x8F30]

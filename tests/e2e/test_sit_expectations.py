@@ -45,12 +45,20 @@ USER_ROLE = {"supplier": {"ESME": "IS", "GSME": "GS", "GPF": "GS", "CHF": "IS"},
              "network-operator": {"ESME": "ED", "GSME": "GT", "GPF": "GT", "CHF": "ED"}}
 
 
+# SRV 6.21 (Request Handover Of DCC Controlled Device) goes out as the RTDS 6.21 commands do:
+# CS02b originated and signed by the ACB (90B3D51F30000002). The SIT premises are
+# supplier-controlled (their supplier and network operator cells hold those parties' own
+# certificates), so the ACB has no authority over the cell and the device refuses it (alert
+# 0x8F30) without answering: the user gets I99, then E21 (no response) at the DSP's deadline.
+DEVICE_REFUSES = {"6.21": "E21"}
+
+
 def expected(srv: str, device_type: str, restricted: bool, user: str) -> str:
     if USER_ROLE[user][device_type] not in ROLES[srv].split("+"):
         return "E3"
     if restricted and srv in CONS_SRVS:
         return "E72"
-    return "I0"
+    return DEVICE_REFUSES.get(srv, "I0")
 
 
 def test_sit_matrix_outcomes_match_expectations_written_as_data(tmp_path: Path) -> None:
