@@ -148,10 +148,12 @@ def _signature_required() -> frozenset[int]:
     CS02b supplierBySupplier that claims the supplier as originator, MACed by the ACB (which
     MACs every command), replaced the supplier's trust anchor without the supplier: the DCC
     alone could take over a supplier's or network operator's cells. CS02b accessControlBrokerByACB
-    (reference "M") stays MAC only: the ACB is its authority and the MAC is the ACB's."""
+    (reference "M") stays MAC only: the ACB is its authority and the MAC is the ACB's. The same
+    holds for the use cases the catalogue gives no type (ECS08, ECS30, ECS46c, ECS47, GCS24:
+    critical SRVs in DUIS, reference "M+S/pre"): unsigned, they too were executed."""
     return frozenset(code for code, info in catalogue.message_codes().items()
                      if info.gbcs_type == "SME.C.C"
-                     or (info.gbcs_type == "See GBCS" and info.command_always_signed))
+                     or (info.gbcs_type in ("See GBCS", "") and info.command_always_signed))
 
 
 def is_critical(msg: Message) -> bool:

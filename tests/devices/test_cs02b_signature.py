@@ -158,3 +158,23 @@ def test_reference_handover_stripped_of_its_signature_is_refused_8f3d(name: str,
     with pytest.raises(Refused) as refused:
         GbcsEndpoint(GPF, rtds_keys, trust).accept(stripped)
     assert refused.value.alert_code == TRUSTED_SOURCE_AUTHENTICATION_FAILURE
+
+
+# --- the same forgery on the critical use cases the catalogue gives no type ----------------------
+
+# (message code, use case): critical SRVs in DUIS (2.1, 6.8, 6.14.2, 7.5, 6.7) whose reference
+# command is "M+S/pre" (signed), but whose GBCS type the catalogue leaves blank.
+UNTYPED_SIGNED = [(0x001F, "ECS08"), (0x0046, "ECS30"), (0x0054, "ECS46c"), (0x0055, "ECS47"), (0x007D, "GCS24")]
+
+
+@pytest.mark.parametrize(("code", "use_case"), UNTYPED_SIGNED, ids=[u for _, u in UNTYPED_SIGNED])
+def test_an_unsigned_critical_command_of_no_catalogue_type_is_refused_before_it_runs(code: int, use_case: str) -> None:
+    """The supplier named as originator, no signature, a good ACB MAC: the endpoint refuses it
+    as a missing signature (0x8F3D) before any handler reads its payload."""
+    pki = Pki()
+    endpoint = GbcsEndpoint(pki.esme().eui, pki.device_keys())
+    wire = pki.command(SUPPLIER, code, b"\x00", 15, sign=False)
+    assert frames.decode(wire).mac is not None and frames.decode(wire).signature is None
+    with pytest.raises(Refused) as e:
+        endpoint.accept(wire)
+    assert e.value.alert_code == TRUSTED_SOURCE_AUTHENTICATION_FAILURE, use_case
