@@ -230,6 +230,12 @@ class Session:
                       role: str | None = None, expect: str = "I0") -> str:
         """Send ``srv`` to the device; the pass detail, or StepFailed naming the difference."""
         ack, final = await user.send(srv, self.eui, dict(body or {}), role=role)
+        if expect in sit.DEVICE_REFUSES.values():  # sent by the DSP, refused by the device: no answer
+            check(ack.code == "I99", f"wrong response code: expected I99 (sent), received {ack.code} ({ack.message})")
+            code = final.code if final is not None else "none"
+            check(code == expect, f"wrong final response: expected {expect} (the device refuses it and does not "
+                                  f"answer), received {code} ({final.message if final is not None else ''})")
+            return code
         if expect != "I0":
             check(ack.code == expect, f"wrong response code: expected {expect}, received {ack.code} ({ack.message})")
             return ack.code
