@@ -16,6 +16,7 @@ import pytest
 
 from emulator.devices.events import CommandRefused
 from emulator.devices.profile import PremisesProfile
+from emulator.dsp.model import Response
 from emulator.gbcs import catalogue, commands, frames, security, usecases
 from emulator.pytest_plugin import Smets2
 from emulator.scenarios.conformance import CommandLog
@@ -80,18 +81,25 @@ def test_a_handover_names_only_the_supplier_or_the_network_operator() -> None:
     assert commands.message_code_for("6.21", "ESME", {}) == 0x0102
 
 
+async def _handover(world: World, role: str) -> tuple[Response | None, bytes, bytes]:
+    """A supplier's 6.21 to the commissioned premises' GPF: the final answer, the frame the DSP put
+    on the WAN, and the GPF."""
+    p = world.premises[0]
+    await Smets2().commissioned(world, p)
+    log = CommandLog(world.dsp.port)
+    world.dsp.port = log
+    ack, final = await world.users[SUPPLIER].send("6.21", p.gpf.hex().upper(), {"RemotePartyRole": role})
+    assert ack.code == "I99", ack.message
+    return final, bytes.fromhex(log.sent[ack.request_id]), p.gpf
+
+
 @pytest.mark.parametrize(("name", "role", "code"), REFERENCE, ids=IDS)
 def test_what_the_dsp_sends_on_the_wan_carries_the_reference_code(name: str, role: str, code: bytes) -> None:
     """End to end: a supplier's 6.21 request, as the DSP puts it on the WAN to the premises' GPF."""
 
     async def scenario(world: World) -> bytes:
-        p = world.premises[0]
-        await Smets2().commissioned(world, p)
-        log = CommandLog(world.dsp.port)
-        world.dsp.port = log
-        ack, _ = await world.users[SUPPLIER].send("6.21", p.gpf.hex().upper(), {"RemotePartyRole": role})
-        assert ack.code == "I99", ack.message
-        return _code_after(bytes.fromhex(log.sent[ack.request_id]), p.gpf)
+        _, wire, gpf = await _handover(world, role)
+        return _code_after(wire, gpf)
 
     assert Smets2().run(scenario, [PremisesProfile()]) == code
 
@@ -131,15 +139,10 @@ def test_the_dsp_originates_6_21_as_the_acb_and_signs_it_and_a_supplier_controll
     (DUIS: no response from the device)."""
 
     async def scenario(world: World) -> tuple[frames.Message, str, list[int]]:
-        p = world.premises[0]
-        await Smets2().commissioned(world, p)
-        log = CommandLog(world.dsp.port)
-        world.dsp.port = log
-        ack, final = await world.users[SUPPLIER].send("6.21", p.gpf.hex().upper(), {"RemotePartyRole": role})
-        assert ack.code == "I99", ack.message
-        sent = frames.decode(bytes.fromhex(log.sent[ack.request_id]))
+        final, wire, gpf = await _handover(world, role)
+        sent = frames.decode(wire)
         security.verify_signature(world.keys, sent)  # raises unless the ACB's DS key signed it
-        alerts = [e.alert_code for e in world.events if isinstance(e, CommandRefused) and e.device == p.gpf]
+        alerts = [e.alert_code for e in world.events if isinstance(e, CommandRefused) and e.device == gpf]
         return sent, final.code if final else "none", alerts
 
     sent, final, alerts = Smets2().run(scenario, [PremisesProfile()])
