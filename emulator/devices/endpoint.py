@@ -140,6 +140,10 @@ class Refused(Exception):
         self.msg = msg
 
 
+#: Catalogue types that do not settle whether the command is critical: the reference form decides.
+_TYPE_LEFT_TO_THE_VARIANT = frozenset({"See GBCS", "", "Variant C&R"})
+
+
 @functools.cache
 def _signature_required() -> frozenset[int]:
     """Commands a device executes only with the originator's valid signature: the critical ones
@@ -150,10 +154,12 @@ def _signature_required() -> frozenset[int]:
     alone could take over a supplier's or network operator's cells. CS02b accessControlBrokerByACB
     (reference "M") stays MAC only: the ACB is its authority and the MAC is the ACB's. The same
     holds for the use cases the catalogue gives no type (ECS08, ECS30, ECS46c, ECS47, GCS24:
-    critical SRVs in DUIS, reference "M+S/pre"): unsigned, they too were executed."""
+    critical SRVs in DUIS, reference "M+S/pre"), and CS02e (0x000C, "Variant C&R", 6.24.2, reference
+    "M+S/pre"): unsigned, they too were executed. CS02a (also "Variant C&R") has reference "M/S"
+    (some variants MAC only) and keeps its signature optional."""
     return frozenset(code for code, info in catalogue.message_codes().items()
                      if info.gbcs_type == "SME.C.C"
-                     or (info.gbcs_type in ("See GBCS", "") and info.command_always_signed))
+                     or (info.gbcs_type in _TYPE_LEFT_TO_THE_VARIANT and info.command_always_signed))
 
 
 def is_critical(msg: Message) -> bool:

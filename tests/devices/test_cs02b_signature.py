@@ -162,9 +162,11 @@ def test_reference_handover_stripped_of_its_signature_is_refused_8f3d(name: str,
 
 # --- the same forgery on the critical use cases the catalogue gives no type ----------------------
 
-# (message code, use case): critical SRVs in DUIS (2.1, 6.8, 6.14.2, 7.5, 6.7) whose reference
-# command is "M+S/pre" (signed), but whose GBCS type the catalogue leaves blank.
-UNTYPED_SIGNED = [(0x001F, "ECS08"), (0x0046, "ECS30"), (0x0054, "ECS46c"), (0x0055, "ECS47"), (0x007D, "GCS24")]
+# (message code, use case): critical SRVs in DUIS (2.1, 6.8, 6.14.2, 7.5, 6.7, 6.24.2) whose
+# reference command is "M+S/pre" (signed), but whose GBCS type the catalogue leaves blank or to
+# the variant.
+UNTYPED_SIGNED = [(0x001F, "ECS08"), (0x0046, "ECS30"), (0x0054, "ECS46c"), (0x0055, "ECS47"), (0x007D, "GCS24"),
+                  (0x000C, "CS02e")]  # CS02e: type "Variant C&R", 6.24.2 critical, reference "M+S/pre"
 
 
 @pytest.mark.parametrize(("code", "use_case"), UNTYPED_SIGNED, ids=[u for _, u in UNTYPED_SIGNED])
