@@ -60,7 +60,7 @@ def _refused(esme: Any, wire: bytes, alert: int) -> None:
 
 
 @pytest.mark.parametrize(("code", "authority"), SIGNED_VARIANTS, ids=[f"0x{c:04X}" for c, _ in SIGNED_VARIANTS])
-def test_an_unsigned_cs02b_macd_by_the_acb_is_refused_8f3d(code: int, authority: bytes) -> None:
+def test_dv3_an_unsigned_cs02b_macd_by_the_acb_is_refused_8f3d(code: int, authority: bytes) -> None:
     """The DCC's forgery: the authority named as originator, no signature, a good ACB MAC."""
     pki = Pki()
     esme = pki.esme()
@@ -70,7 +70,7 @@ def test_an_unsigned_cs02b_macd_by_the_acb_is_refused_8f3d(code: int, authority:
     assert esme.endpoint.trust.cells[cred.Cell(2, DS)] == SUPPLIER
 
 
-def test_supplier_by_supplier_signed_by_another_party_is_refused_8f3d() -> None:
+def test_dv3_supplier_by_supplier_signed_by_another_party_is_refused_8f3d() -> None:
     """The supplier named as originator, the signature another supplier's: it does not verify."""
     pki = Pki()
     esme = pki.esme()
@@ -82,7 +82,7 @@ def test_supplier_by_supplier_signed_by_another_party_is_refused_8f3d() -> None:
 
 
 @pytest.mark.parametrize("signer", [ACB, NETWORK_OPERATOR], ids=["acb", "network-operator"])
-def test_supplier_by_supplier_signed_by_its_originator_who_does_not_hold_the_cell_is_refused_8f30(
+def test_dv3_supplier_by_supplier_signed_by_its_originator_who_does_not_hold_the_cell_is_refused_8f30(
         signer: bytes) -> None:
     """A valid signature, but not the supplier cell's holder's (on a supplier-controlled device)."""
     pki = Pki()
@@ -91,7 +91,7 @@ def test_supplier_by_supplier_signed_by_its_originator_who_does_not_hold_the_cel
     assert esme.endpoint.trust.cells[cred.Cell(2, DS)] == SUPPLIER
 
 
-def test_supplier_by_supplier_signed_by_the_supplier_is_still_executed() -> None:
+def test_dv3_supplier_by_supplier_signed_by_the_supplier_is_still_executed() -> None:
     pki = Pki()
     esme = pki.esme()
     out = esme.on_gbcs(pki.command(SUPPLIER, 0x0102, _supplier_by_supplier(pki, 13), 13), NOW)
@@ -102,7 +102,7 @@ def test_supplier_by_supplier_signed_by_the_supplier_is_still_executed() -> None
     assert esme.endpoint.trust.cells[cred.Cell(2, DS)] == SECOND_SUPPLIER
 
 
-def test_acb_by_acb_stays_mac_only() -> None:
+def test_dv3_acb_by_acb_stays_mac_only() -> None:
     """0x0104 (8.5 Service Opt Out): the reference command is MACed, unsigned; the ACB is its
     authority and the MAC is the ACB's, so no signature is asked for."""
     pki = Pki()
@@ -127,7 +127,7 @@ def _reference(name: str) -> bytes:
 
 
 @pytest.mark.parametrize(("name", "slot"), HANDOVERS, ids=[s for _, s in HANDOVERS])
-def test_reference_handover_is_accepted_by_a_dcc_controlled_device(name: str, slot: str, rtds_keys: Any) -> None:
+def test_dv3_reference_handover_is_accepted_by_a_dcc_controlled_device(name: str, slot: str, rtds_keys: Any) -> None:
     """(a) The cell being handed over holds the ACB's certificate: the ACB's signature is the holder's."""
     wire = _reference(name)
     ref = frames.decode(wire)
@@ -139,7 +139,7 @@ def test_reference_handover_is_accepted_by_a_dcc_controlled_device(name: str, sl
 
 
 @pytest.mark.parametrize(("name", "slot"), HANDOVERS, ids=[s for _, s in HANDOVERS])
-def test_reference_handover_is_refused_8f30_by_a_device_the_party_controls(name: str, slot: str,
+def test_dv3_reference_handover_is_refused_8f30_by_a_device_the_party_controls(name: str, slot: str,
                                                                            rtds_keys: Any) -> None:
     """(b) The cell holds the supplier's (network operator's) own certificate: the ACB has no authority."""
     with pytest.raises(Refused) as refused:
@@ -148,7 +148,7 @@ def test_reference_handover_is_refused_8f30_by_a_device_the_party_controls(name:
 
 
 @pytest.mark.parametrize(("name", "slot"), HANDOVERS, ids=[s for _, s in HANDOVERS])
-def test_reference_handover_stripped_of_its_signature_is_refused_8f3d(name: str, slot: str,
+def test_dv3_reference_handover_stripped_of_its_signature_is_refused_8f3d(name: str, slot: str,
                                                                       rtds_keys: Any) -> None:
     """The same bytes without the ACB's signature, MACed again by the ACB, even on a DCC-controlled device."""
     ref = frames.decode(_reference(name))
@@ -170,7 +170,8 @@ UNTYPED_SIGNED = [(0x001F, "ECS08"), (0x0046, "ECS30"), (0x0054, "ECS46c"), (0x0
 
 
 @pytest.mark.parametrize(("code", "use_case"), UNTYPED_SIGNED, ids=[u for _, u in UNTYPED_SIGNED])
-def test_an_unsigned_critical_command_of_no_catalogue_type_is_refused_before_it_runs(code: int, use_case: str) -> None:
+def test_dv3_an_unsigned_critical_command_of_no_catalogue_type_is_refused_before_it_runs(
+        code: int, use_case: str) -> None:
     """The supplier named as originator, no signature, a good ACB MAC: the endpoint refuses it
     as a missing signature (0x8F3D) before any handler reads its payload."""
     pki = Pki()

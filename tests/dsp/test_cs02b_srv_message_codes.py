@@ -51,7 +51,7 @@ def _code_after(wire: bytes, target: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(("name", "role", "code"), REFERENCE, ids=IDS)
-def test_the_literal_codes_are_the_reference_files_own(name: str, role: str, code: bytes) -> None:
+def test_dv2_the_literal_codes_are_the_reference_files_own(name: str, role: str, code: bytes) -> None:
     need_rtds()
     raw = bytes.fromhex((RTDS / "messages" / name).read_text().strip())
     # DD, six empty fields, length 82 xx xx, 11 + counter(4), DF 09 01, counter(8), 08 + ACB,
@@ -62,7 +62,7 @@ def test_the_literal_codes_are_the_reference_files_own(name: str, role: str, cod
 
 
 @pytest.mark.parametrize(("name", "role", "code"), REFERENCE, ids=IDS)
-def test_the_dsp_frames_6_21_with_the_reference_code_and_payload(name: str, role: str, code: bytes) -> None:
+def test_dv2_the_dsp_frames_6_21_with_the_reference_code_and_payload(name: str, role: str, code: bytes) -> None:
     need_rtds()
     ref = frames.decode(bytes.fromhex((RTDS / "messages" / name).read_text().strip()))
     body = _fill(BODIES[role], _certificates(ref.payload))
@@ -73,7 +73,7 @@ def test_the_dsp_frames_6_21_with_the_reference_code_and_payload(name: str, role
     assert built.payload == ref.payload  # the same builder, now fed the right replacement mode
 
 
-def test_a_handover_names_only_the_supplier_or_the_network_operator() -> None:
+def test_dv2_a_handover_names_only_the_supplier_or_the_network_operator() -> None:
     # 6.15.1 may replace a load controller's cells (CS02g 0x0126); a handover may not: the role is
     # ignored and the SRV's default, supplierBySupplier, is framed.
     assert commands.message_code_for("6.15.1", "ESME", {"RemotePartyRole": "LoadController"}) == 0x0126
@@ -94,7 +94,7 @@ async def _handover(world: World, role: str) -> tuple[Response | None, bytes, by
 
 
 @pytest.mark.parametrize(("name", "role", "code"), REFERENCE, ids=IDS)
-def test_what_the_dsp_sends_on_the_wan_carries_the_reference_code(name: str, role: str, code: bytes) -> None:
+def test_dv2_what_the_dsp_sends_on_the_wan_carries_the_reference_code(name: str, role: str, code: bytes) -> None:
     """End to end: a supplier's 6.21 request, as the DSP puts it on the WAN to the premises' GPF."""
 
     async def scenario(world: World) -> bytes:
@@ -108,7 +108,7 @@ SERVICE_OPT_OUT = ("8.5_CS02bACBByACB/CS02bACBByACB_8.5_SUCCESS_COMMAND_GBCS.HEX
                    b"\x01\x04")  # CS02b accessControlBrokerByACB
 
 
-def test_8_5_service_opt_out_is_the_reference_acb_by_acb_code() -> None:
+def test_dv2_8_5_service_opt_out_is_the_reference_acb_by_acb_code() -> None:
     need_rtds()
     name, code = SERVICE_OPT_OUT
     raw = bytes.fromhex((RTDS / "messages" / name).read_text().strip())
@@ -116,7 +116,7 @@ def test_8_5_service_opt_out_is_the_reference_acb_by_acb_code() -> None:
     assert commands.message_code_for("8.5", "ESME", {}) == int.from_bytes(code, "big")
 
 
-def test_no_srv_falls_back_to_a_root_replacement() -> None:
+def test_dv2_no_srv_falls_back_to_a_root_replacement() -> None:
     """0x0100 / 0x0101 (rootBySupplier, rootByWanProvider) were what an unmatched qualifier fell
     back to; no DUIS SRV sends them, and the RTDS set has no command with either."""
     need_rtds()
@@ -130,7 +130,7 @@ def test_no_srv_falls_back_to_a_root_replacement() -> None:
 
 
 @pytest.mark.parametrize("role", ["Supplier", "NetworkOperator"])
-def test_the_dsp_originates_6_21_as_the_acb_and_signs_it_and_a_supplier_controlled_device_refuses_it(
+def test_dv2_the_dsp_originates_6_21_as_the_acb_and_signs_it_and_a_supplier_controlled_device_refuses_it(
         role: str) -> None:
     """As the RTDS 6.21 commands: originator 90B3D51F30000002 (the ACB), a signature that verifies
     with the ACB's DS key. Our premises are supplier-controlled (the cells hold the supplier's and

@@ -11,7 +11,7 @@ from emulator.scenarios.world import SUPPLIER
 from tests.commissioned import commissioned_world
 
 
-def test_an_awaited_answer_is_not_kept_and_an_unawaited_one_is_until_collected() -> None:
+def test_wn1_an_awaited_answer_is_not_kept_and_an_unawaited_one_is_until_collected() -> None:
     async def main() -> None:
         w, p, sup = await commissioned_world()
         try:

@@ -31,14 +31,14 @@ RTDS_CRC = bytes.fromhex("F596")
 RTDS_LINK_KEY = bytes.fromhex("17e92caaa342c367e8eddc58eeba69ed")
 
 
-def test_the_literal_is_the_reference_files_install_code() -> None:
+def test_ic2_the_literal_is_the_reference_files_install_code() -> None:
     need_rtds()
     wire = bytes.fromhex((RTDS / "messages" / CCS01_FILE).read_text().strip())
     # entry: structure(4) { octet-string(8) EUI, enum device type, octet-string(16) install code, ...
     assert b"\x09\x08\x00\xdb\x12\x34\x56\x78\x90\xa0\x16\x01\x09\x10" + RTDS_OCTETS in wire
 
 
-def test_zigpy_refuses_both_old_readings_of_the_octets() -> None:
+def test_ic2_zigpy_refuses_both_old_readings_of_the_octets() -> None:
     # As ASCII hex text: 8 bytes, 6 of code and "CRC" CDEF, which is not their CRC.
     with pytest.raises(ValueError, match="Invalid install code CRC"):
         zigpy_util.convert_install_code(bytes.fromhex(RTDS_OCTETS.decode("ascii")))
@@ -52,7 +52,7 @@ def test_zigpy_refuses_both_old_readings_of_the_octets() -> None:
         link_key_from_install_code(RTDS_OCTETS)
 
 
-def test_zigpy_keys_the_octets_once_their_crc_is_appended_as_the_hub_does() -> None:
+def test_ic2_zigpy_keys_the_octets_once_their_crc_is_appended_as_the_hub_does() -> None:
     assert bytes(zigpy_util.convert_install_code(RTDS_OCTETS + RTDS_CRC)) == RTDS_LINK_KEY
     with pytest.raises(ValueError, match="Invalid install code CRC"):  # so F596 is the CRC, by zigpy
         zigpy_util.convert_install_code(RTDS_OCTETS + bytes.fromhex("F597"))
@@ -61,7 +61,7 @@ def test_zigpy_keys_the_octets_once_their_crc_is_appended_as_the_hub_does() -> N
 
 
 @pytest.mark.parametrize("length", [6, 8, 12, 16])
-def test_our_crc_and_key_agree_with_zigpy(length: int) -> None:
+def test_ic2_our_crc_and_key_agree_with_zigpy(length: int) -> None:
     rng = random.Random(length)
     for _ in range(50):
         code = with_crc(rng.randbytes(length))
