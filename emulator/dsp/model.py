@@ -155,33 +155,32 @@ class Kept:
     __dataclass_fields__: ClassVar[dict[str, Any]]  # set by @dataclass on each record
 
     def to_doc(self) -> JsonObject:
-        names, get, _ = _layout(type(self))
-        return {k: str(v) if isinstance(v, Eui64) else v for k, v in zip(names, get(self), strict=True)}
+        layout = _layout(type(self))
+        return {k: str(v) if isinstance(v, Eui64) else v for k, v in zip(layout.names, layout.get(self), strict=True)}
 
     def copy(self) -> Self:
         """Another record with the same field values (what a document round trip gives, without JSON)."""
-        _, get, _ = _layout(type(self))
-        return type(self)(*get(self))
+        return type(self)(*_layout(type(self)).get(self))
 
     def compact(self) -> tuple[Any, ...]:
         """Its field values as one tuple of atomic values (an EUI-64 as its bytes, a dict as a tuple
         of its items): the cyclic garbage collector untracks such a tuple once it has seen it, so a
         store of finished records adds nothing to the walk of every full collection."""
-        _, get, _ = _layout(type(self))
-        kinds = _kinds(type(self))
+        layout = _layout(type(self))
         return tuple(v if kind is _AS_IS or v is None else v.raw if kind is _EUI else tuple(v.items())
-                     for kind, v in zip(kinds, get(self), strict=True))
+                     for kind, v in zip(layout.kinds, layout.get(self), strict=True))
 
     @classmethod
     def from_compact(cls, values: tuple[Any, ...]) -> Self:
         """The record :meth:`compact` gave."""
-        kinds = _kinds(cls)
+        kinds = _layout(cls).kinds
         return cls(*(v if kind is _AS_IS or v is None else Eui64(v) if kind is _EUI else dict(v)
                      for kind, v in zip(kinds, values, strict=True)))
 
     @classmethod
     def from_doc(cls, doc: JsonObject) -> Self:
-        names, _, euis = _layout(cls)  # EUIs are kept as their hex
+        layout = _layout(cls)
+        names, euis = layout.names, layout.euis  # EUIs are kept as their hex
         kwargs: dict[str, Any] = {k: v for k, v in doc.items() if k in names}
         for k in euis.intersection(kwargs):
             v = kwargs[k]
@@ -190,35 +189,34 @@ class Kept:
         return cls(**kwargs)
 
 
-#: Per record class: its field names, a getter of all their values at once, and the fields that hold
-#: an EUI-64 (from the annotations, which are strings here). Made once per class: every request is
-#: written twice and read once per SRV, and working this out per call cost more than the copy.
-_LAYOUTS: dict[type, tuple[dict[str, None], Callable[[Any], tuple[Any, ...]], frozenset[str]]] = {}
+_AS_IS, _EUI, _DICT = "as is", "EUI-64", "dict"
 
 
-def _layout(cls: type) -> tuple[dict[str, None], Callable[[Any], tuple[Any, ...]], frozenset[str]]:
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A record class's fields as the record methods use them. Made once per class: every request
+    is written twice and read once per SRV, and working this out per call cost more than the copy."""
+
+    names: dict[str, None]
+    get: Callable[[Any], tuple[Any, ...]]  # all the field values at once
+    euis: frozenset[str]  # fields that hold an EUI-64 (from the annotations, strings here)
+    kinds: tuple[str, ...]  # per field, how :meth:`Kept.compact` keeps it
+
+
+_LAYOUTS: dict[type, _Layout] = {}
+
+
+def _layout(cls: type) -> _Layout:
     layout = _LAYOUTS.get(cls)
     if layout is None:
         fields: dict[str, Any] = cls.__dataclass_fields__  # type: ignore[attr-defined]
         names = dict.fromkeys(fields)
         get = operator.attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, next(iter(names))),))
-        euis = frozenset(k for k, f in fields.items() if "Eui64" in str(f.type))
-        layout = _LAYOUTS[cls] = (names, get, euis)
+        kinds = tuple(_EUI if "Eui64" in str(f.type) else _DICT if str(f.type).startswith("dict") else _AS_IS
+                      for f in fields.values())
+        euis = frozenset(k for k, kind in zip(fields, kinds, strict=True) if kind is _EUI)
+        layout = _LAYOUTS[cls] = _Layout(names, get, euis, kinds)
     return layout
-
-
-_AS_IS, _EUI, _DICT = "as is", "EUI-64", "dict"
-_KINDS: dict[type, tuple[str, ...]] = {}
-
-
-def _kinds(cls: type) -> tuple[str, ...]:
-    """Per field of a record class, how :meth:`Kept.compact` keeps it."""
-    kinds = _KINDS.get(cls)
-    if kinds is None:
-        fields: dict[str, Any] = cls.__dataclass_fields__  # type: ignore[attr-defined]
-        kinds = _KINDS[cls] = tuple(_EUI if "Eui64" in str(f.type) else _DICT if str(f.type).startswith("dict")
-                                    else _AS_IS for f in fields.values())
-    return kinds
 
 
 @dataclass(slots=True)
